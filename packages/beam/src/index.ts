@@ -1,0 +1,2 @@
+export * from './wire/reply.js';
+export type * from './context/api.js';
