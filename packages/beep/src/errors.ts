@@ -49,3 +49,32 @@ export class BeepLimitError extends BeepError {
 export class BeepClosedError extends BeepError {
   override name = 'BeepClosedError';
 }
+
+/**
+ * A programmer error: a caller passed a value the wire encoders cannot represent (a number out of range, a NUL
+ * frame with a payload, a header value containing CRLF...). Code is `BEEP_INVALID_ARGUMENT` unless given.
+ */
+export class BeepUsageError extends BeepError {
+  override name = 'BeepUsageError';
+  constructor(message: string, code = 'BEEP_INVALID_ARGUMENT', options: { cause?: unknown } = {}) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A SASL exchange failed or was refused (RFC 3080 §4.1). `replyCode` is the BEEP code sent (or received): 534, 535,
+ * 537, 538, 454, 501... Codes: BEEP_SASL_AUTH_FAILED, BEEP_SASL_MALFORMED, BEEP_SASL_MECH_INSUFFICIENT,
+ * BEEP_SASL_ENCRYPTION_REQUIRED, BEEP_SASL_NOT_AUTHORIZED, BEEP_SASL_ABORTED, BEEP_SASL_ALREADY_AUTHENTICATED,
+ * BEEP_SASL_TOO_MANY_FAILURES, BEEP_SASL_SERVER_SIGNATURE, BEEP_SASL_BAD_STATE.
+ */
+export class BeepSaslError extends BeepError {
+  override name = 'BeepSaslError';
+}
+
+/**
+ * The TLS tuning profile or the handshake after `proceed` failed. Codes: BEEP_TLS_HANDSHAKE_TIMEOUT,
+ * BEEP_TLS_HANDSHAKE_FAILED, BEEP_TLS_UNAUTHORIZED, BEEP_TLS_REFUSED, BEEP_TLS_BAD_STATE.
+ */
+export class BeepTlsError extends BeepError {
+  override name = 'BeepTlsError';
+}

@@ -1,1 +1,3 @@
 export * from './wire/frame.js';
+export * from './wire/index.js';
+export * from './errors.js';
