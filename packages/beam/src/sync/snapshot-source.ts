@@ -1,0 +1,56 @@
+/**
+ * What the RDB writer serializes: an abstract, already-consistent view of the keyspace. The Context (through
+ * `captureSnapshot` in snapshot.ts) or a test fake provides it.
+ */
+
+export type SnapshotValueType = 'string' | 'list' | 'hash' | 'set';
+
+/** A binary string as the keyspace holds it. JS strings are converted with the writer's `stringEncoding`. */
+export type SnapshotBytes = Buffer | string;
+
+/**
+ * One key. `value` by type:
+ * - string: `SnapshotBytes`
+ * - list:   an array, an iterable, or a deque with `toArray()` (the context's Deque) of `SnapshotBytes`
+ * - hash:   `Map<field, value>` or an iterable of `[field, value]`
+ * - set:    `Set<member>` or an iterable of members
+ */
+export interface SnapshotEntry {
+  key: SnapshotBytes;
+  type: SnapshotValueType;
+  value: unknown;
+  /** Absolute expiry in ms since the epoch, or null for a persistent key. */
+  expireAt: number | null;
+}
+
+export interface SnapshotDb {
+  readonly db: number;
+  /** Number of keys and of keys with an expiry: only hints (RESIZEDB), they need not be exact. */
+  readonly size: number;
+  readonly expires: number;
+  entries(): Iterable<SnapshotEntry>;
+}
+
+export interface SnapshotSource {
+  /** Non-empty databases in ascending order. */
+  databases(): Iterable<SnapshotDb>;
+}
+
+/** A snapshot that holds resources (a mutation hook) until released. `release()` is idempotent. */
+export interface Snapshot extends SnapshotSource {
+  release(): void;
+}
+
+/** Builds a SnapshotSource from plain arrays (tests, small stores). Values are used as they are: no copy. */
+export function staticSnapshot(dbs: ReadonlyMap<number, readonly SnapshotEntry[]>): Snapshot {
+  const list: SnapshotDb[] = [...dbs.entries()]
+    .filter(([, entries]) => entries.length > 0)
+    .sort((a, b) => a[0] - b[0])
+    .map(([db, entries]) => ({
+      db,
+      size: entries.length,
+      expires: entries.filter((e) => e.expireAt !== null).length,
+      entries: () => entries,
+    }));
+  return { databases: () => list, release: () => {} };
+}

@@ -1,0 +1,132 @@
+import { debuglog } from 'node:util';
+import type { Snapshot, SnapshotDb, SnapshotEntry, SnapshotValueType } from './snapshot-source.js';
+import { cloneValue } from './values.js';
+
+const debug = debuglog('beamgate:sync');
+
+/**
+ * The part of the Context a snapshot needs.
+ *
+ * `onBeforeMutate` is the copy-on-write hook: the keyspace calls every registered listener synchronously,
+ * *before* it changes a value container in place (list/hash/set object, or a string Buffer it writes into),
+ * passing that container object. Replacing a key's value with a new object, deleting a key, renaming it
+ * (moving the same object) or changing its expiry need no call: the snapshot holds its own references and
+ * expiry numbers. Without the hook, `captureSnapshot` copies every container up front (correct, but O(data)
+ * time and memory at capture).
+ */
+export interface SnapshotKeyspace {
+  /** Number of databases (16). */
+  readonly databases: number;
+  entries(db: number): Iterable<SnapshotEntry>;
+  onBeforeMutate?(listener: (container: object) => void): () => void;
+}
+
+interface Captured {
+  key: SnapshotEntry['key'];
+  type: SnapshotValueType;
+  value: unknown;
+  expireAt: number | null;
+}
+
+/**
+ * A point-in-time view of the keyspace that stays valid while commands keep running.
+ *
+ * Consistency: capture runs synchronously between two commands and records every key with its type, expiry and a
+ * reference to its value container. Commands that run while the snapshot is being written either replace/delete
+ * values (the snapshot still holds the old reference) or mutate a container in place; the keyspace reports the
+ * latter through `onBeforeMutate` first and the snapshot then keeps a private copy of that container, but only if
+ * it has not serialized it yet. Each container is handed out exactly once and serialized synchronously by the
+ * writer, so the bytes equal the keyspace at capture time. The replication offset read in the same tick as the
+ * capture marks where the live stream starts, so every later write reaches the replica exactly once.
+ */
+export class KeyspaceSnapshot implements Snapshot {
+  readonly mode: 'cow' | 'copy';
+  private readonly dbs: Array<{ db: number; expires: number; entries: Captured[] }> = [];
+  /** Containers captured but not yet handed to the writer, with their type. */
+  private readonly pending = new Map<object, SnapshotValueType>();
+  /** Private copies of containers mutated before the writer reached them. */
+  private readonly preserved = new Map<object, unknown>();
+  private unhook: (() => void) | null = null;
+  private released = false;
+
+  constructor(keyspace: SnapshotKeyspace) {
+    this.mode = keyspace.onBeforeMutate ? 'cow' : 'copy';
+    for (let db = 0; db < keyspace.databases; db++) {
+      const entries: Captured[] = [];
+      let expires = 0;
+      for (const e of keyspace.entries(db)) {
+        let value = e.value;
+        if (this.mode === 'copy') value = cloneValue(e.type, value);
+        else if (value !== null && typeof value === 'object') this.pending.set(value, e.type);
+        if (e.expireAt !== null) expires++;
+        entries.push({ key: e.key, type: e.type, value, expireAt: e.expireAt });
+      }
+      if (entries.length > 0) this.dbs.push({ db, expires, entries });
+    }
+    if (keyspace.onBeforeMutate && this.pending.size > 0) {
+      this.unhook = keyspace.onBeforeMutate((container) => this.beforeMutate(container));
+    }
+    debug('snapshot captured (%s): %d dbs, %d tracked containers', this.mode, this.dbs.length, this.pending.size);
+  }
+
+  /** Number of containers copied because they were about to change (for tests and metrics). */
+  get preservedCount(): number {
+    return this.preserved.size;
+  }
+
+  beforeMutate(container: object): void {
+    const type = this.pending.get(container);
+    if (type === undefined) return;
+    this.pending.delete(container);
+    this.preserved.set(container, cloneValue(type, container));
+  }
+
+  databases(): Iterable<SnapshotDb> {
+    return this.dbs.map(({ db, expires, entries }) => ({
+      db,
+      size: entries.length,
+      expires,
+      entries: () => this.iterate(entries),
+    }));
+  }
+
+  private *iterate(entries: Captured[]): Generator<SnapshotEntry> {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      entries[i] = undefined as unknown as Captured; // let the GC reclaim what the writer is done with
+      let value = e.value;
+      if (this.mode === 'cow' && value !== null && typeof value === 'object') {
+        const copy = this.preserved.get(value);
+        if (copy !== undefined) {
+          this.preserved.delete(value);
+          value = copy;
+        } else {
+          this.pending.delete(value);
+        }
+        if (this.pending.size === 0) this.unhookNow();
+      }
+      // The writer serializes this entry synchronously before asking for the next one.
+      yield { key: e.key, type: e.type, value, expireAt: e.expireAt };
+    }
+  }
+
+  private unhookNow(): void {
+    if (this.unhook) {
+      this.unhook();
+      this.unhook = null;
+    }
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.unhookNow();
+    this.pending.clear();
+    this.preserved.clear();
+    this.dbs.length = 0;
+  }
+}
+
+export function captureSnapshot(keyspace: SnapshotKeyspace): KeyspaceSnapshot {
+  return new KeyspaceSnapshot(keyspace);
+}
