@@ -1,3 +1,4 @@
 export * from './wire/frame.js';
 export * from './wire/index.js';
 export * from './errors.js';
+export * from './api/index.js';

@@ -1,0 +1,21 @@
+/** Everything public of the session layer, transports and entry points (re-exported by src/index.ts). */
+export { connect, createSession, listen, listenOn, Listener } from './connect.js';
+export type { ConnectOptions, ConnectTarget, CreateSessionOptions, ListenOptions, PeerOptions } from './connect.js';
+export { Session } from '../session/session.js';
+export type { SessionBinding, StartChannelOptions, TuneOptions, WrapFunction } from '../session/session.js';
+export { Channel } from '../session/channel.js';
+export type { RequestOptions } from '../session/channel.js';
+export { IncomingMessage, Responder } from '../session/message.js';
+export { BeepErrReply, errorFromErr } from '../session/reply-sinks.js';
+export { DEFAULT_LIMITS } from '../session/options.js';
+export type { ResolvedLimits, Role, SessionLimits, SessionOptions } from '../session/options.js';
+export type {
+  EntityOptions,
+  GreetingInfo,
+  Payload,
+  ProfileDefinition,
+  ReplyOptions,
+  StartDecision,
+  StartInfo,
+} from '../session/types.js';
+export { bindSession, DuplexBinding } from '../transport/duplex-binding.js';

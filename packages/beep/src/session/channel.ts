@@ -1,0 +1,95 @@
+/** The public face of one BEEP channel. */
+import { EventEmitter } from 'node:events';
+
+import type { IncomingMessage, Responder } from './message.js';
+import { ReplyStream, SingleReply } from './reply-sinks.js';
+import type { Session } from './session.js';
+import type { ChanState } from './state.js';
+import type { EntityOptions, Payload } from './types.js';
+
+/** Options of `channel.request()` / `channel.requestMany()`. */
+export interface RequestOptions extends EntityOptions {
+  /** Abort waiting: the promise rejects (the exchange still completes on the wire; its reply is discarded). */
+  signal?: AbortSignal;
+}
+
+/**
+ * A channel (RFC 3080 §2.3). Either side may send MSGs on it (§2.7). Events: `close` (reason?: Error) once
+ * the channel is closed or the session ended.
+ */
+export class Channel extends EventEmitter {
+  /** Piggybacked content of the peer's positive start reply (for channels we started), or undefined. */
+  startReplyContent: Buffer | undefined;
+
+  /** @internal */
+  constructor(
+    /** The session this channel belongs to. */
+    readonly session: Session,
+    /** @internal */
+    readonly _s: ChanState,
+  ) {
+    super();
+  }
+
+  /** Channel number (odd: started by the initiator, even: by the listener). */
+  get number(): number {
+    return this._s.number;
+  }
+
+  /** The profile URI this channel runs. */
+  get profile(): string {
+    return this._s.uri;
+  }
+
+  /** True until the channel is closed (by either side) or the session ends. */
+  get isOpen(): boolean {
+    return this._s.open;
+  }
+
+  /**
+   * Handler for MSGs the peer sends on this channel (overrides the profile's `onMessage`). Without one, MSGs
+   * are refused with ERR 504.
+   */
+  set onMessage(fn: ((msg: IncomingMessage, reply: Responder) => void | Promise<void>) | undefined) {
+    this._s.onMessage = fn;
+  }
+  get onMessage(): ((msg: IncomingMessage, reply: Responder) => void | Promise<void>) | undefined {
+    return this._s.onMessage;
+  }
+
+  /**
+   * Send a MSG and wait for its reply: resolves with the RPY, rejects with BeepReplyError for ERR (the peer's
+   * code and text when it sent an `<error>` element). A reply made of ANS ... NUL resolves with the NUL message
+   * whose `answers` holds the ANS messages.
+   */
+  request(payload: Payload, opts?: RequestOptions): Promise<IncomingMessage> {
+    const sink = new SingleReply(this.session, this._s);
+    this.session._sendRequest(this._s, payload, opts, sink, opts?.signal);
+    return sink.promise;
+  }
+
+  /**
+   * Send a MSG and iterate over its one-to-many reply: yields each ANS (or a lone RPY), ends at NUL, throws
+   * BeepReplyError for ERR. Unread answers hold back the peer (their octets stay out of our advertised window).
+   */
+  requestMany(payload: Payload, opts?: RequestOptions): AsyncIterableIterator<IncomingMessage> {
+    const sink = new ReplyStream(this.session, this._s);
+    this.session._sendRequest(this._s, payload, opts, sink, opts?.signal);
+    return sink;
+  }
+
+  /**
+   * Close the channel (RFC 3080 §2.3.1.3): waits until our MSGs on it are acknowledged, sends `close`, resolves on
+   * `ok`; rejects with BeepReplyError (e.g. 550) if the peer declines, the channel then stays open.
+   */
+  close(code = 200, opts: { text?: string; signal?: AbortSignal } = {}): Promise<void> {
+    if (!this._s.open) return Promise.resolve();
+    return this.session._closeChannel(this._s, code, opts.text, opts.signal);
+  }
+
+  /** @internal */
+  _closed(reason?: Error): void {
+    this.emit('close', reason);
+  }
+}
+

@@ -1,0 +1,128 @@
+/** Received messages and the reply handle given to profile handlers. */
+import { BeepClosedError, BeepUsageError } from '../errors.js';
+import { parseEntity, type MimeEntity } from '../wire/mime.js';
+import { buildXmlEntity } from '../wire/mime.js';
+import { buildError } from '../wire/xml/build.js';
+import type { DataKeyword } from '../wire/frame.js';
+import type { Channel } from './channel.js';
+import { buildPayload } from './entity.js';
+import { OutMessage, type ChanState, type ReplySlot } from './state.js';
+import type { Session } from './session.js';
+import type { Payload, ReplyOptions } from './types.js';
+
+/** A complete message received on a channel: a MSG for handlers, a RPY/ERR/ANS/NUL for requesters. */
+export class IncomingMessage {
+  private parsed: MimeEntity | undefined;
+  /** For `request()` answered with ANS ... NUL: the ANS messages in arrival order. */
+  answers: IncomingMessage[] | undefined;
+
+  constructor(
+    readonly type: DataKeyword,
+    readonly channel: Channel,
+    readonly msgno: number,
+    /** The whole wire payload (MIME header block + body). */
+    readonly raw: Buffer,
+    readonly ansno: number | undefined = undefined,
+  ) {}
+
+  /** The MIME entity (headers, content type); lenient: no header block means defaults. */
+  get entity(): MimeEntity {
+    return (this.parsed ??= parseEntity(this.raw));
+  }
+
+  /** The body, after the MIME header block. */
+  get payload(): Buffer {
+    return this.entity.body;
+  }
+
+  /** The body as UTF-8 text. */
+  text(): string {
+    return this.payload.toString('utf8');
+  }
+}
+
+/**
+ * The reply handle of one received MSG. Exactly one of: `rpy()`, `err()`, or any number of `ans()` followed by
+ * `nul()`. Replies of one channel are sent in MSG order whatever order handlers finish in.
+ */
+export class Responder {
+  private finished = false;
+
+  /** @internal */
+  constructor(
+    private readonly session: Session,
+    private readonly ch: ChanState,
+    private readonly slot: ReplySlot,
+  ) {}
+
+  /** True once the final reply (RPY, ERR or NUL) was given. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** True after ans() until nul(): only ans() and nul() may follow. */
+  get answering(): boolean {
+    return this.ansStarted;
+  }
+
+  get msgno(): number {
+    return this.slot.msgno;
+  }
+
+  private final(type: 'RPY' | 'ERR' | 'NUL', data: Buffer, opts: ReplyOptions | undefined): void {
+    if (this.finished) throw new BeepUsageError(`the reply to MSG ${this.slot.msgno} was already completed`, 'BEEP_REPLY_DONE');
+    if (type !== 'NUL' && this.ansStarted) {
+      throw new BeepUsageError('after ans() the reply must end with nul()', 'BEEP_REPLY_DONE');
+    }
+    this.finished = true;
+    const out = new OutMessage(type, data);
+    out.replyFinal = true;
+    if (opts?.quiet) out.quiet = true;
+    if (opts?.onSent) out.onSent = opts.onSent;
+    this.session._queueReply(this.ch, this.slot, out);
+  }
+
+  private ansStarted = false;
+
+  /** Positive reply (RPY). */
+  rpy(payload?: Payload, opts?: ReplyOptions): void {
+    this.final('RPY', buildPayload(payload, opts), opts);
+  }
+
+  /**
+   * Negative reply (ERR). `err(550, 'text')` sends an application/beep+xml `<error code='550'>text</error>`;
+   * `err(payload, opts)` sends any payload.
+   */
+  err(codeOrPayload: number | Payload, textOrOpts?: string | ReplyOptions): void {
+    if (typeof codeOrPayload === 'number') {
+      const text = typeof textOrOpts === 'string' ? textOrOpts : undefined;
+      const xml = buildError(text === undefined ? { code: codeOrPayload } : { code: codeOrPayload, text });
+      this.final('ERR', buildXmlEntity(xml), typeof textOrOpts === 'object' ? textOrOpts : undefined);
+    } else {
+      const opts = typeof textOrOpts === 'object' ? textOrOpts : undefined;
+      this.final('ERR', buildPayload(codeOrPayload, opts), opts);
+    }
+  }
+
+  /**
+   * One answer of a one-to-many reply (ANS). Resolves once the channel's unsent data is below `sendHighWater`,
+   * so `await reply.ans(x)` in a loop cannot outrun a slow reader. Rejects with BeepClosedError if the channel
+   * or session closed.
+   */
+  ans(payload: Payload, opts?: ReplyOptions): Promise<void> {
+    if (this.finished) return Promise.reject(new BeepUsageError('the reply was already completed', 'BEEP_REPLY_DONE'));
+    if (!this.ch.open || this.session.closed) return Promise.reject(new BeepClosedError('BEEP_CHANNEL_CLOSED', 'channel closed'));
+    this.ansStarted = true;
+    const out = new OutMessage('ANS', buildPayload(payload, opts), this.slot.ansno);
+    this.slot.ansno = (this.slot.ansno + 1) % 2147483648;
+    if (opts?.onSent) out.onSent = opts.onSent;
+    this.session._queueReply(this.ch, this.slot, out);
+    return this.session._whenWritable(this.ch);
+  }
+
+  /** Ends a one-to-many reply (NUL, always size 0). Legal with zero preceding ANS. */
+  nul(): void {
+    this.ansStarted = false;
+    this.final('NUL', Buffer.alloc(0), undefined);
+  }
+}

@@ -1,0 +1,86 @@
+/** Public types shared by the session, its channels and profile handlers. */
+import type { Channel } from './channel.js';
+import type { IncomingMessage, Responder } from './message.js';
+import type { Session } from './session.js';
+
+/** Message content: a Buffer/Uint8Array is sent as is, a string as UTF-8. */
+export type Payload = string | Uint8Array;
+
+/** MIME entity headers of an outgoing message (RFC 3080 §2.2.1.2). */
+export interface EntityOptions {
+  /** `Content-Type` header; when neither this nor `headers` is given an empty header block (CRLF) is sent. */
+  contentType?: string;
+  /** Extra MIME headers, e.g. `{ 'Beam-Stream': '1' }`. */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * Send the payload as the whole entity, verbatim (the caller already wrote the header block). Default false.
+   */
+  raw?: boolean;
+}
+
+/** Options of a reply sent by a profile handler. */
+export interface ReplyOptions extends EntityOptions {
+  /**
+   * Tuning (RFC 3080 §3.1): after this reply's last frame is handed to the transport, the session sends nothing
+   * more and stops parsing input until `session.tune()` or `session.resume()`.
+   */
+  quiet?: boolean;
+  /** Called once the reply's last frame was handed to the transport. */
+  onSent?: () => void;
+}
+
+/** What a peer offered in a `start` element, as seen by `ProfileDefinition.onStart`. */
+export interface StartInfo {
+  session: Session;
+  /** The channel number the peer asked for. */
+  channel: number;
+  uri: string;
+  /** Piggybacked content (base64 already decoded), or undefined. */
+  content: Buffer | undefined;
+  /** The `encoding` attribute the content was sent with. */
+  encoding: 'none' | 'base64';
+  serverName: string | undefined;
+}
+
+/** The result of `onStart`: accept (optionally with piggybacked reply content) or refuse. */
+export type StartDecision =
+  | void
+  | undefined
+  | boolean
+  | {
+      /** Refuse this profile with this reply code (e.g. 550, 501, 534) and text. */
+      refuse?: { code: number; text?: string };
+      /** Piggybacked content for the `profile` element of the positive reply. */
+      content?: Payload;
+      /** Send the content base64-encoded. Default: 'base64' for binary Buffers, 'none' for strings. */
+      encoding?: 'none' | 'base64';
+      /** Tuning: send nothing after this reply (see ReplyOptions.quiet). */
+      quiet?: boolean;
+      /** Called once the positive reply was handed to the transport. */
+      onSent?: (channel: Channel) => void;
+    };
+
+/** A profile this peer offers (RFC 3080 §2.3.1.2). */
+export interface ProfileDefinition {
+  /** The profile URI advertised in the greeting. */
+  uri: string;
+  /** Accept or refuse a peer's `start`. Default: accept. May be async (channel-0 replies stay in order). */
+  onStart?: (info: StartInfo) => StartDecision | Promise<StartDecision>;
+  /** Serve a MSG received on a channel of this profile. Throwing/rejecting before replying sends ERR 451. */
+  onMessage?: (msg: IncomingMessage, reply: Responder) => void | Promise<void>;
+  /** Called when a channel of this profile opened (either side started it). */
+  onChannel?: (channel: Channel) => void;
+  /** Approve (true, default) or decline (false or a reply code/text) the peer's request to close a channel. */
+  onCloseRequest?: (channel: Channel, code: number) => boolean | { code: number; text?: string };
+  /**
+   * Hide this profile from the greeting (still accepted in `start`). Used by tuning profiles once they have run.
+   */
+  hidden?: boolean;
+}
+
+/** What the peer said in its greeting. */
+export interface GreetingInfo {
+  profiles: string[];
+  features: string[];
+  localize: string[];
+}
