@@ -1,0 +1,14 @@
+export * from './mechanism.js';
+export * from './credentials.js';
+export * from './saslprep.js';
+export * from './scram-crypto.js';
+export { scramError, encodeSaslname, decodeSaslname } from './scram-messages.js';
+export type { ScramServerError } from './scram-messages.js';
+export * from './anonymous.js';
+export * from './plain.js';
+export * from './cram-md5.js';
+export * from './scram-sha-256.js';
+export * from './registry.js';
+export * from './blob.js';
+export * from './profile-server.js';
+export * from './profile-client.js';

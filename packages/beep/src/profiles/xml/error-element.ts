@@ -1,0 +1,34 @@
+/**
+ * The `<error code='...' xml:lang='...'>text</error>` element (RFC 3080 §2.3.1.5, §7.1) as it appears inside a
+ * tuning profile's `<profile>` content or in an ERR on a tuning channel.
+ */
+import { escapeAttribute, escapeText, invalid, parseProfileXml, checkAttributes } from './profile-xml.js';
+import type { ParseProfileXmlOptions } from './profile-xml.js';
+
+export interface ProfileError {
+  code: number;
+  message: string;
+  lang?: string | undefined;
+}
+
+export function buildErrorElement(error: ProfileError): string {
+  if (!Number.isInteger(error.code) || error.code < 100 || error.code > 599) {
+    throw new RangeError(`reply code ${error.code} is not a three-digit code`);
+  }
+  const lang = error.lang === undefined ? '' : ` xml:lang='${escapeAttribute(error.lang)}'`;
+  if (error.message === '') return `<error code='${error.code}'${lang} />`;
+  return `<error code='${error.code}'${lang}>${escapeText(error.message)}</error>`;
+}
+
+/** Parse an `<error>` element; 500 if not well-formed, 501 if the code is missing or not `[1-5][0-9][0-9]`. */
+export function parseErrorElement(input: string | Uint8Array, options: ParseProfileXmlOptions = {}): ProfileError {
+  const el = parseProfileXml(input, ['error'], options);
+  checkAttributes(el, ['code', 'xml:lang']);
+  return errorFromElement(el.attributes, el.text);
+}
+
+export function errorFromElement(attributes: Map<string, string>, text: string): ProfileError {
+  const code = attributes.get('code');
+  if (code === undefined || !/^[1-5][0-9][0-9]$/.test(code)) throw invalid('<error> needs a three-digit code');
+  return { code: Number(code), message: text, lang: attributes.get('xml:lang') };
+}
