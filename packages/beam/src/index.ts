@@ -1,2 +1,57 @@
+// Reply model and command interface shared by the server, the context and the job engine.
 export * from './wire/reply.js';
 export type * from './context/api.js';
+
+// RESP wire layer.
+export { RequestDecoder, RespProtocolError, DEFAULT_DECODER_LIMITS, type RequestDecoderLimits } from './wire/request-decoder.js';
+export { RespWriter, encodeReply, type RespVersion } from './wire/resp-encoder.js';
+
+// The embedded context (keyspace), dispatcher, configuration and pub/sub.
+export { Context, type ContextOptions, type KeyspaceInfo } from './context/context.js';
+export { Dispatcher, DispatchClient, type DispatcherOptions, type DispatchClientOptions } from './context/dispatch.js';
+export { ServerConfig, ConfigError } from './context/config.js';
+export { PubSubHub, hubFor } from './context/pubsub.js';
+export { globMatch } from './context/glob.js';
+
+// The RESP server.
+export { BeamServer, createServer, type BeamServerOptions } from './server/server.js';
+
+// Beam jobs.
+export {
+  attachJobs,
+  JobEngine,
+  HandlerRegistry,
+  DEFAULT_LIMITS as DEFAULT_JOB_LIMITS,
+  DEFAULT_KILL_GRACE_MS,
+  DEFAULT_RETAIN_FINISHED_MS,
+  JobSignalError,
+  SIGNALS,
+  parseSignal,
+  encodeFrame as encodeJobFrame,
+  parseFrame as parseJobFrame,
+  JOBS_DB,
+  JOBS_KEY,
+  jobKey,
+  parseJobKey,
+  EXIT_NOT_EXECUTABLE,
+  EXIT_NOT_FOUND,
+} from './jobs/index.js';
+export type {
+  AttachJobsOptions,
+  FilterTarget,
+  JobCheck,
+  JobHandler,
+  JobIO,
+  JobEngineOptions,
+  JobLimits,
+  SignalName,
+  Frame as JobFrame,
+  JobContext,
+} from './jobs/index.js';
+
+// Client.
+export { BeamClient, BeamError, BeamConnectionError, RespConnection, resolveTarget, DEFAULT_PORT } from './client/index.js';
+export type { BeamClientOptions, RunOptions, Reply as ClientReply, BeamJob, RawReply, BeamTarget } from './client/index.js';
+
+// Replication building blocks (SYNC/PSYNC, RDB).
+export * as sync from './sync/index.js';

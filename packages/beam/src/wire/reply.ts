@@ -43,6 +43,14 @@ export class RespVerbatim {
   constructor(readonly format: string, readonly text: string) {}
 }
 
+/**
+ * Several top-level replies for one command, written one after the other (SUBSCRIBE a b answers once
+ * per channel). Inside an EXEC array it is written the same way, as Redis does.
+ */
+export class MultiReply {
+  constructor(readonly replies: Reply[]) {}
+}
+
 export const NULL_ARRAY: unique symbol = Symbol('NULL_ARRAY');
 
 export type Reply =
@@ -60,7 +68,8 @@ export type Reply =
   | RespSet
   | RespDouble
   | RespPush
-  | RespVerbatim;
+  | RespVerbatim
+  | MultiReply;
 
 export const OK = new SimpleString('OK');
 export const QUEUED = new SimpleString('QUEUED');

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { run, RUN_HELP } from './run.js';
+import { serve, SERVE_HELP, UsageError } from './serve.js';
+
+const HELP = `Usage: beam COMMAND [options]
+
+Commands:
+  serve    serve the Beam job protocol over RESP (TCP or unix socket)
+  run      run a job on a Beam server and stream its output
+
+Run 'beam COMMAND --help' for a command's options.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'run':
+      return run(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`beam: unknown command '${command}'\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`beam: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (usage) process.stderr.write(`\n${process.argv[2] === 'serve' ? SERVE_HELP : process.argv[2] === 'run' ? RUN_HELP : ''}`);
+    process.exitCode = usage ? 2 : 125;
+  },
+);

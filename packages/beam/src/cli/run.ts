@@ -1,0 +1,80 @@
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { BeamClient } from '../client/beam-client.js';
+import { UsageError } from './serve.js';
+
+export const RUN_HELP = `Usage: beam run [options] -- NAME [ARG...]
+
+Run job NAME with argv NAME ARG... on a Beam server, stream its stdout/stderr, and exit with its status.
+Standard input is sent to the job's stream 0 when it is not a terminal.
+
+Options:
+  --url URL         server: redis://[:password@]HOST:PORT or unix:/path (default $BEAM_URL or
+                    redis://127.0.0.1:6380)
+  --env K=V         set an environment variable of the job (repeatable)
+  --password PW     AUTH password
+  -h, --help        show this help
+
+Exit status: the job's, or 125 when beam itself fails (connection, protocol error).
+First Ctrl-C sends INT to the job, a second sends KILL.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      url: { type: 'string' },
+      env: { type: 'string', multiple: true, default: [] },
+      password: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('beam run: missing job NAME (beam run -- NAME ARG...)');
+  const env: Record<string, string> = {};
+  for (const kv of values.env) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--env expects K=V, got '${kv}'`);
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  const url = values.url ?? process.env.BEAM_URL ?? 'redis://127.0.0.1:6380';
+  const client = new BeamClient({ url }, values.password !== undefined ? { password: values.password } : {});
+  await client.connect();
+  try {
+    const job = await client.run(positionals, {
+      env,
+      ...(process.stdin.isTTY ? {} : { stdin: process.stdin }),
+    });
+    let interrupts = 0;
+    const onSigint = (): void => {
+      void job.kill(++interrupts === 1 ? 'INT' : 'KILL');
+    };
+    const onSigterm = (): void => void job.kill('TERM');
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
+    const piped = [pipeTo(job.stdout, process.stdout), pipeTo(job.stderr, process.stderr)];
+    try {
+      const status = await job.exit;
+      await Promise.all(piped);
+      return status;
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+      if (!process.stdin.isTTY) process.stdin.destroy();
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+/** Copies a job stream to a process stream, honouring back-pressure, without ending the target. */
+async function pipeTo(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): Promise<void> {
+  for await (const chunk of from) {
+    if (!to.write(chunk as Buffer)) await once(to, 'drain');
+  }
+}

@@ -1,0 +1,107 @@
+import { parseArgs } from 'node:util';
+import type { Context } from '../context/context.js';
+import type { Dispatcher } from '../context/dispatch.js';
+import { attachJobs, type JobEngine } from '../jobs/engine.js';
+import { createServer } from '../server/server.js';
+import { logLine } from './log.js';
+
+export const SERVE_HELP = `Usage: beam serve [options]
+
+Serve the Beam job protocol (and the Redis data commands) over RESP.
+
+Options:
+  --host HOST                 TCP address to listen on (default 127.0.0.1)
+  --port PORT                 TCP port (default 6380; 0 picks a free one)
+  --unix PATH                 listen on a unix socket instead of TCP
+  --exec NAMES                programs jobs may run, comma-separated (repeatable); none by default
+  --requirepass PW            require AUTH with this password
+  --context-per-connection    give every connection its own keyspace and jobs
+  --max-jobs N                jobs running at once (default 256)
+  --retain-finished-ms MS     keep finished jobs' keys this long (default 3600000; 0 = forever)
+  -h, --help                  show this help
+
+Logs are JSON lines on stderr. SIGINT/SIGTERM kill running jobs and close cleanly.
+`;
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '6380' },
+      unix: { type: 'string' },
+      exec: { type: 'string', multiple: true, default: [] },
+      requirepass: { type: 'string' },
+      'context-per-connection': { type: 'boolean', default: false },
+      'max-jobs': { type: 'string' },
+      'retain-finished-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const port = intOption('--port', values.port, 0, 65535);
+  const exec = values.exec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const maxJobs = values['max-jobs'] === undefined ? undefined : intOption('--max-jobs', values['max-jobs'], 1, 1e6);
+  const retain = values['retain-finished-ms'] === undefined ? undefined : intOption('--retain-finished-ms', values['retain-finished-ms'], 0, 2 ** 31);
+
+  const engines = new Set<JobEngine>();
+  const setup = (dispatcher: Dispatcher, context: Context): void => {
+    const engine = attachJobs(context, {
+      dispatcher,
+      exec,
+      ...(maxJobs !== undefined ? { limits: { maxJobs } } : {}),
+      ...(retain !== undefined ? { retainFinishedMs: retain } : {}),
+    });
+    engine.on('start', (id: number, name: string) => logLine('info', 'job start', { id, name }));
+    engine.on('exit', (id: number, status: number) => logLine('info', 'job exit', { id, status }));
+    engines.add(engine);
+  };
+  const server = createServer({
+    host: values.host,
+    port,
+    ...(values.unix !== undefined ? { path: values.unix } : {}),
+    ...(values.requirepass !== undefined ? { requirepass: values.requirepass } : {}),
+    contextPerConnection: values['context-per-connection'],
+    setup,
+  });
+  server.on('error', (e: Error) => logLine('error', 'server error', { error: e.message }));
+  const address = await server.listen();
+  logLine('info', 'listening', {
+    ...(typeof address === 'string' ? { unix: address } : { host: address.address, port: address.port }),
+    exec,
+    contextPerConnection: values['context-per-connection'],
+  });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logLine('info', 'shutting down', { signal });
+      void (async () => {
+        await Promise.all([...engines].map((e) => e.close()));
+        await server.close();
+        logLine('info', 'closed');
+        resolve(0);
+      })();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+export function intOption(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || n < min || n > max) throw new UsageError(`${flag} must be an integer ${min}..${max}, got '${text}'`);
+  return n;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'BEAM_USAGE';
+}

@@ -1,0 +1,100 @@
+import type { Readable } from 'node:stream';
+import { RespConnection, type RawReply } from './connection.js';
+import { BeamError } from './errors.js';
+import { startJob, type BeamJob } from './job-client.js';
+import type { CommandArg } from './resp-command.js';
+import { resolveTarget, type BeamTarget, type ResolvedTarget } from './target.js';
+
+export interface BeamClientOptions {
+  password?: string;
+  connectTimeoutMs?: number;
+}
+
+export interface RunOptions {
+  /** Job name (the handler); default args[0]. */
+  name?: string;
+  env?: Record<string, string>;
+  /** Input for stream 0; without it stream 0 is closed at once (like </dev/null). */
+  stdin?: Readable | Buffer | string;
+  /** Aborting sends `killSignal` to the job. */
+  signal?: AbortSignal;
+  /** Default TERM. */
+  killSignal?: string;
+}
+
+/** Decoded reply: strings (UTF-8), numbers, null, arrays; errors inside arrays (EXEC) are BeamErrors. */
+export type Reply = string | number | null | BeamError | Reply[];
+
+function decode(r: RawReply): Reply {
+  if (Buffer.isBuffer(r)) return r.toString('utf8');
+  if (Array.isArray(r)) return r.map(decode);
+  if ((r as unknown) instanceof Error) return new BeamError((r as unknown as Error).message, { cause: r });
+  return r;
+}
+
+/**
+ * A client of a Beam server (or any Redis-compatible server running the job protocol).
+ * `call()` sends any command (pipelined); `run()` runs a job and streams its output.
+ */
+export class BeamClient {
+  private readonly target: ResolvedTarget;
+  private readonly conn: RespConnection;
+  private readonly extra = new Set<RespConnection>();
+
+  constructor(
+    target: BeamTarget,
+    private readonly options: BeamClientOptions = {},
+  ) {
+    this.target = resolveTarget(target);
+    this.conn = new RespConnection(this.target, options);
+  }
+
+  async connect(): Promise<this> {
+    await this.conn.connect();
+    return this;
+  }
+
+  /** Any command; replies decoded to strings. Error replies reject with BeamError. */
+  async call(...args: CommandArg[]): Promise<Reply> {
+    return decode(await this.conn.call(args));
+  }
+
+  /** Any command; strings stay Buffers. */
+  callBuffer(...args: CommandArg[]): Promise<RawReply> {
+    return this.conn.call(args);
+  }
+
+  /** A second connection for blocking reads (closed with the client). */
+  async openConnection(): Promise<RespConnection> {
+    const c = new RespConnection(this.target, this.options);
+    this.extra.add(c);
+    try {
+      await c.connect();
+    } catch (e) {
+      this.extra.delete(c);
+      throw e;
+    }
+    return c;
+  }
+
+  async releaseConnection(c: RespConnection): Promise<void> {
+    this.extra.delete(c);
+    await c.close();
+  }
+
+  /**
+   * Creates and starts a job: `RPUSH /jobs NAME`, args, env, `SET /jobs/$id ""`, then streams stdin to
+   * stream 0 and output frames from a second connection (BLPOP) into `stdout`/`stderr`.
+   */
+  run(args: readonly string[], options: RunOptions = {}): Promise<BeamJob> {
+    const name = options.name ?? args[0];
+    if (name === undefined || name === '') return Promise.reject(new BeamError('ERR run: a job needs a name (args[0])'));
+    return startJob(this, name, args, options);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.extra].map((c) => c.close()));
+    this.extra.clear();
+    await this.conn.close();
+  }
+}

@@ -1,0 +1,5 @@
+export { BeamClient, type BeamClientOptions, type RunOptions, type Reply } from './beam-client.js';
+export type { BeamJob } from './job-client.js';
+export { BeamError, BeamConnectionError } from './errors.js';
+export { RespConnection, type RawReply } from './connection.js';
+export { resolveTarget, DEFAULT_PORT, type BeamTarget } from './target.js';

@@ -1,0 +1,39 @@
+import { BeamConnectionError } from './errors.js';
+
+export type BeamTarget = { host?: string; port?: number } | { path: string } | { url: string };
+
+export type ResolvedTarget = { kind: 'tcp'; host: string; port: number; password?: string } | { kind: 'unix'; path: string; password?: string };
+
+export const DEFAULT_PORT = 6380;
+
+/**
+ * Accepts `{ host, port }`, `{ path }` or `{ url }` with `redis://[:password@]host[:port]`,
+ * `unix:/path` or `unix:///path`.
+ */
+export function resolveTarget(t: BeamTarget): ResolvedTarget {
+  if ('path' in t) return { kind: 'unix', path: t.path };
+  if ('url' in t) return parseUrl(t.url);
+  return { kind: 'tcp', host: t.host ?? '127.0.0.1', port: t.port ?? DEFAULT_PORT };
+}
+
+function parseUrl(text: string): ResolvedTarget {
+  if (text.startsWith('unix:')) {
+    const path = text.startsWith('unix://') ? text.slice(7) : text.slice(5);
+    if (!path.startsWith('/')) throw new BeamConnectionError(`bad unix URL ${text}: expected unix:/path`, 'BEAM_BAD_URL');
+    return { kind: 'unix', path: decodeURIComponent(path) };
+  }
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch (e) {
+    throw new BeamConnectionError(`bad URL ${text}`, 'BEAM_BAD_URL', { cause: e });
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'beam:') {
+    throw new BeamConnectionError(`unsupported URL scheme ${u.protocol} (use redis://host:port or unix:/path)`, 'BEAM_BAD_URL');
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+  const port = u.port ? Number(u.port) : DEFAULT_PORT;
+  const r: ResolvedTarget = { kind: 'tcp', host, port };
+  if (u.password) r.password = decodeURIComponent(u.password);
+  return r;
+}

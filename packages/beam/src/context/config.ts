@@ -1,0 +1,134 @@
+import { EventEmitter } from 'node:events';
+import { globMatch } from './glob.js';
+
+/**
+ * Server configuration as CONFIG GET/SET sees it. Every Redis 7.0 parameter name real tools ask for is
+ * known with Redis' default; values we act on are validated as Redis does, the others are stored as given.
+ * Emits 'change' (name, value) after a successful SET.
+ */
+
+const DEFAULTS: ReadonlyArray<[string, string]> = [
+  ['appendonly', 'no'], ['appendfsync', 'everysec'], ['appendfilename', 'appendonly.aof'],
+  ['save', ''], ['dbfilename', 'dump.rdb'], ['dir', '/'], ['databases', '16'], ['port', '6379'], ['bind', '127.0.0.1'],
+  ['maxmemory', '0'], ['maxmemory-policy', 'noeviction'], ['maxmemory-samples', '5'], ['maxclients', '10000'],
+  ['timeout', '0'], ['tcp-keepalive', '300'], ['tcp-backlog', '511'], ['hz', '10'], ['loglevel', 'notice'],
+  ['notify-keyspace-events', ''], ['proto-max-bulk-len', String(512 * 1024 * 1024)],
+  ['client-query-buffer-limit', String(1024 * 1024 * 1024)],
+  ['client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60'],
+  ['requirepass', ''], ['masterauth', ''], ['protected-mode', 'no'], ['daemonize', 'no'], ['cluster-enabled', 'no'],
+  ['slave-read-only', 'yes'], ['replica-read-only', 'yes'], ['lazyfree-lazy-eviction', 'no'], ['io-threads', '1'],
+  ['hash-max-listpack-entries', '512'], ['hash-max-ziplist-entries', '512'], ['hash-max-listpack-value', '64'],
+  ['hash-max-ziplist-value', '64'], ['set-max-intset-entries', '512'], ['list-max-listpack-size', '-2'],
+  ['list-max-ziplist-size', '-2'], ['zset-max-listpack-entries', '128'], ['zset-max-ziplist-entries', '128'],
+  ['lua-time-limit', '5000'], ['busy-reply-threshold', '5000'], ['slowlog-log-slower-than', '10000'],
+  ['slowlog-max-len', '128'], ['latency-monitor-threshold', '0'], ['activerehashing', 'yes'],
+  ['stop-writes-on-bgsave-error', 'yes'], ['rdbcompression', 'yes'], ['lfu-log-factor', '10'], ['lfu-decay-time', '1'],
+];
+
+const IMMUTABLE = new Set(['databases', 'daemonize', 'io-threads', 'cluster-enabled', 'tcp-backlog', 'port', 'bind']);
+const BOOLEANS = new Set(['appendonly', 'protected-mode', 'slave-read-only', 'replica-read-only', 'activerehashing',
+  'stop-writes-on-bgsave-error', 'rdbcompression', 'lazyfree-lazy-eviction']);
+const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit']);
+
+/** notify-keyspace-events flag bits, as Redis defines them. */
+export const NOTIFY = {
+  K: 1, E: 2, g: 4, $: 8, l: 16, s: 32, h: 64, z: 128, x: 256, e: 512, t: 1024, m: 2048, d: 4096, n: 8192,
+} as const;
+/** `A`: every class except key-miss (m) and new-key (n). */
+export const NOTIFY_ALL = NOTIFY.g | NOTIFY.$ | NOTIFY.l | NOTIFY.s | NOTIFY.h | NOTIFY.z | NOTIFY.x | NOTIFY.e | NOTIFY.t | NOTIFY.d;
+
+/** Parses a notify-keyspace-events string; null for a character Redis refuses. */
+export function parseNotifyFlags(s: string): number | null {
+  let flags = 0;
+  for (const ch of s) {
+    if (ch === 'A') flags |= NOTIFY_ALL;
+    else if (Object.hasOwn(NOTIFY, ch)) flags |= NOTIFY[ch as keyof typeof NOTIFY];
+    else return null;
+  }
+  return flags;
+}
+
+/** The canonical text Redis reports for notify flags (keyspaceEventsFlagsToString). */
+export function notifyFlagsToString(flags: number): string {
+  let s = '';
+  if ((flags & NOTIFY_ALL) === NOTIFY_ALL) s = 'A';
+  else for (const ch of 'g$lshzxetdn') if (flags & NOTIFY[ch as keyof typeof NOTIFY]) s += ch;
+  if (flags & NOTIFY.K) s += 'K';
+  if (flags & NOTIFY.E) s += 'E';
+  if (flags & NOTIFY.m) s += 'm';
+  return s;
+}
+
+/** Parses Redis memory values: 100, 1k, 1kb, 1m, 1mb, 1g, 1gb (k = 1000, kb = 1024). */
+export function parseMemory(s: string): number | null {
+  const m = /^(-?\d+)(k|kb|m|mb|g|gb|b)?$/i.exec(s);
+  if (!m) return null;
+  const mult: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 * 1024, g: 1e9, gb: 1024 ** 3 };
+  return Number(m[1]) * mult[(m[2] ?? '').toLowerCase()]!;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly code: 'unknown' | 'invalid' | 'immutable', message: string) {
+    super(message);
+  }
+}
+
+export class ServerConfig extends EventEmitter {
+  private readonly values = new Map<string, string>(DEFAULTS);
+  /** Parsed notify-keyspace-events, kept current for the notifier's hot path. */
+  notifyFlags = 0;
+
+  constructor(initial: Record<string, string> = {}) {
+    super();
+    for (const [k, v] of Object.entries(initial)) this.set(k, v);
+  }
+
+  get(name: string): string | undefined {
+    return this.values.get(name.toLowerCase());
+  }
+
+  /** CONFIG GET: every parameter matching one of the (case-insensitive) glob patterns, each once. */
+  match(patterns: string[]): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    const seen = new Set<string>();
+    for (const p of patterns) {
+      const pat = Buffer.from(p.toLowerCase());
+      for (const [k, v] of this.values) {
+        if (seen.has(k)) continue;
+        if (globMatch(pat, Buffer.from(k), true)) {
+          seen.add(k);
+          out.push([k, v]);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Validates and stores one parameter; throws ConfigError with Redis' reason text. */
+  set(name: string, value: string): void {
+    const key = name.toLowerCase();
+    if (!this.values.has(key)) throw new ConfigError('unknown', `Unknown option or number of arguments for CONFIG SET - '${name}'`);
+    const fail = (why: string): never => {
+      throw new ConfigError('invalid', `CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
+    };
+    let v = value;
+    if (IMMUTABLE.has(key)) fail(`can't set immutable config`);
+    if (key === 'notify-keyspace-events') {
+      const flags = parseNotifyFlags(value);
+      if (flags === null) fail(`Invalid event class character. Use 'Ag$lshzxeKEtmdn'.`);
+      this.notifyFlags = flags!;
+      v = notifyFlagsToString(flags!);
+    } else if (BOOLEANS.has(key)) {
+      const b = value.toLowerCase();
+      if (b !== 'yes' && b !== 'no') fail('argument must be \'yes\' or \'no\'');
+      v = b;
+    } else if (MEMORY.has(key)) {
+      const n = parseMemory(value);
+      if (n === null || n < 0) fail('argument must be a memory value');
+      v = String(n);
+    }
+    this.values.set(key, v);
+    this.emit('change', key, v);
+  }
+}

@@ -1,0 +1,506 @@
+import { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import type {
+  ClientState,
+  CommandInvocation,
+  CommandResult,
+  CommandSpec,
+  FlushEvent,
+  KeyspaceEvent,
+  PropagateEvent,
+} from './api.js';
+import { ErrorReply, NULL_ARRAY, type Reply } from '../wire/reply.js';
+import { BlockingRegistry, type Waiter } from './blocking.js';
+import { COMMAND_TABLE } from './command-table.js';
+import { Db, Entry, T_LIST, TYPE_NAMES, type TypeName, type Value } from './store.js';
+import { Deque } from './deque.js';
+import { E_WRONGTYPE } from './replies.js';
+import { STRING_COMMANDS } from './cmd-strings.js';
+import { KEY_COMMANDS } from './cmd-keys.js';
+import { LIST_COMMANDS, serveWaiter } from './cmd-lists.js';
+import { HASH_COMMANDS } from './cmd-hashes.js';
+import { SET_COMMANDS } from './cmd-sets.js';
+
+const debug = debuglog('beamgate:context');
+
+/** A data command implementation: synchronous unless it blocks. */
+export type Impl = (ctx: Context, client: ClientState, argv: Buffer[]) => CommandResult;
+
+export interface ContextOptions {
+  /** Number of databases (default 16). */
+  databases?: number;
+  /** Clock in ms (default Date.now); inject one for deterministic expiry tests. */
+  now?: () => number;
+  /** Random source in [0, 1) (default Math.random), for SPOP/SRANDMEMBER/HRANDFIELD/RANDOMKEY. */
+  random?: () => number;
+  /** Active expiry period in ms (default 100); 0 disables the timer (lazy expiry only). */
+  activeExpireInterval?: number;
+  /** Most keys expired per database per active expiry tick (default 2000). */
+  activeExpireBudget?: number;
+  /** Most SCAN/HSCAN/SSCAN cursors kept resumable at once (default 256). */
+  scanCursorCache?: number;
+}
+
+/** One key/value pair as `entries()` yields it for snapshots. Values are the live objects: do not mutate. */
+export interface SnapshotEntry {
+  key: Buffer;
+  type: TypeName;
+  /** string: Buffer; list: Buffer[]; hash: Map<field latin1, Buffer>; set: Set<member latin1>. */
+  value: Buffer | Buffer[] | Map<string, Buffer> | Set<string>;
+  expireAt: number | null;
+}
+
+export interface KeyspaceInfo {
+  db: number;
+  keys: number;
+  expires: number;
+  avgTtl: number;
+}
+
+interface RegisteredCommand {
+  spec: CommandSpec;
+  impl: Impl;
+  write: boolean;
+}
+
+const DEL = Buffer.from('DEL');
+const NULL_ARRAY_REPLY: Reply = NULL_ARRAY;
+
+/** Invocation object built by `call()` for filters; propagate() replaces what replicas receive. */
+class Invocation implements CommandInvocation {
+  constructor(
+    readonly argv: Buffer[],
+    readonly client: ClientState,
+    private readonly ctx: Context,
+  ) {}
+  propagate(commands: Buffer[][]): void {
+    this.ctx.propagateAs(commands);
+  }
+}
+
+/**
+ * The embedded keyspace: 16 databases of strings, lists, hashes and sets with Redis 7 semantics.
+ *
+ * Events (emitted after the command that caused them has finished, before `call()` returns):
+ * - 'keyspace' (KeyspaceEvent) for every modification, with Redis' notification names and classes;
+ * - 'flush' (FlushEvent) for FLUSHDB/FLUSHALL (db -1) and both databases of SWAPDB;
+ * - 'propagate' (PropagateEvent) for every write replicas must apply, rewritten deterministically.
+ */
+export class Context extends EventEmitter {
+  readonly dbs: Db[];
+  readonly commands = new Map<string, CommandSpec>();
+  /** Changes since start (Redis' `server.dirty`). */
+  dirty = 0;
+  readonly stats = { expiredKeys: 0, keyspaceHits: 0, keyspaceMisses: 0 };
+  readonly random: () => number;
+  /** Snapshot of the clock for the running command (Redis' commandTimeSnapshot). */
+  t = 0;
+  readonly blocking = new BlockingRegistry();
+
+  private readonly nowFn: () => number;
+  private readonly registered = new Map<string, RegisteredCommand>();
+  private evq: KeyspaceEvent[] = [];
+  private pq: PropagateEvent[] = [];
+  private override: Buffer[][] | undefined = undefined;
+  private curDb = 0;
+  private wantKeyspace = false;
+  private wantPropagate = false;
+  private expireTimer: NodeJS.Timeout | null = null;
+  private readonly expireBudget: number;
+  private serveScheduled = false;
+  private nextSeq = 1;
+  private internalIds = 0;
+  readonly scanCursors = new Map<string, Iterator<unknown>>();
+  readonly scanCursorLimit: number;
+  private closed = false;
+
+  constructor(opts: ContextOptions = {}) {
+    super();
+    const n = opts.databases ?? 16;
+    this.dbs = [];
+    for (let i = 0; i < n; i++) this.dbs.push(new Db(i));
+    this.nowFn = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.expireBudget = opts.activeExpireBudget ?? 2000;
+    this.scanCursorLimit = opts.scanCursorCache ?? 256;
+    this.t = this.nowFn();
+    this.on('newListener', (name: string | symbol) => {
+      if (name === 'keyspace') this.wantKeyspace = true;
+      if (name === 'propagate') this.wantPropagate = true;
+    });
+    this.on('removeListener', () => {
+      this.wantKeyspace = this.listenerCount('keyspace') > 0;
+      this.wantPropagate = this.listenerCount('propagate') > 0;
+    });
+    const impls: Record<string, Impl> = {
+      ...STRING_COMMANDS,
+      ...KEY_COMMANDS,
+      ...LIST_COMMANDS,
+      ...HASH_COMMANDS,
+      ...SET_COMMANDS,
+    };
+    for (const [name, arity, flags, firstKey, lastKey, step] of COMMAND_TABLE) {
+      const impl = impls[name];
+      if (impl === undefined) continue;
+      const write = flags.includes('write');
+      const reg: RegisteredCommand = { spec: undefined as unknown as CommandSpec, impl, write };
+      const spec: CommandSpec = {
+        name,
+        arity,
+        flags: [...flags],
+        firstKey,
+        lastKey,
+        step,
+        handler: (inv) => this.run(reg, inv.client, inv.argv),
+      };
+      reg.spec = spec;
+      this.commands.set(name, spec);
+      this.registered.set(name, reg);
+    }
+    const interval = opts.activeExpireInterval ?? 100;
+    if (interval > 0) {
+      this.expireTimer = setInterval(() => this.activeExpire(), interval);
+      this.expireTimer.unref();
+    }
+  }
+
+  /** Current time from the injected clock. */
+  now(): number {
+    return this.nowFn();
+  }
+
+  /** A client for in-process callers (job engine, replication): db 0, RESP2, may write reserved keys. */
+  createInternalClient(): ClientState {
+    const ac = new AbortController();
+    return {
+      id: -1 - this.internalIds++,
+      db: 0,
+      resp: 2,
+      name: null,
+      inExec: false,
+      internal: true,
+      signal: ac.signal,
+    };
+  }
+
+  /**
+   * Runs a data command directly (no arity, auth or filter checks: the dispatcher does those).
+   * Unknown commands get Redis' unknown-command error.
+   */
+  call(client: ClientState, argv: Buffer[]): CommandResult {
+    const first = argv[0];
+    if (first === undefined) return new ErrorReply('ERR empty command');
+    let reg = this.registered.get(first.toString('latin1'));
+    if (reg === undefined) reg = this.registered.get(first.toString('latin1').toLowerCase());
+    if (reg === undefined) {
+      let args = '';
+      for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.toString('latin1')}' `;
+      return new ErrorReply(`ERR unknown command '${first.toString('latin1')}', with args beginning with: ${args}`);
+    }
+    return this.run(reg, client, argv);
+  }
+
+  /** Builds the invocation object a CommandFilter receives for `call`-style callers. */
+  invocation(client: ClientState, argv: Buffer[]): CommandInvocation {
+    return new Invocation(argv, client, this);
+  }
+
+  /** Replace what the running command propagates ([] = nothing). */
+  propagateAs(commands: Buffer[][]): void {
+    this.override = commands;
+  }
+
+  private run(reg: RegisteredCommand, client: ClientState, argv: Buffer[]): CommandResult {
+    if (this.closed) return new ErrorReply('ERR context closed');
+    const prevOverride = this.override;
+    const prevDb = this.curDb;
+    this.override = undefined;
+    this.curDb = client.db;
+    this.t = this.nowFn();
+    const dirty0 = this.dirty;
+    const evStart = this.evq.length;
+    const pStart = this.pq.length;
+    let r: CommandResult;
+    try {
+      r = reg.impl(this, client, argv);
+      if (this.wantPropagate) {
+        const ov = this.override as Buffer[][] | undefined;
+        if (ov !== undefined) {
+          for (const a of ov) this.pq.push({ db: client.db, argv: a });
+        } else if (reg.write && this.dirty !== dirty0) {
+          this.pq.push({ db: client.db, argv });
+        }
+      }
+    } finally {
+      this.override = prevOverride;
+      this.curDb = prevDb;
+    }
+    this.flushEvents(evStart, pStart);
+    if (this.blocking.ready.size > 0) {
+      if (client.inExec) this.scheduleServe();
+      else this.serveReady();
+    }
+    return r;
+  }
+
+  private flushEvents(evStart: number, pStart: number): void {
+    if (this.evq.length > evStart) {
+      const evs = this.evq.splice(evStart);
+      for (const ev of evs) this.emit('keyspace', ev);
+    }
+    if (this.pq.length > pStart) {
+      const ps = this.pq.splice(pStart);
+      for (const p of ps) this.emit('propagate', p);
+    }
+  }
+
+  // ---- helpers for command implementations ---------------------------------------------------
+
+  /** Records a keyspace event (cheap no-op without listeners). */
+  notify(db: number, event: string, key: Buffer, cls: KeyspaceEvent['cls']): void {
+    if (this.wantKeyspace) this.evq.push({ db, event, key, cls });
+  }
+
+  /** Queues a command for replicas, in order with the running command's own propagation. */
+  propagateRaw(db: number, argv: Buffer[]): void {
+    if (this.wantPropagate) this.pq.push({ db, argv });
+  }
+
+  /** Looks a key up, expiring it lazily. */
+  lookup(db: Db, key: string): Entry | undefined {
+    const e = db.data.get(key);
+    if (e !== undefined && e.x !== 0 && e.x <= this.t) {
+      this.expireEntry(db, key, e);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Looks a key up and checks its type; returns WRONGTYPE as a reply. */
+  lookupTyped(db: Db, key: string, type: number): Entry | undefined | ErrorReply {
+    const e = this.lookup(db, key);
+    if (e !== undefined && e.t !== type) return E_WRONGTYPE;
+    return e;
+  }
+
+  expireEntry(db: Db, key: string, e: Entry): void {
+    this.removeEntry(db, key, e);
+    this.stats.expiredKeys++;
+    const kb = Buffer.from(key, 'latin1');
+    this.notify(db.id, 'expired', kb, 'x');
+    this.propagateRaw(db.id, [DEL, kb]);
+  }
+
+  /** Creates a key known not to exist (or to be replaced wholesale, dropping any TTL). */
+  addKey(db: Db, key: string, t: number, v: Value): Entry {
+    const old = db.data.get(key);
+    if (old !== undefined) {
+      old.t = t;
+      old.v = v;
+      if (old.x !== 0) {
+        old.x = 0;
+        db.expires--;
+      }
+      if (t === T_LIST && this.blocking.count > 0) this.blocking.signal(db.id, key);
+      return old;
+    }
+    const e = new Entry(t, v, 0, this.nextSeq++);
+    db.data.set(key, e);
+    if (t === T_LIST && this.blocking.count > 0) this.blocking.signal(db.id, key);
+    return e;
+  }
+
+  /** Deletes a key's slot (no events). */
+  removeEntry(db: Db, key: string, e: Entry): void {
+    db.data.delete(key);
+    if (e.x !== 0) db.expires--;
+  }
+
+  /** Deletes a key if present and live; returns true when it existed. */
+  deleteKey(db: Db, key: string): boolean {
+    const e = this.lookup(db, key);
+    if (e === undefined) return false;
+    this.removeEntry(db, key, e);
+    return true;
+  }
+
+  setExpire(db: Db, key: string, e: Entry, at: number): void {
+    if (e.x === 0) db.expires++;
+    e.x = at;
+    db.heap.push(at, key, e);
+    if (db.heap.size > 2 * db.expires + 1024) db.rebuildHeap();
+  }
+
+  clearExpire(db: Db, e: Entry): void {
+    if (e.x !== 0) {
+      e.x = 0;
+      db.expires--;
+    }
+  }
+
+  /** Marks a list key as possibly ready for blocked clients. */
+  signalList(db: Db, key: string): void {
+    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
+  }
+
+  newSeq(): number {
+    return this.nextSeq++;
+  }
+
+  /** Emits a 'flush' event (db -1 = all). */
+  emitFlush(db: number): void {
+    const ev: FlushEvent = { db };
+    this.emit('flush', ev);
+  }
+
+  // ---- blocking ------------------------------------------------------------------------------
+
+  /** Registers a waiter; the returned promise settles when it is served, times out or is aborted. */
+  block(w: Omit<Waiter, 'id' | 'resolve' | 'timer' | 'onAbort' | 'done'>, timeoutAt: number): Promise<Reply> {
+    return new Promise<Reply>((resolve) => {
+      const waiter: Waiter = { ...w, id: this.blocking.newId(), resolve, timer: null, onAbort: null, done: false };
+      if (w.client.signal.aborted) {
+        resolve(null);
+        return;
+      }
+      this.blocking.add(waiter);
+      if (timeoutAt > 0) {
+        const ms = Math.max(0, timeoutAt - this.nowFn());
+        waiter.timer = setTimeout(() => {
+          this.blocking.remove(waiter);
+          resolve(NULL_ARRAY_REPLY);
+        }, ms);
+      }
+      waiter.onAbort = () => {
+        this.blocking.remove(waiter);
+        resolve(NULL_ARRAY_REPLY);
+      };
+      w.client.signal.addEventListener('abort', waiter.onAbort, { once: true });
+    });
+  }
+
+  private scheduleServe(): void {
+    if (this.serveScheduled) return;
+    this.serveScheduled = true;
+    queueMicrotask(() => {
+      this.serveScheduled = false;
+      this.serveReady();
+    });
+  }
+
+  /** Serves clients blocked on keys that received data (Redis' handleClientsBlockedOnKeys). */
+  serveReady(): void {
+    const reg = this.blocking;
+    while (reg.ready.size > 0) {
+      const slots = [...reg.ready];
+      reg.ready.clear();
+      for (const slot of slots) {
+        const sep = slot.indexOf(':');
+        const dbi = Number(slot.slice(0, sep));
+        const key = slot.slice(sep + 1);
+        const db = this.dbs[dbi];
+        if (db === undefined) continue;
+        for (const w of reg.waiters(slot)) {
+          if (w.done) continue;
+          this.t = this.nowFn();
+          const e = this.lookup(db, key);
+          if (e === undefined || e.t !== T_LIST || (e.v as Deque).length === 0) break;
+          const evStart = this.evq.length;
+          const pStart = this.pq.length;
+          const reply = serveWaiter(this, w, db, key, e);
+          reg.remove(w);
+          this.flushEvents(evStart, pStart);
+          w.resolve(reply);
+        }
+      }
+    }
+  }
+
+  // ---- expiry --------------------------------------------------------------------------------
+
+  /** One active expiry pass: deletes keys whose deadline passed (bounded per database). */
+  activeExpire(): void {
+    if (this.closed) return;
+    this.t = this.nowFn();
+    const evStart = this.evq.length;
+    const pStart = this.pq.length;
+    for (const db of this.dbs) {
+      let budget = this.expireBudget;
+      for (;;) {
+        const top = db.heap.peek();
+        if (top === undefined || top.at > this.t || budget-- <= 0) break;
+        db.heap.pop();
+        const e = top.entry;
+        if (e.x !== top.at || db.data.get(top.key) !== e) continue;
+        this.expireEntry(db, top.key, e);
+      }
+    }
+    this.flushEvents(evStart, pStart);
+  }
+
+  /** Stops the active expiry timer and releases blocked clients with a null reply. */
+  close(): void {
+    if (this.expireTimer !== null) clearInterval(this.expireTimer);
+    this.expireTimer = null;
+    for (const w of this.blocking.all()) {
+      this.blocking.remove(w);
+      w.resolve(NULL_ARRAY_REPLY);
+    }
+    this.closed = true;
+    debug('context closed');
+  }
+
+  // ---- snapshot access -----------------------------------------------------------------------
+
+  /** Live (non-expired) keys of a database, without copying values. */
+  *entries(dbIndex: number): Generator<SnapshotEntry> {
+    const db = this.dbs[dbIndex];
+    if (db === undefined) return;
+    const now = this.nowFn();
+    for (const [k, e] of db.data) {
+      if (e.x !== 0 && e.x <= now) continue;
+      yield {
+        key: Buffer.from(k, 'latin1'),
+        type: TYPE_NAMES[e.t]!,
+        value: e.t === T_LIST ? (e.v as Deque).toArray() : (e.v as Buffer | Map<string, Buffer> | Set<string>),
+        expireAt: e.x === 0 ? null : e.x,
+      };
+    }
+  }
+
+  dbsize(dbIndex: number): number {
+    return this.dbs[dbIndex]?.data.size ?? 0;
+  }
+
+  expiresCount(dbIndex: number): number {
+    return this.dbs[dbIndex]?.expires ?? 0;
+  }
+
+  /** Non-empty databases as INFO keyspace reports them. */
+  keyspaceInfo(): KeyspaceInfo[] {
+    const out: KeyspaceInfo[] = [];
+    const now = this.nowFn();
+    for (const db of this.dbs) {
+      if (db.data.size === 0) continue;
+      let sum = 0;
+      let n = 0;
+      if (db.expires > 0 && db.expires <= 10000) {
+        for (const e of db.data.values()) {
+          if (e.x !== 0 && e.x > now) {
+            sum += e.x - now;
+            n++;
+          }
+        }
+      }
+      out.push({ db: db.id, keys: db.data.size, expires: db.expires, avgTtl: n === 0 ? 0 : Math.round(sum / n) });
+    }
+    return out;
+  }
+
+  /** The `# Keyspace` section body of INFO (`db0:keys=1,expires=0,avg_ttl=0` lines, CRLF separated). */
+  keyspaceInfoText(): string {
+    let s = '';
+    for (const i of this.keyspaceInfo()) s += `db${i.db}:keys=${i.keys},expires=${i.expires},avg_ttl=${i.avgTtl}\r\n`;
+    return s;
+  }
+}

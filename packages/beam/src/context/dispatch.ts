@@ -1,0 +1,414 @@
+import { debuglog } from 'node:util';
+import type { ClientState, CommandFilter, CommandInvocation, CommandResult, CommandSpec, FlushEvent, KeyspaceEvent } from './api.js';
+import type { Subscriber } from './pubsub.js';
+import { hubFor, type PubSubHub } from './pubsub.js';
+import { ServerConfig } from './config.js';
+import { ErrorReply, QUEUED, RespPush, type Reply } from '../wire/reply.js';
+
+const log = debuglog('beamgate:dispatch');
+let nextClientId = 1;
+
+export interface DispatchClientOptions {
+  internal?: boolean;
+  /** Already authenticated (internal clients, or no requirepass). */
+  authenticated?: boolean;
+  resp?: 2 | 3;
+  /** Peer and local address for CLIENT LIST, e.g. `127.0.0.1:5000`. */
+  addr?: string;
+  laddr?: string;
+  /** Receives out-of-band replies (pub/sub messages). */
+  onPush?: (r: Reply) => void;
+  /** Asked to close the client's transport (CLIENT KILL, output limits). */
+  onKill?: () => void;
+}
+
+/**
+ * Everything the dispatcher keeps per client: the ClientState commands see, plus authentication,
+ * transaction, WATCH and subscription state and the data CLIENT LIST shows.
+ */
+export class DispatchClient implements ClientState, Subscriber {
+  readonly id = nextClientId++;
+  db = 0;
+  resp: 2 | 3;
+  name: string | null = null;
+  inExec = false;
+  readonly internal: boolean;
+  authenticated: boolean;
+  libName = '';
+  libVer = '';
+  readonly addr: string;
+  readonly laddr: string;
+  readonly createdAt = Date.now();
+  lastActive = Date.now();
+  lastCommand = 'NULL';
+  /** Queued commands while in MULTI, null otherwise. */
+  multi: Buffer[][] | null = null;
+  /** A queue-time error happened: EXEC answers EXECABORT. */
+  multiDirty = false;
+  /** A watched key was touched: EXEC answers a null array. */
+  watchDirty = false;
+  /** Watched keys as `db\0key(latin1)`. */
+  readonly watched = new Set<string>();
+  /** Subscribed channels and patterns, latin1 text of the bytes. */
+  readonly channels = new Set<string>();
+  readonly patterns = new Set<string>();
+  /** Set by QUIT: the transport closes after this reply. */
+  closeAfterReply = false;
+  onPush: ((r: Reply) => void) | null;
+  onKill: (() => void) | null;
+  private readonly ac = new AbortController();
+
+  constructor(opts: DispatchClientOptions = {}) {
+    this.internal = opts.internal ?? false;
+    this.authenticated = opts.authenticated ?? true;
+    this.resp = opts.resp ?? 2;
+    this.addr = opts.addr ?? '';
+    this.laddr = opts.laddr ?? '';
+    this.onPush = opts.onPush ?? null;
+    this.onKill = opts.onKill ?? null;
+  }
+
+  get signal(): AbortSignal {
+    return this.ac.signal;
+  }
+
+  get closed(): boolean {
+    return this.ac.signal.aborted;
+  }
+
+  get subscriptionCount(): number {
+    return this.channels.size + this.patterns.size;
+  }
+
+  /** Marks the client closed: cancels blocking waits. The dispatcher's release() does the rest. */
+  abort(): void {
+    if (!this.ac.signal.aborted) this.ac.abort();
+  }
+
+  deliver(kind: 'message' | 'pmessage', pattern: Buffer | null, channel: Buffer, payload: Buffer): void {
+    if (!this.onPush) return;
+    const items: Reply[] = kind === 'message' ? ['message', channel, payload] : ['pmessage', pattern, channel, payload];
+    this.onPush(this.resp === 3 ? new RespPush(items) : items);
+  }
+
+  /** One CLIENT LIST line (without the newline), fields as Redis 7.0 prints them. */
+  describe(): string {
+    const now = Date.now();
+    const flags = (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '') || 'N';
+    return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=-1 name=${this.name ?? ''} `
+      + `age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastActive) / 1000)} `
+      + `flags=${flags} db=${this.db} sub=${this.channels.size} psub=${this.patterns.size} ssub=0 `
+      + `multi=${this.multi ? this.multi.length : -1} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 `
+      + `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${this.lastCommand} user=default redir=-1 resp=${this.resp}`
+      + (this.libName || this.libVer ? ` lib-name=${this.libName} lib-ver=${this.libVer}` : '');
+  }
+}
+
+/** What the dispatcher needs from a Context: its command table and its change events. */
+export interface DispatchContext {
+  readonly commands?: Map<string, CommandSpec>;
+  on(event: 'keyspace', listener: (e: KeyspaceEvent) => void): unknown;
+  on(event: 'flush', listener: (e: FlushEvent) => void): unknown;
+  off(event: 'keyspace', listener: (e: KeyspaceEvent) => void): unknown;
+  off(event: 'flush', listener: (e: FlushEvent) => void): unknown;
+}
+
+/** Clients and counters shared by every dispatcher of one server (CLIENT LIST, INFO). */
+export class ClientRegistry {
+  readonly clients = new Map<number, DispatchClient>();
+  totalConnections = 0;
+  totalCommands = 0;
+  rejectedConnections = 0;
+  readonly startedAt = Date.now();
+
+  resetStats(): void {
+    this.totalConnections = 0;
+    this.totalCommands = 0;
+    this.rejectedConnections = 0;
+  }
+}
+
+export interface DispatcherOptions {
+  /** The store whose data commands (context.commands) are served and whose events drive WATCH. */
+  context?: DispatchContext;
+  /** Shared configuration (requirepass, notify-keyspace-events...). Default: a new ServerConfig. */
+  config?: ServerConfig;
+  /** Shared client registry. Default: a new one. */
+  registry?: ClientRegistry;
+  /** Key prefixes only internal clients may write. Default ['/beam']. */
+  reservedPrefixes?: string[];
+}
+
+/** Commands an unauthenticated client may run (Redis' no-auth flag). */
+const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
+/** Commands allowed in RESP2 subscribed mode. */
+const SUBSCRIBED_OK = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
+/** Commands that run at once inside MULTI instead of being queued. */
+const MULTI_NOW = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+function unknownCommandError(argv: Buffer[]): ErrorReply {
+  const cstr = (b: Buffer, max: number): string => {
+    const nul = b.indexOf(0);
+    return (nul >= 0 ? b.subarray(0, nul) : b).subarray(0, max).toString('latin1');
+  };
+  let args = '';
+  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${cstr(argv[i]!, 128 - args.length)}' `;
+  const msg = `ERR unknown command '${cstr(argv[0]!, 128)}', with args beginning with: ${args}`;
+  return new ErrorReply(Buffer.from(msg, 'latin1').toString('utf8'));
+}
+
+export function arityError(name: string): ErrorReply {
+  return new ErrorReply(`ERR wrong number of arguments for '${name}' command`);
+}
+
+function arityOk(arity: number, argc: number): boolean {
+  return arity >= 0 ? argc === arity : argc >= -arity;
+}
+
+function isPromise(r: CommandResult): r is Promise<Reply> {
+  return r !== null && typeof r === 'object' && typeof (r as Promise<Reply>).then === 'function';
+}
+
+function watchKey(db: number, key: Buffer): string {
+  return `${db}\0${key.toString('latin1')}`;
+}
+
+/**
+ * Routes argv vectors to CommandSpecs: lookup, arity, authentication, subscribed mode, MULTI queueing,
+ * reserved keys and command filters, with Redis 7.0's checks in Redis' order and its error texts.
+ * One dispatcher serves one Context; connection commands are registered next to the context's data
+ * commands, and later packages (job engine, replication) add theirs with register()/addFilter().
+ */
+export class Dispatcher {
+  readonly config: ServerConfig;
+  readonly registry: ClientRegistry;
+  readonly context: DispatchContext | undefined;
+  readonly hub: PubSubHub;
+  private readonly table = new Map<string, CommandSpec>();
+  /** Other spellings seen for registered names (upper case mostly). */
+  private readonly aliases = new Map<string, CommandSpec>();
+  private readonly writes = new WeakSet<CommandSpec>();
+  private readonly filters: CommandFilter[] = [];
+  private readonly reserved: Buffer[];
+  private readonly watchers = new Map<string, Set<DispatchClient>>();
+  private readonly ownClients = new Set<DispatchClient>();
+  private readonly onKeyspace = (e: KeyspaceEvent): void => this.touch(watchKey(e.db, e.key));
+  private readonly onFlush = (e: FlushEvent): void => this.touchDb(e.db);
+
+  constructor(opts: DispatcherOptions = {}) {
+    this.config = opts.config ?? new ServerConfig();
+    this.registry = opts.registry ?? new ClientRegistry();
+    this.context = opts.context;
+    this.hub = hubFor(opts.context ?? this);
+    this.reserved = (opts.reservedPrefixes ?? ['/beam']).map((p) => Buffer.from(p));
+    if (this.context) {
+      if (this.context.commands) this.register([...this.context.commands.values()]);
+      this.context.on('flush', this.onFlush);
+    }
+  }
+
+  /** Adds or replaces commands (by lower-case name). */
+  register(specs: CommandSpec | Iterable<CommandSpec>): void {
+    const list = Symbol.iterator in Object(specs) ? (specs as Iterable<CommandSpec>) : [specs as CommandSpec];
+    for (const s of list) {
+      this.table.set(s.name.toLowerCase(), s);
+      if (s.flags.includes('write')) this.writes.add(s);
+    }
+    this.aliases.clear();
+  }
+
+  unregister(name: string): boolean {
+    this.aliases.clear();
+    return this.table.delete(name.toLowerCase());
+  }
+
+  lookup(name: string | Buffer): CommandSpec | undefined {
+    const n = typeof name === 'string' ? name : name.toString('latin1');
+    const hit = this.table.get(n) ?? this.aliases.get(n);
+    if (hit) return hit;
+    const s = this.table.get(n.toLowerCase());
+    // Remember the spelling clients use (e.g. 'SET'), up to a bound so junk names cannot grow it.
+    if (s && this.aliases.size < 4096) this.aliases.set(n, s);
+    return s;
+  }
+
+  /** Every registered command (COMMAND, COMMAND COUNT). */
+  commands(): IterableIterator<CommandSpec> {
+    return this.table.values();
+  }
+
+  /** Filters run before every execution (also inside EXEC), in registration order. Returns a remover. */
+  addFilter(filter: CommandFilter): () => void {
+    this.filters.push(filter);
+    return () => {
+      const i = this.filters.indexOf(filter);
+      if (i >= 0) this.filters.splice(i, 1);
+    };
+  }
+
+  /** True when AUTH is needed before other commands. */
+  get authRequired(): boolean {
+    return (this.config.get('requirepass') ?? '') !== '';
+  }
+
+  /** A new client of this dispatcher (a connection, or an internal caller such as the job engine). */
+  createClient(opts: DispatchClientOptions = {}): DispatchClient {
+    const c = new DispatchClient({ ...opts, authenticated: opts.authenticated ?? (opts.internal === true || !this.authRequired) });
+    this.registry.clients.set(c.id, c);
+    this.registry.totalConnections++;
+    this.ownClients.add(c);
+    return c;
+  }
+
+  /** Forgets a closed client: aborts its blocking waits, drops watches and subscriptions. */
+  release(c: DispatchClient): void {
+    c.abort();
+    this.unwatchAll(c);
+    for (const ch of c.channels) this.hub.unsubscribe(c, Buffer.from(ch, 'latin1'));
+    for (const p of c.patterns) this.hub.punsubscribe(c, Buffer.from(p, 'latin1'));
+    c.channels.clear();
+    c.patterns.clear();
+    c.multi = null;
+    this.registry.clients.delete(c.id);
+    this.ownClients.delete(c);
+  }
+
+  /** Detaches from the context's events and releases every client created here. */
+  close(): void {
+    for (const c of [...this.ownClients]) this.release(c);
+    if (this.context) {
+      if (this.watchers.size > 0) this.context.off('keyspace', this.onKeyspace);
+      this.context.off('flush', this.onFlush);
+    }
+  }
+
+  /**
+   * Runs one command for a client. The result is a Promise only for commands that block; callers must
+   * not start the client's next command before it settles (see call() for a serialized helper).
+   */
+  dispatch(c: DispatchClient, argv: Buffer[]): CommandResult {
+    if (argv.length === 0) return new ErrorReply('ERR empty command');
+    const spec = this.lookup(argv[0]!);
+    c.lastActive = Date.now();
+    if (!spec) return this.reject(c, unknownCommandError(argv));
+    const name = spec.name;
+    c.lastCommand = name;
+    if (!arityOk(spec.arity, argv.length)) return this.reject(c, arityError(name));
+    if (!c.authenticated && !NO_AUTH.has(name)) {
+      if (!this.authRequired) c.authenticated = true;
+      else return this.reject(c, new ErrorReply('NOAUTH Authentication required.'));
+    }
+    if (c.resp === 2 && c.subscriptionCount > 0 && !SUBSCRIBED_OK.has(name)) {
+      return this.reject(c, new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
+    }
+    if (c.multi && !MULTI_NOW.has(name)) {
+      c.multi.push(argv);
+      return QUEUED;
+    }
+    return this.execute(c, spec, argv);
+  }
+
+  /** Runs a looked-up command now: reserved keys, filters, then the handler (errors become -ERR). */
+  execute(c: DispatchClient, spec: CommandSpec, argv: Buffer[]): CommandResult {
+    if (!c.internal && spec.firstKey > 0 && this.reserved.length > 0 && this.writes.has(spec)) {
+      const bad = this.reservedKey(spec, argv);
+      if (bad) return new ErrorReply(`ERR key '${bad}' is reserved: keys under /beam are written by Beam only`);
+    }
+    const inv = new Invocation(argv, c);
+    for (const f of this.filters) {
+      const r = f(inv, spec);
+      if (r !== undefined) return r;
+    }
+    this.registry.totalCommands++;
+    try {
+      const r = spec.handler(inv);
+      if (isPromise(r)) return r.catch((e: unknown) => this.crash(spec, e));
+      return r;
+    } catch (e) {
+      return this.crash(spec, e);
+    }
+  }
+
+  /** Serialized calls for one client: each starts after the previous settled (internal clients). */
+  call(c: DispatchClient, argv: Array<Buffer | string>): Promise<Reply> {
+    const bufs = argv.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
+    const prev = this.tails.get(c) ?? Promise.resolve(null);
+    const next = prev.then(() => this.dispatch(c, bufs), () => this.dispatch(c, bufs));
+    this.tails.set(c, next);
+    void next.finally(() => {
+      if (this.tails.get(c) === next) this.tails.delete(c);
+    });
+    return next;
+  }
+
+  private readonly tails = new WeakMap<DispatchClient, Promise<Reply>>();
+
+  private crash(spec: CommandSpec, e: unknown): Reply {
+    log('command %s failed: %o', spec.name, e);
+    const m = e instanceof Error ? e.message : String(e);
+    return new ErrorReply(/^[A-Z]+ /.test(m) ? m : `ERR ${m}`);
+  }
+
+  private reject(c: DispatchClient, e: ErrorReply): ErrorReply {
+    if (c.multi) c.multiDirty = true;
+    return e;
+  }
+
+  private reservedKey(spec: CommandSpec, argv: Buffer[]): string | null {
+    const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
+    const step = spec.step > 0 ? spec.step : 1;
+    for (let i = spec.firstKey; i <= last && i < argv.length; i += step) {
+      const k = argv[i]!;
+      for (const p of this.reserved) {
+        if (k.length >= p.length && k[0] === p[0] && k.compare(p, 0, p.length, 0, p.length) === 0) return k.toString();
+      }
+    }
+    return null;
+  }
+
+  // ---- WATCH bookkeeping (used by the transaction commands) ----
+
+  watch(c: DispatchClient, key: Buffer): void {
+    const k = watchKey(c.db, key);
+    if (c.watched.has(k)) return;
+    c.watched.add(k);
+    // The keyspace listener is attached only while something is watched: the context skips building
+    // events nobody listens to.
+    if (this.watchers.size === 0) this.context?.on('keyspace', this.onKeyspace);
+    let set = this.watchers.get(k);
+    if (!set) this.watchers.set(k, (set = new Set()));
+    set.add(c);
+  }
+
+  unwatchAll(c: DispatchClient): void {
+    for (const k of c.watched) {
+      const set = this.watchers.get(k);
+      if (set) {
+        set.delete(c);
+        if (set.size === 0) this.watchers.delete(k);
+      }
+    }
+    c.watched.clear();
+    c.watchDirty = false;
+    if (this.watchers.size === 0) this.context?.off('keyspace', this.onKeyspace);
+  }
+
+  private touch(k: string): void {
+    const set = this.watchers.get(k);
+    if (set) for (const c of set) c.watchDirty = true;
+  }
+
+  private touchDb(db: number): void {
+    for (const [k, set] of this.watchers) {
+      if (db === -1 || k.startsWith(`${db}\0`)) for (const c of set) c.watchDirty = true;
+    }
+  }
+}
+
+class Invocation implements CommandInvocation {
+  propagated: Buffer[][] | null = null;
+  constructor(readonly argv: Buffer[], readonly client: ClientState) {}
+  propagate(commands: Buffer[][]): void {
+    this.propagated = commands;
+  }
+}

@@ -1,0 +1,69 @@
+/** Limits and knobs of the job engine. Every one has a safe default (docs/beam.md lists them). */
+export interface JobLimits {
+  /** Jobs running at once; a start beyond it gets `-ERR` (nothing changes, the client may retry). */
+  maxJobs: number;
+  /** Elements of `/jobs/$id/args`. */
+  maxArgs: number;
+  /** Bytes of all args of one job together. */
+  maxArgsBytes: number;
+  /** Fields of `/jobs/$id/env`. */
+  maxEnvEntries: number;
+  /** Bytes of all env names and values of one job together. */
+  maxEnvBytes: number;
+  /** Highest stream number in a frame (input or output). */
+  maxStream: number;
+  /** Output frames queued in `/jobs/$id/out` before the handler's writes wait for a reader. */
+  maxQueuedOutputFrames: number;
+  /** Output bytes queued in `/jobs/$id/out` before the handler's writes wait (a frame may overshoot once). */
+  maxQueuedOutputBytes: number;
+  /** Largest data part of one output frame; larger writes are split. */
+  maxOutputFrameBytes: number;
+  /** Input frames queued in `/jobs/$id/in`; an RPUSH beyond it gets `-ERR` (retry after the job reads). */
+  maxQueuedInputFrames: number;
+  /** Input bytes queued in `/jobs/$id/in`. */
+  maxQueuedInputBytes: number;
+  /** Bytes buffered in each handler-side input Readable / output Writable. */
+  streamHighWaterMark: number;
+}
+
+export interface JobEngineOptions {
+  /** Extra handlers by name (added after the built-ins, so they can replace them). */
+  handlers?: Record<string, import('./handler.js').JobHandler> | Map<string, import('./handler.js').JobHandler>;
+  /** Program names that may be run as jobs (exact match, no shell). Empty by default: nothing runs. */
+  exec?: readonly string[];
+  /** Pass the server's whole environment to exec'd programs (default: only PATH, HOME, LANG, LC_ALL, TZ, TMPDIR). */
+  execInheritEnv?: boolean;
+  /** Working directory of exec'd programs (default: the server's). */
+  execCwd?: string;
+  limits?: Partial<JobLimits>;
+  /** Finished jobs' keys expire this long after exit (PEXPIRE). 0 keeps them forever. Default 1 hour. */
+  retainFinishedMs?: number;
+  /** After a signal other than KILL, a job still running after this long is killed. Default 5 s. */
+  killGraceMs?: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<JobLimits> = {
+  maxJobs: 256,
+  maxArgs: 4096,
+  maxArgsBytes: 1024 * 1024,
+  maxEnvEntries: 1024,
+  maxEnvBytes: 1024 * 1024,
+  maxStream: 255,
+  maxQueuedOutputFrames: 1024,
+  maxQueuedOutputBytes: 8 * 1024 * 1024,
+  maxOutputFrameBytes: 64 * 1024,
+  maxQueuedInputFrames: 1024,
+  maxQueuedInputBytes: 8 * 1024 * 1024,
+  streamHighWaterMark: 64 * 1024,
+};
+
+export const DEFAULT_RETAIN_FINISHED_MS = 60 * 60 * 1000;
+export const DEFAULT_KILL_GRACE_MS = 5000;
+
+export function resolveLimits(partial: Partial<JobLimits> | undefined): JobLimits {
+  const limits = { ...DEFAULT_LIMITS, ...partial };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`job limit ${k} must be a positive integer, got ${v}`);
+  }
+  return limits;
+}

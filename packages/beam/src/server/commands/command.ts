@@ -1,0 +1,109 @@
+import type { CommandSpec } from '../../context/api.js';
+import { COMMAND_TABLE } from '../../context/command-table.js';
+import { RespMap, RespSet, SimpleString, type Reply } from '../../wire/reply.js';
+import type { CommandScope } from './env.js';
+import { container, helpReply, spec } from './spec.js';
+
+const DATA_CATEGORIES = new Map<string, readonly string[]>(COMMAND_TABLE.map((m) => [m[0], m[6]]));
+
+const CONNECTION_GROUP: Record<string, string> = {
+  hello: 'connection', auth: 'connection', select: 'connection', ping: 'connection', echo: 'connection',
+  quit: 'connection', reset: 'connection', client: 'connection', time: 'server', info: 'server', config: 'server',
+  command: 'server', function: 'scripting', subscribe: 'pubsub', psubscribe: 'pubsub', unsubscribe: 'pubsub',
+  punsubscribe: 'pubsub', publish: 'pubsub', pubsub: 'pubsub', multi: 'transactions', exec: 'transactions',
+  discard: 'transactions', watch: 'transactions', unwatch: 'transactions',
+};
+
+/** ACL categories: from Redis' table for data commands, derived from flags otherwise. */
+function categories(s: CommandSpec): string[] {
+  const known = DATA_CATEGORIES.get(s.name);
+  if (known) return [...known];
+  const out: string[] = [];
+  if (s.flags.includes('write')) out.push('@write');
+  if (s.flags.includes('readonly')) out.push('@read');
+  if (s.flags.includes('admin')) out.push('@admin', '@dangerous');
+  if (s.flags.includes('pubsub')) out.push('@pubsub');
+  const g = CONNECTION_GROUP[s.name];
+  if (g === 'connection') out.push('@connection');
+  if (g === 'transactions') out.push('@transaction');
+  out.push(s.flags.includes('fast') ? '@fast' : '@slow');
+  if (s.flags.includes('blocking')) out.push('@blocking');
+  return out;
+}
+
+function group(s: CommandSpec): string {
+  const g = CONNECTION_GROUP[s.name];
+  if (g) return g;
+  const cats = DATA_CATEGORIES.get(s.name) ?? [];
+  for (const c of ['string', 'list', 'hash', 'set', 'sortedset', 'stream']) if (cats.includes(`@${c}`)) return c === 'sortedset' ? 'sorted-set' : c;
+  if (cats.includes('@keyspace')) return 'generic';
+  return s.flags.includes('admin') ? 'server' : 'generic';
+}
+
+/** One COMMAND INFO entry, in Redis 7.0's 10-element layout. */
+export function commandInfo(s: CommandSpec): Reply {
+  return [
+    s.name,
+    s.arity,
+    new RespSet(s.flags.map((f) => new SimpleString(f.replace(/-/g, '_')))),
+    s.firstKey,
+    s.lastKey,
+    s.step,
+    new RespSet(categories(s).map((c) => new SimpleString(c))),
+    new RespSet([]),
+    new RespSet([]),
+    [],
+  ];
+}
+
+/** A minimal but well-formed COMMAND DOCS entry (summary, since, group, complexity). */
+function commandDoc(s: CommandSpec): RespMap {
+  return new RespMap([
+    ['summary', `The ${s.name.toUpperCase()} command`],
+    ['since', '1.0.0'],
+    ['group', group(s)],
+    ['complexity', 'O(1)'],
+  ]);
+}
+
+export function commandCommands(scope: CommandScope): CommandSpec[] {
+  const d = scope.dispatcher;
+  const all = (): CommandSpec[] => [...d.commands()];
+  const handler = container('command', {
+    count: { arity: 2, run: () => all().length },
+    info: {
+      arity: -2,
+      run: (inv) => (inv.argv.length === 2 ? all() : inv.argv.slice(2).map((n) => d.lookup(n) ?? null))
+        .map((s) => (s ? commandInfo(s) : null)),
+    },
+    docs: {
+      arity: -2,
+      run: (inv) => {
+        const specs = inv.argv.length === 2 ? all() : inv.argv.slice(2).map((n) => d.lookup(n)).filter((s) => s !== undefined);
+        return new RespMap(specs.map((s) => [s.name, commandDoc(s)]));
+      },
+    },
+    list: { arity: -2, run: () => all().map((s) => s.name) },
+    help: {
+      arity: 2,
+      run: () => helpReply([
+        'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+        '(no subcommand)', '    Return details about all Redis commands.',
+        'COUNT', '    Return the total number of commands in this Redis server.',
+        'LIST', '    Return a list of all commands in this Redis server.',
+        'INFO [<command-name> ...]', '    Return details about multiple Redis commands.',
+        'DOCS [<command-name> ...]', '    Return documentation details about multiple Redis commands.',
+        'HELP', '    Print this help.',
+      ]),
+    },
+  });
+  return [
+    spec('command', -1, ['loading', 'stale'], (inv) => (inv.argv.length === 1 ? all().map(commandInfo) : handler(inv))),
+    spec('function', -2, ['noscript'], container('function', {
+      flush: { arity: -2, run: () => new SimpleString('OK') },
+      list: { arity: -2, run: () => [] },
+      stats: { arity: 2, run: () => new RespMap([['running_script', null], ['engines', new RespMap([])]]) },
+      help: { arity: 2, run: () => helpReply(['FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'FLUSH [ASYNC|SYNC]', '    Deletes all the libraries.']) },
+    })),
+  ];
+}

@@ -1,0 +1,25 @@
+import type { ClientRegistry, Dispatcher } from '../../context/dispatch.js';
+import type { ServerConfig } from '../../context/config.js';
+import type { Context } from '../../context/context.js';
+
+/** What the connection commands know about the server they run in. */
+export interface ServerEnv {
+  /** Reported as `server` in HELLO (default 'redis', which clients expect). */
+  readonly serverName: string;
+  /** Reported as `version` in HELLO and `redis_version` in INFO. */
+  readonly version: string;
+  readonly config: ServerConfig;
+  readonly registry: ClientRegistry;
+  readonly runId: string;
+  /** TCP port, or 0 for unix sockets. */
+  port(): number;
+  /** Number of databases SELECT accepts. */
+  readonly databases: number;
+}
+
+/** The per-dispatcher pieces: the dispatcher itself and the Context it serves (if any). */
+export interface CommandScope {
+  readonly env: ServerEnv;
+  readonly dispatcher: Dispatcher;
+  readonly context: Context | undefined;
+}

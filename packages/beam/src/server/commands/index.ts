@@ -1,0 +1,22 @@
+import type { CommandSpec } from '../../context/api.js';
+import type { CommandScope } from './env.js';
+import { connectionCommands } from './connection.js';
+import { pubsubCommands } from './pubsub.js';
+import { transactionCommands } from './transaction.js';
+import { configCommands } from './config.js';
+import { infoCommands } from './info.js';
+import { commandCommands } from './command.js';
+
+/** Every command the server itself implements (connection state, pub/sub, transactions, introspection). */
+export function serverCommands(scope: CommandScope): CommandSpec[] {
+  return [
+    ...connectionCommands(scope),
+    ...pubsubCommands(scope),
+    ...transactionCommands(scope),
+    ...configCommands(scope),
+    ...infoCommands(scope),
+    ...commandCommands(scope),
+  ];
+}
+
+export type { CommandScope, ServerEnv } from './env.js';

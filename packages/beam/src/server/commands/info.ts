@@ -1,0 +1,98 @@
+import os from 'node:os';
+import type { CommandSpec } from '../../context/api.js';
+import { RespVerbatim } from '../../wire/reply.js';
+import type { CommandScope } from './env.js';
+import { clientOf, spec } from './spec.js';
+
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
+const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];
+
+function human(n: number): string {
+  if (n < 1024) return `${n}B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(2)}K`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(2)}M`;
+  return `${(n / 1024 ** 3).toFixed(2)}G`;
+}
+
+/** Builds INFO text: `# Section` then `field:value` lines, CRLF separated, sections joined by a blank line. */
+export function infoText(scope: CommandScope, sections: string[]): string {
+  const { env, context } = scope;
+  const now = Date.now();
+  const uptime = Math.floor((now - env.registry.startedAt) / 1000);
+  const clients = [...env.registry.clients.values()].filter((c) => !c.internal);
+  const mem = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  const build: Record<string, () => Array<[string, string | number]>> = {
+    server: () => [
+      ['redis_version', env.version], ['redis_git_sha1', '00000000'], ['redis_git_dirty', 0], ['redis_build_id', '0'],
+      ['redis_mode', 'standalone'], ['os', `${os.type()} ${os.release()} ${os.arch()}`], ['arch_bits', 64],
+      ['multiplexing_api', 'node'], ['process_id', process.pid], ['process_supervised', 'no'], ['run_id', env.runId],
+      ['tcp_port', env.port()], ['server_time_usec', now * 1000], ['uptime_in_seconds', uptime],
+      ['uptime_in_days', Math.floor(uptime / 86400)], ['hz', 10], ['configured_hz', 10], ['executable', process.execPath],
+      ['config_file', ''], ['io_threads_active', 0], ['beam_server', env.serverName === 'redis' ? 'beamgate' : env.serverName],
+    ],
+    clients: () => [
+      ['connected_clients', clients.length], ['cluster_connections', 0], ['maxclients', env.config.get('maxclients') ?? '10000'],
+      ['client_recent_max_input_buffer', 0], ['client_recent_max_output_buffer', 0], ['blocked_clients', 0],
+      ['tracking_clients', 0], ['clients_in_timeout_table', 0],
+    ],
+    memory: () => [
+      ['used_memory', mem.heapUsed + mem.external], ['used_memory_human', human(mem.heapUsed + mem.external)],
+      ['used_memory_rss', mem.rss], ['used_memory_rss_human', human(mem.rss)], ['used_memory_peak', mem.rss],
+      ['used_memory_peak_human', human(mem.rss)], ['total_system_memory', os.totalmem()],
+      ['total_system_memory_human', human(os.totalmem())], ['maxmemory', env.config.get('maxmemory') ?? '0'],
+      ['maxmemory_human', human(Number(env.config.get('maxmemory') ?? 0))],
+      ['maxmemory_policy', env.config.get('maxmemory-policy') ?? 'noeviction'], ['mem_allocator', 'v8'],
+    ],
+    persistence: () => [
+      ['loading', 0], ['async_loading', 0], ['rdb_changes_since_last_save', context?.dirty ?? 0],
+      ['rdb_bgsave_in_progress', 0], ['rdb_last_save_time', Math.floor(env.registry.startedAt / 1000)],
+      ['rdb_last_bgsave_status', 'ok'], ['aof_enabled', 0], ['aof_rewrite_in_progress', 0],
+      ['aof_last_bgrewrite_status', 'ok'], ['aof_last_write_status', 'ok'],
+    ],
+    stats: () => [
+      ['total_connections_received', env.registry.totalConnections],
+      ['total_commands_processed', env.registry.totalCommands], ['instantaneous_ops_per_sec', 0],
+      ['rejected_connections', env.registry.rejectedConnections], ['expired_keys', context?.stats.expiredKeys ?? 0],
+      ['evicted_keys', 0], ['keyspace_hits', context?.stats.keyspaceHits ?? 0],
+      ['keyspace_misses', context?.stats.keyspaceMisses ?? 0],
+      ['pubsub_channels', scope.dispatcher.hub.activeChannels().length], ['pubsub_patterns', scope.dispatcher.hub.numPat()],
+    ],
+    replication: () => [
+      ['role', 'master'], ['connected_slaves', 0], ['master_failover_state', 'no-failover'],
+      ['master_replid', env.runId], ['master_repl_offset', 0], ['repl_backlog_active', 0],
+    ],
+    cpu: () => [
+      ['used_cpu_sys', (cpu.system / 1e6).toFixed(6)], ['used_cpu_user', (cpu.user / 1e6).toFixed(6)],
+      ['used_cpu_sys_children', '0.000000'], ['used_cpu_user_children', '0.000000'],
+    ],
+    modules: () => [],
+    errorstats: () => [],
+    cluster: () => [['cluster_enabled', 0]],
+    commandstats: () => [],
+    latencystats: () => [],
+    keyspace: () => (context?.keyspaceInfo() ?? [])
+      .filter((k) => k.keys > 0)
+      .map((k) => [`db${k.db}`, `keys=${k.keys},expires=${k.expires},avg_ttl=${k.avgTtl}`]),
+  };
+  const title = (s: string): string => s === 'cpu' ? 'CPU' : s.charAt(0).toUpperCase() + s.slice(1);
+  let want: string[];
+  if (sections.length === 0 || sections.includes('default')) want = DEFAULT_SECTIONS;
+  else if (sections.includes('all') || sections.includes('everything')) want = ALL_SECTIONS;
+  else want = ALL_SECTIONS.filter((s) => sections.includes(s));
+  const parts: string[] = [];
+  for (const s of want) {
+    const lines = build[s]!();
+    parts.push(`# ${title(s)}\r\n${lines.map(([k, v]) => `${k}:${v}\r\n`).join('')}`);
+  }
+  return parts.join('\r\n');
+}
+
+export function infoCommands(scope: CommandScope): CommandSpec[] {
+  return [
+    spec('info', -1, ['loading', 'stale'], (inv) => {
+      const text = infoText(scope, inv.argv.slice(1).map((b) => b.toString().toLowerCase()));
+      return clientOf(inv).resp === 3 ? new RespVerbatim('txt', text) : text;
+    }),
+  ];
+}

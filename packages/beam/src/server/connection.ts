@@ -1,0 +1,232 @@
+import type { Socket } from 'node:net';
+import { debuglog } from 'node:util';
+import type { DispatchClient, Dispatcher } from '../context/dispatch.js';
+import { RequestDecoder, type RequestDecoderLimits } from '../wire/request-decoder.js';
+import { RespWriter } from '../wire/resp-encoder.js';
+import { ErrorReply, type Reply } from '../wire/reply.js';
+
+const log = debuglog('beamgate:server');
+
+export interface ConnectionLimits extends RequestDecoderLimits {
+  /** Stop executing a client's commands while this many reply bytes wait in its socket. Default 1 MiB. */
+  outputHighWater?: number;
+  /** Stop reading a client's socket while this many decoded commands wait. Default 1024. */
+  maxPendingCommands?: number;
+  /** Pub/sub clients: close when pending output exceeds this. Default 32 MiB (Redis pubsub hard limit). */
+  pubsubHardLimit?: number;
+  /** Pub/sub clients: close when pending output stays above this for pubsubSoftSeconds. Default 8 MiB. */
+  pubsubSoftLimit?: number;
+  /** Default 60 seconds. */
+  pubsubSoftSeconds?: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS = {
+  outputHighWater: 1024 * 1024,
+  maxPendingCommands: 1024,
+  pubsubHardLimit: 32 * 1024 * 1024,
+  pubsubSoftLimit: 8 * 1024 * 1024,
+  pubsubSoftSeconds: 60,
+};
+
+/**
+ * One RESP client over a socket: decodes requests, runs them strictly in order through the dispatcher
+ * (a blocking command holds the ones behind it), and writes all replies produced in one turn in one write.
+ */
+export class Connection {
+  readonly client: DispatchClient;
+  private readonly decoder: RequestDecoder;
+  private readonly writer = new RespWriter();
+  private readonly limits: typeof DEFAULT_CONNECTION_LIMITS;
+  private queue: Buffer[][] = [];
+  private qi = 0;
+  private waiting = false;
+  private protocolError: ErrorReply | null = null;
+  private ending = false;
+  private flushScheduled = false;
+  private softSince = 0;
+  private readPaused = false;
+  /** Replies pile up in the socket: command execution waits for 'drain'. */
+  private outputBlocked = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly dispatcher: Dispatcher,
+    limits: ConnectionLimits,
+    private readonly onClosed: (c: Connection) => void,
+  ) {
+    this.limits = { ...DEFAULT_CONNECTION_LIMITS, ...stripUndefined(limits) };
+    this.decoder = new RequestDecoder(limits);
+    socket.setNoDelay(true);
+    const addr = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : '/unix';
+    const laddr = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : '/unix';
+    this.client = dispatcher.createClient({
+      addr,
+      laddr,
+      onPush: (r) => this.push(r),
+      onKill: () => this.destroy(),
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (e) => log('client %d socket error: %s', this.client.id, e.message));
+    socket.on('close', () => this.onClose());
+    socket.on('end', () => {
+      // The peer is gone (Redis frees such clients): a blocked command is cancelled; replies to
+      // commands already received are still sent before we close our side.
+      if (this.waiting) this.destroy();
+      else if (this.qi >= this.queue.length) socket.end();
+      else this.ending = true;
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.protocolError || this.ending) return;
+    const e = this.decoder.feed(chunk, this.queue);
+    if (e) {
+      log('client %d protocol error: %s', this.client.id, e.message);
+      this.protocolError = new ErrorReply(e.message);
+      this.socket.pause();
+    }
+    this.run();
+  }
+
+  private run(): void {
+    const d = this.dispatcher;
+    const c = this.client;
+    while (!this.waiting && this.qi < this.queue.length) {
+      if (this.socket.writableLength + this.writer.length > this.limits.outputHighWater) {
+        // The client is not reading its replies: stop executing (and reading) until 'drain'.
+        this.outputBlocked = true;
+        break;
+      }
+      const argv = this.queue[this.qi]!;
+      this.queue[this.qi++] = undefined as never;
+      const r = d.dispatch(c, argv);
+      if (r instanceof Promise) {
+        this.waiting = true;
+        this.flush();
+        r.then(
+          (v) => this.resume(v),
+          (err: unknown) => this.resume(new ErrorReply(`ERR ${err instanceof Error ? err.message : String(err)}`)),
+        );
+        break;
+      }
+      this.writer.write(r, c.resp);
+      if (c.closeAfterReply) {
+        this.closeAfterReply();
+        return;
+      }
+    }
+    if (this.qi >= this.queue.length) {
+      this.queue = [];
+      this.qi = 0;
+      if (this.protocolError) {
+        this.writer.write(this.protocolError, c.resp);
+        this.closeAfterReply();
+        return;
+      }
+      if (this.ending && !this.waiting) {
+        this.flush();
+        this.socket.end();
+        return;
+      }
+    }
+    if (this.outputBlocked || this.queue.length - this.qi > this.limits.maxPendingCommands) this.pauseReading();
+    else this.resumeReading();
+    this.flush();
+    if (this.outputBlocked && this.socket.writableLength === 0) {
+      // The kernel took everything at once, so no 'drain' will come: go on after pending I/O.
+      setImmediate(() => this.onDrain());
+    }
+  }
+
+  private resume(v: Reply): void {
+    this.waiting = false;
+    if (this.client.closed) return;
+    this.writer.write(v, this.client.resp);
+    if (this.client.closeAfterReply) {
+      this.closeAfterReply();
+      return;
+    }
+    this.run();
+  }
+
+  private pauseReading(): void {
+    if (!this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private resumeReading(): void {
+    if (this.readPaused && !this.protocolError) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  private onDrain(): void {
+    if (this.outputBlocked) {
+      this.outputBlocked = false;
+      if (!this.waiting) this.run();
+    }
+  }
+
+  /** Out-of-band replies (pub/sub messages), with Redis' pubsub output buffer limits. */
+  private push(r: Reply): void {
+    if (this.client.closed) return;
+    this.writer.write(r, this.client.resp);
+    const pending = this.socket.writableLength + this.writer.length;
+    const l = this.limits;
+    if (pending > l.pubsubHardLimit) {
+      log('client %d closed: pubsub output over the hard limit', this.client.id);
+      this.destroy();
+      return;
+    }
+    if (pending > l.pubsubSoftLimit) {
+      const now = Date.now();
+      if (this.softSince === 0) this.softSince = now;
+      else if (now - this.softSince > l.pubsubSoftSeconds * 1000) {
+        log('client %d closed: pubsub output over the soft limit for too long', this.client.id);
+        this.destroy();
+        return;
+      }
+    } else {
+      this.softSince = 0;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  private flush(): void {
+    if (this.writer.length === 0 || this.socket.destroyed) return;
+    this.socket.write(this.writer.take());
+  }
+
+  private closeAfterReply(): void {
+    this.ending = true;
+    this.flush();
+    this.socket.end();
+    // A peer that never reads must not keep the socket forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  /** Closes the connection at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    this.dispatcher.release(this.client);
+    this.queue = [];
+    this.onClosed(this);
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,203 @@
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import type { CommandFilter, CommandSpec } from '../context/api.js';
+import { Context, type ContextOptions } from '../context/context.js';
+import { ClientRegistry, Dispatcher } from '../context/dispatch.js';
+import { ServerConfig } from '../context/config.js';
+import { attachKeyspaceNotifier } from '../context/pubsub.js';
+import { serverCommands, type ServerEnv } from './commands/index.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+
+const log = debuglog('beamgate:server');
+
+export interface BeamServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 6380; 0 picks a free port. Ignored when `path` is set. */
+  port?: number;
+  /** Listen on a unix socket instead of TCP. */
+  path?: string;
+  /** Require AUTH/HELLO AUTH with this password (same as CONFIG SET requirepass). */
+  requirepass?: string;
+  /** Give every connection its own Context instead of one shared by the whole server. Default false. */
+  contextPerConnection?: boolean;
+  /** The shared Context to serve (default: a new one). Not used with contextPerConnection. */
+  context?: Context;
+  /** Options for Contexts the server creates. */
+  contextOptions?: ContextOptions;
+  /** Initial CONFIG values, e.g. { 'notify-keyspace-events': 'KEA' }. */
+  config?: Record<string, string>;
+  /** Protocol and buffer limits (see ConnectionLimits); maxClients defaults to 10000. */
+  limits?: ConnectionLimits & { maxClients?: number };
+  /** Called for every Dispatcher the server creates (once for a shared context, per connection otherwise). */
+  setup?: (dispatcher: Dispatcher, context: Context) => void;
+  /** HELLO `server` and INFO names. Defaults 'redis' and '7.0.15' (what clients expect of Redis 7.0). */
+  serverName?: string;
+  version?: string;
+  /** Key prefixes only internal clients may write. Default ['/beam']. */
+  reservedPrefixes?: string[];
+}
+
+interface Served {
+  dispatcher: Dispatcher;
+  context: Context;
+  detach: () => void;
+  owned: boolean;
+}
+
+/**
+ * A RESP server over TCP or a unix socket. Serves one shared Context by default; with
+ * `contextPerConnection` each connection gets a fresh Context (and Dispatcher), torn down on close.
+ * Emits 'error' for listener errors.
+ */
+export class BeamServer extends EventEmitter {
+  readonly config: ServerConfig;
+  readonly registry = new ClientRegistry();
+  /** The shared dispatcher and context (undefined with contextPerConnection). */
+  readonly dispatcher: Dispatcher | undefined;
+  readonly context: Context | undefined;
+  private readonly opts: BeamServerOptions;
+  private readonly env: ServerEnv;
+  private readonly net: net.Server;
+  private readonly connections = new Set<Connection>();
+  private readonly perConnection = new Map<Connection, Served>();
+  private readonly setups: Array<(d: Dispatcher, c: Context) => void> = [];
+  private readonly extraCommands: CommandSpec[] = [];
+  private readonly extraFilters: CommandFilter[] = [];
+  private shared: Served | undefined;
+
+  constructor(opts: BeamServerOptions = {}) {
+    super();
+    this.opts = opts;
+    this.config = new ServerConfig(opts.config ?? {});
+    if (opts.requirepass !== undefined) this.config.set('requirepass', opts.requirepass);
+    if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
+    const self = this;
+    this.env = {
+      serverName: opts.serverName ?? 'redis',
+      version: opts.version ?? '7.0.15',
+      config: this.config,
+      registry: this.registry,
+      runId: randomBytes(20).toString('hex'),
+      databases: opts.contextOptions?.databases ?? 16,
+      port() {
+        const a = self.net.address();
+        return a && typeof a === 'object' ? a.port : 0;
+      },
+    };
+    if (opts.setup) this.setups.push(opts.setup);
+    if (!opts.contextPerConnection) {
+      this.shared = this.serve(opts.context ?? new Context(opts.contextOptions), opts.context === undefined);
+      this.dispatcher = this.shared.dispatcher;
+      this.context = this.shared.context;
+    }
+    this.net = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.accept(s));
+    this.net.on('error', (e) => this.emit('error', e));
+  }
+
+  /** Runs `fn` for the shared dispatcher now and for every dispatcher created later. */
+  onDispatcher(fn: (d: Dispatcher, c: Context) => void): void {
+    this.setups.push(fn);
+    for (const s of this.dispatchers()) fn(s.dispatcher, s.context);
+  }
+
+  /** Adds commands to every dispatcher, current and future. */
+  register(specs: CommandSpec[]): void {
+    this.extraCommands.push(...specs);
+    for (const s of this.dispatchers()) s.dispatcher.register(specs);
+  }
+
+  /** Adds a command filter to every dispatcher, current and future. */
+  addFilter(filter: CommandFilter): void {
+    this.extraFilters.push(filter);
+    for (const s of this.dispatchers()) s.dispatcher.addFilter(filter);
+  }
+
+  private dispatchers(): Served[] {
+    return this.shared ? [this.shared] : [...this.perConnection.values()];
+  }
+
+  private serve(context: Context, owned: boolean): Served {
+    const dispatcher = new Dispatcher({
+      context,
+      config: this.config,
+      registry: this.registry,
+      ...(this.opts.reservedPrefixes ? { reservedPrefixes: this.opts.reservedPrefixes } : {}),
+    });
+    dispatcher.register(serverCommands({ env: this.env, dispatcher, context }));
+    dispatcher.register(this.extraCommands);
+    for (const f of this.extraFilters) dispatcher.addFilter(f);
+    const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
+    for (const fn of this.setups) fn(dispatcher, context);
+    return { dispatcher, context, detach, owned };
+  }
+
+  private accept(socket: net.Socket): void {
+    const max = this.opts.limits?.maxClients ?? 10000;
+    if (this.connections.size >= max) {
+      this.registry.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    let served = this.shared;
+    if (!served) served = this.serve(new Context(this.opts.contextOptions), true);
+    const limits = { ...this.opts.limits, maxBulkLength: Number(this.config.get('proto-max-bulk-len')) };
+    const conn = new Connection(socket, served.dispatcher, limits, (c) => this.closed(c));
+    this.connections.add(conn);
+    if (!this.shared) this.perConnection.set(conn, served);
+  }
+
+  private closed(conn: Connection): void {
+    this.connections.delete(conn);
+    const s = this.perConnection.get(conn);
+    if (s) {
+      this.perConnection.delete(conn);
+      this.teardown(s);
+    }
+  }
+
+  private teardown(s: Served): void {
+    s.detach();
+    s.dispatcher.close();
+    if (s.owned) s.context.close();
+  }
+
+  /** Starts listening; resolves with the address. */
+  listen(): Promise<net.AddressInfo | string> {
+    return new Promise((resolve, reject) => {
+      const onErr = (e: Error): void => reject(e);
+      this.net.once('error', onErr);
+      const done = (): void => {
+        this.net.off('error', onErr);
+        const a = this.address();
+        log('listening on %o', a);
+        resolve(a!);
+      };
+      if (this.opts.path) this.net.listen(this.opts.path, done);
+      else this.net.listen(this.opts.port ?? 6380, this.opts.host ?? '127.0.0.1', done);
+    });
+  }
+
+  address(): net.AddressInfo | string | null {
+    return this.net.address();
+  }
+
+  /** Number of open client connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Stops listening and closes every connection; the shared context is closed if the server created it. */
+  async close(): Promise<void> {
+    const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    for (const c of [...this.connections]) c.destroy();
+    await closing;
+    if (this.shared) this.teardown(this.shared);
+  }
+}
+
+export function createServer(opts: BeamServerOptions = {}): BeamServer {
+  return new BeamServer(opts);
+}

@@ -1,0 +1,253 @@
+import { splitInlineArgs } from './inline-args.js';
+
+/**
+ * Server-side incremental RESP request decoder: arrays of bulk strings (what clients send) and inline
+ * commands (what people type). Sans-IO: feed it chunks, it appends complete argv vectors to an array.
+ * The checks and error texts follow Redis 7 (networking.c, processMultibulkBuffer/processInlineBuffer).
+ */
+
+export interface RequestDecoderLimits {
+  /** Largest bulk string accepted (Redis `proto-max-bulk-len`). Default 512 MiB. */
+  maxBulkLength?: number;
+  /**
+   * Largest multibulk count. Redis accepts up to INT_MAX; every argument costs a Buffer object here,
+   * so the default is 1024 * 1024 arguments.
+   */
+  maxArrayLength?: number;
+  /** Longest inline command line and longest `*`/`$` count line (Redis PROTO_INLINE_MAX_SIZE). Default 64 KiB. */
+  maxInlineLength?: number;
+  /** Most bytes buffered for one unfinished command (Redis `client-query-buffer-limit`). Default 1 GiB. */
+  maxQueryBuffer?: number;
+}
+
+export const DEFAULT_DECODER_LIMITS: Required<RequestDecoderLimits> = {
+  maxBulkLength: 512 * 1024 * 1024,
+  maxArrayLength: 1024 * 1024,
+  maxInlineLength: 64 * 1024,
+  maxQueryBuffer: 1024 * 1024 * 1024,
+};
+
+/** A protocol violation. `message` is the text Redis replies after `-` (e.g. `ERR Protocol error: ...`). */
+export class RespProtocolError extends Error {
+  override readonly name = 'RespProtocolError';
+  constructor(
+    readonly code: 'invalid-bulk-length' | 'invalid-multibulk-length' | 'expected-dollar' | 'inline-too-big'
+      | 'unbalanced-quotes' | 'mbulk-count-too-big' | 'bulk-count-too-big' | 'query-buffer-limit',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const CR = 13;
+const STAR = 42;
+const DOLLAR = 36;
+const NL = 10;
+/** Bulks at least this long that arrive split are collected as pieces and joined once. */
+const BIG_BULK = 32 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Parses a decimal the way Redis' string2ll does: optional '-', no '+', no leading zeros, no spaces.
+ * Returns NaN when invalid. Values beyond 2^53 come back inexact but still huge, which every caller rejects.
+ */
+export function parseStrictInt(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  if (len <= 0 || len > 20) return NaN;
+  let p = start;
+  let neg = false;
+  if (buf[p] === 45) {
+    neg = true;
+    p++;
+    if (p === end) return NaN;
+  }
+  const first = buf[p]!;
+  if (first === 48) return len === 1 ? 0 : NaN;
+  if (first < 49 || first > 57) return NaN;
+  let v = 0;
+  for (; p < end; p++) {
+    const c = buf[p]!;
+    if (c < 48 || c > 57) return NaN;
+    v = v * 10 + (c - 48);
+  }
+  if (v > 9223372036854775807) return NaN;
+  return neg ? -v : v;
+}
+
+export class RequestDecoder {
+  private readonly limits: Required<RequestDecoderLimits>;
+  /** Unconsumed bytes (start of an unfinished command). */
+  private buf: Buffer = EMPTY;
+  /** Arguments still expected in the current multibulk, 0 when between commands. */
+  private remaining = 0;
+  private argv: Buffer[] = [];
+  /** A big bulk being collected in pieces: its declared length, pieces so far, byte count. */
+  private bigLen = -1;
+  private bigPieces: Buffer[] = [];
+  private bigHave = 0;
+  /** Bytes of the trailing CRLF after a big bulk still to skip. */
+  private skip = 0;
+  private failed: RespProtocolError | null = null;
+
+  constructor(limits: RequestDecoderLimits = {}) {
+    this.limits = { ...DEFAULT_DECODER_LIMITS, ...limits };
+  }
+
+  /** Bytes currently held for an unfinished command. */
+  get bufferedBytes(): number {
+    return this.buf.length + this.bigHave;
+  }
+
+  /**
+   * Decodes as many commands as `chunk` completes, appending each argv to `out`. Returns the protocol
+   * error that stops the stream (after the commands before it were appended), or undefined.
+   * Once an error is returned, later calls return it again without decoding.
+   */
+  feed(chunk: Buffer, out: Buffer[][]): RespProtocolError | undefined {
+    if (this.failed) return this.failed;
+    let data = chunk;
+    if (this.bigLen >= 0 || this.skip > 0) {
+      const consumed = this.feedBig(data, out);
+      if (consumed === data.length) return this.checkBuffered();
+      data = data.subarray(consumed);
+    }
+    const buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
+    this.buf = EMPTY;
+    const e = this.parse(buf, 0, out);
+    if (e) {
+      this.failed = e;
+      this.buf = EMPTY;
+      this.argv = [];
+      this.bigPieces = [];
+      return e;
+    }
+    return this.checkBuffered();
+  }
+
+  private checkBuffered(): RespProtocolError | undefined {
+    if (this.bufferedBytes > this.limits.maxQueryBuffer) {
+      this.failed = new RespProtocolError('query-buffer-limit', 'ERR Protocol error: query buffer limit reached');
+      this.buf = EMPTY;
+      this.bigPieces = [];
+      return this.failed;
+    }
+    return undefined;
+  }
+
+  /** Continues a big bulk (and its CRLF); returns bytes of `data` consumed. */
+  private feedBig(data: Buffer, out: Buffer[][]): number {
+    let used = 0;
+    if (this.bigLen >= 0) {
+      const need = this.bigLen - this.bigHave;
+      const take = Math.min(need, data.length);
+      this.bigPieces.push(data.subarray(0, take));
+      this.bigHave += take;
+      used = take;
+      if (this.bigHave < this.bigLen) return used;
+      const whole = this.bigPieces.length === 1 ? Buffer.from(this.bigPieces[0]!) : Buffer.concat(this.bigPieces, this.bigLen);
+      this.bigPieces = [];
+      this.bigLen = -1;
+      this.bigHave = 0;
+      this.skip = 2;
+      this.argv.push(whole);
+    }
+    const s = Math.min(this.skip, data.length - used);
+    this.skip -= s;
+    used += s;
+    if (this.skip === 0) {
+      this.remaining--;
+      if (this.remaining === 0) {
+        out.push(this.argv);
+        this.argv = [];
+      }
+    }
+    return used;
+  }
+
+  private parse(buf: Buffer, start: number, out: Buffer[][]): RespProtocolError | undefined {
+    let pos = start;
+    const end = buf.length;
+    const lim = this.limits;
+    while (pos < end) {
+      if (this.remaining === 0) {
+        if (buf[pos] !== STAR) {
+          // Inline command: one line up to '\n'.
+          const nl = buf.indexOf(NL, pos);
+          if (nl < 0) {
+            if (end - pos > lim.maxInlineLength) {
+              return new RespProtocolError('inline-too-big', 'ERR Protocol error: too big inline request');
+            }
+            break;
+          }
+          let lineEnd = nl;
+          if (lineEnd > pos && buf[lineEnd - 1] === CR) lineEnd--;
+          const args = splitInlineArgs(buf, pos, lineEnd);
+          if (args === null) {
+            return new RespProtocolError('unbalanced-quotes', 'ERR Protocol error: unbalanced quotes in request');
+          }
+          pos = nl + 1;
+          if (args.length > 0) out.push(args);
+          continue;
+        }
+        const cr = buf.indexOf(CR, pos);
+        if (cr < 0) {
+          if (end - pos > lim.maxInlineLength) {
+            return new RespProtocolError('mbulk-count-too-big', 'ERR Protocol error: too big mbulk count string');
+          }
+          break;
+        }
+        if (cr + 1 >= end) break; // the '\n' has not arrived
+        const n = parseStrictInt(buf, pos + 1, cr);
+        if (Number.isNaN(n) || n > lim.maxArrayLength || n > 2147483647) {
+          return new RespProtocolError('invalid-multibulk-length', 'ERR Protocol error: invalid multibulk length');
+        }
+        pos = cr + 2;
+        if (n <= 0) continue; // Redis ignores empty and negative multibulks
+        this.remaining = n;
+        this.argv = [];
+      }
+      // Inside a multibulk: read "$len\r\n" then the bytes and CRLF.
+      const cr = buf.indexOf(CR, pos);
+      if (cr < 0) {
+        if (end - pos > lim.maxInlineLength) {
+          return new RespProtocolError('bulk-count-too-big', 'ERR Protocol error: too big bulk count string');
+        }
+        break;
+      }
+      if (cr + 1 >= end) break;
+      if (buf[pos] !== DOLLAR) {
+        return new RespProtocolError('expected-dollar', `ERR Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
+      }
+      const len = parseStrictInt(buf, pos + 1, cr);
+      if (Number.isNaN(len) || len < 0 || len > lim.maxBulkLength) {
+        return new RespProtocolError('invalid-bulk-length', 'ERR Protocol error: invalid bulk length');
+      }
+      const dataStart = cr + 2;
+      if (end - dataStart >= len + 2) {
+        const arg = Buffer.allocUnsafe(len);
+        if (len <= 32) for (let i = 0; i < len; i++) arg[i] = buf[dataStart + i]!;
+        else buf.copy(arg, 0, dataStart, dataStart + len);
+        this.argv.push(arg);
+        pos = dataStart + len + 2; // Redis skips the two bytes after the data without looking at them
+        if (--this.remaining === 0) {
+          out.push(this.argv);
+          this.argv = [];
+        }
+        continue;
+      }
+      if (len >= BIG_BULK) {
+        // Known length, data still arriving: collect pieces and join once at the end.
+        this.bigLen = len;
+        this.bigHave = 0;
+        this.bigPieces = [];
+        const rest = buf.subarray(dataStart);
+        pos = end;
+        if (rest.length > 0) this.feedBig(Buffer.from(rest), out);
+        return undefined;
+      }
+      break;
+    }
+    if (pos < end) this.buf = pos === 0 ? buf : buf.subarray(pos);
+    return undefined;
+  }
+}
