@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, OK, SimpleString, type Reply } from '../wire/reply.js';
-import { Entry, T_HASH, T_LIST, T_SET, T_STRING, TYPE_NAMES, type Db, type Value } from './store.js';
+import { T_HASH, T_LIST, T_STRING, TYPE_NAMES, type Db, type Entry, type Value } from './store.js';
 import { Deque } from './deque.js';
 import { INT64_MAX, INT64_MIN, int64Buffer, parseInt64 } from './numbers.js';
 import { globMatch } from './glob.js';
@@ -372,9 +372,6 @@ const touch: Impl = exists;
 
 const unlink: Impl = del;
 
-// Silence unused-import lint for T_SET (kept for symmetry with cloneValue).
-void T_SET;
-
 export const KEY_COMMANDS: Record<string, Impl> = {
   del,
   unlink,
@@ -402,5 +399,3 @@ export const KEY_COMMANDS: Record<string, Impl> = {
   swapdb,
   touch,
 };
-
-export { Entry };

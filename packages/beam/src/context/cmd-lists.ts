@@ -600,8 +600,6 @@ export function serveWaiter(ctx: Context, w: Waiter, db: Db, key: string, e: Ent
   return [kb, v];
 }
 
-void WAIT_POP;
-
 export const LIST_COMMANDS: Record<string, Impl> = {
   lpush,
   rpush,

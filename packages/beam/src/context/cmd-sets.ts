@@ -327,8 +327,6 @@ const sscan: Impl = (ctx, client, argv) => {
   });
 };
 
-void E_NOT_INT;
-
 export const SET_COMMANDS: Record<string, Impl> = {
   sadd,
   srem,
