@@ -2,3 +2,5 @@ export * from './wire/frame.js';
 export * from './wire/index.js';
 export * from './errors.js';
 export * from './api/index.js';
+export * from './profiles/index.js';
+export type { ConnectSecurityOptions } from './api/session-security.js';

@@ -7,6 +7,9 @@ import { BeepClosedError, BeepUsageError } from '../errors.js';
 import type { SessionOptions } from '../session/options.js';
 import { Session } from '../session/session.js';
 import { bindSession } from '../transport/duplex-binding.js';
+import type { ListenerSecurity } from '../profiles/tuning/listener-security.js';
+import type { ListenerSecurityOptions } from '../profiles/tuning/security-options.js';
+import { applyListenerSecurity, secureConnected, type ConnectSecurityOptions } from './session-security.js';
 
 const debug = debuglog('beamgate:beep');
 
@@ -14,15 +17,19 @@ const debug = debuglog('beamgate:beep');
 export type PeerOptions = Omit<SessionOptions, 'role'>;
 
 /** Options of `createSession()`: bind a session to any Duplex. */
-export interface CreateSessionOptions extends SessionOptions {
+export interface CreateSessionOptions extends SessionOptions, ListenerSecurityOptions {
   duplex: Duplex;
 }
 
 /** Create a session over any byte stream and send our greeting at once. `await session.ready` for the peer's. */
 export function createSession(opts: CreateSessionOptions): Session {
-  const { duplex, ...rest } = opts;
+  const { duplex, ...withSecurity } = opts;
   if (duplex === undefined || typeof (duplex as Duplex).write !== 'function') {
     throw new BeepUsageError('createSession needs a duplex stream');
+  }
+  const { options: rest, security } = applyListenerSecurity(withSecurity);
+  if (security !== undefined && rest.role !== 'listener') {
+    throw new BeepUsageError('tls/sasl/require options serve listener sessions; initiators use session.startTls() and session.authenticate()');
   }
   const session = new Session(rest);
   bindSession(session, duplex);
@@ -32,7 +39,7 @@ export function createSession(opts: CreateSessionOptions): Session {
 /** Where `connect()` goes: TCP host/port, a unix socket path, or an already connected Duplex. */
 export type ConnectTarget = { host?: string; port: number } | { path: string } | Duplex;
 
-export interface ConnectOptions extends PeerOptions {
+export interface ConnectOptions extends PeerOptions, ConnectSecurityOptions {
   /** Abort connecting / waiting for the greeting. */
   signal?: AbortSignal;
 }
@@ -47,7 +54,7 @@ function isDuplex(t: ConnectTarget): t is Duplex {
  * unavailable, BeepProtocolError for a bad greeting) or the socket error.
  */
 export async function connect(target: ConnectTarget, opts: ConnectOptions = {}): Promise<Session> {
-  const { signal, ...sessionOpts } = opts;
+  const { signal, tls, sasl, ...sessionOpts } = opts;
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new BeepClosedError('BEEP_ABORTED', 'aborted');
   let duplex: Duplex;
   if (isDuplex(target)) {
@@ -81,7 +88,12 @@ export async function connect(target: ConnectTarget, opts: ConnectOptions = {}):
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await session.ready;
+    if (tls !== undefined || sasl !== undefined) {
+      const host = !isDuplex(target) && 'port' in target ? target.host : undefined;
+      await secureConnected(session, { tls, sasl, host, signal });
+    }
   } catch (e) {
+    session.destroy(e instanceof Error ? e : undefined);
     throw session.closeReason ?? e;
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -89,7 +101,7 @@ export async function connect(target: ConnectTarget, opts: ConnectOptions = {}):
   return session;
 }
 
-export interface ListenOptions extends PeerOptions {
+export interface ListenOptions extends PeerOptions, ListenerSecurityOptions {
   /** Default 127.0.0.1. */
   host?: string;
   /** TCP port (0 = ephemeral). */
@@ -107,14 +119,20 @@ export interface ListenOptions extends PeerOptions {
 export class Listener extends EventEmitter {
   /** Live sessions. */
   readonly sessions = new Set<Session>();
+  /** TLS/SASL policy and profiles, when `tls`, `sasl` or `require` was given. */
+  readonly security: ListenerSecurity | undefined;
+  private readonly opts: ListenOptions;
 
   constructor(
     /** The underlying server (net.Server or tls.Server). */
     readonly server: net.Server,
-    private readonly opts: ListenOptions,
+    opts: ListenOptions,
     event = 'connection',
   ) {
     super();
+    const { options, security } = applyListenerSecurity(opts);
+    this.opts = options;
+    this.security = security;
     server.on(event, (sock: net.Socket) => this.accept(sock));
   }
 

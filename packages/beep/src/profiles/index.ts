@@ -5,3 +5,4 @@ export { buildErrorElement, parseErrorElement } from './xml/error-element.js';
 export type { ProfileError } from './xml/error-element.js';
 export { parseProfileXml, unwrapCdata } from './xml/profile-xml.js';
 export type { ProfileXmlElement, ParseProfileXmlOptions } from './xml/profile-xml.js';
+export * from './tuning/index.js';

@@ -9,6 +9,7 @@ import type { Channel } from '../../src/session/channel.js';
 import type { ProfileDefinition } from '../../src/session/types.js';
 import type { SessionOptions } from '../../src/session/options.js';
 import type { Responder } from '../../src/session/message.js';
+import { securedTestProfiles } from '../tuning/transcript-security.js';
 
 export interface Step {
   send?: string;
@@ -79,11 +80,13 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
   const o = { ...(t.options ?? {}) } as Record<string, unknown>;
   const names = (o['acceptServerNames'] as string[] | undefined) ?? undefined;
   delete o['acceptServerNames'];
+  const security = o['security'];
+  delete o['security'];
   const opts: SessionOptions = {
     receiveWindow: 4096,
     ...(o as Partial<SessionOptions>),
     role: t.role,
-    profiles: testProfiles(held),
+    profiles: security === undefined ? testProfiles(held) : securedTestProfiles(testProfiles(held), security),
     ...(names ? { acceptServerName: (n: string) => names.includes(n) } : {}),
   };
   const session = new Session(opts);
@@ -101,6 +104,8 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
     destroy() {
       ended = true;
     },
+    // A TLS handshake never completes here: the session stays paused after <proceed/>.
+    rewrap: () => new Promise<void>(() => undefined),
   };
   session.attach(binding);
   const channels = new Map<number, Channel>();

@@ -1,0 +1,111 @@
+/**
+ * Option handling of the `beep` CLI in one place: every command's flags, their help text, and the mapping from
+ * flags to session options. To add a flag shared by both commands (e.g. --tls, --sasl), add it to PEER_OPTIONS and
+ * map it in peerOptionsFrom().
+ */
+import { parseArgs } from 'node:util';
+import type { PeerOptions } from '../api/connect.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  /** Placeholder in the help text, e.g. BYTES. */
+  arg?: string;
+  help: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  usage: string;
+  summary: string;
+  options: Record<string, OptionSpec>;
+  /** Extra help text printed after the options. */
+  notes?: string;
+}
+
+export type OptionValues = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+/** Flags every command accepts: session limits and debugging. */
+export const PEER_OPTIONS: Record<string, OptionSpec> = {
+  window: { type: 'string', arg: 'BYTES', help: 'receive window per channel, advertised with SEQ (default 65536; k/M suffixes)' },
+  'max-message': { type: 'string', arg: 'BYTES', help: 'reassembly cap for one incoming message (default 16M)' },
+  'max-frame': { type: 'string', arg: 'BYTES', help: 'largest frame payload we send (default 16384)' },
+  trace: { type: 'boolean', help: 'print every frame header sent (>) and received (<) on stderr' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Parse `argv` for one command. Returns undefined after printing the help when --help was given. */
+export function parseCommand(spec: CommandSpec, argv: string[]): { values: OptionValues; positionals: string[] } | undefined {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [k, o] of Object.entries(spec.options)) {
+    options[k] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (parsed.values['help'] === true) {
+    process.stdout.write(helpText(spec));
+    return undefined;
+  }
+  return { values: parsed.values as OptionValues, positionals: parsed.positionals };
+}
+
+export function helpText(spec: CommandSpec): string {
+  const rows = Object.entries(spec.options).map(([k, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${k}${o.arg ? ` ${o.arg}` : ''}`;
+    return `  ${flag.padEnd(30)} ${o.help}`;
+  });
+  return `Usage: ${spec.usage}\n\n${spec.summary}\n\nOptions:\n${rows.join('\n')}\n${spec.notes ? `\n${spec.notes}\n` : ''}`;
+}
+
+/** `65536`, `64k`, `1M`, `1MiB`, `2g` (binary units). */
+export function parseSize(name: string, v: string): number {
+  const m = /^(\d+)\s*([kmg]?)(i?b)?$/i.exec(v.trim());
+  if (!m) throw new UsageError(`--${name}: expected a size like 65536, 64k or 1M, got ${JSON.stringify(v)}`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const n = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`--${name}: ${v} is too large`);
+  return n;
+}
+
+export function stringOpt(values: OptionValues, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function sizeOpt(values: OptionValues, name: string): number | undefined {
+  const v = stringOpt(values, name);
+  return v === undefined ? undefined : parseSize(name, v);
+}
+
+export function intOpt(values: OptionValues, name: string, min: number, max: number): number | undefined {
+  const v = stringOpt(values, name);
+  if (v === undefined) return undefined;
+  const n = parseSize(name, v);
+  if (n < min || n > max) throw new UsageError(`--${name} must be in ${min}..${max}`);
+  return n;
+}
+
+/** Session options common to listen and connect, from the PEER_OPTIONS flags. */
+export function peerOptionsFrom(values: OptionValues): PeerOptions {
+  const o: PeerOptions = {};
+  const win = sizeOpt(values, 'window');
+  if (win !== undefined) {
+    o.receiveWindow = win;
+    // A frame may be as large as the window we advertise.
+    o.maxFrameSize = Math.max(win, 1024 * 1024);
+  }
+  const maxMsg = sizeOpt(values, 'max-message');
+  if (maxMsg !== undefined) o.maxMessageSize = maxMsg;
+  const maxFrame = sizeOpt(values, 'max-frame');
+  if (maxFrame !== undefined) o.maxSendFrameSize = maxFrame;
+  return o;
+}

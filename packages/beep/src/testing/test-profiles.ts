@@ -1,0 +1,75 @@
+/**
+ * Built-in test profiles, served by `beep listen` and used by the gateway tests:
+ * - echo: replies RPY with the request's entity, headers included (`urn:beamgate:profile:test:echo`);
+ * - ans:  body `N,SIZE` gives N ANS of SIZE octets each, then NUL (`urn:beamgate:profile:test:ans`);
+ * - sink: replies an empty RPY, whatever it got (`urn:beamgate:profile:test:sink`).
+ */
+import type { ProfileDefinition } from '../session/types.js';
+
+export const TEST_PROFILE_URIS = Object.freeze({
+  echo: 'urn:beamgate:profile:test:echo',
+  ans: 'urn:beamgate:profile:test:ans',
+  sink: 'urn:beamgate:profile:test:sink',
+} as const);
+
+export type TestProfileName = keyof typeof TEST_PROFILE_URIS;
+
+export interface AnsProfileOptions {
+  /** Largest N accepted in `N,SIZE` (more is refused with 501). Default 1000000. */
+  maxCount?: number;
+  /** Largest SIZE accepted (octets). Default 16 MiB. */
+  maxSize?: number;
+}
+
+/** RPY with the same entity (MIME headers and body) as the MSG. */
+export function echoProfile(): ProfileDefinition {
+  return {
+    uri: TEST_PROFILE_URIS.echo,
+    onMessage(msg, reply) {
+      reply.rpy(msg.raw, { raw: true });
+    },
+  };
+}
+
+/** Body `N,SIZE`: N answers of SIZE octets (a repeating `a`..`z` pattern), then NUL. Bad bodies get ERR 501. */
+export function ansProfile(opts: AnsProfileOptions = {}): ProfileDefinition {
+  const maxCount = opts.maxCount ?? 1_000_000;
+  const maxSize = opts.maxSize ?? 16 * 1024 * 1024;
+  return {
+    uri: TEST_PROFILE_URIS.ans,
+    async onMessage(msg, reply) {
+      const m = /^\s*(\d{1,10})\s*,\s*(\d{1,10})\s*$/.exec(msg.text());
+      const count = m ? Number(m[1]) : NaN;
+      const size = m ? Number(m[2]) : NaN;
+      if (!(count <= maxCount && size <= maxSize)) {
+        reply.err(501, `expected "N,SIZE" with N <= ${maxCount} and SIZE <= ${maxSize}`);
+        return;
+      }
+      const body = Buffer.allocUnsafe(size);
+      for (let i = 0; i < size; i++) body[i] = 0x61 + (i % 26);
+      for (let i = 0; i < count; i++) await reply.ans(body);
+      reply.nul();
+    },
+  };
+}
+
+/** An empty RPY for every MSG. */
+export function sinkProfile(): ProfileDefinition {
+  return {
+    uri: TEST_PROFILE_URIS.sink,
+    onMessage(_msg, reply) {
+      reply.rpy();
+    },
+  };
+}
+
+/** The named test profiles (default: all three). */
+export function testProfiles(names: readonly TestProfileName[] = ['echo', 'ans', 'sink']): ProfileDefinition[] {
+  const make: Record<TestProfileName, () => ProfileDefinition> = { echo: echoProfile, ans: ansProfile, sink: sinkProfile };
+  return [...new Set(names)].map((n) => make[n]());
+}
+
+/** `echo` / `ans` / `sink` become their URIs; anything else is taken as a URI already. */
+export function testProfileUri(nameOrUri: string): string {
+  return (TEST_PROFILE_URIS as Record<string, string>)[nameOrUri] ?? nameOrUri;
+}
