@@ -1,0 +1,135 @@
+/**
+ * The embedded context: a Beam server object (its Context, Dispatcher and job engine) living in the gateway's
+ * process. Its RESP port is only opened when the gateway is configured with one.
+ */
+import type { AddressInfo } from 'node:net';
+import {
+  attachJobs, createServer, encodeReply, ErrorReply, MultiReply, NULL_ARRAY, RespPush, SimpleString,
+  type BeamServer, type DispatchClient, type Dispatcher, type JobEngine, type JobHandler, type JobLimits, type Reply,
+} from '@beamgate/beam';
+import { ContextUnavailableError } from '../errors.js';
+import { BeamCommandError, type Backend, type CommandClient, type HandlerCheck, type RespResult, type RespSession, type RespSessionHooks, type Value } from './types.js';
+
+export interface EmbeddedOptions {
+  /** Program names the `exec` handler may run. */
+  exec?: readonly string[];
+  /** Extra job handlers (the gateway adds `beep`). */
+  handlers?: Record<string, JobHandler>;
+  /** Job engine limits of the embedded context (queue sizes, running jobs...). */
+  jobLimits?: Partial<JobLimits>;
+  /** Plain RESP listener; undefined: none. */
+  resp?: { host: string; port: number };
+}
+
+const PUBSUB_COMMANDS = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe']);
+
+/** Reply -> Value for the gateway's own commands (job keys). */
+export function toValue(r: Reply): Value {
+  if (r === null || r === NULL_ARRAY) return null;
+  if (Buffer.isBuffer(r)) return r;
+  if (typeof r === 'string') return Buffer.from(r);
+  if (typeof r === 'number') return r;
+  if (typeof r === 'bigint') return Number(r);
+  if (typeof r === 'boolean') return r ? 1 : 0;
+  if (Array.isArray(r)) return r.map(toValue);
+  if (r instanceof SimpleString) return Buffer.from(r.value);
+  if (r instanceof ErrorReply) throw new BeamCommandError(r.message);
+  if (r instanceof RespPush) return r.items.map(toValue);
+  if (r instanceof MultiReply) return r.replies.map(toValue);
+  return Buffer.from(String(r));
+}
+
+class EmbeddedClient implements CommandClient {
+  private closed = false;
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly client: DispatchClient,
+  ) {}
+
+  async call(argv: ReadonlyArray<Buffer | string>): Promise<Value> {
+    if (this.closed) throw new ContextUnavailableError('client closed');
+    return toValue(await this.dispatcher.call(this.client, [...argv]));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.dispatcher.release(this.client);
+  }
+}
+
+class EmbeddedResp implements RespSession {
+  readonly client: DispatchClient;
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    hooks: RespSessionHooks,
+  ) {
+    this.client = dispatcher.createClient({ addr: 'beep', onPush: (r) => hooks.onPush(encodeReply(r, this.client.resp)) });
+  }
+
+  get subscriptionCount(): number {
+    return this.client.subscriptionCount;
+  }
+
+  async exec(argv: Buffer[]): Promise<RespResult> {
+    const name = argv[0]?.toString('latin1').toLowerCase() ?? '';
+    const r = (await this.dispatcher.dispatch(this.client, argv)) as Reply;
+    const push = PUBSUB_COMMANDS.has(name) && !(r instanceof ErrorReply);
+    const replies: Reply[] = r instanceof MultiReply ? r.replies : [r];
+    // Encoded after the command ran, so HELLO's own reply already uses the protocol it chose (as Redis does).
+    return { parts: replies.map((x) => ({ bytes: encodeReply(x, this.client.resp), push })) };
+  }
+
+  close(): void {
+    this.dispatcher.release(this.client);
+  }
+}
+
+export class EmbeddedBackend implements Backend {
+  readonly kind = 'embedded' as const;
+  readonly server: BeamServer;
+  readonly engine: JobEngine;
+  private readonly dispatcher: Dispatcher;
+
+  private constructor(server: BeamServer, engine: JobEngine) {
+    this.server = server;
+    this.engine = engine;
+    this.dispatcher = server.dispatcher!;
+  }
+
+  static async create(opts: EmbeddedOptions = {}): Promise<EmbeddedBackend> {
+    let engine: JobEngine | undefined;
+    const server = createServer({
+      ...(opts.resp ? { host: opts.resp.host, port: opts.resp.port } : {}),
+      setup: (dispatcher, context) => {
+        engine = attachJobs(context, { dispatcher, exec: opts.exec ?? [], handlers: opts.handlers ?? {}, ...(opts.jobLimits ? { limits: opts.jobLimits } : {}) });
+      },
+    });
+    if (!engine || !server.dispatcher) throw new Error('embedded context did not start its job engine');
+    if (opts.resp) await server.listen();
+    return new EmbeddedBackend(server, engine);
+  }
+
+  /** The plain RESP listener's address, when there is one. */
+  respAddress(): AddressInfo | null {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? a : null;
+  }
+
+  async openClient(): Promise<CommandClient> {
+    return new EmbeddedClient(this.dispatcher, this.dispatcher.createClient({ addr: 'gateway' }));
+  }
+
+  check(name: string, args: readonly string[]): HandlerCheck {
+    return this.engine.check(name, args);
+  }
+
+  async openResp(hooks: RespSessionHooks): Promise<RespSession> {
+    return new EmbeddedResp(this.dispatcher, hooks);
+  }
+
+  async close(): Promise<void> {
+    await this.engine.close();
+    await this.server.close();
+  }
+}

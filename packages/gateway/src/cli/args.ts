@@ -1,0 +1,146 @@
+/** Command-line parsing and help texts of `beamgate` (docs/gateway.md §6). Pure: returns values, prints nothing. */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors.js';
+import { parseAddress, type Address, type ServeFlags } from '../config.js';
+
+export const MAIN_HELP = `Usage: beamgate <command> [options]
+
+Commands:
+  serve   run the gateway: BEEP listener (job and RESP profiles) on a Beam context
+  run     run one job on a gateway over BEEP and relay its input, output and exit status
+
+Options:
+  -h, --help      show help (also: beamgate <command> --help)
+  -V, --version   show the version
+
+Documentation: docs/gateway.md
+`;
+
+export const SERVE_HELP = `Usage: beamgate serve [options]
+
+Serve Beam jobs over BEEP (profile urn:beamgate:profile:job) and RESP over BEEP
+(urn:beamgate:profile:resp). Precedence: flags > environment > config file > defaults.
+
+Options:
+  --beep HOST:PORT        BEEP listen address            [BEAMGATE_BEEP, default 127.0.0.1:10288]
+  --resp HOST:PORT|off    plain RESP listener (embedded context only)
+                                                         [BEAMGATE_RESP, default 127.0.0.1:6380]
+  --context URL           'embedded' or redis://HOST:PORT[/DB]
+                                                         [BEAMGATE_CONTEXT, default embedded]
+  --exec NAMES            comma-separated programs the exec handler may run
+                                                         [BEAMGATE_EXEC, default none]
+  --config FILE           JSON configuration file        [BEAMGATE_CONFIG]
+  --metrics HOST:PORT|off Prometheus /metrics endpoint   [BEAMGATE_METRICS, default off]
+  --log-level LEVEL       silent, error, warn, info, debug
+                                                         [BEAMGATE_LOG_LEVEL, default info]
+  -h, --help              show this help
+
+Logs are JSON lines on stdout. SIGTERM or SIGINT drains channels and jobs, then exits.
+`;
+
+export const RUN_HELP = `Usage: beamgate run --beep HOST:PORT [options] -- NAME [ARGS...]
+
+Run job NAME with argv [NAME, ARGS...] on a gateway over BEEP. Standard input goes to the
+job's stream 0, streams 1 and 2 to standard output and error; the exit status is the job's.
+
+Options:
+  --beep HOST:PORT   the gateway's BEEP address       [BEAMGATE_BEEP, default 127.0.0.1:10288]
+  --env K=V          set an environment variable of the job (repeatable)
+  --detach           keep the job running if the connection is lost
+  --no-input         give the job no input (do not read standard input)
+  -h, --help         show this help
+`;
+
+export type Command =
+  | { command: 'help'; text: string }
+  | { command: 'version' }
+  | { command: 'serve'; flags: ServeFlags }
+  | { command: 'run'; options: RunOptions };
+
+export interface RunOptions {
+  beep: Address;
+  name: string;
+  args: string[];
+  env: Array<[string, string]>;
+  detach: boolean;
+  input: boolean;
+}
+
+function wrap<T>(command: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    // node:util parseArgs errors: ERR_PARSE_ARGS_UNKNOWN_OPTION and friends.
+    throw new ConfigError(`beamgate ${command}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function parseCommandLine(argv: readonly string[], env: Record<string, string | undefined> = {}): Command {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') return { command: 'help', text: MAIN_HELP };
+  if (first === '-V' || first === '--version') return { command: 'version' };
+  if (first === 'serve') return parseServe(rest);
+  if (first === 'run') return parseRun(rest, env);
+  throw new ConfigError(`beamgate: unknown command '${first}' (try beamgate --help)`);
+}
+
+function parseServe(argv: string[]): Command {
+  const { values } = wrap('serve', () =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        beep: { type: 'string' },
+        resp: { type: 'string' },
+        context: { type: 'string' },
+        exec: { type: 'string' },
+        config: { type: 'string' },
+        metrics: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
+  if (values.help) return { command: 'help', text: SERVE_HELP };
+  const flags: ServeFlags = {};
+  for (const k of ['beep', 'resp', 'context', 'exec', 'config', 'metrics', 'log-level'] as const) {
+    const v = values[k];
+    if (v !== undefined) flags[k] = v;
+  }
+  return { command: 'serve', flags };
+}
+
+function parseRun(argv: string[], env: Record<string, string | undefined>): Command {
+  const { values, positionals } = wrap('run', () =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        beep: { type: 'string' },
+        env: { type: 'string', multiple: true },
+        detach: { type: 'boolean' },
+        'no-input': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
+  if (values.help) return { command: 'help', text: RUN_HELP };
+  const [name, ...args] = positionals;
+  if (name === undefined || name === '') throw new ConfigError('beamgate run: missing job NAME (beamgate run --beep HOST:PORT -- NAME ARGS...)');
+  const fromEnv = env['BEAMGATE_BEEP'];
+  const beepValue = values.beep ?? (fromEnv ? fromEnv : '127.0.0.1:10288');
+  const beep = parseAddress(beepValue, values.beep !== undefined ? '--beep' : fromEnv ? 'BEAMGATE_BEEP' : 'default');
+  const jobEnv: Array<[string, string]> = [];
+  for (const kv of values.env ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--env: expected K=V, got '${kv}'`);
+    jobEnv.push([kv.slice(0, eq), kv.slice(eq + 1)]);
+  }
+  return {
+    command: 'run',
+    options: { beep, name, args, env: jobEnv, detach: values.detach === true, input: values['no-input'] !== true },
+  };
+}

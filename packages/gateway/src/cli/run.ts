@@ -1,0 +1,41 @@
+/** `beamgate run`: run one job on a gateway over BEEP, relaying stdin, stdout, stderr and the exit status. */
+import { GatewayClient } from '../client/gateway-client.js';
+import type { RunOptions } from './args.js';
+
+export async function runJob(opts: RunOptions): Promise<number> {
+  let client: GatewayClient;
+  try {
+    client = await GatewayClient.connect({ host: opts.beep.host, port: opts.beep.port }, { signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    process.stderr.write(`beamgate run: cannot connect to ${opts.beep.host}:${opts.beep.port}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const job = await client.run([opts.name, ...opts.args], {
+      env: Object.fromEntries(opts.env),
+      detach: opts.detach,
+      signal: abort.signal,
+      ...(opts.input ? { stdin: process.stdin } : {}),
+    });
+    job.stdout.pipe(process.stdout);
+    job.stderr.pipe(process.stderr);
+    const status = await job.exit;
+    await Promise.all(
+      [job.stdout, job.stderr].map((s) => new Promise<void>((r) => (s.readableEnded ? r() : s.once('end', () => r())))),
+    );
+    if (opts.input) process.stdin.destroy();
+    return status & 255;
+  } catch (e) {
+    const code = (e as { replyCode?: number }).replyCode;
+    process.stderr.write(`beamgate run: ${code ? `${code} ` : ''}${(e as Error).message}\n`);
+    return 2;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await client.close().catch(() => client.session.destroy());
+  }
+}

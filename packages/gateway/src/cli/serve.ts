@@ -1,0 +1,55 @@
+/** `beamgate serve`: start the gateway from flags, environment and config file; drain on SIGTERM/SIGINT. */
+import { formatAddress, loadConfig, type ServeFlags } from '../config.js';
+import { startGateway } from '../gateway.js';
+import { Logger } from '../log.js';
+
+export async function serve(flags: ServeFlags, env: Record<string, string | undefined>): Promise<number> {
+  const config = loadConfig({ flags, env });
+  const log = new Logger({ level: config.logLevel });
+  // One failed promise somewhere must not take every session down: log it and keep serving.
+  process.on('unhandledRejection', (e: unknown) => log.error('unhandled rejection', { err: e }));
+  const gateway = await startGateway({
+    beep: config.beep,
+    resp: config.resp,
+    context: config.context,
+    exec: config.exec,
+    metrics: config.metrics,
+    limits: config.limits,
+    security: config.security,
+    ...(config.access ? { access: config.access } : {}),
+    logger: log,
+  });
+  const beep = gateway.beepAddress;
+  log.info('listening', {
+    component: 'beep',
+    address: formatAddress({ host: beep.address, port: beep.port }),
+    profiles: ['urn:beamgate:profile:job', 'urn:beamgate:profile:resp'],
+  });
+  const resp = gateway.respAddress;
+  if (resp) log.info('listening', { component: 'resp', address: formatAddress({ host: resp.address, port: resp.port }) });
+  const m = gateway.metricsAddress;
+  if (m) log.info('listening', { component: 'metrics', address: formatAddress({ host: m.address, port: m.port }) });
+  log.info('context', config.context.kind === 'embedded' ? { kind: 'embedded', exec: config.exec } : { kind: 'remote', url: config.context.url });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        log.warn('second signal: exiting now', { signal });
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info('shutting down', { signal });
+      gateway.close(config.shutdownTimeoutMs).then(
+        () => resolve(0),
+        (e: unknown) => {
+          log.error('shutdown failed', { err: e });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,125 @@
+/**
+ * Typed errors of @beamgate/gateway. Each has a stable `code` and the BEEP reply code (RFC 3080 §8) it is
+ * reported with (docs/gateway.md §4).
+ */
+export const ReplyCode = {
+  SUCCESS: 200,
+  SERVICE_NOT_AVAILABLE: 421,
+  LOCKED: 450,
+  LOCAL_ERROR: 451,
+  PARAMETER_SYNTAX: 501,
+  AUTHENTICATION_REQUIRED: 530,
+  NOT_AUTHORIZED: 537,
+  NOT_TAKEN: 550,
+  TRANSACTION_FAILED: 554,
+} as const;
+
+export interface GatewayErrorOptions {
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+  readonly code: string;
+  readonly replyCode: number;
+
+  constructor(code: string, replyCode: number, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.replyCode = replyCode;
+  }
+}
+
+/** Start content or a MSG element that is malformed, invalid or over a limit (501). */
+export class GatewayXmlError extends GatewayError {
+  override name = 'GatewayXmlError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_BAD_XML', ReplyCode.PARAMETER_SYNTAX, message, options);
+  }
+}
+
+/** A RESP body that cannot be decoded, or a RESP limit exceeded (501). */
+export class GatewayRespError extends GatewayError {
+  override name = 'GatewayRespError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_BAD_RESP', ReplyCode.PARAMETER_SYNTAX, message, options);
+  }
+}
+
+/** No job handler of that name (550), or no job with that id for `<attach>` (550). */
+export class UnknownHandlerError extends GatewayError {
+  override name = 'UnknownHandlerError';
+  constructor(message: string, code = 'GATEWAY_UNKNOWN_HANDLER', options: GatewayErrorOptions = {}) {
+    super(code, ReplyCode.NOT_TAKEN, message, options);
+  }
+}
+
+/** The job is not allowed (537), or needs an authenticated session (530). */
+export class NotAllowedError extends GatewayError {
+  override name = 'NotAllowedError';
+  constructor(message: string, authenticationRequired = false, options: GatewayErrorOptions = {}) {
+    super(
+      authenticationRequired ? 'GATEWAY_AUTH_REQUIRED' : 'GATEWAY_NOT_ALLOWED',
+      authenticationRequired ? ReplyCode.AUTHENTICATION_REQUIRED : ReplyCode.NOT_AUTHORIZED,
+      message,
+      options,
+    );
+  }
+}
+
+/** The Beam context is unreachable or was lost, or the gateway is shutting down (421). */
+export class ContextUnavailableError extends GatewayError {
+  override name = 'ContextUnavailableError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_CONTEXT_UNAVAILABLE', ReplyCode.SERVICE_NOT_AVAILABLE, message, options);
+  }
+}
+
+/** The request does not fit the channel's state: second run, run without a job, job twice (554). */
+export class ChannelStateError extends GatewayError {
+  override name = 'ChannelStateError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_BAD_STATE', ReplyCode.TRANSACTION_FAILED, message, options);
+  }
+}
+
+/** The job is already attached to another channel (450). */
+export class JobBusyError extends GatewayError {
+  override name = 'JobBusyError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_JOB_BUSY', ReplyCode.LOCKED, message, options);
+  }
+}
+
+/** Configuration or command-line errors (never sent over BEEP). */
+export class ConfigError extends GatewayError {
+  override name = 'ConfigError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_BAD_CONFIG', ReplyCode.LOCAL_ERROR, message, options);
+  }
+}
+
+/** A negative reply received from a BEEP peer by the gateway's clients (GatewayClient, the `beep` handler). */
+export class PeerReplyError extends GatewayError {
+  override name = 'PeerReplyError';
+  constructor(replyCode: number, message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_PEER_ERROR', replyCode, message, options);
+  }
+}
+
+/**
+ * The reply code to report for any thrown value: typed errors carry theirs, anything with a numeric
+ * `replyCode` in 400..599 (e.g. the BEEP library's errors) keeps it, everything else is a local error (451).
+ */
+export function replyCodeOf(err: unknown): number {
+  if (err instanceof GatewayError) return err.replyCode;
+  const rc = (err as { replyCode?: unknown } | null)?.replyCode;
+  if (typeof rc === 'number' && Number.isInteger(rc) && rc >= 400 && rc <= 599) return rc;
+  return ReplyCode.LOCAL_ERROR;
+}
+
+/** Human text for an `<error>` element: the message for typed errors, a generic text otherwise (no internals leak). */
+export function replyTextOf(err: unknown): string {
+  if (err instanceof GatewayError) return err.message;
+  return 'internal gateway error';
+}

@@ -1,0 +1,188 @@
+/**
+ * The gateway: a BEEP listener offering the job and RESP profiles over an embedded or remote Beam context, the
+ * `beep` job handler on that context, metrics, and a graceful drain.
+ */
+import type { AddressInfo } from 'node:net';
+import { listen, type Listener, type ListenOptions, type Session } from '@beamgate/beep';
+import type { JobHandler, JobLimits } from '@beamgate/beam';
+import { EmbeddedBackend } from './backend/embedded.js';
+import { RemoteBackend } from './backend/remote.js';
+import type { Backend } from './backend/types.js';
+import { DEFAULT_LIMITS, type AccessConfig, type Address, type ContextConfig, type GatewayLimits, type SecurityConfig } from './config.js';
+import { jobProfile, sessionId } from './job/job-profile.js';
+import type { JobHub } from './job/job-channel.js';
+import { silentLogger, type Logger } from './log.js';
+import { GatewayMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
+import { respProfile, type RespHub } from './resp/resp-profile.js';
+import { beepHandler } from './reverse/beep-handler.js';
+
+export interface GatewayOptions {
+  /** BEEP listen address; default 127.0.0.1:10288 (port 0 picks one). */
+  beep?: Address;
+  /** Plain RESP listener on the embedded context; default none. */
+  resp?: Address | null;
+  /** Default embedded. */
+  context?: ContextConfig;
+  /** Programs the embedded `exec` handler may run. */
+  exec?: readonly string[];
+  /** Prometheus endpoint; default none. */
+  metrics?: Address | null;
+  limits?: Partial<GatewayLimits>;
+  /** TLS and SASL tuning on the BEEP listener. */
+  security?: SecurityConfig;
+  /** Which identities may run which jobs. */
+  access?: AccessConfig;
+  /** Extra job handlers for the embedded context (`beep` is always there). */
+  handlers?: Record<string, JobHandler>;
+  /** Job engine limits of the embedded context. */
+  jobLimits?: Partial<JobLimits>;
+  logger?: Logger;
+}
+
+export class Gateway {
+  private drained: Promise<void> | undefined;
+
+  constructor(
+    readonly listener: Listener,
+    readonly backend: Backend,
+    readonly metrics: GatewayMetrics,
+    private readonly jobHub: JobHub,
+    private readonly respHub: RespHub,
+    private readonly metricsServer: MetricsServer | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** The bound BEEP address. */
+  get beepAddress(): AddressInfo {
+    return this.listener.address() as AddressInfo;
+  }
+
+  /** The plain RESP listener's address (embedded context only). */
+  get respAddress(): AddressInfo | null {
+    return this.backend instanceof EmbeddedBackend ? this.backend.respAddress() : null;
+  }
+
+  get metricsAddress(): AddressInfo | null {
+    return this.metricsServer?.address ?? null;
+  }
+
+  get draining(): boolean {
+    return this.jobHub.draining;
+  }
+
+  /**
+   * Graceful shutdown: refuse new sessions and starts (421), let running jobs finish for `timeoutMs`, then stop
+   * the rest, release every session and close the context.
+   */
+  close(timeoutMs = 10_000): Promise<void> {
+    return (this.drained ??= this.drain(timeoutMs));
+  }
+
+  private async drain(timeoutMs: number): Promise<void> {
+    this.jobHub.draining = true;
+    this.respHub.draining = true;
+    this.log.info('draining', { channels: this.jobHub.channels.size, timeoutMs });
+    this.listener.server.close();
+    const deadline = Date.now() + timeoutMs;
+    // Channels whose job is created but not yet run are waited for too: their <run/> may be on its way.
+    while (Date.now() < deadline && [...this.jobHub.channels].some((c) => c.state !== 'exited')) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const left = [...this.jobHub.channels].filter((c) => c.state !== 'exited');
+    if (left.length > 0) this.log.warn('stopping jobs still running', { jobs: left.map((c) => c.id) });
+    for (const c of left) c.onCloseRequest();
+    await this.listener.close(Math.max(1000, Math.min(5000, deadline - Date.now())));
+    await this.backend.close().catch((e: unknown) => this.log.warn('context close failed', { err: e }));
+    await this.metricsServer?.close();
+    this.log.info('stopped');
+  }
+}
+
+function hookSessions(listener: Listener, metrics: GatewayMetrics, log: Logger): void {
+  listener.on('session', (s: Session) => {
+    const id = sessionId(s);
+    metrics.sessions.inc();
+    metrics.sessionsTotal.inc();
+    log.debug('session opened', { session: id });
+    s.once('close', (reason?: Error) => {
+      metrics.sessions.dec();
+      log.debug('session closed', { session: id, reason: reason?.message });
+    });
+  });
+  listener.on('error', (e: Error) => log.error('listener error', { err: e }));
+}
+
+/** The BEEP listener's `tls`, `sasl` and `require` options from the gateway's security configuration. */
+function listenerSecurity(sec: SecurityConfig | undefined): Pick<ListenOptions, 'tls' | 'sasl' | 'require'> {
+  if (!sec) return {};
+  const out: Pick<ListenOptions, 'tls' | 'sasl' | 'require'> = {};
+  if (sec.tls) {
+    const hs = sec.tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: sec.tls.handshakeTimeoutMs };
+    out.tls = 'selfSigned' in sec.tls ? { selfSigned: true, ...hs } : { certFile: sec.tls.certFile, keyFile: sec.tls.keyFile, ...hs };
+  }
+  if (sec.sasl) {
+    out.sasl = {
+      users: sec.sasl.users,
+      ...(sec.sasl.allowCleartext !== undefined ? { allowCleartext: sec.sasl.allowCleartext } : {}),
+      ...(sec.sasl.allowAnonymous !== undefined ? { allowAnonymous: sec.sasl.allowAnonymous } : {}),
+    };
+  }
+  if (sec.require) out.require = sec.require;
+  return out;
+}
+
+export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
+  const log = opts.logger ?? silentLogger;
+  const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const metrics = new GatewayMetrics();
+  const context = opts.context ?? { kind: 'embedded' };
+  let backend: Backend;
+  if (context.kind === 'embedded') {
+    backend = await EmbeddedBackend.create({
+      exec: opts.exec ?? [],
+      handlers: { ...opts.handlers, beep: beepHandler() },
+      ...(opts.jobLimits ? { jobLimits: opts.jobLimits } : {}),
+      ...(opts.resp ? { resp: opts.resp } : {}),
+    });
+  } else {
+    const remote = new RemoteBackend({ host: context.host, port: context.port, db: context.db });
+    await remote.probe();
+    backend = remote;
+  }
+  const jobHub: JobHub = {
+    backend, limits, metrics, log: log.child({ component: 'job' }), held: new Set(), known: new Map(), channels: new Set(), draining: false,
+    access: opts.access,
+  };
+  const respHub: RespHub = { backend, limits, metrics, log: log.child({ component: 'resp' }), draining: false };
+  let listener: Listener;
+  try {
+    listener = await listen({
+      host: opts.beep?.host ?? '127.0.0.1',
+      port: opts.beep?.port ?? 10288,
+      profiles: [jobProfile(jobHub), respProfile(respHub)],
+      sendHighWater: limits.outputHighWater,
+      maxChannels: limits.maxChannelsPerSession,
+      ...listenerSecurity(opts.security),
+    });
+  } catch (e) {
+    await backend.close();
+    throw e;
+  }
+  hookSessions(listener, metrics, log.child({ component: 'beep' }));
+  let metricsServer: MetricsServer | undefined;
+  if (opts.metrics) {
+    try {
+      metricsServer = await startMetricsServer({
+        host: opts.metrics.host,
+        port: opts.metrics.port,
+        render: () => metrics.registry.render(),
+        healthy: () => !jobHub.draining,
+      });
+    } catch (e) {
+      await listener.close(0);
+      await backend.close();
+      throw e;
+    }
+  }
+  return new Gateway(listener, backend, metrics, jobHub, respHub, metricsServer, log);
+}

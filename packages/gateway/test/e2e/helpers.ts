@@ -1,0 +1,28 @@
+import type { Readable } from 'node:stream';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway.js';
+
+export async function collect(r: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of r) parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(parts);
+}
+
+/** A gateway on ephemeral ports (BEEP only unless asked). */
+export function testGateway(opts: GatewayOptions = {}): Promise<Gateway> {
+  return startGateway({ beep: { host: '127.0.0.1', port: 0 }, resp: null, ...opts });
+}
+
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+let gcFn: (() => void) | undefined;
+/** Heap plus Buffer memory still reachable, measured right after a full GC (exposed at run time). */
+export function liveMemory(): number {
+  if (!gcFn) {
+    setFlagsFromString('--expose-gc');
+    gcFn = runInNewContext('gc') as () => void;
+  }
+  gcFn();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
