@@ -55,3 +55,7 @@ export type { BeamClientOptions, RunOptions, Reply as ClientReply, BeamJob, RawR
 
 // Replication building blocks (SYNC/PSYNC, RDB).
 export * as sync from './sync/index.js';
+
+// Replication: master side of a server, and the client-side mirror.
+export { ReplicationMaster, replicationFor, type ReplicationOptions, type ReplicaInfo } from './server/replication.js';
+export { BeamMirror, type SyncOptions, type MirrorChange, type MirrorValue, type MirrorState } from './client/index.js';

@@ -4,6 +4,7 @@ import { BeamError } from './errors.js';
 import { startJob, type BeamJob } from './job-client.js';
 import type { CommandArg } from './resp-command.js';
 import { resolveTarget, type BeamTarget, type ResolvedTarget } from './target.js';
+import { syncMirror, type BeamMirror, type SyncOptions } from './sync-client.js';
 
 export interface BeamClientOptions {
   password?: string;
@@ -90,6 +91,14 @@ export class BeamClient {
     const name = options.name ?? args[0];
     if (name === undefined || name === '') return Promise.reject(new BeamError('ERR run: a job needs a name (args[0])'));
     return startJob(this, name, args, options);
+  }
+
+  /**
+   * A local mirror of the server's dataset, kept by the replication protocol on a connection of its own:
+   * resolves once the snapshot is loaded, then emits 'change' for every write. Close it with `mirror.close()`.
+   */
+  sync(options: SyncOptions = {}): Promise<BeamMirror> {
+    return syncMirror(this.target, { ...this.options, ...options });
   }
 
   async close(): Promise<void> {

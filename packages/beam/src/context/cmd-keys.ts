@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, OK, SimpleString, type Reply } from '../wire/reply.js';
-import { T_HASH, T_LIST, T_STRING, TYPE_NAMES, type Db, type Entry, type Value } from './store.js';
+import { T_HASH, T_LIST, T_STRING, TYPE_NAMES, type Db, type Entry, type Value, keyString } from './store.js';
 import { Deque } from './deque.js';
 import { INT64_MAX, INT64_MIN, int64Buffer, parseInt64 } from './numbers.js';
 import { globMatch } from './glob.js';
@@ -14,7 +14,7 @@ const TYPE_REPLIES = TYPE_NAMES.map((n) => new SimpleString(n));
 const NONE = new SimpleString('none');
 
 function kstr(b: Buffer): string {
-  return b.toString('latin1');
+  return keyString(b);
 }
 
 function eqi(b: Buffer, lower: string): boolean {

@@ -2,7 +2,7 @@ import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, NULL_ARRAY, OK, type Reply } from '../wire/reply.js';
 import { Deque } from './deque.js';
-import { T_LIST, type Db, type Entry } from './store.js';
+import { T_LIST, type Db, type Entry, keyString } from './store.js';
 import { parseInt64 } from './numbers.js';
 import { parseLongDouble, longDoubleToNumber } from './longdouble.js';
 import { WAIT_MOVE, WAIT_MPOP, WAIT_POP, type Waiter } from './blocking.js';
@@ -28,7 +28,7 @@ const B_RIGHT = Buffer.from('RIGHT');
 const E_POSITIVE = new ErrorReply('ERR value is out of range, must be positive');
 
 function kstr(b: Buffer): string {
-  return b.toString('latin1');
+  return keyString(b);
 }
 
 function eqi(b: Buffer, lower: string): boolean {

@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, RespSet, type Reply } from '../wire/reply.js';
-import { T_SET, type Db, type Entry } from './store.js';
+import { T_SET, type Db, type Entry, keyString } from './store.js';
 import { parseInt64 } from './numbers.js';
 import { parseCursor, parseScanOptions, scanCollection } from './scan.js';
 import { E_NOT_INT, E_POSITIVE, E_SYNTAX, E_WRONGTYPE } from './replies.js';
@@ -12,7 +12,7 @@ const B_DEL = Buffer.from('DEL');
 const EMPTY_SET = new RespSet([]);
 
 function kstr(b: Buffer): string {
-  return b.toString('latin1');
+  return keyString(b);
 }
 
 function mb(m: string): Buffer {

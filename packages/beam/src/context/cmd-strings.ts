@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, OK, type Reply } from '../wire/reply.js';
-import { T_STRING, type Entry, type Db } from './store.js';
+import { T_STRING, type Entry, type Db, keyString } from './store.js';
 import { INT64_MAX, INT64_MIN, int64Buffer, intReply, parseInt64 } from './numbers.js';
 import { addLongDouble, formatLongDoubleHuman, longDoubleFromInt, parseLongDouble } from './longdouble.js';
 import {
@@ -27,11 +27,12 @@ const EMPTY = Buffer.alloc(0);
 
 /** Copies a Buffer that is a small view into a big one (e.g. a socket chunk), so storing it does not pin the chunk. */
 export function own(b: Buffer): Buffer {
-  return b.buffer.byteLength > 16384 && b.byteLength * 2 < b.buffer.byteLength ? Buffer.from(b) : b;
+  const backing = b.buffer.byteLength;
+  return backing > 16384 && b.byteLength * 2 < backing ? Buffer.from(b) : b;
 }
 
 function kstr(b: Buffer): string {
-  return b.toString('latin1');
+  return keyString(b);
 }
 
 const F_NX = 1;

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import type {
@@ -45,8 +46,8 @@ export interface ContextOptions {
 export interface SnapshotEntry {
   key: Buffer;
   type: TypeName;
-  /** string: Buffer; list: Buffer[]; hash: Map<field latin1, Buffer>; set: Set<member latin1>. */
-  value: Buffer | Buffer[] | Map<string, Buffer> | Set<string>;
+  /** string: Buffer; list: the live Deque; hash: Map<field latin1, Buffer>; set: Set<member latin1>. */
+  value: Buffer | Deque | Map<string, Buffer> | Set<string>;
   expireAt: number | null;
 }
 
@@ -113,6 +114,8 @@ export class Context extends EventEmitter {
   readonly scanCursors = new Map<string, Iterator<unknown>>();
   readonly scanCursorLimit: number;
   private closed = false;
+  /** Copy-on-write listeners of snapshots being written (see onBeforeMutate). */
+  private readonly mutateListeners = new Set<(container: object) => void>();
 
   constructor(opts: ContextOptions = {}) {
     super();
@@ -222,6 +225,7 @@ export class Context extends EventEmitter {
     const pStart = this.pq.length;
     let r: CommandResult;
     try {
+      if (reg.write && this.mutateListeners.size > 0) this.beforeMutateArgs(client.db, argv);
       r = reg.impl(this, client, argv);
       if (this.wantPropagate) {
         const ov = this.override as Buffer[][] | undefined;
@@ -244,11 +248,16 @@ export class Context extends EventEmitter {
   }
 
   private flushEvents(evStart: number, pStart: number): void {
-    if (this.evq.length > evStart) {
+    // One event per command is the common case: pop() allocates nothing, unlike splice().
+    if (this.evq.length === evStart + 1) {
+      this.emit('keyspace', this.evq.pop()!);
+    } else if (this.evq.length > evStart) {
       const evs = this.evq.splice(evStart);
       for (const ev of evs) this.emit('keyspace', ev);
     }
-    if (this.pq.length > pStart) {
+    if (this.pq.length === pStart + 1) {
+      this.emit('propagate', this.pq.pop()!);
+    } else if (this.pq.length > pStart) {
       const ps = this.pq.splice(pStart);
       for (const p of ps) this.emit('propagate', p);
     }
@@ -407,6 +416,7 @@ export class Context extends EventEmitter {
           if (e === undefined || e.t !== T_LIST || (e.v as Deque).length === 0) break;
           const evStart = this.evq.length;
           const pStart = this.pq.length;
+          if (this.mutateListeners.size > 0) this.beforeMutateServe(db, e, w.dest);
           const reply = serveWaiter(this, w, db, key, e);
           reg.remove(w);
           this.flushEvents(evStart, pStart);
@@ -452,6 +462,34 @@ export class Context extends EventEmitter {
 
   // ---- snapshot access -----------------------------------------------------------------------
 
+  /**
+   * Registers a copy-on-write listener (consistent snapshots): it is called synchronously with a value container
+   * (Deque, hash Map, Set or string Buffer) before anything may change that container in place. A write command
+   * reports every existing key its arguments name (a superset of what it changes); a served blocked pop reports its
+   * source and destination lists. Replacing, deleting, renaming a key or changing its TTL is not reported.
+   * Returns the remover.
+   */
+  onBeforeMutate(listener: (container: object) => void): () => void {
+    this.mutateListeners.add(listener);
+    return () => {
+      this.mutateListeners.delete(listener);
+    };
+  }
+
+  private beforeMutateArgs(dbIndex: number, argv: Buffer[]): void {
+    const db = this.dbs[dbIndex];
+    if (db === undefined) return;
+    for (let i = 1; i < argv.length; i++) {
+      const e = db.data.get(argv[i]!.toString('latin1'));
+      if (e !== undefined) for (const l of this.mutateListeners) l(e.v);
+    }
+  }
+
+  private beforeMutateServe(db: Db, src: Entry, dest: Buffer | null): void {
+    for (const l of this.mutateListeners) l(src.v);
+    if (dest !== null) this.beforeMutateArgs(db.id, [dest, dest]);
+  }
+
   /** Live (non-expired) keys of a database, without copying values. */
   *entries(dbIndex: number): Generator<SnapshotEntry> {
     const db = this.dbs[dbIndex];
@@ -462,7 +500,7 @@ export class Context extends EventEmitter {
       yield {
         key: Buffer.from(k, 'latin1'),
         type: TYPE_NAMES[e.t]!,
-        value: e.t === T_LIST ? (e.v as Deque).toArray() : (e.v as Buffer | Map<string, Buffer> | Set<string>),
+        value: e.v,
         expireAt: e.x === 0 ? null : e.x,
       };
     }

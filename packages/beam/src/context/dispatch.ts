@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { debuglog } from 'node:util';
 import type { ClientState, CommandFilter, CommandInvocation, CommandResult, CommandSpec, FlushEvent, KeyspaceEvent } from './api.js';
 import type { Subscriber } from './pubsub.js';
@@ -165,8 +166,31 @@ function arityOk(arity: number, argc: number): boolean {
   return arity >= 0 ? argc === arity : argc >= -arity;
 }
 
-function isPromise(r: CommandResult): r is Promise<Reply> {
-  return r !== null && typeof r === 'object' && typeof (r as Promise<Reply>).then === 'function';
+/** A registered command as the hot path sees it: its lower-case name bytes and precomputed checks. */
+interface Slot {
+  readonly name: Buffer;
+  readonly spec: CommandSpec;
+  /** A write command with key arguments: reserved-prefix checks apply. */
+  readonly guarded: boolean;
+}
+
+/** FNV-1a over the ASCII-lower-cased bytes of a command name (Redis compares names case-insensitively). */
+function nameHash(b: Buffer): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), 16777619);
+  }
+  return h & 0x3fffffff;
+}
+
+function sameName(lower: Buffer, b: Buffer): boolean {
+  if (lower.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower[i]) return false;
+  }
+  return true;
 }
 
 function watchKey(db: number, key: Buffer): string {
@@ -185,8 +209,8 @@ export class Dispatcher {
   readonly context: DispatchContext | undefined;
   readonly hub: PubSubHub;
   private readonly table = new Map<string, CommandSpec>();
-  /** Other spellings seen for registered names (upper case mostly). */
-  private readonly aliases = new Map<string, CommandSpec>();
+  /** The table again, by nameHash of the name bytes: lookups of argv[0] need no string. */
+  private readonly slots = new Map<number, Slot[]>();
   private readonly writes = new WeakSet<CommandSpec>();
   private readonly filters: CommandFilter[] = [];
   private readonly reserved: Buffer[];
@@ -214,22 +238,37 @@ export class Dispatcher {
       this.table.set(s.name.toLowerCase(), s);
       if (s.flags.includes('write')) this.writes.add(s);
     }
-    this.aliases.clear();
+    this.rebuildSlots();
   }
 
   unregister(name: string): boolean {
-    this.aliases.clear();
-    return this.table.delete(name.toLowerCase());
+    const had = this.table.delete(name.toLowerCase());
+    this.rebuildSlots();
+    return had;
+  }
+
+  private rebuildSlots(): void {
+    this.slots.clear();
+    for (const [name, spec] of this.table) {
+      const bytes = Buffer.from(name, 'latin1');
+      const slot: Slot = { name: bytes, spec, guarded: spec.firstKey > 0 && this.writes.has(spec) };
+      const h = nameHash(bytes);
+      const bucket = this.slots.get(h);
+      if (bucket) bucket.push(slot);
+      else this.slots.set(h, [slot]);
+    }
+  }
+
+  private find(name: Buffer): Slot | undefined {
+    const bucket = this.slots.get(nameHash(name));
+    if (bucket === undefined) return undefined;
+    for (let i = 0; i < bucket.length; i++) if (sameName(bucket[i]!.name, name)) return bucket[i];
+    return undefined;
   }
 
   lookup(name: string | Buffer): CommandSpec | undefined {
-    const n = typeof name === 'string' ? name : name.toString('latin1');
-    const hit = this.table.get(n) ?? this.aliases.get(n);
-    if (hit) return hit;
-    const s = this.table.get(n.toLowerCase());
-    // Remember the spelling clients use (e.g. 'SET'), up to a bound so junk names cannot grow it.
-    if (s && this.aliases.size < 4096) this.aliases.set(n, s);
-    return s;
+    if (typeof name !== 'string') return this.find(name)?.spec;
+    return this.table.get(name) ?? this.table.get(name.toLowerCase());
   }
 
   /** Every registered command (COMMAND, COMMAND COUNT). */
@@ -287,10 +326,16 @@ export class Dispatcher {
    * not start the client's next command before it settles (see call() for a serialized helper).
    */
   dispatch(c: DispatchClient, argv: Buffer[]): CommandResult {
-    if (argv.length === 0) return new ErrorReply('ERR empty command');
-    const spec = this.lookup(argv[0]!);
     c.lastActive = Date.now();
-    if (!spec) return this.reject(c, unknownCommandError(argv));
+    return this.route(c, argv);
+  }
+
+  /** dispatch() without stamping `c.lastActive` (a connection stamps it once per batch of commands). */
+  route(c: DispatchClient, argv: Buffer[]): CommandResult {
+    if (argv.length === 0) return new ErrorReply('ERR empty command');
+    const slot = this.find(argv[0]!);
+    if (slot === undefined) return this.reject(c, unknownCommandError(argv));
+    const spec = slot.spec;
     const name = spec.name;
     c.lastCommand = name;
     if (!arityOk(spec.arity, argv.length)) return this.reject(c, arityError(name));
@@ -298,31 +343,36 @@ export class Dispatcher {
       if (!this.authRequired) c.authenticated = true;
       else return this.reject(c, new ErrorReply('NOAUTH Authentication required.'));
     }
-    if (c.resp === 2 && c.subscriptionCount > 0 && !SUBSCRIBED_OK.has(name)) {
+    if (c.resp === 2 && (c.channels.size > 0 || c.patterns.size > 0) && !SUBSCRIBED_OK.has(name)) {
       return this.reject(c, new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
     }
-    if (c.multi && !MULTI_NOW.has(name)) {
+    if (c.multi !== null && !MULTI_NOW.has(name)) {
       c.multi.push(argv);
       return QUEUED;
     }
-    return this.execute(c, spec, argv);
+    return this.run(c, spec, slot.guarded, argv);
   }
 
   /** Runs a looked-up command now: reserved keys, filters, then the handler (errors become -ERR). */
   execute(c: DispatchClient, spec: CommandSpec, argv: Buffer[]): CommandResult {
-    if (!c.internal && spec.firstKey > 0 && this.reserved.length > 0 && this.writes.has(spec)) {
+    return this.run(c, spec, spec.firstKey > 0 && this.writes.has(spec), argv);
+  }
+
+  private run(c: DispatchClient, spec: CommandSpec, guarded: boolean, argv: Buffer[]): CommandResult {
+    if (guarded && !c.internal && this.reserved.length > 0) {
       const bad = this.reservedKey(spec, argv);
-      if (bad) return new ErrorReply(`ERR key '${bad}' is reserved: keys under /beam are written by Beam only`);
+      if (bad !== null) return new ErrorReply(`ERR key '${bad}' is reserved: keys under /beam are written by Beam only`);
     }
     const inv = new Invocation(argv, c);
-    for (const f of this.filters) {
-      const r = f(inv, spec);
+    const filters = this.filters;
+    for (let i = 0; i < filters.length; i++) {
+      const r = filters[i]!(inv, spec);
       if (r !== undefined) return r;
     }
     this.registry.totalCommands++;
     try {
       const r = spec.handler(inv);
-      if (isPromise(r)) return r.catch((e: unknown) => this.crash(spec, e));
+      if (r instanceof Promise) return r.catch((e: unknown) => this.crash(spec, e));
       return r;
     } catch (e) {
       return this.crash(spec, e);

@@ -1,5 +1,34 @@
 import type { Deque } from './deque.js';
 
+const fcc = String.fromCharCode;
+
+/**
+ * A key's bytes as the latin1 string the databases are keyed by. Short keys are built with one
+ * String.fromCharCode call (a flat string, no native call), which is about twice as fast as toString.
+ */
+export function keyString(b: Buffer): string {
+  switch (b.length) {
+    case 0: return '';
+    case 1: return fcc(b[0]!);
+    case 2: return fcc(b[0]!, b[1]!);
+    case 3: return fcc(b[0]!, b[1]!, b[2]!);
+    case 4: return fcc(b[0]!, b[1]!, b[2]!, b[3]!);
+    case 5: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!);
+    case 6: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!);
+    case 7: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!);
+    case 8: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!);
+    case 9: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!);
+    case 10: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!);
+    case 11: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!);
+    case 12: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!);
+    case 13: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!);
+    case 14: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!);
+    case 15: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!);
+    case 16: return fcc(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!, b[15]!);
+    default: return b.toString('latin1');
+  }
+}
+
 /** Value types, as TYPE names them. Numbers rather than strings so the hot path compares small ints. */
 export const T_STRING = 0;
 export const T_LIST = 1;

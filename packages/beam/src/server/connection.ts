@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import type { DispatchClient, Dispatcher } from '../context/dispatch.js';
@@ -92,6 +93,7 @@ export class Connection {
   private run(): void {
     const d = this.dispatcher;
     const c = this.client;
+    c.lastActive = Date.now();
     while (!this.waiting && this.qi < this.queue.length) {
       if (this.socket.writableLength + this.writer.length > this.limits.outputHighWater) {
         // The client is not reading its replies: stop executing (and reading) until 'drain'.
@@ -100,7 +102,7 @@ export class Connection {
       }
       const argv = this.queue[this.qi]!;
       this.queue[this.qi++] = undefined as never;
-      const r = d.dispatch(c, argv);
+      const r = d.route(c, argv);
       if (r instanceof Promise) {
         this.waiting = true;
         this.flush();
@@ -117,7 +119,7 @@ export class Connection {
       }
     }
     if (this.qi >= this.queue.length) {
-      this.queue = [];
+      this.queue.length = 0;
       this.qi = 0;
       if (this.protocolError) {
         this.writer.write(this.protocolError, c.resp);
@@ -204,7 +206,11 @@ export class Connection {
 
   private flush(): void {
     if (this.writer.length === 0 || this.socket.destroyed) return;
-    this.socket.write(this.writer.take());
+    const socket = this.socket;
+    socket.write(this.writer.view());
+    // Nothing left in the socket's queue means the kernel took the bytes synchronously: the writer's
+    // buffer is free again. Otherwise the socket still holds a view of it and the writer starts a new one.
+    this.writer.release(socket.writableLength === 0);
   }
 
   private closeAfterReply(): void {

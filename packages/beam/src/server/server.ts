@@ -9,6 +9,7 @@ import { ServerConfig } from '../context/config.js';
 import { attachKeyspaceNotifier } from '../context/pubsub.js';
 import { serverCommands, type ServerEnv } from './commands/index.js';
 import { Connection, type ConnectionLimits } from './connection.js';
+import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
 
 const log = debuglog('beamgate:server');
 
@@ -38,6 +39,8 @@ export interface BeamServerOptions {
   version?: string;
   /** Key prefixes only internal clients may write. Default ['/beam']. */
   reservedPrefixes?: string[];
+  /** Master-side replication (SYNC/PSYNC) settings: backlog size, replica output limit, timeouts. */
+  replication?: ReplicationOptions;
 }
 
 interface Served {
@@ -127,6 +130,7 @@ export class BeamServer extends EventEmitter {
       ...(this.opts.reservedPrefixes ? { reservedPrefixes: this.opts.reservedPrefixes } : {}),
     });
     dispatcher.register(serverCommands({ env: this.env, dispatcher, context }));
+    dispatcher.register(replicationCommands(replicationFor(context, this.opts.replication, this.config)));
     dispatcher.register(this.extraCommands);
     for (const f of this.extraFilters) dispatcher.addFilter(f);
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
@@ -145,6 +149,7 @@ export class BeamServer extends EventEmitter {
     if (!served) served = this.serve(new Context(this.opts.contextOptions), true);
     const limits = { ...this.opts.limits, maxBulkLength: Number(this.config.get('proto-max-bulk-len')) };
     const conn = new Connection(socket, served.dispatcher, limits, (c) => this.closed(c));
+    registerClientSocket(conn.client, socket);
     this.connections.add(conn);
     if (!this.shared) this.perConnection.set(conn, served);
   }
@@ -159,6 +164,7 @@ export class BeamServer extends EventEmitter {
   }
 
   private teardown(s: Served): void {
+    existingReplication(s.context)?.close();
     s.detach();
     s.dispatcher.close();
     if (s.owned) s.context.close();

@@ -10,6 +10,7 @@ export { RdbParser, parseRdb, type RdbEntry, type RdbFile, type RdbReadOptions }
 export { decodeListpack, decodeZiplist, decodeIntset } from './rdb-encodings.js';
 export { lzfDecompress } from './lzf.js';
 export { ReplicationBacklog, randomReplId, type BacklogOptions } from './backlog.js';
+export { ReplicationStreamReader, type StreamCommand, type StreamReaderOptions } from './stream-reader.js';
 export { ReplicationFeed, encodeCommand, type ReplicationFeedOptions, type StreamListener } from './propagation.js';
 export {
   ReplicaLink,

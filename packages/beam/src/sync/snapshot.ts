@@ -19,13 +19,18 @@ export interface SnapshotKeyspace {
   readonly databases: number;
   entries(db: number): Iterable<SnapshotEntry>;
   onBeforeMutate?(listener: (container: object) => void): () => void;
+  /** True when string values are never written in place (replaced instead): they need no tracking. */
+  readonly immutableStrings?: boolean;
 }
 
-interface Captured {
-  key: SnapshotEntry['key'];
-  type: SnapshotValueType;
-  value: unknown;
-  expireAt: number | null;
+/** One database's captured keys, column-wise (fewer objects than one per key on large keyspaces). */
+interface CapturedDb {
+  db: number;
+  expires: number;
+  keys: Array<SnapshotEntry['key']>;
+  types: SnapshotValueType[];
+  values: unknown[];
+  expireAt: Array<number | null>;
 }
 
 /**
@@ -41,7 +46,7 @@ interface Captured {
  */
 export class KeyspaceSnapshot implements Snapshot {
   readonly mode: 'cow' | 'copy';
-  private readonly dbs: Array<{ db: number; expires: number; entries: Captured[] }> = [];
+  private readonly dbs: CapturedDb[] = [];
   /** Containers captured but not yet handed to the writer, with their type. */
   private readonly pending = new Map<object, SnapshotValueType>();
   /** Private copies of containers mutated before the writer reached them. */
@@ -51,17 +56,20 @@ export class KeyspaceSnapshot implements Snapshot {
 
   constructor(keyspace: SnapshotKeyspace) {
     this.mode = keyspace.onBeforeMutate ? 'cow' : 'copy';
+    const skipStrings = keyspace.immutableStrings === true;
     for (let db = 0; db < keyspace.databases; db++) {
-      const entries: Captured[] = [];
-      let expires = 0;
+      const c: CapturedDb = { db, expires: 0, keys: [], types: [], values: [], expireAt: [] };
       for (const e of keyspace.entries(db)) {
         let value = e.value;
         if (this.mode === 'copy') value = cloneValue(e.type, value);
-        else if (value !== null && typeof value === 'object') this.pending.set(value, e.type);
-        if (e.expireAt !== null) expires++;
-        entries.push({ key: e.key, type: e.type, value, expireAt: e.expireAt });
+        else if (value !== null && typeof value === 'object' && !(skipStrings && e.type === 'string')) this.pending.set(value, e.type);
+        if (e.expireAt !== null) c.expires++;
+        c.keys.push(e.key);
+        c.types.push(e.type);
+        c.values.push(value);
+        c.expireAt.push(e.expireAt);
       }
-      if (entries.length > 0) this.dbs.push({ db, expires, entries });
+      if (c.keys.length > 0) this.dbs.push(c);
     }
     if (keyspace.onBeforeMutate && this.pending.size > 0) {
       this.unhook = keyspace.onBeforeMutate((container) => this.beforeMutate(container));
@@ -82,19 +90,21 @@ export class KeyspaceSnapshot implements Snapshot {
   }
 
   databases(): Iterable<SnapshotDb> {
-    return this.dbs.map(({ db, expires, entries }) => ({
-      db,
-      size: entries.length,
-      expires,
-      entries: () => this.iterate(entries),
+    return this.dbs.map((c) => ({
+      db: c.db,
+      size: c.keys.length,
+      expires: c.expires,
+      entries: () => this.iterate(c),
     }));
   }
 
-  private *iterate(entries: Captured[]): Generator<SnapshotEntry> {
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      entries[i] = undefined as unknown as Captured; // let the GC reclaim what the writer is done with
-      let value = e.value;
+  private *iterate(c: CapturedDb): Generator<SnapshotEntry> {
+    for (let i = 0; i < c.keys.length; i++) {
+      const key = c.keys[i]!;
+      const type = c.types[i]!;
+      const expireAt = c.expireAt[i]!;
+      let value = c.values[i];
+      c.values[i] = undefined; // let the GC reclaim what the writer is done with
       if (this.mode === 'cow' && value !== null && typeof value === 'object') {
         const copy = this.preserved.get(value);
         if (copy !== undefined) {
@@ -106,7 +116,7 @@ export class KeyspaceSnapshot implements Snapshot {
         if (this.pending.size === 0) this.unhookNow();
       }
       // The writer serializes this entry synchronously before asking for the next one.
-      yield { key: e.key, type: e.type, value, expireAt: e.expireAt };
+      yield { key, type, value, expireAt };
     }
   }
 

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { splitInlineArgs } from './inline-args.js';
 
 /**
@@ -74,6 +75,18 @@ export function parseStrictInt(buf: Buffer, start: number, end: number): number 
   return neg ? -v : v;
 }
 
+function sameBytes(a: Buffer, buf: Buffer, at: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[at + i]) return false;
+  return true;
+}
+
+/** Position of the first CR in buf[pos, end), or -1. Count lines are a few bytes: a loop beats indexOf's native call. */
+function findCR(buf: Buffer, pos: number, end: number): number {
+  const stop = Math.min(end, pos + 32);
+  for (let i = pos; i < stop; i++) if (buf[i] === CR) return i;
+  return stop === end ? -1 : buf.indexOf(CR, stop);
+}
+
 export class RequestDecoder {
   private readonly limits: Required<RequestDecoderLimits>;
   /** Unconsumed bytes (start of an unfinished command). */
@@ -81,6 +94,10 @@ export class RequestDecoder {
   /** Arguments still expected in the current multibulk, 0 when between commands. */
   private remaining = 0;
   private argv: Buffer[] = [];
+  /** Arguments of the current multibulk received so far. */
+  private argc = 0;
+  /** Where quickCount() found the CR. */
+  private cr = 0;
   /** A big bulk being collected in pieces: its declared length, pieces so far, byte count. */
   private bigLen = -1;
   private bigPieces: Buffer[] = [];
@@ -88,6 +105,11 @@ export class RequestDecoder {
   /** Bytes of the trailing CRLF after a big bulk still to skip. */
   private skip = 0;
   private failed: RespProtocolError | null = null;
+  /**
+   * The last command name handed out: a client sending the same name again gets the same Buffer instead
+   * of a copy (argv Buffers are never written to by the dispatcher or the commands).
+   */
+  private lastName: Buffer = EMPTY;
 
   constructor(limits: RequestDecoderLimits = {}) {
     this.limits = { ...DEFAULT_DECODER_LIMITS, ...limits };
@@ -149,19 +171,39 @@ export class RequestDecoder {
       this.bigLen = -1;
       this.bigHave = 0;
       this.skip = 2;
-      this.argv.push(whole);
+      this.argv[this.argc++] = whole;
     }
     const s = Math.min(this.skip, data.length - used);
     this.skip -= s;
     used += s;
     if (this.skip === 0) {
       this.remaining--;
-      if (this.remaining === 0) {
-        out.push(this.argv);
-        this.argv = [];
-      }
+      if (this.remaining === 0) out.push(this.argv);
     }
     return used;
+  }
+
+  /**
+   * One pass over a plain "<prefix><positive decimal>\r" line at pos: returns the number and leaves the CR's
+   * position in this.cr, or -1 for anything else (zero, sign, junk, no CR yet), which the strict path handles.
+   */
+  private quickCount(buf: Buffer, pos: number, end: number): number {
+    let p = pos + 1;
+    if (p >= end) return -1;
+    const c0 = buf[p]!;
+    if (c0 < 49 || c0 > 57) return -1;
+    let v = c0 - 48;
+    const stop = Math.min(end, p + 16);
+    for (p++; p < stop; p++) {
+      const c = buf[p]!;
+      if (c === CR) {
+        this.cr = p;
+        return v;
+      }
+      if (c < 48 || c > 57) return -1;
+      v = v * 10 + (c - 48);
+    }
+    return -1;
   }
 
   private parse(buf: Buffer, start: number, out: Buffer[][]): RespProtocolError | undefined {
@@ -189,50 +231,72 @@ export class RequestDecoder {
           if (args.length > 0) out.push(args);
           continue;
         }
-        const cr = buf.indexOf(CR, pos);
-        if (cr < 0) {
-          if (end - pos > lim.maxInlineLength) {
-            return new RespProtocolError('mbulk-count-too-big', 'ERR Protocol error: too big mbulk count string');
+        let n = this.quickCount(buf, pos, end);
+        let cr: number;
+        if (n >= 0) {
+          cr = this.cr;
+        } else {
+          cr = findCR(buf, pos, end);
+          if (cr < 0) {
+            if (end - pos > lim.maxInlineLength) {
+              return new RespProtocolError('mbulk-count-too-big', 'ERR Protocol error: too big mbulk count string');
+            }
+            break;
           }
-          break;
+          n = parseStrictInt(buf, pos + 1, cr);
         }
         if (cr + 1 >= end) break; // the '\n' has not arrived
-        const n = parseStrictInt(buf, pos + 1, cr);
         if (Number.isNaN(n) || n > lim.maxArrayLength || n > 2147483647) {
           return new RespProtocolError('invalid-multibulk-length', 'ERR Protocol error: invalid multibulk length');
         }
         pos = cr + 2;
         if (n <= 0) continue; // Redis ignores empty and negative multibulks
         this.remaining = n;
-        this.argv = [];
+        // Small vectors are allocated at their final size (bounded, so a huge count costs nothing up front).
+        this.argv = n <= 16 ? new Array<Buffer>(n) : [];
+        this.argc = 0;
       }
       // Inside a multibulk: read "$len\r\n" then the bytes and CRLF.
-      const cr = buf.indexOf(CR, pos);
-      if (cr < 0) {
-        if (end - pos > lim.maxInlineLength) {
-          return new RespProtocolError('bulk-count-too-big', 'ERR Protocol error: too big bulk count string');
+      let len = buf[pos] === DOLLAR ? this.quickCount(buf, pos, end) : -1;
+      let cr: number;
+      if (len >= 0) {
+        cr = this.cr;
+        if (cr + 1 >= end) break;
+        if (len > lim.maxBulkLength) {
+          return new RespProtocolError('invalid-bulk-length', 'ERR Protocol error: invalid bulk length');
         }
-        break;
-      }
-      if (cr + 1 >= end) break;
-      if (buf[pos] !== DOLLAR) {
-        return new RespProtocolError('expected-dollar', `ERR Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
-      }
-      const len = parseStrictInt(buf, pos + 1, cr);
-      if (Number.isNaN(len) || len < 0 || len > lim.maxBulkLength) {
-        return new RespProtocolError('invalid-bulk-length', 'ERR Protocol error: invalid bulk length');
+      } else {
+        cr = findCR(buf, pos, end);
+        if (cr < 0) {
+          if (end - pos > lim.maxInlineLength) {
+            return new RespProtocolError('bulk-count-too-big', 'ERR Protocol error: too big bulk count string');
+          }
+          break;
+        }
+        if (cr + 1 >= end) break;
+        if (buf[pos] !== DOLLAR) {
+          return new RespProtocolError('expected-dollar', `ERR Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
+        }
+        len = parseStrictInt(buf, pos + 1, cr);
+        if (Number.isNaN(len) || len < 0 || len > lim.maxBulkLength) {
+          return new RespProtocolError('invalid-bulk-length', 'ERR Protocol error: invalid bulk length');
+        }
       }
       const dataStart = cr + 2;
       if (end - dataStart >= len + 2) {
-        const arg = Buffer.allocUnsafe(len);
-        if (len <= 32) for (let i = 0; i < len; i++) arg[i] = buf[dataStart + i]!;
-        else buf.copy(arg, 0, dataStart, dataStart + len);
-        this.argv.push(arg);
-        pos = dataStart + len + 2; // Redis skips the two bytes after the data without looking at them
-        if (--this.remaining === 0) {
-          out.push(this.argv);
-          this.argv = [];
+        const first = this.argc === 0;
+        let arg: Buffer;
+        if (first && len === this.lastName.length && sameBytes(this.lastName, buf, dataStart)) {
+          arg = this.lastName;
+        } else {
+          arg = Buffer.allocUnsafe(len);
+          if (len <= 32) for (let i = 0; i < len; i++) arg[i] = buf[dataStart + i]!;
+          else buf.copy(arg, 0, dataStart, dataStart + len);
+          if (first && len <= 32) this.lastName = arg;
         }
+        this.argv[this.argc++] = arg;
+        pos = dataStart + len + 2; // Redis skips the two bytes after the data without looking at them
+        if (--this.remaining === 0) out.push(this.argv);
         continue;
       }
       if (len >= BIG_BULK) {

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import {
   ErrorReply, MultiReply, NULL_ARRAY, OK, PONG, QUEUED, RespDouble, RespMap, RespPush, RespSet, RespVerbatim, SimpleString, type Reply,
 } from './reply.js';
@@ -39,6 +40,20 @@ export class RespWriter {
 
   get length(): number {
     return this.len;
+  }
+
+  /**
+   * The bytes written since the last take()/release(), as a view of the internal buffer. Call release()
+   * before writing again: release(true) when nobody holds the view any more (the buffer is reused),
+   * release(false) when someone still does (e.g. a socket write still in flight; a new buffer is used).
+   */
+  view(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+
+  release(reuse: boolean): void {
+    this.len = 0;
+    if (!reuse || this.buf.length > 1024 * 1024) this.buf = Buffer.allocUnsafe(16 * 1024);
   }
 
   /** The bytes written since the last take(), as a fresh Buffer. */
@@ -90,14 +105,19 @@ export class RespWriter {
       this.raw(CRLF_BUF);
     } else if (typeof r === 'number') {
       if (r >= 0 && r < 1024 && Number.isInteger(r)) this.raw(SMALL_INTS[r]!);
-      else this.ascii(`:${Number.isInteger(r) ? r : Math.trunc(r)}\r\n`);
-    } else if (Buffer.isBuffer(r)) {
-      this.header(r.length);
-      this.reserve(r.length + 2);
-      r.copy(this.buf, this.len);
-      this.len += r.length;
-      this.buf[this.len++] = 13;
-      this.buf[this.len++] = 10;
+      else this.counted(58, Number.isInteger(r) ? r : Math.trunc(r));
+    } else if (r instanceof Buffer) {
+      const n = r.length;
+      this.header(n);
+      this.reserve(n + 2);
+      const buf = this.buf;
+      let o = this.len;
+      // Short values: a loop beats copy(), which builds a Uint8Array view per call.
+      if (n <= 64) for (let i = 0; i < n; i++) buf[o++] = r[i]!;
+      else o += r.copy(buf, o);
+      buf[o++] = 13;
+      buf[o++] = 10;
+      this.len = o;
     } else if (r instanceof SimpleString) {
       if (r === OK) this.raw(OK_BUF);
       else if (r === PONG) this.raw(PONG_BUF);
@@ -106,7 +126,7 @@ export class RespWriter {
     } else if (r instanceof ErrorReply) {
       this.line('-', sanitizeLine(r.message));
     } else if (Array.isArray(r)) {
-      this.ascii(`*${r.length}\r\n`);
+      this.counted(42, r.length);
       for (const item of r) this.write(item, proto);
     } else if (r === NULL_ARRAY) {
       this.raw(proto === 3 ? NULL3 : NULL_ARRAY2);
@@ -149,7 +169,33 @@ export class RespWriter {
 
   private header(n: number): void {
     if (n < 1024) this.raw(BULK_HEADERS[n]!);
-    else this.ascii(`$${n}\r\n`);
+    else this.counted(36, n);
+  }
+
+  /** `<prefix><n>\r\n` for an integer n, digits written in place (no string, no native call). */
+  private counted(prefix: number, n: number): void {
+    if (!Number.isSafeInteger(n)) {
+      this.ascii(`${String.fromCharCode(prefix)}${n}\r\n`);
+      return;
+    }
+    this.reserve(24);
+    const buf = this.buf;
+    let o = this.len;
+    buf[o++] = prefix;
+    if (n < 0) {
+      buf[o++] = 45;
+      n = -n;
+    }
+    let digits = 1;
+    for (let p = 10; p <= n; p *= 10) digits++;
+    o += digits;
+    for (let i = 1; i <= digits; i++) {
+      buf[o - i] = 48 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    buf[o++] = 13;
+    buf[o++] = 10;
+    this.len = o;
   }
 
   private line(prefix: string, text: string): void {

@@ -3,6 +3,7 @@ import type { CommandSpec } from '../../context/api.js';
 import { RespVerbatim } from '../../wire/reply.js';
 import type { CommandScope } from './env.js';
 import { clientOf, spec } from './spec.js';
+import { replicationInfo } from '../replication.js';
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
 const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];
@@ -58,10 +59,7 @@ export function infoText(scope: CommandScope, sections: string[]): string {
       ['keyspace_misses', context?.stats.keyspaceMisses ?? 0],
       ['pubsub_channels', scope.dispatcher.hub.activeChannels().length], ['pubsub_patterns', scope.dispatcher.hub.numPat()],
     ],
-    replication: () => [
-      ['role', 'master'], ['connected_slaves', 0], ['master_failover_state', 'no-failover'],
-      ['master_replid', env.runId], ['master_repl_offset', 0], ['repl_backlog_active', 0],
-    ],
+    replication: () => replicationInfo(context, env.runId),
     cpu: () => [
       ['used_cpu_sys', (cpu.system / 1e6).toFixed(6)], ['used_cpu_user', (cpu.user / 1e6).toFixed(6)],
       ['used_cpu_sys_children', '0.000000'], ['used_cpu_user_children', '0.000000'],

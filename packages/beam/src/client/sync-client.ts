@@ -1,0 +1,401 @@
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { debuglog } from 'node:util';
+import type { ClientState, KeyspaceEvent, FlushEvent } from '../context/api.js';
+import { Context } from '../context/context.js';
+import { T_LIST, TYPE_NAMES, type TypeName } from '../context/store.js';
+import type { Deque } from '../context/deque.js';
+import { RdbParser, type RdbEntry } from '../sync/rdb-reader.js';
+import { ReplicationStreamReader } from '../sync/stream-reader.js';
+import { encodeCommand } from '../sync/propagation.js';
+import { ErrorReply } from '../wire/reply.js';
+import { BeamConnectionError } from './errors.js';
+import type { ResolvedTarget } from './target.js';
+
+const debug = debuglog('beamgate:sync');
+
+export interface SyncOptions {
+  password?: string;
+  connectTimeoutMs?: number;
+  /** Reconnect after the link drops, continuing from the backlog with PSYNC when possible (default true). */
+  reconnect?: boolean;
+  /** Delay before a reconnect attempt (default 1000 ms). */
+  reconnectDelayMs?: number;
+  /** Interval of `REPLCONF ACK <offset>` (default 1000 ms, as Redis replicas). */
+  ackIntervalMs?: number;
+  /** Longest string accepted in the snapshot or the stream (default 512 MiB). */
+  maxBulk?: number;
+}
+
+/** A change of the mirror, as the master's write caused it (Redis keyspace notification names). */
+export interface MirrorChange {
+  db: number;
+  /** e.g. 'set', 'del', 'rpush', 'hset', 'expire', 'expired', 'rename_to'. */
+  event: string;
+  key: Buffer;
+  cls: KeyspaceEvent['cls'];
+}
+
+export type MirrorValue = Buffer | Buffer[] | Map<string, Buffer> | Set<string>;
+
+export type MirrorState = 'connecting' | 'loading' | 'streaming' | 'disconnected' | 'closed';
+
+const CHUNK = 1024;
+const B = (s: string): Buffer => Buffer.from(s, 'latin1');
+const IGNORED = new Set(['ping', 'replconf', 'multi', 'exec', 'select']);
+
+/**
+ * A local mirror of a server's dataset, kept by the replication protocol: `PSYNC ? -1` loads the RDB snapshot
+ * into an embedded Context, then every propagated write is applied to it in order. Reconnects continue with
+ * `PSYNC replid offset` (no reload while the master's backlog still holds the gap).
+ *
+ * Events: 'change' (MirrorChange) and 'flush' ({ db }, -1 = all) for every applied write; 'command' (db, argv) for
+ * each stream command; 'ready' after a full snapshot is loaded (also after a later full resync); 'disconnect'
+ * (error); 'error' (Error, for commands the mirror could not apply); 'close'.
+ */
+export class BeamMirror extends EventEmitter {
+  /** The mirrored data: query it with `context.call(mirror.client, argv)` or use get()/keys(). */
+  readonly context: Context;
+  readonly client: ClientState;
+  replId = '?';
+  /** Replication offset of the last byte applied (-1 before the first snapshot). */
+  offset = -1;
+  state: MirrorState = 'connecting';
+  /** Snapshot keys of types the mirror cannot hold (sorted sets) and stream commands that failed. */
+  readonly stats = { fullSyncs: 0, partialSyncs: 0, commands: 0, skippedKeys: 0, failedCommands: 0 };
+
+  private socket: Socket | null = null;
+  private phase: 'reply' | 'rdb-head' | 'rdb' | 'stream' = 'reply';
+  private lineBuf = '';
+  private expectedReplies: Array<(line: string) => void> = [];
+  private rdb: RdbParser | null = null;
+  private rdbLeft = 0;
+  private stream = new ReplicationStreamReader();
+  private ackTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private firstSync: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  private readonly target: ResolvedTarget;
+  private readonly opts: SyncOptions;
+  private emitChanges = false;
+
+  constructor(target: ResolvedTarget, opts: SyncOptions = {}) {
+    super();
+    this.target = target;
+    this.opts = opts;
+    this.context = new Context({ activeExpireInterval: 0 });
+    this.client = this.context.createInternalClient();
+    this.context.on('keyspace', (e: KeyspaceEvent) => {
+      if (this.emitChanges) this.emit('change', { db: e.db, event: e.event, key: e.key, cls: e.cls } satisfies MirrorChange);
+    });
+    this.context.on('flush', (e: FlushEvent) => {
+      if (this.emitChanges) this.emit('flush', e);
+    });
+  }
+
+  /** Connects and resolves once the first snapshot is loaded. */
+  start(): Promise<this> {
+    return new Promise<this>((resolve, reject) => {
+      this.firstSync = { resolve: () => resolve(this), reject };
+      this.connect();
+    });
+  }
+
+  // ---- reading the mirror ----------------------------------------------------------------------
+
+  /** Type of a key, or null. */
+  type(key: Buffer | string, db = 0): TypeName | null {
+    const e = this.context.dbs[db]?.data.get(typeof key === 'string' ? Buffer.from(key).toString('latin1') : key.toString('latin1'));
+    if (e === undefined || (e.x !== 0 && e.x <= Date.now())) return null;
+    return TYPE_NAMES[e.t] ?? null;
+  }
+
+  /** A copy of a key's value: Buffer (string), Buffer[] (list), Map (hash), Set of latin1 members (set). */
+  get(key: Buffer | string, db = 0): MirrorValue | undefined {
+    const e = this.context.dbs[db]?.data.get(typeof key === 'string' ? Buffer.from(key).toString('latin1') : key.toString('latin1'));
+    if (e === undefined || (e.x !== 0 && e.x <= Date.now())) return undefined;
+    if (e.t === T_LIST) return (e.v as Deque).toArray();
+    if (e.v instanceof Map) return new Map(e.v);
+    if (e.v instanceof Set) return new Set(e.v);
+    return e.v as Buffer;
+  }
+
+  /** Absolute expiry (ms) of a key, or null. */
+  expireAt(key: Buffer | string, db = 0): number | null {
+    const e = this.context.dbs[db]?.data.get(typeof key === 'string' ? Buffer.from(key).toString('latin1') : key.toString('latin1'));
+    return e === undefined || e.x === 0 ? null : e.x;
+  }
+
+  /** Keys of a database. */
+  *keys(db = 0): Generator<Buffer> {
+    for (const e of this.context.entries(db)) yield e.key;
+  }
+
+  dbsize(db = 0): number {
+    return this.context.dbsize(db);
+  }
+
+  // ---- connection --------------------------------------------------------------------------------
+
+  private connect(): void {
+    if (this.state === 'closed') return;
+    const t = this.target;
+    const socket = t.kind === 'unix' ? netConnect({ path: t.path }) : netConnect({ host: t.host, port: t.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    this.phase = 'reply';
+    this.lineBuf = '';
+    this.expectedReplies = [];
+    this.stream = new ReplicationStreamReader(this.opts.maxBulk !== undefined ? { maxBulk: this.opts.maxBulk } : {});
+    const timeout = this.opts.connectTimeoutMs ?? 10_000;
+    const timer = setTimeout(() => socket.destroy(new BeamConnectionError(`connect timed out after ${timeout} ms`, 'ETIMEDOUT')), timeout);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      this.handshake();
+    });
+    socket.on('data', (d: Buffer) => {
+      try {
+        this.onData(d);
+      } catch (e) {
+        socket.destroy(e as Error);
+      }
+    });
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      this.lost(socket, e);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.lost(socket, new BeamConnectionError('replication link closed', 'BEAM_CLOSED'));
+    });
+  }
+
+  private send(argv: string[]): void {
+    this.socket?.write(encodeCommand(argv));
+  }
+
+  private handshake(): void {
+    const password = this.opts.password ?? this.target.password;
+    const fail = (what: string) => (line: string): void => {
+      if (line.startsWith('-')) this.socket?.destroy(new BeamConnectionError(`${what} refused: ${line.slice(1)}`, 'BEAM_SYNC_REFUSED'));
+    };
+    if (password !== undefined) {
+      this.send(['AUTH', password]);
+      this.expectedReplies.push(fail('AUTH'));
+    }
+    this.send(['REPLCONF', 'capa', 'psync2']);
+    this.expectedReplies.push(fail('REPLCONF'));
+    const resume = this.offset >= 0 && this.replId !== '?';
+    this.send(['PSYNC', resume ? this.replId : '?', String(resume ? this.offset + 1 : -1)]);
+    this.expectedReplies.push((line) => this.onPsyncReply(line));
+    this.state = 'connecting';
+  }
+
+  private onPsyncReply(line: string): void {
+    const full = /^\+FULLRESYNC ([0-9a-zA-Z]{1,64}) (\d+)$/.exec(line);
+    if (full) {
+      this.replId = full[1]!;
+      this.offset = Number(full[2]);
+      this.phase = 'rdb-head';
+      this.state = 'loading';
+      debug('full resync %s at %d', this.replId, this.offset);
+      return;
+    }
+    const cont = /^\+CONTINUE(?: ([0-9a-zA-Z]{1,64}))?$/.exec(line);
+    if (cont) {
+      if (cont[1] !== undefined) this.replId = cont[1];
+      this.stats.partialSyncs++;
+      this.goStreaming();
+      debug('partial resync from %d', this.offset + 1);
+      return;
+    }
+    this.socket?.destroy(new BeamConnectionError(`PSYNC refused: ${line.replace(/^[-+]/, '')}`, 'BEAM_SYNC_REFUSED'));
+  }
+
+  private onData(d: Buffer): void {
+    let data = d;
+    while (data.length > 0) {
+      if (this.phase === 'reply' || this.phase === 'rdb-head') {
+        const nl = data.indexOf(10);
+        if (nl < 0) {
+          this.lineBuf += data.toString('latin1');
+          if (this.lineBuf.length > 1024) throw new BeamConnectionError('replication handshake: reply line too long', 'BEAM_PROTOCOL');
+          return;
+        }
+        const line = (this.lineBuf + data.toString('latin1', 0, nl)).replace(/\r$/, '');
+        this.lineBuf = '';
+        data = data.subarray(nl + 1);
+        if (line === '') continue; // keep-alive newline while the master prepares the RDB
+        if (this.phase === 'reply') {
+          const handler = this.expectedReplies.shift();
+          if (handler === undefined) throw new BeamConnectionError(`replication handshake: unexpected reply ${line}`, 'BEAM_PROTOCOL');
+          handler(line);
+        } else this.onRdbHead(line);
+        continue;
+      }
+      if (this.phase === 'rdb') {
+        const part = data.subarray(0, this.rdbLeft);
+        data = data.subarray(part.length);
+        this.rdbLeft -= part.length;
+        for (const e of this.rdb!.push(part)) this.load(e);
+        if (this.rdbLeft === 0) this.rdbLoaded();
+        continue;
+      }
+      this.onStream(data);
+      return;
+    }
+  }
+
+  private onRdbHead(line: string): void {
+    const m = /^\$(\d+)$/.exec(line);
+    if (!m) throw new BeamConnectionError(`replication: expected the RDB length, got ${JSON.stringify(line.slice(0, 60))}`, 'BEAM_PROTOCOL');
+    this.rdbLeft = Number(m[1]);
+    this.rdb = new RdbParser(this.opts.maxBulk !== undefined ? { maxBulk: this.opts.maxBulk } : {});
+    this.emitChanges = false;
+    this.context.call(this.client, [B('FLUSHALL')]);
+    this.phase = 'rdb';
+    if (this.rdbLeft === 0) throw new BeamConnectionError('replication: empty RDB', 'BEAM_PROTOCOL');
+  }
+
+  private load(e: RdbEntry): void {
+    if (e.expireAt !== null && e.expireAt <= Date.now()) return;
+    this.client.db = e.db;
+    const key = e.key;
+    const run = (name: string, items: Buffer[]): void => {
+      for (let i = 0; i < items.length; i += CHUNK) this.context.call(this.client, [B(name), key, ...items.slice(i, i + CHUNK)]);
+    };
+    switch (e.type) {
+      case 'string':
+        this.context.call(this.client, [B('SET'), key, e.value]);
+        break;
+      case 'list':
+        run('RPUSH', e.value);
+        break;
+      case 'set':
+        run('SADD', e.value);
+        break;
+      case 'hash':
+        run('HSET', e.value.flat());
+        break;
+      default:
+        this.stats.skippedKeys++;
+        return;
+    }
+    if (e.expireAt !== null) this.context.call(this.client, [B('PEXPIREAT'), key, B(String(e.expireAt))]);
+  }
+
+  private rdbLoaded(): void {
+    this.rdb!.end();
+    this.rdb = null;
+    this.client.db = 0;
+    this.stats.fullSyncs++;
+    debug('snapshot loaded: %d keys in db0', this.context.dbsize(0));
+    this.goStreaming();
+    this.emit('ready');
+    const first = this.firstSync;
+    this.firstSync = null;
+    first?.resolve();
+  }
+
+  private goStreaming(): void {
+    this.phase = 'stream';
+    this.state = 'streaming';
+    this.emitChanges = true;
+    if (this.ackTimer === null) {
+      this.ackTimer = setInterval(() => this.ack(), this.opts.ackIntervalMs ?? 1000);
+      this.ackTimer.unref();
+    }
+    this.ack();
+  }
+
+  private ack(): void {
+    if (this.phase === 'stream' && this.socket && !this.socket.destroyed) this.send(['REPLCONF', 'ACK', String(this.offset)]);
+  }
+
+  private onStream(data: Buffer): void {
+    for (const { argv, bytes } of this.stream.push(data)) {
+      if (argv.length > 0) this.apply(argv);
+      this.offset += bytes;
+    }
+  }
+
+  private apply(argv: Buffer[]): void {
+    this.stats.commands++;
+    const name = argv[0]!.toString('latin1').toLowerCase();
+    if (IGNORED.has(name)) {
+      if (name === 'select') {
+        const db = Number(argv[1]?.toString('latin1'));
+        if (Number.isInteger(db) && db >= 0 && db < this.context.dbs.length) this.client.db = db;
+      } else if (name === 'replconf' && argv[1]?.toString('latin1').toLowerCase() === 'getack') {
+        queueMicrotask(() => this.ack());
+      }
+      return;
+    }
+    this.emit('command', this.client.db, argv);
+    const r = this.context.call(this.client, argv);
+    if (r instanceof Promise) return; // a blocking command cannot come from a master; never waits
+    if (r instanceof ErrorReply) {
+      this.stats.failedCommands++;
+      const msg = String(r.message);
+      debug('mirror could not apply %s: %s', name, msg);
+      if (this.listenerCount('error') > 0) this.emit('error', new BeamConnectionError(`mirror could not apply ${name}: ${msg}`, 'BEAM_SYNC_APPLY'));
+    }
+  }
+
+  private lost(socket: Socket, e: Error): void {
+    if (this.socket !== socket) return;
+    socket.removeAllListeners('data');
+    socket.destroy();
+    this.socket = null;
+    if (this.ackTimer !== null) clearInterval(this.ackTimer);
+    this.ackTimer = null;
+    if (this.state === 'closed') return;
+    debug('replication link lost: %s', e.message);
+    const first = this.firstSync;
+    if (first !== null) {
+      // The first sync failed: start() rejects instead of retrying.
+      this.firstSync = null;
+      this.state = 'closed';
+      first.reject(e);
+      return;
+    }
+    // A snapshot cut short leaves a partial mirror: only a completed one may continue with PSYNC.
+    if (this.phase === 'rdb' || this.phase === 'rdb-head') this.offset = -1;
+    this.state = 'disconnected';
+    this.emit('disconnect', e);
+    if (this.opts.reconnect === false) {
+      this.state = 'closed';
+      this.emit('close');
+      return;
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, this.opts.reconnectDelayMs ?? 1000);
+  }
+
+  /** Stops mirroring (the mirror's data stays readable). */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.ackTimer !== null) clearInterval(this.ackTimer);
+    this.ackTimer = null;
+    const s = this.socket;
+    this.socket = null;
+    const first = this.firstSync;
+    this.firstSync = null;
+    first?.reject(new BeamConnectionError('sync closed', 'BEAM_CLOSED'));
+    if (s && !s.destroyed) {
+      await new Promise<void>((resolve) => {
+        s.once('close', () => resolve());
+        s.destroy();
+      });
+    }
+    this.emit('close');
+  }
+}
+
+/** Connects a mirror to `target` and resolves once the snapshot is loaded. */
+export function syncMirror(target: ResolvedTarget, opts: SyncOptions = {}): Promise<BeamMirror> {
+  return new BeamMirror(target, opts).start();
+}
