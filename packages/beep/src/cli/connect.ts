@@ -76,10 +76,11 @@ function printErr(e: unknown): void {
   }
 }
 
-/** One request: stream RPY/ANS bodies to stdout as they arrive. */
+/** One request: stream the RPY body (or the ANS bodies) to stdout as it arrives, whatever its size. */
 async function oneShot(ch: Channel, body: Buffer): Promise<number> {
   try {
-    for await (const m of ch.requestMany(body)) await write(process.stdout, m.payload);
+    const reply = await ch.requestStream(body);
+    if (reply.stream !== undefined) for await (const c of reply.stream) await write(process.stdout, c as Buffer);
     return 0;
   } catch (e) {
     printErr(e);

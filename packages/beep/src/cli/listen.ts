@@ -25,7 +25,7 @@ export const LISTEN_SPEC: CommandSpec = {
     'Test profiles:',
     `  echo  ${TEST_PROFILE_URIS.echo}  RPY with the same entity`,
     `  ans   ${TEST_PROFILE_URIS.ans}   body "N,SIZE": N ANS of SIZE octets, then NUL`,
-    `  sink  ${TEST_PROFILE_URIS.sink}  empty RPY`,
+    `  sink  ${TEST_PROFILE_URIS.sink}  reads a MSG of any size as a stream, empty RPY`,
     '',
     'Log lines (stderr, JSON): listening, session.open, channel.open, session.close, shutdown, stopped.',
     'SIGINT/SIGTERM: stop accepting, release live sessions (2 s grace), exit 0.',
@@ -75,20 +75,8 @@ export async function runListen(argv: string[]): Promise<number> {
   });
   server.on('error', (e) => log('error', { message: e.message }));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    const done = (): void => {
-      server.off('error', reject);
-      resolve();
-    };
-    if (path !== undefined) server.listen(path, done);
-    else server.listen(port ?? 0, host, done);
-  });
-  const addr = server.address();
-  if (typeof addr === 'string' || addr === null) log('listening', { path: addr ?? path, profiles: names });
-  else log('listening', { host: addr.address, port: addr.port, profiles: names, ...listenerSecurityFields(listener) });
-
-  return new Promise<number>((resolve) => {
+  // Signal handlers go in before anything is logged: a supervisor may signal as soon as it reads `listening`.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) {
@@ -111,4 +99,19 @@ export async function runListen(argv: string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = (): void => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (path !== undefined) server.listen(path, done);
+    else server.listen(port ?? 0, host, done);
+  });
+  const addr = server.address();
+  if (typeof addr === 'string' || addr === null) log('listening', { path: addr ?? path, profiles: names });
+  else log('listening', { host: addr.address, port: addr.port, profiles: names, ...listenerSecurityFields(listener) });
+
+  return stopped;
 }

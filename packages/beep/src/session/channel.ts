@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 
 import type { IncomingMessage, Responder } from './message.js';
-import { ReplyStream, SingleReply } from './reply-sinks.js';
+import { ReplyStream, SingleReply, StreamReply } from './reply-sinks.js';
 import type { Session } from './session.js';
 import type { ChanState } from './state.js';
 import type { EntityOptions, Payload } from './types.js';
@@ -66,6 +66,30 @@ export class Channel extends EventEmitter {
     const sink = new SingleReply(this.session, this._s);
     this.session._sendRequest(this._s, payload, opts, sink, opts?.signal);
     return sink.promise;
+  }
+
+  /**
+   * Send a MSG and receive its reply as a stream, whatever its size: resolves as soon as the RPY's MIME header block
+   * arrived, with the body in `msg.stream` (a Readable; reading it opens our receive window again, so the peer is
+   * flow-controlled by the reader). Rejects with BeepReplyError for ERR. A one-to-many reply (ANS ... NUL) resolves
+   * at the first ANS with type 'ANS' and a stream carrying every ANS body in arrival order (each ANS is reassembled,
+   * so each stays under `maxMessageSize`), ending at NUL.
+   */
+  requestStream(payload: Payload, opts?: RequestOptions): Promise<IncomingMessage> {
+    const sink = new StreamReply(this.session, this._s);
+    this.session._sendRequest(this._s, payload, opts, sink, opts?.signal, true);
+    return sink.promise;
+  }
+
+  /**
+   * Receive the peer's MSGs on this channel as streams (see ProfileDefinition.streaming, its default). Takes effect
+   * from the next MSG.
+   */
+  get streaming(): boolean {
+    return this._s.streaming;
+  }
+  set streaming(on: boolean) {
+    this._s.streaming = on;
   }
 
   /**

@@ -17,6 +17,21 @@ function checkHeaderText(s: string, what: string): void {
   if (/[\r\n]/.test(s)) throw new TypeError(`${what} must not contain CR or LF`);
 }
 
+/** Bodies at least this large are sent by reference after their header block instead of being copied behind it. */
+const NO_COPY_MIN = 8192;
+
+/**
+ * The wire payload in two parts, header block and body, for large bodies (no copy: the caller must not modify the
+ * Buffer until it is sent); small ones come joined in `body` with an empty `head`.
+ */
+export function buildPayloadParts(body: Payload | undefined, opts?: EntityOptions): { head: Buffer; body: Buffer } {
+  if (body === undefined || typeof body === 'string' || body.byteLength < NO_COPY_MIN || opts?.raw === true) {
+    return { head: EMPTY, body: buildPayload(body, opts) };
+  }
+  const head = opts === undefined ? CRLF : buildPayload(undefined, opts);
+  return { head, body: toBuffer(body) };
+}
+
 /** Build the wire payload: header block (CRLF alone when there are no headers) followed by the body. */
 export function buildPayload(body: Payload | undefined, opts?: EntityOptions): Buffer {
   const b = body === undefined ? EMPTY : toBuffer(body);

@@ -5,8 +5,9 @@ import { buildXmlEntity } from '../wire/mime.js';
 import { buildError } from '../wire/xml/build.js';
 import type { DataKeyword } from '../wire/frame.js';
 import type { Channel } from './channel.js';
-import { buildPayload } from './entity.js';
-import { OutMessage, type ChanState, type ReplySlot } from './state.js';
+import type { MessageStream } from './message-stream.js';
+import { buildPayload, buildPayloadParts } from './entity.js';
+import { OutMessage, outMessage, type ChanState, type ReplySlot } from './state.js';
 import type { Session } from './session.js';
 import type { Payload, ReplyOptions } from './types.js';
 
@@ -15,6 +16,12 @@ export class IncomingMessage {
   private parsed: MimeEntity | undefined;
   /** For `request()` answered with ANS ... NUL: the ANS messages in arrival order. */
   answers: IncomingMessage[] | undefined;
+  /**
+   * Streamed messages only (a `streaming` profile or channel, `channel.requestStream()`): the body as a Readable
+   * of frame payloads, whatever its size. `raw` then holds just the MIME header block and `payload` is empty.
+   * Read it (or destroy it) promptly: unread octets hold back the peer.
+   */
+  stream: MessageStream | undefined;
 
   constructor(
     readonly type: DataKeyword,
@@ -69,13 +76,17 @@ export class Responder {
     return this.slot.msgno;
   }
 
-  private final(type: 'RPY' | 'ERR' | 'NUL', data: Buffer, opts: ReplyOptions | undefined): void {
+  private final(
+    type: 'RPY' | 'ERR' | 'NUL',
+    data: Buffer | { head: Buffer; body: Buffer },
+    opts: ReplyOptions | undefined,
+  ): void {
     if (this.finished) throw new BeepUsageError(`the reply to MSG ${this.slot.msgno} was already completed`, 'BEEP_REPLY_DONE');
     if (type !== 'NUL' && this.ansStarted) {
       throw new BeepUsageError('after ans() the reply must end with nul()', 'BEEP_REPLY_DONE');
     }
     this.finished = true;
-    const out = new OutMessage(type, data);
+    const out = Buffer.isBuffer(data) ? new OutMessage(type, data) : outMessage(type, data);
     out.replyFinal = true;
     if (opts?.quiet) out.quiet = true;
     if (opts?.onSent) out.onSent = opts.onSent;
@@ -86,7 +97,7 @@ export class Responder {
 
   /** Positive reply (RPY). */
   rpy(payload?: Payload, opts?: ReplyOptions): void {
-    this.final('RPY', buildPayload(payload, opts), opts);
+    this.final('RPY', buildPayloadParts(payload, opts), opts);
   }
 
   /**
@@ -113,7 +124,7 @@ export class Responder {
     if (this.finished) return Promise.reject(new BeepUsageError('the reply was already completed', 'BEEP_REPLY_DONE'));
     if (!this.ch.open || this.session.closed) return Promise.reject(new BeepClosedError('BEEP_CHANNEL_CLOSED', 'channel closed'));
     this.ansStarted = true;
-    const out = new OutMessage('ANS', buildPayload(payload, opts), this.slot.ansno);
+    const out = outMessage('ANS', buildPayloadParts(payload, opts), this.slot.ansno);
     this.slot.ansno = (this.slot.ansno + 1) % 2147483648;
     if (opts?.onSent) out.onSent = opts.onSent;
     this.session._queueReply(this.ch, this.slot, out);

@@ -1,7 +1,8 @@
 /** Consumers of the reply to one of our MSGs: a single promise (`request`) or an async iterator (`requestMany`). */
 import { BeepReplyError } from '../errors.js';
 import { parseChannel0 } from '../wire/xml/channel0.js';
-import type { IncomingMessage } from './message.js';
+import { IncomingMessage } from './message.js';
+import { MessageStream } from './message-stream.js';
 import type { Session } from './session.js';
 import type { ChanState, ReplySink } from './state.js';
 
@@ -159,3 +160,63 @@ export class ReplyStream implements ReplySink, AsyncIterableIterator<IncomingMes
     return this;
   }
 }
+
+/**
+ * requestStream(): resolves with the reply once its body starts. A streamed RPY comes through `streamStarted`; a
+ * one-to-many reply is turned into one stream of ANS bodies (each counted as backlog until read).
+ */
+export class StreamReply implements ReplySink {
+  readonly promise: Promise<IncomingMessage>;
+  private resolve!: (m: IncomingMessage) => void;
+  private reject!: (e: Error) => void;
+  private stream: MessageStream | undefined;
+  private settled = false;
+
+  constructor(
+    readonly session: Session,
+    readonly ch: ChanState,
+  ) {
+    this.promise = new Promise((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+  }
+
+  streamStarted(msg: IncomingMessage): void {
+    this.stream = msg.stream;
+    this.settle(msg);
+  }
+
+  deliver(msg: IncomingMessage, final: boolean): void {
+    if (msg.type === 'ERR') {
+      if (this.stream !== undefined) this.stream._fail(errorFromErr(msg));
+      else this.fail(errorFromErr(msg));
+      return;
+    }
+    if (this.stream === undefined) {
+      const stream = new MessageStream({ backlog: (d) => this.session._backlog(this.ch, d) });
+      this.stream = stream;
+      const head = new IncomingMessage(msg.type === 'NUL' ? 'NUL' : 'ANS', msg.channel, msg.msgno, EMPTY_HEADER, msg.ansno);
+      head.stream = stream;
+      this.settle(head);
+    }
+    if (msg.type !== 'NUL') this.stream._enqueue(msg.payload);
+    if (final) this.stream._end();
+  }
+
+  fail(err: Error): void {
+    if (this.stream !== undefined) this.stream._fail(err);
+    else if (!this.settled) {
+      this.settled = true;
+      this.reject(err);
+    }
+  }
+
+  private settle(msg: IncomingMessage): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(msg);
+  }
+}
+
+const EMPTY_HEADER = Buffer.alloc(0);

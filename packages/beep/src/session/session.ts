@@ -23,10 +23,20 @@ import {
   type Start,
 } from '../wire/xml/channel0.js';
 import { Channel, type RequestOptions } from './channel.js';
-import { buildPayload } from './entity.js';
+import { buildPayloadParts } from './entity.js';
 import { IncomingMessage, Responder } from './message.js';
+import { HeaderCollector, MessageStream } from './message-stream.js';
 import { resolveLimits, type ResolvedLimits, type Role, type SessionOptions } from './options.js';
-import { ChanState, OutMessage, ReplySlot, RequestState, type Assembly, type ReplySink } from './state.js';
+import {
+  ChanState,
+  OutMessage,
+  outMessage,
+  ReplySlot,
+  RequestState,
+  type Assembly,
+  type InPartial,
+  type ReplySink,
+} from './state.js';
 import type { GreetingInfo, Payload, ProfileDefinition, StartDecision } from './types.js';
 
 const debug = debuglog('beamgate:beep');
@@ -42,6 +52,10 @@ const STOP = Symbol('stop');
 export interface SessionBinding {
   /** Write bytes; return false when the transport is full (the session then waits for `session.drain()`). */
   write(chunk: Buffer): boolean;
+  /**
+   * Optional: write several buffers as one gathered write (no copy into one buffer). Same return value as write().
+   */
+  writev?(chunks: Buffer[]): boolean;
   /** Flush what was written, then close the byte stream. */
   end(): void;
   /** Close the byte stream at once. */
@@ -80,6 +94,38 @@ export interface TuneOptions {
   profiles?: readonly ProfileDefinition[];
   features?: readonly string[];
   localize?: readonly string[];
+}
+
+/** Payload slices at least this large are handed to the transport as they are instead of being copied. */
+const GATHER_MIN = 8192;
+
+/**
+ * One turn's frames to the transport: small pieces (headers, trailers, short payloads) are coalesced into one
+ * buffer; large payload slices go by reference in a gathered write when the binding supports it.
+ */
+function writeGathered(binding: SessionBinding, parts: Buffer[], bytes: number): boolean {
+  if (parts.length === 1) return binding.write(parts[0] as Buffer);
+  if (binding.writev === undefined || bytes < 2 * GATHER_MIN) return binding.write(Buffer.concat(parts, bytes));
+  const out: Buffer[] = [];
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const endRun = (): void => {
+    if (run.length === 0) return;
+    out.push(run.length === 1 ? (run[0] as Buffer) : Buffer.concat(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const p of parts) {
+    if (p.length >= GATHER_MIN) {
+      endRun();
+      out.push(p);
+    } else {
+      run.push(p);
+      runBytes += p.length;
+    }
+  }
+  endRun();
+  return out.length === 1 ? binding.write(out[0] as Buffer) : binding.writev(out);
 }
 
 function perr(code: string, message: string): BeepProtocolError {
@@ -245,6 +291,7 @@ export class Session extends EventEmitter {
       if (e !== STOP) this.terminate(e);
       return;
     }
+    if (this.seqDue.length > 0) this.sendSeqsNow();
     if (this.waiters.length > 0) this.checkWaiters();
   }
 
@@ -431,17 +478,25 @@ export class Session extends EventEmitter {
   // ------------------------------------------------------------------ internals used by Channel / Responder
 
   /** @internal */
-  _sendRequest(ch: ChanState, payload: Payload, opts: RequestOptions | undefined, sink: ReplySink, signal?: AbortSignal): void {
+  _sendRequest(
+    ch: ChanState,
+    payload: Payload,
+    opts: RequestOptions | undefined,
+    sink: ReplySink,
+    signal?: AbortSignal,
+    streaming = false,
+  ): void {
     if (this.closed || !ch.open) return sink.fail(closedError(this.closed ? 'BEEP_SESSION_CLOSED' : 'BEEP_CHANNEL_CLOSED', 'closed'));
     if (ch.closingSelf || this.closingSelf) return sink.fail(closedError('BEEP_CLOSING', 'channel is closing'));
     if (signal?.aborted) return sink.fail(abortError(signal));
-    let data: Buffer;
+    let parts: { head: Buffer; body: Buffer };
     try {
-      data = buildPayload(payload, opts);
+      parts = buildPayloadParts(payload, opts);
     } catch (e) {
       return sink.fail(e as Error);
     }
-    const req = new RequestState(new OutMessage('MSG', data), sink);
+    const req = new RequestState(outMessage('MSG', parts), sink);
+    req.streaming = streaming;
     if (signal !== undefined) {
       const onAbort = (): void => {
         if (req.done || req.abandoned) return;
@@ -460,11 +515,16 @@ export class Session extends EventEmitter {
   _queueReply(ch: ChanState, slot: ReplySlot, out: OutMessage): void {
     if (!ch.open || this.closed) return;
     out.msgno = slot.msgno;
-    ch.queuedBytes += out.data.length;
-    if (ch.slots.peek() === slot) this.enqueueOut(ch, out);
+    ch.queuedBytes += out.length;
+    if (ch.slots.peek() === slot && !slot.holding) this.enqueueOut(ch, out);
     else slot.items.push(out);
     if (out.replyFinal) {
       slot.final = true;
+      if (slot.holding) {
+        // Replied before reading a streamed MSG to its end: nobody will read the rest, so drop it as it arrives.
+        const st = ch.inPartial?.slot === slot ? ch.inPartial.stream : undefined;
+        if (st !== undefined && st.readableFlowing === null) st._discard();
+      }
       this.advanceSlots(ch);
     }
   }
@@ -570,7 +630,7 @@ export class Session extends EventEmitter {
       );
     }
     out.msgno = 0;
-    ch0.queuedBytes += out.data.length;
+    ch0.queuedBytes += out.length;
     this.enqueueOut(ch0, out);
   }
 
@@ -643,6 +703,7 @@ export class Session extends EventEmitter {
   private openChannel(number: number, uri: string): ChanState {
     const profile = this.profiles.get(uri);
     const ch = new ChanState(number, uri, this.limits.receiveWindow, profile);
+    ch.streaming = profile?.streaming === true;
     const init = this.opts.initialSeqno;
     if (init !== undefined) {
       ch.sendSeq = ch.peerAck = init;
@@ -752,8 +813,13 @@ export class Session extends EventEmitter {
       const slot = new ReplySlot(f.msgno);
       ch.slots.push(slot);
       ch.inMsgnos.add(f.msgno);
-      p = { msgno: f.msgno, asm: { chunks: [], size: 0, discard: false }, refused: false, slot };
+      const streamed = ch.streaming && ch.number !== 0;
+      p = { msgno: f.msgno, asm: { chunks: [], size: 0, discard: false }, refused: false, slot, streamed };
       ch.inPartial = p;
+    }
+    if (p.streamed) {
+      this.onStreamedMsgFrame(ch, p, f);
+      return;
     }
     const len = f.payload.length;
     if (!p.refused) {
@@ -782,6 +848,56 @@ export class Session extends EventEmitter {
     const msg = new IncomingMessage('MSG', ch.api, f.msgno, payload);
     if (ch.number === 0) this.onChannel0Msg(p.slot, msg);
     else this.deliverMsg(ch, p.slot, msg);
+  }
+
+  /** A frame of a MSG received as a stream: no size cap, the consumer's reading opens the window again. */
+  private onStreamedMsgFrame(ch: ChanState, p: InPartial, f: DataFrame): void {
+    const last = !f.more;
+    if (p.stream === undefined) {
+      const hc = (p.header ??= new HeaderCollector());
+      const before = hc.held;
+      const r = hc.feed(f.payload, last);
+      if (r === undefined) {
+        this._backlog(ch, f.payload.length);
+      } else {
+        if (before > 0) this._backlog(ch, -before);
+        p.header = undefined;
+        const stream = new MessageStream({ backlog: (d) => this._backlog(ch, d) });
+        p.stream = stream;
+        p.slot.holding = true;
+        const msg = new IncomingMessage('MSG', ch.api, f.msgno, r.header);
+        msg.stream = stream;
+        stream._enqueue(r.body);
+        if (last) this.endStreamedMsg(ch, p);
+        this.deliverMsg(ch, p.slot, msg);
+        if (!last) {
+          ch.contMsgno = f.msgno;
+          ch.contIsMsg = true;
+        }
+        return;
+      }
+    } else {
+      p.stream._enqueue(f.payload);
+    }
+    if (last) this.endStreamedMsg(ch, p);
+    else {
+      ch.contMsgno = f.msgno;
+      ch.contIsMsg = true;
+    }
+  }
+
+  private endStreamedMsg(ch: ChanState, p: InPartial): void {
+    ch.contMsgno = -1;
+    ch.inPartial = undefined;
+    p.stream?._end();
+    const slot = p.slot;
+    slot.holding = false;
+    if (ch.slots.peek() === slot && slot.items.length > 0) {
+      const items = slot.items;
+      slot.items = [];
+      for (const o of items) this.enqueueOut(ch, o);
+    }
+    this.advanceSlots(ch);
   }
 
   private deliverMsg(ch: ChanState, slot: ReplySlot, msg: IncomingMessage): void {
@@ -832,10 +948,10 @@ export class Session extends EventEmitter {
         throw perr('BEEP_PREMATURE_REPLY', `channel ${ch.number}: ${f.type} before MSG ${f.msgno} was complete`);
       }
       // Pre-emptive ERR: finish our MSG with an empty final frame (RFC 3080 §2.6.3).
-      const rest = out.data.length - out.off;
+      const rest = out.length - out.off;
       if (rest > 0) {
         ch.queuedBytes -= rest;
-        out.data = out.data.subarray(0, out.off);
+        out.truncate(out.off);
         if (!ch.inRing && ch.ready) {
           ch.inRing = true;
           this.ring.push(ch);
@@ -882,6 +998,10 @@ export class Session extends EventEmitter {
       ch.contIsMsg = false;
       return;
     }
+    if (req.streaming && type === 'RPY') {
+      this.onStreamedReplyFrame(ch, req, f);
+      return;
+    }
     const a = (req.single ??= { chunks: [], size: 0, discard: false });
     this.append(req, a, f.payload, cap);
     if (f.more) {
@@ -891,6 +1011,39 @@ export class Session extends EventEmitter {
     }
     ch.contMsgno = -1;
     this.completeRequest(ch, req, a.discard ? undefined : new IncomingMessage(type, ch.api, f.msgno, this.joined(a)));
+  }
+
+  /** A frame of a RPY received as a stream (channel.requestStream). */
+  private onStreamedReplyFrame(ch: ChanState, req: RequestState, f: DataFrame): void {
+    const last = !f.more;
+    if (req.stream === undefined) {
+      const hc = (req.header ??= new HeaderCollector());
+      const before = hc.held;
+      const r = hc.feed(f.payload, last);
+      if (r === undefined) {
+        this._backlog(ch, f.payload.length);
+      } else {
+        if (before > 0) this._backlog(ch, -before);
+        req.header = undefined;
+        const stream = new MessageStream({ backlog: (d) => this._backlog(ch, d) });
+        req.stream = stream;
+        const msg = new IncomingMessage('RPY', ch.api, f.msgno, r.header);
+        msg.stream = stream;
+        stream._enqueue(r.body);
+        if (req.abandoned) stream._discard();
+        else req.sink.streamStarted?.(msg);
+      }
+    } else {
+      req.stream._enqueue(f.payload);
+    }
+    if (last) {
+      ch.contMsgno = -1;
+      req.stream?._end();
+      this.completeRequest(ch, req, undefined);
+    } else {
+      ch.contMsgno = f.msgno;
+      ch.contIsMsg = false;
+    }
   }
 
   private append(req: RequestState, a: Assembly, payload: Buffer, cap: number): void {
@@ -1012,6 +1165,7 @@ export class Session extends EventEmitter {
         });
         this.ch0Reply(slot, 'RPY', xml, (out) => {
           if (d.quiet) out.quiet = true;
+          else out.opens = ch;
           out.onSent = () => {
             ch.ready = true;
             if (ch.queue.length > 0 && !ch.inRing) {
@@ -1185,13 +1339,22 @@ export class Session extends EventEmitter {
     if (!ch.open) return;
     ch.open = false;
     this.chans.delete(ch.number);
-    const err = reason ?? closedError('BEEP_CHANNEL_CLOSED', `channel ${ch.number} closed`);
-    this.failChannelState(ch, err);
+    // The error is built only when something waits on the channel (an Error's stack costs more than a close).
+    this.failChannelState(ch, reason ?? (() => closedError('BEEP_CHANNEL_CLOSED', `channel ${ch.number} closed`)));
     ch.api._closed(reason);
   }
 
-  private failChannelState(ch: ChanState, err: Error): void {
+  private failChannelState(ch: ChanState, reason: Error | (() => Error)): void {
     ch.open = false;
+    const pending =
+      ch.inPartial?.stream !== undefined || ch.awaiting.length > 0 || ch.waiting.length > 0 || ch.highWaiters.length > 0;
+    if (!pending) {
+      ch.queue.clear();
+      ch.queuedBytes = 0;
+      return;
+    }
+    const err = typeof reason === 'function' ? reason() : reason;
+    ch.inPartial?.stream?._fail(err);
     for (const r of ch.awaiting) {
       if (!r.done && !r.abandoned) {
         r.done = true;
@@ -1294,17 +1457,17 @@ export class Session extends EventEmitter {
     req.msgno = n;
     req.out.msgno = n;
     ch.awaiting.push(req);
-    ch.queuedBytes += req.out.data.length;
+    ch.queuedBytes += req.out.length;
     this.enqueueOut(ch, req.out);
   }
 
   private advanceSlots(ch: ChanState): void {
     for (;;) {
       const h = ch.slots.peek();
-      if (h === undefined || !h.final) break;
+      if (h === undefined || !h.final || h.holding) break;
       ch.slots.shift();
       const next = ch.slots.peek();
-      if (next !== undefined && next.items.length > 0) {
+      if (next !== undefined && next.items.length > 0 && !next.holding) {
         const items = next.items;
         next.items = [];
         for (const o of items) this.enqueueOut(ch, o);
@@ -1353,25 +1516,11 @@ export class Session extends EventEmitter {
     if (this.closed || binding === undefined || this.blocked || this.quiet) return;
     const parts: Buffer[] = [];
     let bytes = 0;
-    if (this.seqDue.length > 0) {
-      const due = this.seqDue;
-      this.seqDue = [];
-      for (const ch of due) {
-        ch.inSeqDue = false;
-        if (!ch.open || !ch.ready) continue;
-        const win = ch.bufSize - ch.backlog;
-        if (win <= 0) continue;
-        const b = Buffer.from(`SEQ ${ch.number} ${ch.recvSeq} ${win}\r\n`, 'latin1');
-        parts.push(b);
-        bytes += b.length;
-        ch.advAck = ch.recvSeq;
-        ch.advWin = win;
-        ch.advertised = true;
-      }
-    }
+    if (this.seqDue.length > 0) bytes += this.takeSeqs(parts);
     const ring = this.ring;
     const maxFrame = this.limits.maxSendFrameSize;
     let sentCallbacks: Array<() => void> | undefined;
+    let opened: ChanState[] | undefined;
     let i = 0;
     while (i < ring.length && bytes < FLUSH_BUDGET && !this.quiet) {
       const ch = ring[i++] as ChanState;
@@ -1379,8 +1528,7 @@ export class Session extends EventEmitter {
       if (!ch.open) continue;
       const out = ch.queue.peek();
       if (out === undefined) continue;
-      const data = out.data;
-      const rem = data.length - out.off;
+      const rem = out.length - out.off;
       let n = rem;
       if (n > 0) {
         const used = seqDistance(ch.peerAck, ch.sendSeq);
@@ -1396,7 +1544,19 @@ export class Session extends EventEmitter {
           : `${out.type} ${ch.number} ${out.msgno} ${more ? '*' : '.'} ${ch.sendSeq} ${n}\r\n`;
       const hb = Buffer.from(head, 'latin1');
       parts.push(hb);
-      if (n > 0) parts.push(n === data.length ? data : data.subarray(out.off, out.off + n));
+      if (n > 0) {
+        const head = out.head;
+        const data = out.data;
+        const hl = head.length;
+        const from = out.off;
+        const to = from + n;
+        if (from < hl) parts.push(to >= hl && from === 0 ? head : head.subarray(from, Math.min(to, hl)));
+        if (to > hl) {
+          const s0 = from > hl ? from - hl : 0;
+          const e0 = to - hl;
+          parts.push(s0 === 0 && e0 === data.length ? data : data.subarray(s0, e0));
+        }
+      }
       parts.push(TRAILER);
       bytes += hb.length + n + 5;
       ch.sendSeq = seqAdd(ch.sendSeq, n);
@@ -1413,6 +1573,7 @@ export class Session extends EventEmitter {
           if (out.type !== 'MSG' && !this.inputPaused) this.pauseInput();
         }
         if (out.onSent !== undefined) (sentCallbacks ??= []).push(out.onSent);
+        if (out.opens !== undefined && !this.quiet) (opened ??= []).push(out.opens);
       }
       if (ch.highWaiters.length > 0 && ch.queuedBytes < this.limits.sendHighWater) {
         const hw = ch.highWaiters;
@@ -1425,9 +1586,9 @@ export class Session extends EventEmitter {
       }
     }
     this.ring = i >= ring.length ? [] : ring.slice(i);
+    if (opened !== undefined) bytes += this.firstSeqs(opened, parts);
     if (parts.length > 0 && !this.closed) {
-      const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes);
-      if (!binding.write(buf)) this.blocked = true;
+      if (!writeGathered(binding, parts, bytes)) this.blocked = true;
     }
     if (sentCallbacks !== undefined) {
       // After the write: a callback may end the transport (session release) or swap it (tuning).
@@ -1441,6 +1602,68 @@ export class Session extends EventEmitter {
     }
     if (this.waiters.length > 0) this.checkWaiters();
     if (!this.blocked && !this.quiet && (this.ring.length > 0 || this.seqDue.length > 0)) this.scheduleFlush();
+  }
+
+  /**
+   * Channels whose positive start reply was cut into this flush: their first SEQ (a receive window larger than the
+   * default) follows that reply in the same write instead of a write of its own once the reply is sent. Their
+   * frames still wait for the reply's onSent (the peer's application learns of the channel only then).
+   */
+  private firstSeqs(opened: ChanState[], parts: Buffer[]): number {
+    let bytes = 0;
+    for (const ch of opened) {
+      if (!ch.open || ch.ready || ch.advertised || ch.inSeqDue) continue;
+      const win = ch.bufSize - ch.backlog;
+      if (win <= ch.advWin) continue;
+      const b = Buffer.from(`SEQ ${ch.number} ${ch.recvSeq} ${win}\r\n`, 'latin1');
+      parts.push(b);
+      bytes += b.length;
+      ch.advAck = ch.recvSeq;
+      ch.advWin = win;
+      ch.advertised = true;
+    }
+    return bytes;
+  }
+
+  /** Build the due SEQ frames into `parts`, recording what they advertise; returns their octets. */
+  private takeSeqs(parts: Buffer[]): number {
+    let bytes = 0;
+    const due = this.seqDue;
+    this.seqDue = [];
+    for (const ch of due) {
+      ch.inSeqDue = false;
+      if (!ch.open || !ch.ready) continue;
+      const win = ch.bufSize - ch.backlog;
+      if (win <= 0) continue;
+      const b = Buffer.from(`SEQ ${ch.number} ${ch.recvSeq} ${win}\r\n`, 'latin1');
+      parts.push(b);
+      bytes += b.length;
+      ch.advAck = ch.recvSeq;
+      ch.advWin = win;
+      ch.advertised = true;
+    }
+    return bytes;
+  }
+
+  /**
+   * Send due SEQs right after a read instead of at the next flush: the transport delivers many reads in one turn,
+   * and a window update that waits for the turn to end leaves a fast sender idle (SEQs are still consolidated, at
+   * most one per channel and read, and only once half the window is free).
+   */
+  private sendSeqsNow(): void {
+    const binding = this.binding;
+    if (binding === undefined || this.closed || this.blocked || this.quiet) return;
+    // A channel's first advertisement waits for the flush, where it travels with the MSG that usually follows it.
+    let first: ChanState[] | undefined;
+    if (this.seqDue.some((ch) => !ch.advertised)) {
+      first = this.seqDue.filter((ch) => !ch.advertised);
+      this.seqDue = this.seqDue.filter((ch) => ch.advertised);
+    }
+    const parts: Buffer[] = [];
+    const bytes = this.takeSeqs(parts);
+    if (first !== undefined) this.seqDue.push(...first);
+    if (bytes === 0) return;
+    if (!binding.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes))) this.blocked = true;
   }
 
   private unquiet(): void {

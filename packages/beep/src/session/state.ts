@@ -5,6 +5,7 @@
 import { DEFAULT_WINDOW, type DataKeyword } from '../wire/frame.js';
 import type { Channel } from './channel.js';
 import type { IncomingMessage, Responder } from './message.js';
+import type { HeaderCollector, MessageStream } from './message-stream.js';
 import type { ProfileDefinition } from './types.js';
 
 /** A FIFO with O(1) shift (arrays shift in O(n) once large). */
@@ -58,11 +59,40 @@ export class OutMessage {
   replyFinal = false;
   quiet = false;
   onSent: (() => void) | undefined = undefined;
+  /** A positive start reply: the channel it opens, ready (and its first SEQ due) as soon as this is sent. */
+  opens: ChanState | undefined = undefined;
+  /** Octets sent before `data` (a MIME header block kept apart so a large body is never copied). */
+  head: Buffer = EMPTY;
   constructor(
     readonly type: DataKeyword,
     public data: Buffer,
     readonly ansno: number | undefined = undefined,
   ) {}
+
+  /** The whole payload's length: head + data. */
+  get length(): number {
+    return this.head.length + this.data.length;
+  }
+
+  /** Keep only the first `n` octets (the rest will not be sent). */
+  truncate(n: number): void {
+    const hl = this.head.length;
+    if (n <= hl) {
+      this.head = this.head.subarray(0, n);
+      this.data = EMPTY;
+    } else {
+      this.data = this.data.subarray(0, n - hl);
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** An outgoing message from an entity split in header block and body (see entity.ts buildPayloadParts). */
+export function outMessage(type: DataKeyword, parts: { head: Buffer; body: Buffer }, ansno?: number): OutMessage {
+  const out = new OutMessage(type, parts.body, ansno);
+  out.head = parts.head;
+  return out;
 }
 
 /** A reply fragment being reassembled. */
@@ -72,12 +102,26 @@ export interface Assembly {
   discard: boolean;
 }
 
+/** A MSG being received. Streamed MSGs use `header` until their MIME header block is known, then `stream`. */
+export interface InPartial {
+  msgno: number;
+  asm: Assembly;
+  refused: boolean;
+  slot: ReplySlot;
+  /** Decided at the MSG's first frame (Channel.streaming may change meanwhile). */
+  streamed: boolean;
+  header?: HeaderCollector;
+  stream?: MessageStream;
+}
+
 /** Consumer of the replies to one of our MSGs. */
 export interface ReplySink {
   /** A complete RPY or ERR (final), ANS (not final) or NUL (final, with an empty message). */
   deliver(msg: IncomingMessage, final: boolean): void;
   /** The exchange failed locally (channel/session closed, reply too large). */
   fail(err: Error): void;
+  /** Streamed replies (requestStream): the RPY's header block is known; its body follows in `msg.stream`. */
+  streamStarted?(msg: IncomingMessage): void;
 }
 
 /** One of our MSGs: queued, sent, then awaiting its reply. */
@@ -93,6 +137,10 @@ export class RequestState {
   /** A `close` on channel 0 (excluded from the quiescence test of a received session close). */
   isClose = false;
   unlisten: (() => void) | undefined = undefined;
+  /** requestStream(): a RPY is delivered as a stream (header collected first). */
+  streaming = false;
+  header: HeaderCollector | undefined = undefined;
+  stream: MessageStream | undefined = undefined;
   constructor(
     readonly out: OutMessage,
     readonly sink: ReplySink,
@@ -106,6 +154,8 @@ export class ReplySlot {
   final = false;
   responder: Responder | undefined = undefined;
   ansno = 0;
+  /** A streamed MSG still arriving: replies wait here until its last frame (RFC 3080 replies follow the MSG). */
+  holding = false;
   constructor(readonly msgno: number) {}
 }
 
@@ -135,7 +185,9 @@ export class ChanState {
   /** msgno of the message whose `*` frame came last, or -1. */
   contMsgno = -1;
   contIsMsg = false;
-  inPartial: { msgno: number; asm: Assembly; refused: boolean; slot: ReplySlot } | undefined = undefined;
+  inPartial: InPartial | undefined = undefined;
+  /** Deliver this channel's incoming MSGs as streams (ProfileDefinition.streaming, Channel.streaming). */
+  streaming = false;
   readonly slots = new Fifo<ReplySlot>();
   readonly inMsgnos = new Set<number>();
   /** Octets of delivered-but-unconsumed data (stream consumers); SEQ is withheld while above the buffer size. */

@@ -68,6 +68,13 @@ export interface ProfileDefinition {
   onStart?: (info: StartInfo) => StartDecision | Promise<StartDecision>;
   /** Serve a MSG received on a channel of this profile. Throwing/rejecting before replying sends ERR 451. */
   onMessage?: (msg: IncomingMessage, reply: Responder) => void | Promise<void>;
+  /**
+   * Receive MSGs as streams: `onMessage` is called as soon as a MSG's MIME header block arrived, with the body in
+   * `msg.stream` (a Readable of frame payloads, not subject to `maxMessageSize`). Reading the stream is what opens
+   * the receive window again, so the peer sends no faster than the handler reads. Replies wait until the MSG's
+   * last frame; a final reply given while the stream was never read drops the rest of the MSG. Default false.
+   */
+  streaming?: boolean;
   /** Called when a channel of this profile opened (either side started it). */
   onChannel?: (channel: Channel) => void;
   /** Approve (true, default) or decline (false or a reply code/text) the peer's request to close a channel. */

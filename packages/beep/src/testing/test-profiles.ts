@@ -2,7 +2,7 @@
  * Built-in test profiles, served by `beep listen` and used by the gateway tests:
  * - echo: replies RPY with the request's entity, headers included (`urn:beamgate:profile:test:echo`);
  * - ans:  body `N,SIZE` gives N ANS of SIZE octets each, then NUL (`urn:beamgate:profile:test:ans`);
- * - sink: replies an empty RPY, whatever it got (`urn:beamgate:profile:test:sink`).
+ * - sink: reads the MSG as a stream (any size) and replies an empty RPY (`urn:beamgate:profile:test:sink`).
  */
 import type { ProfileDefinition } from '../session/types.js';
 
@@ -45,20 +45,24 @@ export function ansProfile(opts: AnsProfileOptions = {}): ProfileDefinition {
         reply.err(501, `expected "N,SIZE" with N <= ${maxCount} and SIZE <= ${maxSize}`);
         return;
       }
-      const body = Buffer.allocUnsafe(size);
-      for (let i = 0; i < size; i++) body[i] = 0x61 + (i % 26);
+      const body = Buffer.alloc(size, 'abcdefghijklmnopqrstuvwxyz', 'latin1');
       for (let i = 0; i < count; i++) await reply.ans(body);
       reply.nul();
     },
   };
 }
 
-/** An empty RPY for every MSG. */
+/** An empty RPY for every MSG, of any size: MSGs are read as streams and thrown away (no reassembly cap). */
 export function sinkProfile(): ProfileDefinition {
   return {
     uri: TEST_PROFILE_URIS.sink,
-    onMessage(_msg, reply) {
-      reply.rpy();
+    streaming: true,
+    onMessage(msg, reply) {
+      const stream = msg.stream;
+      if (stream === undefined) return reply.rpy();
+      stream.on('error', () => undefined); // the session ended: nothing to answer
+      stream.on('end', () => reply.rpy());
+      stream.resume();
     },
   };
 }

@@ -62,6 +62,17 @@ export class DuplexBinding implements SessionBinding {
     return d.write(chunk);
   }
 
+  /** A gathered write: cork, write every buffer, uncork (net sockets turn it into one writev). */
+  writev(chunks: Buffer[]): boolean {
+    const d = this.duplex;
+    if (this.detached || d.destroyed || d.writableEnded) return true;
+    d.cork();
+    let ok = true;
+    for (const c of chunks) ok = d.write(c);
+    d.uncork();
+    return ok;
+  }
+
   end(): void {
     if (this.detached) return;
     const d = this.duplex;

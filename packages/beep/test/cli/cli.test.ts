@@ -62,10 +62,17 @@ describe('cli: beep listen + beep connect', function () {
 
   it('echoes a 10 MiB message from stdin', async () => {
     const big = randomBytes(10 * 1024 * 1024);
-    const r = await runBeep(['connect', target, '--profile', 'echo', '--stdin'], big);
-    expect(r.code).to.equal(0);
+    // The reply is read as a stream: the client's own reassembly cap does not apply to it.
+    const r = await runBeep(['connect', target, '--profile', 'echo', '--stdin', '--max-message', '1M'], big);
+    expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout.length).to.equal(big.length);
     expect(r.stdout.equals(big)).to.equal(true);
+  });
+
+  it('sink takes a message larger than the listener cap (streamed)', async () => {
+    const r = await runBeep(['connect', target, '--profile', 'sink', '--stdin'], Buffer.alloc(20 * 1024 * 1024, 1));
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout.length).to.equal(0);
   });
 
   it('runs 100 channels on one session (--count --channels)', async () => {
