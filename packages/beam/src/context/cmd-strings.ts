@@ -164,6 +164,7 @@ function setGeneric(
 }
 
 const set: Impl = (ctx, client, argv) => {
+  if (argv.length === 3) return setGeneric(ctx, client, argv, argv[1]!, argv[2]!, 0, -1, OK, null);
   const ext = parseExtended(ctx, argv, 3, true, 'set');
   if (ext instanceof ErrorReply) return ext;
   return setGeneric(ctx, client, argv, argv[1]!, argv[2]!, ext.flags, ext.at, OK, null);

@@ -105,6 +105,8 @@ export class Context extends EventEmitter {
   private override: Buffer[][] | undefined = undefined;
   private curDb = 0;
   private wantKeyspace = false;
+  /** The 'keyspace' listeners (rawListeners copy), rebuilt lazily after any listener change. */
+  private keyspaceListeners: Array<(e: KeyspaceEvent) => void> | null = null;
   private wantPropagate = false;
   private expireTimer: NodeJS.Timeout | null = null;
   private readonly expireBudget: number;
@@ -130,8 +132,10 @@ export class Context extends EventEmitter {
     this.on('newListener', (name: string | symbol) => {
       if (name === 'keyspace') this.wantKeyspace = true;
       if (name === 'propagate') this.wantPropagate = true;
+      this.keyspaceListeners = null;
     });
     this.on('removeListener', () => {
+      this.keyspaceListeners = null;
       this.wantKeyspace = this.listenerCount('keyspace') > 0;
       this.wantPropagate = this.listenerCount('propagate') > 0;
     });
@@ -250,10 +254,10 @@ export class Context extends EventEmitter {
   private flushEvents(evStart: number, pStart: number): void {
     // One event per command is the common case: pop() allocates nothing, unlike splice().
     if (this.evq.length === evStart + 1) {
-      this.emit('keyspace', this.evq.pop()!);
+      this.emitKeyspace(this.evq.pop()!);
     } else if (this.evq.length > evStart) {
       const evs = this.evq.splice(evStart);
-      for (const ev of evs) this.emit('keyspace', ev);
+      for (const ev of evs) this.emitKeyspace(ev);
     }
     if (this.pq.length === pStart + 1) {
       this.emit('propagate', this.pq.pop()!);
@@ -261,6 +265,13 @@ export class Context extends EventEmitter {
       const ps = this.pq.splice(pStart);
       for (const p of ps) this.emit('propagate', p);
     }
+  }
+
+  /** emit('keyspace', ev) without emit()'s rest-argument array: this runs once per write command. */
+  private emitKeyspace(ev: KeyspaceEvent): void {
+    let ls = this.keyspaceListeners;
+    if (ls === null) ls = this.keyspaceListeners = this.rawListeners('keyspace') as Array<(e: KeyspaceEvent) => void>;
+    for (let i = 0; i < ls.length; i++) ls[i]!.call(this, ev);
   }
 
   // ---- helpers for command implementations ---------------------------------------------------

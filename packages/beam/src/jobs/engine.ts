@@ -197,20 +197,23 @@ export class JobEngine extends EventEmitter {
   }
 
   private keyspace(e: KeyspaceEvent): void {
-    if (e.db !== JOBS_DB || this.closed) return;
+    if (e.db !== JOBS_DB || this.closed || e.key[0] !== 0x2f) return;
     const k = parseJobKey(e.key);
     if (!k || k.kind === 'jobs' || k.kind === 'invalid') return;
     const id = k.id;
     // Events arrive while the context finishes a command: act on them once it has returned.
     switch (k.kind) {
       case 'start':
-        if (e.event === 'set') queueMicrotask(() => this.launch(id));
+        if (e.event === 'set') setImmediate(() => setImmediate(() => this.launch(id)));
         break;
       case 'in':
         if (e.event === 'rpush') queueMicrotask(() => this.runs.get(id)?.inputArrived());
         break;
       case 'out':
-        if (e.event !== 'rpush') queueMicrotask(() => this.runs.get(id)?.outputConsumed(e.event));
+        // Our own RPUSH and expiry settings (the exit's PEXPIRE) leave the queued frames as they are.
+        if (e.event !== 'rpush' && e.event !== 'expire' && e.event !== 'persist') {
+          queueMicrotask(() => this.runs.get(id)?.outputConsumed(e.event));
+        }
         break;
       case 'signal':
         if (e.event === 'rpush') queueMicrotask(() => void this.runs.get(id)?.drainSignals());

@@ -230,6 +230,8 @@ export function createJobFilter(host: FilterHost): CommandFilter {
       }
       return undefined;
     }
+    // Every job key starts with '/': most writes name none and skip the key-role analysis.
+    if (!argv.some((a, i) => i > 0 && a[0] === 0x2f)) return undefined;
     for (const [i, role] of keyPositions(spec, argv)) {
       const key = argv[i]!;
       const k = parseJobKey(key);
