@@ -15,6 +15,7 @@ export { globMatch } from './context/glob.js';
 
 // The RESP server.
 export { BeamServer, createServer, type BeamServerOptions } from './server/server.js';
+export { generateSelfSigned, type BeamServerTlsOptions, type SelfSignedCertificate } from './server/tls.js';
 
 // Beam jobs.
 export {
@@ -52,6 +53,7 @@ export type {
 // Client.
 export { BeamClient, BeamError, BeamConnectionError, RespConnection, resolveTarget, DEFAULT_PORT } from './client/index.js';
 export type { BeamClientOptions, RunOptions, Reply as ClientReply, BeamJob, RawReply, BeamTarget } from './client/index.js';
+export { openSocket, type BeamClientTlsOptions } from './client/index.js';
 
 // Replication building blocks (SYNC/PSYNC, RDB).
 export * as sync from './sync/index.js';

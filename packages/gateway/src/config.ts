@@ -5,13 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
+import { resolveSecurityConfig, type SecurityFlags } from './security-config.js';
 
 export interface Address {
   host: string;
   port: number;
 }
 
-export type ContextConfig = { kind: 'embedded' } | { kind: 'remote'; url: string; host: string; port: number; db: number };
+/** TLS to a remote context (`rediss://`): `true` verifies against the system CAs. */
+export type ContextTls = true | { ca?: string | Buffer; servername?: string; rejectUnauthorized?: boolean };
+
+export type ContextConfig = { kind: 'embedded' } | { kind: 'remote'; url: string; host: string; port: number; db: number; tls?: ContextTls };
 
 export interface GatewayLimits {
   maxJobXml: number;
@@ -21,6 +25,8 @@ export interface GatewayLimits {
   maxRespMessage: number;
   maxRespArgs: number;
   outputHighWater: number;
+  /** Largest BEEP frame payload the gateway sends (frames are also cut to the peer's window). */
+  maxSendFrame: number;
   pubsubHighWater: number;
   stopTimeoutMs: number;
 }
@@ -33,6 +39,7 @@ export const DEFAULT_LIMITS: Readonly<GatewayLimits> = Object.freeze({
   maxRespMessage: 64 * 1024 * 1024,
   maxRespArgs: 1024 * 1024,
   outputHighWater: 256 * 1024,
+  maxSendFrame: 256 * 1024,
   pubsubHighWater: 1024 * 1024,
   stopTimeoutMs: 5000,
 });
@@ -74,12 +81,14 @@ export interface GatewayConfig {
   limits: GatewayLimits;
   security: SecurityConfig;
   access: AccessConfig | undefined;
+  /** TLS on the plain RESP listener too, with the BEEP listener's certificate. */
+  respTls: boolean;
   /** Where each top-level value came from (`--beep`, `BEAMGATE_BEEP`, `FILE: beep`, `default`), for logs. */
   sources: Record<string, string>;
 }
 
 /** Raw `serve` flag values as node:util parseArgs returns them. */
-export interface ServeFlags {
+export interface ServeFlags extends SecurityFlags {
   beep?: string;
   resp?: string;
   context?: string;
@@ -103,7 +112,7 @@ export const ENV_NAMES = {
   logLevel: 'BEAMGATE_LOG_LEVEL',
 } as const;
 
-const FILE_KEYS = ['beep', 'resp', 'context', 'exec', 'metrics', 'logLevel', 'shutdownTimeoutMs', 'limits', 'tls', 'sasl', 'require', 'access'] as const;
+const FILE_KEYS = ['beep', 'resp', 'context', 'exec', 'metrics', 'logLevel', 'shutdownTimeoutMs', 'limits', 'tls', 'sasl', 'require', 'access', 'respTls', 'contextCa'] as const;
 const PROGRAM = /^[A-Za-z0-9._+-]{1,255}$/;
 
 /** `HOST:PORT`, `[IPv6]:PORT`; port 0..65535. */
@@ -119,7 +128,7 @@ function parseOptionalAddress(value: string, source: string): Address | null {
   return value.trim().toLowerCase() === 'off' ? null : parseAddress(value, source);
 }
 
-/** `embedded`, or `redis://HOST[:PORT][/DB]` (also `beam://`, same meaning). */
+/** `embedded`, or `redis://HOST[:PORT][/DB]` (also `beam://`, same meaning; `rediss://` for TLS). */
 export function parseContext(value: string, source: string): ContextConfig {
   const v = value.trim();
   if (v === 'embedded') return { kind: 'embedded' };
@@ -129,15 +138,15 @@ export function parseContext(value: string, source: string): ContextConfig {
   } catch {
     throw new ConfigError(`${source}: expected 'embedded' or redis://HOST:PORT, got '${value}'`);
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'beam:') {
-    throw new ConfigError(`${source}: unsupported context scheme '${url.protocol}' (use redis://HOST:PORT)`);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:' && url.protocol !== 'beam:') {
+    throw new ConfigError(`${source}: unsupported context scheme '${url.protocol}' (use redis://HOST:PORT or rediss://HOST:PORT)`);
   }
   if (!url.hostname) throw new ConfigError(`${source}: context URL needs a host`);
   const port = url.port === '' ? 6379 : Number(url.port);
   const path = url.pathname.replace(/^\//, '');
   if (path !== '' && !/^(?:[0-9]|1[0-5])$/.test(path)) throw new ConfigError(`${source}: database must be 0..15, got '${path}'`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return { kind: 'remote', url: v, host, port, db: path === '' ? 0 : Number(path) };
+  return { kind: 'remote', url: v, host, port, db: path === '' ? 0 : Number(path), ...(url.protocol === 'rediss:' ? { tls: true as const } : {}) };
 }
 
 function parseExecList(value: string | unknown[], source: string): string[] {
@@ -335,15 +344,39 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     file['shutdownTimeoutMs'] === undefined ? 10_000 : nonNegativeInt(file['shutdownTimeoutMs'], `${configPath}: shutdownTimeoutMs`, 3_600_000);
   const limits = file['limits'] === undefined ? { ...DEFAULT_LIMITS } : parseLimits(file['limits'], `${configPath}: limits`);
 
-  const security: SecurityConfig = {};
-  if (file['tls'] !== undefined) security.tls = parseTls(file['tls'], `${configPath}: tls`);
-  if (file['sasl'] !== undefined) security.sasl = parseSasl(file['sasl'], `${configPath}: sasl`);
-  if (file['require'] !== undefined) security.require = parseRequire(file['require'], `${configPath}: require`);
-  if (security.require?.tls && !security.tls) throw new ConfigError(`${configPath}: require.tls needs tls`);
-  if (security.require?.sasl && !security.sasl) throw new ConfigError(`${configPath}: require.sasl needs sasl`);
-  const access = file['access'] === undefined ? undefined : parseAccess(file['access'], `${configPath}: access`);
+  const fileSecurity: SecurityConfig = {};
+  if (file['tls'] !== undefined) fileSecurity.tls = parseTls(file['tls'], `${configPath}: tls`);
+  if (file['sasl'] !== undefined) fileSecurity.sasl = parseSasl(file['sasl'], `${configPath}: sasl`);
+  if (file['require'] !== undefined) fileSecurity.require = parseRequire(file['require'], `${configPath}: require`);
+  if (fileSecurity.require?.tls && !fileSecurity.tls) throw new ConfigError(`${configPath}: require.tls needs tls`);
+  if (fileSecurity.require?.sasl && !fileSecurity.sasl) throw new ConfigError(`${configPath}: require.sasl needs sasl`);
+  const fileString = (key: string): string | undefined => {
+    const v = file[key];
+    if (v !== undefined && typeof v !== 'string') throw new ConfigError(`${configPath}: ${key} must be a string`);
+    return v;
+  };
+  const sec = resolveSecurityConfig(flags, envOf, {
+    security: fileSecurity,
+    access: file['access'] === undefined ? undefined : parseAccess(file['access'], `${configPath}: access`),
+    respTls: bool(file['respTls'], `${configPath}: respTls`),
+    contextCa: fileString('contextCa'),
+    source: configPath ?? 'config',
+  });
+  Object.assign(sources, sec.sources);
+  const { security, access, respTls } = sec;
+  if (respTls && !resp) throw new ConfigError(`${sources['respTls']}: there is no RESP listener to secure (--resp is off)`);
+  if (sec.contextCa !== undefined) {
+    if (context.kind !== 'remote' || !context.tls) throw new ConfigError(`${sources['contextCa']}: a context CA needs a rediss:// context`);
+    let ca: string;
+    try {
+      ca = (options.readFile ?? ((p) => readFileSync(p, 'utf8')))(sec.contextCa);
+    } catch (cause) {
+      throw new ConfigError(`${sources['contextCa']}: cannot read ${sec.contextCa}: ${(cause as Error).message}`, { cause });
+    }
+    context.tls = { ca };
+  }
 
-  return { beep, resp, context, exec, metrics, logLevel, shutdownTimeoutMs, limits, security, access, sources };
+  return { beep, resp, context, exec, metrics, logLevel, shutdownTimeoutMs, limits, security, access, respTls, sources };
 }
 
 export function formatAddress(a: Address): string {

@@ -15,6 +15,8 @@ import { silentLogger, type Logger } from './log.js';
 import { GatewayMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { respProfile, type RespHub } from './resp/resp-profile.js';
 import { beepHandler } from './reverse/beep-handler.js';
+import { ConfigError } from './errors.js';
+import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface GatewayOptions {
   /** BEEP listen address; default 127.0.0.1:10288 (port 0 picks one). */
@@ -37,10 +39,14 @@ export interface GatewayOptions {
   /** Job engine limits of the embedded context. */
   jobLimits?: Partial<JobLimits>;
   logger?: Logger;
+  /** Serve the RESP listener over TLS with the BEEP listener's certificate (needs `security.tls`). */
+  respTls?: boolean;
 }
 
 export class Gateway {
   private drained: Promise<void> | undefined;
+  /** The certificate of the TLS profile (and of a TLS RESP listener), when `security.tls` is set. */
+  certificate: TlsMaterial | undefined;
 
   constructor(
     readonly listener: Listener,
@@ -113,13 +119,10 @@ function hookSessions(listener: Listener, metrics: GatewayMetrics, log: Logger):
 }
 
 /** The BEEP listener's `tls`, `sasl` and `require` options from the gateway's security configuration. */
-function listenerSecurity(sec: SecurityConfig | undefined): Pick<ListenOptions, 'tls' | 'sasl' | 'require'> {
+function listenerSecurity(sec: SecurityConfig | undefined, tls: TlsMaterial | undefined): Pick<ListenOptions, 'tls' | 'sasl' | 'require'> {
   if (!sec) return {};
   const out: Pick<ListenOptions, 'tls' | 'sasl' | 'require'> = {};
-  if (sec.tls) {
-    const hs = sec.tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: sec.tls.handshakeTimeoutMs };
-    out.tls = 'selfSigned' in sec.tls ? { selfSigned: true, ...hs } : { certFile: sec.tls.certFile, keyFile: sec.tls.keyFile, ...hs };
-  }
+  if (tls) out.tls = { key: tls.key, cert: tls.cert, ...(tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: tls.handshakeTimeoutMs }) };
   if (sec.sasl) {
     out.sasl = {
       users: sec.sasl.users,
@@ -136,16 +139,20 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const metrics = new GatewayMetrics();
   const context = opts.context ?? { kind: 'embedded' };
+  const tlsMaterial = opts.security?.tls ? loadTlsMaterial(opts.security.tls) : undefined;
+  if (opts.respTls && !tlsMaterial) throw new ConfigError('respTls needs security.tls (a certificate)');
+  if (opts.respTls && (context.kind !== 'embedded' || !opts.resp)) throw new ConfigError('respTls needs the RESP listener of the embedded context');
   let backend: Backend;
   if (context.kind === 'embedded') {
     backend = await EmbeddedBackend.create({
+      ...(opts.respTls && tlsMaterial ? { respTls: { key: tlsMaterial.key, cert: tlsMaterial.cert } } : {}),
       exec: opts.exec ?? [],
       handlers: { ...opts.handlers, beep: beepHandler() },
       ...(opts.jobLimits ? { jobLimits: opts.jobLimits } : {}),
       ...(opts.resp ? { resp: opts.resp } : {}),
     });
   } else {
-    const remote = new RemoteBackend({ host: context.host, port: context.port, db: context.db });
+    const remote = new RemoteBackend({ host: context.host, port: context.port, db: context.db, ...(context.tls ? { tls: context.tls } : {}) });
     await remote.probe();
     backend = remote;
   }
@@ -161,8 +168,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       port: opts.beep?.port ?? 10288,
       profiles: [jobProfile(jobHub), respProfile(respHub)],
       sendHighWater: limits.outputHighWater,
+      maxSendFrameSize: limits.maxSendFrame,
       maxChannels: limits.maxChannelsPerSession,
-      ...listenerSecurity(opts.security),
+      ...listenerSecurity(opts.security, tlsMaterial),
     });
   } catch (e) {
     await backend.close();
@@ -184,5 +192,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       throw e;
     }
   }
-  return new Gateway(listener, backend, metrics, jobHub, respHub, metricsServer, log);
+  const gateway = new Gateway(listener, backend, metrics, jobHub, respHub, metricsServer, log);
+  gateway.certificate = tlsMaterial;
+  return gateway;
 }

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { BeamClient } from '../client/beam-client.js';
 import { UsageError } from './serve.js';
+import { clientTlsFrom, RUN_TLS_OPTIONS } from './tls-flags.js';
 
 export const RUN_HELP = `Usage: beam run [options] -- NAME [ARG...]
 
@@ -9,10 +10,14 @@ Run job NAME with argv NAME ARG... on a Beam server, stream its stdout/stderr, a
 Standard input is sent to the job's stream 0 when it is not a terminal.
 
 Options:
-  --url URL         server: redis://[:password@]HOST:PORT or unix:/path (default $BEAM_URL or
-                    redis://127.0.0.1:6380)
+  --url URL         server: redis://[:password@]HOST:PORT, rediss://... (TLS) or unix:/path
+                    (default $BEAM_URL or redis://127.0.0.1:6380)
   --env K=V         set an environment variable of the job (repeatable)
   --password PW     AUTH password
+  --tls             connect with TLS (as rediss://); the certificate is verified
+  --cacert FILE     PEM CA certificate(s) to trust, e.g. a --tls-self-signed server's (implies --tls)
+  --sni NAME        name the certificate must match; default the host (implies --tls)
+  --insecure        do not verify the certificate (tests only; implies --tls)
   -h, --help        show this help
 
 Exit status: the job's, or 125 when beam itself fails (connection, protocol error).
@@ -26,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
       url: { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
       password: { type: 'string' },
+      ...RUN_TLS_OPTIONS,
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -43,7 +49,8 @@ export async function run(argv: string[]): Promise<number> {
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   const url = values.url ?? process.env.BEAM_URL ?? 'redis://127.0.0.1:6380';
-  const client = new BeamClient({ url }, values.password !== undefined ? { password: values.password } : {});
+  const tls = clientTlsFrom(values);
+  const client = new BeamClient({ url }, { ...(values.password !== undefined ? { password: values.password } : {}), ...(tls ? { tls } : {}) });
   await client.connect();
   try {
     const job = await client.run(positionals, {

@@ -4,6 +4,7 @@ import type { Dispatcher } from '../context/dispatch.js';
 import { attachJobs, type JobEngine } from '../jobs/engine.js';
 import { createServer } from '../server/server.js';
 import { logLine } from './log.js';
+import { SERVE_TLS_OPTIONS, serverTlsFrom } from './tls-flags.js';
 
 export const SERVE_HELP = `Usage: beam serve [options]
 
@@ -15,6 +16,10 @@ Options:
   --unix PATH                 listen on a unix socket instead of TCP
   --exec NAMES                programs jobs may run, comma-separated (repeatable); none by default
   --requirepass PW            require AUTH with this password
+  --tls-cert FILE             serve TLS on --port (or --unix) with this PEM certificate (with --tls-key)
+  --tls-key FILE              PEM private key of --tls-cert
+  --tls-self-signed           serve TLS with a certificate generated at start (for localhost, 127.0.0.1, ::1);
+                              its path is logged: redis-cli --tls --cacert PATH
   --context-per-connection    give every connection its own keyspace and jobs
   --max-jobs N                jobs running at once (default 256)
   --retain-finished-ms MS     keep finished jobs' keys this long (default 3600000; 0 = forever)
@@ -32,6 +37,7 @@ export async function serve(argv: string[]): Promise<number> {
       unix: { type: 'string' },
       exec: { type: 'string', multiple: true, default: [] },
       requirepass: { type: 'string' },
+      ...SERVE_TLS_OPTIONS,
       'context-per-connection': { type: 'boolean', default: false },
       'max-jobs': { type: 'string' },
       'retain-finished-ms': { type: 'string' },
@@ -48,6 +54,7 @@ export async function serve(argv: string[]): Promise<number> {
   const exec = values.exec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
   const maxJobs = values['max-jobs'] === undefined ? undefined : intOption('--max-jobs', values['max-jobs'], 1, 1e6);
   const retain = values['retain-finished-ms'] === undefined ? undefined : intOption('--retain-finished-ms', values['retain-finished-ms'], 0, 2 ** 31);
+  const tls = serverTlsFrom(values);
 
   const engines = new Set<JobEngine>();
   const setup = (dispatcher: Dispatcher, context: Context): void => {
@@ -67,14 +74,22 @@ export async function serve(argv: string[]): Promise<number> {
     ...(values.unix !== undefined ? { path: values.unix } : {}),
     ...(values.requirepass !== undefined ? { requirepass: values.requirepass } : {}),
     contextPerConnection: values['context-per-connection'],
+    ...(tls ? { tls: tls.options } : {}),
     setup,
   });
   server.on('error', (e: Error) => logLine('error', 'server error', { error: e.message }));
-  const address = await server.listen();
+  let address: Awaited<ReturnType<typeof server.listen>>;
+  try {
+    address = await server.listen();
+  } catch (e) {
+    tls?.cleanup();
+    throw e;
+  }
   logLine('info', 'listening', {
     ...(typeof address === 'string' ? { unix: address } : { host: address.address, port: address.port }),
     exec,
     contextPerConnection: values['context-per-connection'],
+    ...(tls ? { tls: true, certFile: tls.certFile, ...(tls.fingerprint256 ? { fingerprint256: tls.fingerprint256 } : {}) } : { tls: false }),
   });
 
   return new Promise<number>((resolve) => {
@@ -86,6 +101,7 @@ export async function serve(argv: string[]): Promise<number> {
       void (async () => {
         await Promise.all([...engines].map((e) => e.close()));
         await server.close();
+        tls?.cleanup();
         logLine('info', 'closed');
         resolve(0);
       })();

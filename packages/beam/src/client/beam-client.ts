@@ -3,12 +3,15 @@ import { RespConnection, type RawReply } from './connection.js';
 import { BeamError } from './errors.js';
 import { startJob, type BeamJob } from './job-client.js';
 import type { CommandArg } from './resp-command.js';
+import type { BeamClientTlsOptions } from './socket.js';
 import { resolveTarget, type BeamTarget, type ResolvedTarget } from './target.js';
 import { syncMirror, type BeamMirror, type SyncOptions } from './sync-client.js';
 
 export interface BeamClientOptions {
   password?: string;
   connectTimeoutMs?: number;
+  /** TLS (also implied by a `rediss://` URL): `true`, or `{ ca, servername, rejectUnauthorized, cert, key }`. */
+  tls?: BeamClientTlsOptions | boolean;
 }
 
 export interface RunOptions {

@@ -1,8 +1,9 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import RedisParser from 'redis-parser';
 import { BeamConnectionError, BeamError } from './errors.js';
 import { encodeCommand, type CommandArg } from './resp-command.js';
+import { openSocket, type BeamClientTlsOptions } from './socket.js';
 import type { ResolvedTarget } from './target.js';
 
 const debug = debuglog('beamgate:client');
@@ -18,6 +19,8 @@ interface Pending {
 export interface ConnectionOptions {
   password?: string;
   connectTimeoutMs?: number;
+  /** TLS (also implied by a `rediss://` URL): `true` or the CA, servername and verification options. */
+  tls?: BeamClientTlsOptions | boolean;
 }
 
 /**
@@ -49,9 +52,8 @@ export class RespConnection {
   async connect(): Promise<void> {
     if (this.socket) return;
     const t = this.target;
-    const socket = t.kind === 'unix' ? netConnect({ path: t.path }) : netConnect({ host: t.host, port: t.port });
+    const { socket, ready } = openSocket(t, this.options.tls);
     this.socket = socket;
-    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.parser.execute(chunk));
     socket.on('error', (e) => this.fail(new BeamConnectionError(`connection error: ${e.message}`, (e as NodeJS.ErrnoException).code ?? 'BEAM_CONNECTION', { cause: e })));
     socket.on('close', () => this.fail(new BeamConnectionError('connection closed', 'BEAM_CLOSED')));
@@ -61,7 +63,7 @@ export class RespConnection {
         socket.destroy();
         reject(new BeamConnectionError(`connect timed out after ${timeout} ms`, 'ETIMEDOUT'));
       }, timeout);
-      socket.once('connect', () => {
+      socket.once(ready, () => {
         clearTimeout(timer);
         resolve();
       });

@@ -4,3 +4,4 @@ export { BeamError, BeamConnectionError } from './errors.js';
 export { RespConnection, type RawReply } from './connection.js';
 export { BeamMirror, syncMirror, type SyncOptions, type MirrorChange, type MirrorValue, type MirrorState } from './sync-client.js';
 export { resolveTarget, DEFAULT_PORT, type BeamTarget } from './target.js';
+export { openSocket, type BeamClientTlsOptions } from './socket.js';

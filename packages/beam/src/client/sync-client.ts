@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import type { ClientState, KeyspaceEvent, FlushEvent } from '../context/api.js';
 import { Context } from '../context/context.js';
@@ -10,6 +10,7 @@ import { ReplicationStreamReader } from '../sync/stream-reader.js';
 import { encodeCommand } from '../sync/propagation.js';
 import { ErrorReply } from '../wire/reply.js';
 import { BeamConnectionError } from './errors.js';
+import { openSocket, type BeamClientTlsOptions } from './socket.js';
 import type { ResolvedTarget } from './target.js';
 
 const debug = debuglog('beamgate:sync');
@@ -17,6 +18,8 @@ const debug = debuglog('beamgate:sync');
 export interface SyncOptions {
   password?: string;
   connectTimeoutMs?: number;
+  /** TLS (also implied by a `rediss://` URL), as BeamClientOptions.tls. */
+  tls?: BeamClientTlsOptions | boolean;
   /** Reconnect after the link drops, continuing from the backlog with PSYNC when possible (default true). */
   reconnect?: boolean;
   /** Delay before a reconnect attempt (default 1000 ms). */
@@ -139,16 +142,15 @@ export class BeamMirror extends EventEmitter {
   private connect(): void {
     if (this.state === 'closed') return;
     const t = this.target;
-    const socket = t.kind === 'unix' ? netConnect({ path: t.path }) : netConnect({ host: t.host, port: t.port });
+    const { socket, ready } = openSocket(t, this.opts.tls);
     this.socket = socket;
-    socket.setNoDelay(true);
     this.phase = 'reply';
     this.lineBuf = '';
     this.expectedReplies = [];
     this.stream = new ReplicationStreamReader(this.opts.maxBulk !== undefined ? { maxBulk: this.opts.maxBulk } : {});
     const timeout = this.opts.connectTimeoutMs ?? 10_000;
     const timer = setTimeout(() => socket.destroy(new BeamConnectionError(`connect timed out after ${timeout} ms`, 'ETIMEDOUT')), timeout);
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       clearTimeout(timer);
       this.handshake();
     });

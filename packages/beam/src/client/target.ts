@@ -2,13 +2,16 @@ import { BeamConnectionError } from './errors.js';
 
 export type BeamTarget = { host?: string; port?: number } | { path: string } | { url: string };
 
-export type ResolvedTarget = { kind: 'tcp'; host: string; port: number; password?: string } | { kind: 'unix'; path: string; password?: string };
+/** `tls`: the URL asked for TLS (`rediss://`). */
+export type ResolvedTarget =
+  | { kind: 'tcp'; host: string; port: number; password?: string; tls?: boolean }
+  | { kind: 'unix'; path: string; password?: string; tls?: boolean };
 
 export const DEFAULT_PORT = 6380;
 
 /**
  * Accepts `{ host, port }`, `{ path }` or `{ url }` with `redis://[:password@]host[:port]`,
- * `unix:/path` or `unix:///path`.
+ * `rediss://...` (TLS), `unix:/path` or `unix:///path`.
  */
 export function resolveTarget(t: BeamTarget): ResolvedTarget {
   if ('path' in t) return { kind: 'unix', path: t.path };
@@ -28,12 +31,13 @@ function parseUrl(text: string): ResolvedTarget {
   } catch (e) {
     throw new BeamConnectionError(`bad URL ${text}`, 'BEAM_BAD_URL', { cause: e });
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'beam:') {
-    throw new BeamConnectionError(`unsupported URL scheme ${u.protocol} (use redis://host:port or unix:/path)`, 'BEAM_BAD_URL');
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:' && u.protocol !== 'beam:') {
+    throw new BeamConnectionError(`unsupported URL scheme ${u.protocol} (use redis://host:port, rediss://host:port or unix:/path)`, 'BEAM_BAD_URL');
   }
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
   const port = u.port ? Number(u.port) : DEFAULT_PORT;
   const r: ResolvedTarget = { kind: 'tcp', host, port };
   if (u.password) r.password = decodeURIComponent(u.password);
+  if (u.protocol === 'rediss:') r.tls = true;
   return r;
 }

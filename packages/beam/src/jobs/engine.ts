@@ -204,7 +204,7 @@ export class JobEngine extends EventEmitter {
     // Events arrive while the context finishes a command: act on them once it has returned.
     switch (k.kind) {
       case 'start':
-        if (e.event === 'set') setImmediate(() => setImmediate(() => this.launch(id)));
+        if (e.event === 'set') queueMicrotask(() => this.launch(id));
         break;
       case 'in':
         if (e.event === 'rpush') queueMicrotask(() => this.runs.get(id)?.inputArrived());

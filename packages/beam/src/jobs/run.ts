@@ -145,6 +145,7 @@ export class JobRun {
     };
     const stdout = output(1);
     const stderr = output(2);
+    const ac = this.ac;
     return {
       id: this.id,
       name: spec.name,
@@ -156,7 +157,10 @@ export class JobRun {
       stderr,
       input,
       output,
-      signal: this.ac.signal,
+      // Created on first use: most handlers never look at it.
+      get signal(): AbortSignal {
+        return ac.signal;
+      },
       onSignal: (listener) => {
         this.signalListeners.add(listener);
         return () => this.signalListeners.delete(listener);
@@ -199,9 +203,10 @@ export class JobRun {
     try {
       await s.cmd('SET', jobKey(id, 'status'), String(status));
       await s.cmd('RPUSH', jobKey(id, 'wait'), String(status));
-      await s.cmd('DEL', jobKey(id, 'in'), jobKey(id, 'signal'));
+      const gone = [jobKey(id, 'in'), jobKey(id, 'signal')];
+      await s.cmd('DEL', ...gone);
       if (this.settings.retainFinishedMs > 0) {
-        for (const k of allJobKeys(id)) await s.cmd('PEXPIRE', k, this.settings.retainFinishedMs);
+        for (const k of allJobKeys(id)) if (!gone.includes(k)) await s.cmd('PEXPIRE', k, this.settings.retainFinishedMs);
       }
     } catch (e) {
       debug('job %d: publishing exit failed: %o', id, e);

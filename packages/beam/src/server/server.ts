@@ -10,6 +10,7 @@ import { attachKeyspaceNotifier } from '../context/pubsub.js';
 import { serverCommands, type ServerEnv } from './commands/index.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
+import { createListener, type BeamServerTlsOptions } from './tls.js';
 
 const log = debuglog('beamgate:server');
 
@@ -41,6 +42,8 @@ export interface BeamServerOptions {
   reservedPrefixes?: string[];
   /** Master-side replication (SYNC/PSYNC) settings: backlog size, replica output limit, timeouts. */
   replication?: ReplicationOptions;
+  /** Serve RESP over TLS on the listening port (key and certificate, optionally client certificates). */
+  tls?: BeamServerTlsOptions;
 }
 
 interface Served {
@@ -96,7 +99,7 @@ export class BeamServer extends EventEmitter {
       this.dispatcher = this.shared.dispatcher;
       this.context = this.shared.context;
     }
-    this.net = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.accept(s));
+    this.net = createListener(opts.tls, (s) => this.accept(s));
     this.net.on('error', (e) => this.emit('error', e));
   }
 

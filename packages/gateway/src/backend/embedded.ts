@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import {
   attachJobs, createServer, encodeReply, ErrorReply, MultiReply, NULL_ARRAY, RespPush, SimpleString,
-  type BeamServer, type DispatchClient, type Dispatcher, type JobEngine, type JobHandler, type JobLimits, type Reply,
+  type BeamServer, type BeamServerTlsOptions, type DispatchClient, type Dispatcher, type JobEngine, type JobHandler, type JobLimits, type Reply,
 } from '@beamgate/beam';
 import { ContextUnavailableError } from '../errors.js';
 import { BeamCommandError, type Backend, type CommandClient, type HandlerCheck, type RespResult, type RespSession, type RespSessionHooks, type Value } from './types.js';
@@ -19,6 +19,8 @@ export interface EmbeddedOptions {
   jobLimits?: Partial<JobLimits>;
   /** Plain RESP listener; undefined: none. */
   resp?: { host: string; port: number };
+  /** Serve that listener over TLS. */
+  respTls?: BeamServerTlsOptions;
 }
 
 const PUBSUB_COMMANDS = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe']);
@@ -39,22 +41,33 @@ export function toValue(r: Reply): Value {
   return Buffer.from(String(r));
 }
 
+/** Idle command clients kept for reuse: registering a client and aborting it afterwards costs more than a job. */
+const POOL_MAX = 64;
+
 class EmbeddedClient implements CommandClient {
   private closed = false;
+  private inFlight = 0;
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly client: DispatchClient,
+    private readonly done: (c: DispatchClient, reusable: boolean) => void,
   ) {}
 
   async call(argv: ReadonlyArray<Buffer | string>): Promise<Value> {
     if (this.closed) throw new ContextUnavailableError('client closed');
-    return toValue(await this.dispatcher.call(this.client, [...argv]));
+    this.inFlight++;
+    try {
+      return toValue(await this.dispatcher.call(this.client, [...argv]));
+    } finally {
+      this.inFlight--;
+    }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.dispatcher.release(this.client);
+    // A client closed while a command runs (a blocking BLPOP) is released, which aborts the command.
+    this.done(this.client, this.inFlight === 0);
   }
 }
 
@@ -90,6 +103,8 @@ export class EmbeddedBackend implements Backend {
   readonly server: BeamServer;
   readonly engine: JobEngine;
   private readonly dispatcher: Dispatcher;
+  private readonly idle: DispatchClient[] = [];
+  private closing = false;
 
   private constructor(server: BeamServer, engine: JobEngine) {
     this.server = server;
@@ -101,6 +116,7 @@ export class EmbeddedBackend implements Backend {
     let engine: JobEngine | undefined;
     const server = createServer({
       ...(opts.resp ? { host: opts.resp.host, port: opts.resp.port } : {}),
+      ...(opts.respTls ? { tls: opts.respTls } : {}),
       setup: (dispatcher, context) => {
         engine = attachJobs(context, { dispatcher, exec: opts.exec ?? [], handlers: opts.handlers ?? {}, ...(opts.jobLimits ? { limits: opts.jobLimits } : {}) });
       },
@@ -117,7 +133,11 @@ export class EmbeddedBackend implements Backend {
   }
 
   async openClient(): Promise<CommandClient> {
-    return new EmbeddedClient(this.dispatcher, this.dispatcher.createClient({ addr: 'gateway' }));
+    const c = this.idle.pop() ?? this.dispatcher.createClient({ addr: 'gateway' });
+    return new EmbeddedClient(this.dispatcher, c, (dc, reusable) => {
+      if (reusable && !this.closing && this.idle.length < POOL_MAX && !dc.closed) this.idle.push(dc);
+      else this.dispatcher.release(dc);
+    });
   }
 
   check(name: string, args: readonly string[]): HandlerCheck {
@@ -129,6 +149,8 @@ export class EmbeddedBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    for (const c of this.idle.splice(0)) this.dispatcher.release(c);
     await this.engine.close();
     await this.server.close();
   }

@@ -3,8 +3,8 @@
  * Beam client's RESP connections (one per blocking reader); RESP-profile channels relay raw RESP bytes on a
  * connection of their own.
  */
-import { connect as netConnect, type Socket } from 'node:net';
-import { RespConnection, resolveTarget, type RawReply } from '@beamgate/beam';
+import type { Socket } from 'node:net';
+import { openSocket, RespConnection, resolveTarget, type BeamClientTlsOptions, type RawReply } from '@beamgate/beam';
 import { ContextUnavailableError } from '../errors.js';
 import { pubSubInfo, scanReply } from '../resp/reply-scanner.js';
 import { BeamCommandError, type Backend, type CommandClient, type HandlerCheck, type RespResult, type RespSession, type RespSessionHooks, type Value } from './types.js';
@@ -15,6 +15,8 @@ export interface RemoteOptions {
   /** Database for RESP-profile channels (job keys always live in database 0). */
   db?: number;
   connectTimeoutMs?: number;
+  /** TLS to the context (a `rediss://` URL): `true` or CA, servername and verification options. */
+  tls?: BeamClientTlsOptions | true;
 }
 
 function toValue(r: RawReply): Value {
@@ -167,6 +169,7 @@ export class RemoteBackend implements Backend {
   async openClient(): Promise<CommandClient> {
     const conn = new RespConnection(resolveTarget({ host: this.opts.host, port: this.opts.port }), {
       connectTimeoutMs: this.opts.connectTimeoutMs ?? 5000,
+      ...(this.opts.tls ? { tls: this.opts.tls } : {}),
     });
     try {
       await conn.connect();
@@ -188,14 +191,13 @@ export class RemoteBackend implements Backend {
   }
 
   async openResp(hooks: RespSessionHooks): Promise<RespSession> {
-    const socket = netConnect({ host: this.opts.host, port: this.opts.port });
-    socket.setNoDelay(true);
+    const { socket, ready } = openSocket(resolveTarget({ host: this.opts.host, port: this.opts.port }), this.opts.tls);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new ContextUnavailableError('context connect timed out'));
       }, this.opts.connectTimeoutMs ?? 5000);
-      socket.once('connect', () => {
+      socket.once(ready, () => {
         clearTimeout(timer);
         resolve();
       });

@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { parseAddress, type Address, type ServeFlags } from '../config.js';
+import { SECURITY_FLAG_NAMES, SECURITY_FLAG_OPTIONS } from '../security-config.js';
+import { parseRunSecurity, RUN_SECURITY_OPTIONS, type RunSecurity } from './security-args.js';
 
 export const MAIN_HELP = `Usage: beamgate <command> [options]
 
@@ -33,6 +35,26 @@ Options:
   --metrics HOST:PORT|off Prometheus /metrics endpoint   [BEAMGATE_METRICS, default off]
   --log-level LEVEL       silent, error, warn, info, debug
                                                          [BEAMGATE_LOG_LEVEL, default info]
+
+TLS and SASL (BEEP tuning profiles; config keys tls, sasl, require, access, respTls):
+  --tls-self-signed       offer TLS with a certificate generated at start; its path
+                          and fingerprint are logged          [BEAMGATE_TLS_SELF_SIGNED=1]
+  --tls-cert FILE         offer TLS with this PEM certificate [BEAMGATE_TLS_CERT]
+  --tls-key FILE          PEM private key of --tls-cert       [BEAMGATE_TLS_KEY]
+  --sasl-user NAME:PW     offer SASL (SCRAM-SHA-256, CRAM-MD5, PLAIN over TLS) for
+                          this user, repeatable    [BEAMGATE_SASL_USERS, comma-separated]
+  --require-tls           other profiles only after TLS (554) [BEAMGATE_REQUIRE_TLS=1]
+  --require-sasl          other starts refused until authenticated (530)
+                                                              [BEAMGATE_REQUIRE_SASL=1]
+  --allow-cleartext       accept SASL PLAIN without TLS       [BEAMGATE_ALLOW_CLEARTEXT=1]
+  --allow-anonymous       offer SASL ANONYMOUS                [BEAMGATE_ALLOW_ANONYMOUS=1]
+  --access ID=JOB[,JOB]   jobs identity ID may run (ID '*': any authenticated, empty:
+                          unauthenticated; JOB '*': all), repeatable
+                                                   [BEAMGATE_ACCESS, ';'-separated]
+  --resp-tls              serve the --resp listener over TLS too, same certificate
+                                                              [BEAMGATE_RESP_TLS=1]
+  --context-ca FILE       PEM CA to trust for a rediss:// context
+                                                              [BEAMGATE_CONTEXT_CA]
   -h, --help              show this help
 
 Logs are JSON lines on stdout. SIGTERM or SIGINT drains channels and jobs, then exits.
@@ -48,6 +70,13 @@ Options:
   --env K=V          set an environment variable of the job (repeatable)
   --detach           keep the job running if the connection is lost
   --no-input         give the job no input (do not read standard input)
+  --tls              negotiate TLS first; the certificate is verified   [BEAMGATE_TLS=1]
+  --ca FILE          PEM CA certificate(s) to trust, e.g. the gateway's self-signed
+                     certificate (logged by serve)                     [BEAMGATE_CA]
+  --servername NAME  name the certificate must match (SNI); default the host
+  --insecure         do not verify the certificate (tests only)
+  --sasl NAME:PW     authenticate with SASL after TLS                  [BEAMGATE_SASL]
+  --mech MECH        SCRAM-SHA-256, CRAM-MD5, PLAIN or ANONYMOUS (default: strongest offered)
   -h, --help         show this help
 `;
 
@@ -57,7 +86,7 @@ export type Command =
   | { command: 'serve'; flags: ServeFlags }
   | { command: 'run'; options: RunOptions };
 
-export interface RunOptions {
+export interface RunOptions extends RunSecurity {
   beep: Address;
   name: string;
   args: string[];
@@ -99,6 +128,7 @@ function parseServe(argv: string[]): Command {
         config: { type: 'string' },
         metrics: { type: 'string' },
         'log-level': { type: 'string' },
+        ...SECURITY_FLAG_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -108,6 +138,10 @@ function parseServe(argv: string[]): Command {
   for (const k of ['beep', 'resp', 'context', 'exec', 'config', 'metrics', 'log-level'] as const) {
     const v = values[k];
     if (v !== undefined) flags[k] = v;
+  }
+  for (const k of SECURITY_FLAG_NAMES) {
+    const v = values[k];
+    if (v !== undefined) (flags as Record<string, unknown>)[k] = v;
   }
   return { command: 'serve', flags };
 }
@@ -123,6 +157,7 @@ function parseRun(argv: string[], env: Record<string, string | undefined>): Comm
         env: { type: 'string', multiple: true },
         detach: { type: 'boolean' },
         'no-input': { type: 'boolean' },
+        ...RUN_SECURITY_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -141,6 +176,6 @@ function parseRun(argv: string[], env: Record<string, string | undefined>): Comm
   }
   return {
     command: 'run',
-    options: { beep, name, args, env: jobEnv, detach: values.detach === true, input: values['no-input'] !== true },
+    options: { beep, name, args, env: jobEnv, detach: values.detach === true, input: values['no-input'] !== true, ...parseRunSecurity(values, env) },
   };
 }

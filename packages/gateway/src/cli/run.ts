@@ -1,13 +1,32 @@
 /** `beamgate run`: run one job on a gateway over BEEP, relaying stdin, stdout, stderr and the exit status. */
+import { readFileSync } from 'node:fs';
+import type { ConnectOptions } from '@beamgate/beep';
 import { GatewayClient } from '../client/gateway-client.js';
 import type { RunOptions } from './args.js';
+
+/** `--tls --ca --servername --insecure --sasl --mech` as connect() options. */
+function securityOptions(opts: RunOptions): Pick<ConnectOptions, 'tls' | 'sasl'> {
+  const out: Pick<ConnectOptions, 'tls' | 'sasl'> = {};
+  if (opts.tls) {
+    out.tls = {
+      host: opts.beep.host,
+      ...(opts.tls.caFile !== undefined ? { ca: readFileSync(opts.tls.caFile) } : {}),
+      ...(opts.tls.servername !== undefined ? { servername: opts.tls.servername } : {}),
+      ...(opts.tls.insecure ? { rejectUnauthorized: false } : {}),
+    };
+  }
+  if (opts.sasl) out.sasl = opts.sasl;
+  return out;
+}
 
 export async function runJob(opts: RunOptions): Promise<number> {
   let client: GatewayClient;
   try {
-    client = await GatewayClient.connect({ host: opts.beep.host, port: opts.beep.port }, { signal: AbortSignal.timeout(10_000) });
+    client = await GatewayClient.connect({ host: opts.beep.host, port: opts.beep.port }, { signal: AbortSignal.timeout(10_000), ...securityOptions(opts) });
   } catch (e) {
-    process.stderr.write(`beamgate run: cannot connect to ${opts.beep.host}:${opts.beep.port}: ${(e as Error).message}\n`);
+    const code = (e as { replyCode?: number }).replyCode;
+    const reply = code !== undefined && !(e as Error).message.includes(String(code)) ? `${code} ` : '';
+    process.stderr.write(`beamgate run: cannot connect to ${opts.beep.host}:${opts.beep.port}: ${reply}${(e as Error).message}\n`);
     return 2;
   }
   const abort = new AbortController();

@@ -2,6 +2,7 @@
 import { formatAddress, loadConfig, type ServeFlags } from '../config.js';
 import { startGateway } from '../gateway.js';
 import { Logger } from '../log.js';
+import { publishCertificate } from './certificate-file.js';
 
 export async function serve(flags: ServeFlags, env: Record<string, string | undefined>): Promise<number> {
   const config = loadConfig({ flags, env });
@@ -17,16 +18,22 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
     limits: config.limits,
     security: config.security,
     ...(config.access ? { access: config.access } : {}),
+    ...(config.respTls ? { respTls: true } : {}),
     logger: log,
   });
+  const cert = gateway.certificate ? publishCertificate(gateway.certificate) : undefined;
+  const tlsFields = cert ? { tls: true, certFile: cert.path, fingerprint256: cert.fingerprint256 } : { tls: false };
   const beep = gateway.beepAddress;
   log.info('listening', {
     component: 'beep',
     address: formatAddress({ host: beep.address, port: beep.port }),
     profiles: ['urn:beamgate:profile:job', 'urn:beamgate:profile:resp'],
+    ...tlsFields,
+    sasl: config.security.sasl ? config.security.sasl.users.map((u) => u.slice(0, u.indexOf(':'))) : [],
+    require: { tls: config.security.require?.tls === true, sasl: config.security.require?.sasl === true },
   });
   const resp = gateway.respAddress;
-  if (resp) log.info('listening', { component: 'resp', address: formatAddress({ host: resp.address, port: resp.port }) });
+  if (resp) log.info('listening', { component: 'resp', address: formatAddress({ host: resp.address, port: resp.port }), ...(config.respTls ? tlsFields : { tls: false }) });
   const m = gateway.metricsAddress;
   if (m) log.info('listening', { component: 'metrics', address: formatAddress({ host: m.address, port: m.port }) });
   log.info('context', config.context.kind === 'embedded' ? { kind: 'embedded', exec: config.exec } : { kind: 'remote', url: config.context.url });
@@ -36,13 +43,17 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
     const stop = (signal: string): void => {
       if (stopping) {
         log.warn('second signal: exiting now', { signal });
+        cert?.remove();
         resolve(1);
         return;
       }
       stopping = true;
       log.info('shutting down', { signal });
       gateway.close(config.shutdownTimeoutMs).then(
-        () => resolve(0),
+        () => {
+          cert?.remove();
+          resolve(0);
+        },
         (e: unknown) => {
           log.error('shutdown failed', { err: e });
           resolve(1);

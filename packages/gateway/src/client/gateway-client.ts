@@ -39,6 +39,8 @@ export interface GatewayJob {
 }
 
 const RAW = { raw: true } as const;
+/** Default receive window of a GatewayClient's channels. */
+const CLIENT_RECEIVE_WINDOW = 1024 * 1024;
 
 class OutputStream extends Readable {
   private wake: (() => void) | undefined;
@@ -69,9 +71,13 @@ function asReadable(stdin: Readable | Buffer | string): Readable {
 export class GatewayClient {
   constructor(readonly session: Session) {}
 
-  /** Connects to a gateway's BEEP address. */
-  static async connect(target: { host?: string; port: number }, opts: Pick<ConnectOptions, 'signal' | 'tls' | 'sasl'> = {}): Promise<GatewayClient> {
-    return new GatewayClient(await connect(target, opts));
+  /**
+   * Connects to a gateway's BEEP address. Session options (limits) may be given too; the receive window defaults
+   * to 1 MiB per channel so that job output streams at full speed (the BEEP default, 64 KiB, lets the gateway send
+   * only a few frames per window update).
+   */
+  static async connect(target: { host?: string; port: number }, opts: ConnectOptions = {}): Promise<GatewayClient> {
+    return new GatewayClient(await connect(target, { receiveWindow: CLIENT_RECEIVE_WINDOW, ...opts }));
   }
 
   async run(args: readonly string[], options: GatewayRunOptions = {}): Promise<GatewayJob> {

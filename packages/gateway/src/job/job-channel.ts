@@ -11,7 +11,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { classifyAnswer, encodeStreamData, encodeXmlEntity, entityFromPairs } from '../wire/entity.js';
+import { classifyAnswer, encodeStreamData, encodeXmlEntity, entityFromPairs, STREAM_HEADER } from '../wire/entity.js';
 import {
   BEEP_XML_CONTENT_TYPE, buildError, buildExit, buildJobId, buildStarted, buildStatus, INPUT_XML, parsePeerMessage, parseSignal,
   type JobRequest, type JobSpec, type JobState,
@@ -40,8 +40,21 @@ export interface JobHub {
 const INPUT_FRAME = 64 * 1024;
 /** Output frames taken per LPOP after a BLPOP. */
 const OUTPUT_BATCH = 16;
-/** Consecutive data of one stream is merged into one ANS up to this size. */
-const MERGE_LIMIT = 256 * 1024;
+/**
+ * Consecutive data of one stream is merged (copied) into one ANS while the result stays below this size; data at
+ * least this large goes alone, by reference, so output is never copied in bulk.
+ */
+const MERGE_LIMIT = 8192;
+
+const headerCache = new Map<number, Readonly<Record<string, string>>>();
+function streamHeaders(stream: number): Readonly<Record<string, string>> {
+  let h = headerCache.get(stream);
+  if (!h) {
+    h = Object.freeze({ [STREAM_HEADER]: String(stream) });
+    if (stream < 16) headerCache.set(stream, h);
+  }
+  return h;
+}
 
 /** Our entities already carry their header block. */
 const RAW = { raw: true } as const;
@@ -282,7 +295,10 @@ export class JobChannel {
       parts = [];
       size = 0;
       this.hub.metrics.bytes.inc({ direction: 'out', profile: 'job' }, data.length);
-      if (!this.closed) await reply.ans(encodeStreamData(stream, data), RAW).catch(() => {});
+      if (this.closed) return;
+      // Large data goes by reference behind its header block (the session writes both in one gathered write).
+      const sent = data.length < MERGE_LIMIT ? reply.ans(encodeStreamData(stream, data), RAW) : reply.ans(data, { headers: streamHeaders(stream) });
+      await sent.catch(() => {});
     };
     for (const f of frames) {
       const p = parseOutFrame(f);
@@ -292,7 +308,7 @@ export class JobChannel {
         if (!this.closed) await reply.ans(encodeStreamData(p.stream), RAW).catch(() => {});
         continue;
       }
-      if (p.stream !== stream || size + p.data.length > MERGE_LIMIT) {
+      if (p.stream !== stream || size + p.data.length >= MERGE_LIMIT) {
         await flush();
         stream = p.stream;
       }
