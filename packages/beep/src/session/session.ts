@@ -9,10 +9,18 @@
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import type { Duplex } from 'node:stream';
-import { BeepClosedError, BeepError, BeepLimitError, BeepProtocolError, BeepReplyError, BeepUsageError } from '../errors.js';
+import {
+  BeepClosedError,
+  BeepError,
+  BeepLimitError,
+  BeepProtocolError,
+  BeepReplyError,
+  BeepUsageError,
+  BeepXmlError,
+} from '../errors.js';
 import { DEFAULT_WINDOW, type DataFrame, type DataFrameHeader, type Frame, type SeqFrame } from '../wire/frame.js';
 import { FrameParser } from '../wire/frame-parser.js';
-import { buildXmlEntity } from '../wire/mime.js';
+import { BEEP_XML_CONTENT_TYPE, buildXmlEntity, parseEntity } from '../wire/mime.js';
 import { edgeMovesLeft, fitsWindow, seqAdd, seqDistance } from '../wire/seqno.js';
 import { buildClose, buildError, buildGreeting, buildOk, buildProfile, buildStart } from '../wire/xml/build.js';
 import {
@@ -651,6 +659,8 @@ export class Session extends EventEmitter {
       throw new BeepReplyError(e.code, e.text || `the peer refused the session (${e.code})`, e.lang);
     }
     if (msg.type !== 'RPY') throw perr('BEEP_EXPECTED_GREETING', `${msg.type} instead of the greeting`);
+    const bad = this.limits.strict ? this.strictEntityError(msg.raw, true) : undefined;
+    if (bad !== undefined) throw new BeepProtocolError('BEEP_BAD_GREETING', `bad greeting: ${bad.message}`, { cause: bad, replyCode: 500 });
     let el;
     try {
       el = parseChannel0(msg.payload, { expect: 'rpy' });
@@ -846,6 +856,14 @@ export class Session extends EventEmitter {
     const c = p.asm.chunks;
     const payload = c.length === 0 ? EMPTY : c.length === 1 ? (c[0] as Buffer) : Buffer.concat(c, p.asm.size);
     const msg = new IncomingMessage('MSG', ch.api, f.msgno, payload);
+    if (this.limits.strict) {
+      // A poorly formed MSG gets a negative reply (checklist C.21, RFC 3080 §2.2.2.1).
+      const bad = this.strictEntityError(payload, ch.number === 0);
+      if (bad !== undefined) {
+        new Responder(this, ch, p.slot).err(500, bad.message);
+        return;
+      }
+    }
     if (ch.number === 0) this.onChannel0Msg(p.slot, msg);
     else this.deliverMsg(ch, p.slot, msg);
   }
@@ -991,7 +1009,7 @@ export class Session extends EventEmitter {
         answers.delete(ansno);
         req.ansPartial--;
         if (!a.discard && !req.abandoned) {
-          req.sink.deliver(new IncomingMessage('ANS', ch.api, f.msgno, this.joined(a), ansno), false);
+          this.deliverReply(ch, req, new IncomingMessage('ANS', ch.api, f.msgno, this.joined(a), ansno), false);
         }
       }
       ch.contMsgno = req.ansPartial > 0 ? f.msgno : -1;
@@ -1072,11 +1090,64 @@ export class Session extends EventEmitter {
     ch.awaiting.shift();
     req.done = true;
     req.unlisten?.();
-    if (msg !== undefined && !req.abandoned) req.sink.deliver(msg, true);
+    if (msg !== undefined && !req.abandoned) this.deliverReply(ch, req, msg, true);
     while (ch.waiting.length > 0 && ch.awaiting.length < this.limits.maxOutstanding && ch.open) {
       const next = ch.waiting.shift() as RequestState;
       if (!next.abandoned) this.dispatchRequest(ch, next);
     }
+  }
+
+  /**
+   * Hand a complete reply message to its requester. A poorly formed one (strict: not a MIME entity; channel 0: not
+   * application/beep+xml; or the sink refusing it with a protocol/XML error) terminates the session on channel 0
+   * and closes just that channel elsewhere (checklist C.21, RFC 3080 §2.2.2.1).
+   */
+  private deliverReply(ch: ChanState, req: RequestState, msg: IncomingMessage, final: boolean): void {
+    const bad = this.limits.strict ? this.strictEntityError(msg.raw, ch.number === 0) : undefined;
+    if (ch.number === 0) {
+      if (bad !== undefined) {
+        const code = req.msgno === 0 ? 'BEEP_BAD_GREETING' : 'BEEP_BAD_CHANNEL0_REPLY';
+        throw new BeepProtocolError(code, `poorly formed reply on channel 0: ${bad.message}`, { cause: bad, replyCode: 500 });
+      }
+      req.sink.deliver(msg, final);
+      return;
+    }
+    try {
+      if (bad !== undefined) throw bad;
+      req.sink.deliver(msg, final);
+    } catch (e) {
+      if (!(e instanceof BeepProtocolError || e instanceof BeepXmlError)) throw e;
+      req.abandoned = true;
+      try {
+        req.sink.fail(e);
+      } catch {
+        // the requester is gone
+      }
+      this.channelFault(ch, e);
+    }
+  }
+
+  /** Strict mode: why `raw` is not a well-formed MIME entity (for channel 0: of type application/beep+xml). */
+  private strictEntityError(raw: Buffer, channel0: boolean): BeepProtocolError | undefined {
+    let mediaType: string;
+    try {
+      mediaType = parseEntity(raw, { strict: true }).mediaType;
+    } catch (e) {
+      return e instanceof BeepProtocolError ? e : perr('BEEP_MIME_SYNTAX', (e as Error).message);
+    }
+    if (channel0 && mediaType !== BEEP_XML_CONTENT_TYPE) {
+      return perr('BEEP_MIME_CONTENT_TYPE', `channel 0 carries ${mediaType}, not ${BEEP_XML_CONTENT_TYPE}`);
+    }
+    return undefined;
+  }
+
+  /** A poorly formed reply on a profile channel: close that channel with 500 (the session stays up). */
+  private channelFault(ch: ChanState, err: Error): void {
+    debug('channel %d: poorly formed reply, closing the channel: %s', ch.number, err.message);
+    if (!ch.open || this.closed) return;
+    this._closeChannel(ch, 500, 'poorly formed reply').catch((e: unknown) => {
+      debug('channel %d: close after a poorly formed reply failed: %s', ch.number, (e as Error)?.message);
+    });
   }
 
   // ------------------------------------------------------------------ channel 0 management

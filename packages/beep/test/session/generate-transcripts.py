@@ -311,7 +311,7 @@ x.append(T('pipelined replies in MSG order', ['C.20'], 'initiator', s + [
     {'send': p.f('RPY', 1, 0, '\r\nA') + p.f('ERR', 1, 1, XML + "<error code='550'>no</error>")},
     {'action_result': 'r0', 'reply_body': 'A'}, {'action_result': 'r1', 'ok': False, 'reply_code': 550}]))
 p = Peer(); s = init_open(p)
-x.append(T('pre-emptive ERR: the client ends its MSG with an empty final frame', ['C.22', 'D.29'], 'initiator', s + [
+x.append(T('pre-emptive ERR: the client ends its MSG with an empty final frame', ['C.22', 'E.29'], 'initiator', s + [
     {'action': 'request', 'channel': 1, 'body': 'z' * 5000, 'id': 'r'},
     {'expect': 'MSG 1 0 * 0 4096\r\n\r\n' + 'z' * 4094 + 'END\r\n'}, {'expect_nothing': True},
     {'send': p.f('ERR', 1, 0, XML + "<error code='554'>too big</error>")},

@@ -37,6 +37,8 @@ export interface Transcript {
   rules: string[];
   description: string;
   role: 'initiator' | 'listener';
+  /** Set when the vector pins one implementation's exact output (e.g. 'beamgate'); others skip it. */
+  iut?: string;
   options?: Record<string, unknown>;
   steps: Step[];
 }

@@ -256,7 +256,8 @@ function toElement(node: FxpNode): XmlElement {
   }
   const attrs: Record<string, string> = {};
   const rawAttrs = node[':@'] as Record<string, unknown> | undefined;
-  if (rawAttrs) for (const [k, v] of Object.entries(rawAttrs)) attrs[k] = decodeXmlReferences(String(v));
+  // Attribute-value normalization (XML 1.0 §3.3.3): literal white space becomes a space; references come after.
+  if (rawAttrs) for (const [k, v] of Object.entries(rawAttrs)) attrs[k] = decodeXmlReferences(String(v).replace(/[\t\n]/g, ' '));
   const children: XmlElement[] = [];
   let text = '';
   for (const kid of kids) {
@@ -270,7 +271,10 @@ function toElement(node: FxpNode): XmlElement {
 }
 
 /** Parse XML that has already passed scanXml() into an element tree. */
-export function buildTree(s: string): XmlElement {
+export function buildTree(input: string): XmlElement {
+  // End-of-line handling (XML 1.0 §2.11): CR LF and a lone CR become LF before parsing, so text and CDATA written
+  // with CRLF line ends (as in the RFC 3080 examples) read the same as with LF; `&#13;` still yields a CR.
+  const s = input.indexOf('\r') === -1 ? input : input.replace(/\r\n?/g, '\n');
   const v = XMLValidator.validate(s);
   if (v !== true) throw xmlSyntaxError('BEEP_XML_SYNTAX', `XML is not well-formed: ${v.err.msg}`);
   let parsed: FxpNode[];
