@@ -40,11 +40,18 @@ abstract class Metric {
   }
 
   protected slot(labels: Labels): { labels: Labels; value: number } {
-    const keys = Object.keys(labels);
-    if (keys.length !== this.labelNames.length || !this.labelNames.every((n) => n in labels)) {
-      throw new RangeError(`${this.name} takes labels ${this.labelNames.join(', ') || '(none)'}`);
+    // Runs several times per job: no intermediate arrays.
+    const names = this.labelNames;
+    let count = 0;
+    for (const k in labels) if (Object.hasOwn(labels, k)) count++;
+    let key = '';
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i]!;
+      const v = labels[n];
+      if (v === undefined || !Object.hasOwn(labels, n)) count = -1;
+      key = i === 0 ? String(v) : `${key}\u0000${v}`;
     }
-    const key = this.labelNames.map((n) => labels[n]).join('\u0000');
+    if (count !== names.length) throw new RangeError(`${this.name} takes labels ${names.join(', ') || '(none)'}`);
     let s = this.values.get(key);
     if (!s) {
       s = { labels: { ...labels }, value: 0 };

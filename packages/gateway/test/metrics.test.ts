@@ -18,6 +18,10 @@ describe('gateway metrics', () => {
     );
     expect(() => c.inc({ code: '1' }, -1)).to.throw(RangeError);
     expect(() => c.inc({ other: '1' })).to.throw(RangeError);
+    expect(() => c.inc({ code: '1', other: '2' })).to.throw(RangeError);
+    expect(() => c.inc({})).to.throw(RangeError);
+    expect(() => c.inc(Object.create({ code: '1' }) as Record<string, string>)).to.throw(RangeError);
+    expect(() => g.inc({ code: '1' })).to.throw(RangeError);
     expect(() => r.counter('t_open', 'dup')).to.throw(RangeError);
     expect(() => r.counter('bad name', 'x')).to.throw(RangeError);
   });

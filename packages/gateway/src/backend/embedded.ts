@@ -133,7 +133,13 @@ export class EmbeddedBackend implements Backend {
   }
 
   async openClient(): Promise<CommandClient> {
-    const c = this.idle.pop() ?? this.dispatcher.createClient({ addr: 'gateway' });
+    let c = this.idle.pop();
+    // An idle client may have been killed meanwhile (CLIENT KILL): it is not reused.
+    while (c !== undefined && c.closed) {
+      this.dispatcher.release(c);
+      c = this.idle.pop();
+    }
+    c ??= this.dispatcher.createClient({ addr: 'gateway' });
     return new EmbeddedClient(this.dispatcher, c, (dc, reusable) => {
       if (reusable && !this.closing && this.idle.length < POOL_MAX && !dc.closed) this.idle.push(dc);
       else this.dispatcher.release(dc);
