@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Context } from '../context/context.js';
 import type { Dispatcher } from '../context/dispatch.js';
@@ -16,6 +17,7 @@ Options:
   --unix PATH                 listen on a unix socket instead of TCP
   --exec NAMES                programs jobs may run, comma-separated (repeatable); none by default
   --requirepass PW            require AUTH with this password
+  --dir DIR                   where SAVE/BGSAVE/SHUTDOWN SAVE write dump.rdb (default: the working directory)
   --tls-cert FILE             serve TLS on --port (or --unix) with this PEM certificate (with --tls-key)
   --tls-key FILE              PEM private key of --tls-cert
   --tls-self-signed           serve TLS with a certificate generated at start (for localhost, 127.0.0.1, ::1);
@@ -25,7 +27,7 @@ Options:
   --retain-finished-ms MS     keep finished jobs' keys this long (default 3600000; 0 = forever)
   -h, --help                  show this help
 
-Logs are JSON lines on stderr. SIGINT/SIGTERM kill running jobs and close cleanly.
+Logs are JSON lines on stderr. SIGINT/SIGTERM (or a client's SHUTDOWN) kill running jobs and close cleanly.
 `;
 
 export async function serve(argv: string[]): Promise<number> {
@@ -37,6 +39,7 @@ export async function serve(argv: string[]): Promise<number> {
       unix: { type: 'string' },
       exec: { type: 'string', multiple: true, default: [] },
       requirepass: { type: 'string' },
+      dir: { type: 'string' },
       ...SERVE_TLS_OPTIONS,
       'context-per-connection': { type: 'boolean', default: false },
       'max-jobs': { type: 'string' },
@@ -75,6 +78,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(values.requirepass !== undefined ? { requirepass: values.requirepass } : {}),
     contextPerConnection: values['context-per-connection'],
     ...(tls ? { tls: tls.options } : {}),
+    ...(values.dir !== undefined ? { config: { dir: path.resolve(values.dir) } } : {}),
     setup,
   });
   server.on('error', (e: Error) => logLine('error', 'server error', { error: e.message }));
@@ -106,6 +110,8 @@ export async function serve(argv: string[]): Promise<number> {
         resolve(0);
       })();
     };
+    // A client's SHUTDOWN stops the process the same way.
+    server.on('shutdown', () => stop('SHUTDOWN'));
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });

@@ -32,7 +32,12 @@ function render(v: MirrorValue | undefined): unknown {
   if (v === undefined) return undefined;
   if (Buffer.isBuffer(v)) return v.toString('utf8');
   if (Array.isArray(v)) return v.map((b) => b.toString('utf8'));
-  if (v instanceof Map) return Object.fromEntries([...v].map(([f, x]) => [Buffer.from(f, 'latin1').toString('utf8'), x.toString('utf8')]));
+  // Hashes map to string values, sorted sets to numeric scores.
+  if (v instanceof Map) {
+    return Object.fromEntries([...v].map(([f, x]: [string, Buffer | number]) => [
+      Buffer.from(f, 'latin1').toString('utf8'), typeof x === 'number' ? x : x.toString('utf8'),
+    ]));
+  }
   return [...v].map((m) => Buffer.from(m, 'latin1').toString('utf8')).sort();
 }
 

@@ -12,6 +12,7 @@ import { ErrorReply } from '../wire/reply.js';
 import { BeamConnectionError } from './errors.js';
 import { openSocket, type BeamClientTlsOptions } from './socket.js';
 import type { ResolvedTarget } from './target.js';
+import { ZSet } from '../context/zset.js';
 
 const debug = debuglog('beamgate:sync');
 
@@ -39,7 +40,8 @@ export interface MirrorChange {
   cls: KeyspaceEvent['cls'];
 }
 
-export type MirrorValue = Buffer | Buffer[] | Map<string, Buffer> | Set<string>;
+/** string: Buffer; list: Buffer[]; hash: Map<field, Buffer>; set: Set<member>; zset: Map<member, score>. */
+export type MirrorValue = Buffer | Buffer[] | Map<string, Buffer> | Set<string> | Map<string, number>;
 
 export type MirrorState = 'connecting' | 'loading' | 'streaming' | 'disconnected' | 'closed';
 
@@ -119,6 +121,7 @@ export class BeamMirror extends EventEmitter {
     if (e.t === T_LIST) return (e.v as Deque).toArray();
     if (e.v instanceof Map) return new Map(e.v);
     if (e.v instanceof Set) return new Set(e.v);
+    if (e.v instanceof ZSet) return new Map(e.v.dict);
     return e.v as Buffer;
   }
 
@@ -277,6 +280,9 @@ export class BeamMirror extends EventEmitter {
         break;
       case 'hash':
         run('HSET', e.value.flat());
+        break;
+      case 'zset':
+        run('ZADD', e.value.flatMap(([m, s]) => [B(s === Infinity ? 'inf' : s === -Infinity ? '-inf' : String(s)), m]));
         break;
       default:
         this.stats.skippedKeys++;

@@ -19,6 +19,8 @@ export interface ClientState {
   readonly internal: boolean;
   /** Aborted when the connection closes: cancels blocking waits. */
   readonly signal: AbortSignal;
+  /** Set while the client is blocked on keys: ends the wait (CLIENT UNBLOCK), with an error reply or as a timeout. */
+  unblock?: ((error: boolean) => void) | null;
 }
 
 export interface CommandInvocation {
@@ -58,7 +60,7 @@ export interface KeyspaceEvent {
   event: string;
   key: Buffer;
   /** Notification class as in notify-keyspace-events: '$' string, 'l' list, 'h' hash, 's' set, 'g' generic, 'x' expired, 'e' evicted. */
-  cls: '$' | 'l' | 'h' | 's' | 'g' | 'x' | 'e';
+  cls: '$' | 'l' | 'h' | 's' | 'z' | 'g' | 'x' | 'e';
 }
 
 /** Emitted for FLUSHDB (db number) and FLUSHALL (db = -1): WATCH treats every key of that db as touched. */

@@ -68,6 +68,7 @@ export class BlockingRegistry {
     w.timer = null;
     if (w.onAbort !== null) w.client.signal.removeEventListener('abort', w.onAbort);
     w.onAbort = null;
+    w.client.unblock = null;
     for (const k of w.keys) {
       const slot = BlockingRegistry.slot(w.db, k);
       const q = this.queues.get(slot);

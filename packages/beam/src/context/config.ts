@@ -23,11 +23,21 @@ const DEFAULTS: ReadonlyArray<[string, string]> = [
   ['lua-time-limit', '5000'], ['busy-reply-threshold', '5000'], ['slowlog-log-slower-than', '10000'],
   ['slowlog-max-len', '128'], ['latency-monitor-threshold', '0'], ['activerehashing', 'yes'],
   ['stop-writes-on-bgsave-error', 'yes'], ['rdbcompression', 'yes'], ['lfu-log-factor', '10'], ['lfu-decay-time', '1'],
+  ['list-compress-depth', '0'], ['repl-ping-replica-period', '10'], ['repl-timeout', '60'],
+  ['min-replicas-to-write', '0'], ['min-replicas-max-lag', '10'], ['replica-serve-stale-data', 'yes'],
+  ['aof-use-rdb-preamble', 'yes'], ['rdb-key-save-delay', '0'], ['key-load-delay', '0'],
+  ['shutdown-on-sigint', 'default'], ['shutdown-on-sigterm', 'default'], ['enable-protected-configs', 'no'],
+  ['enable-debug-command', 'no'], ['enable-module-command', 'no'], ['lazyfree-lazy-user-del', 'no'],
+  ['lazyfree-lazy-expire', 'no'], ['lazyfree-lazy-server-del', 'no'], ['lazyfree-lazy-user-flush', 'no'],
+  ['replica-lazy-flush', 'no'], ['loading-process-events-interval-bytes', '2097152'],
 ];
 
-const IMMUTABLE = new Set(['databases', 'daemonize', 'io-threads', 'cluster-enabled', 'tcp-backlog', 'port', 'bind']);
+const IMMUTABLE = new Set(['databases', 'daemonize', 'io-threads', 'cluster-enabled', 'tcp-backlog', 'port', 'bind',
+  'enable-protected-configs', 'enable-debug-command', 'enable-module-command']);
 const BOOLEANS = new Set(['appendonly', 'protected-mode', 'slave-read-only', 'replica-read-only', 'activerehashing',
-  'stop-writes-on-bgsave-error', 'rdbcompression', 'lazyfree-lazy-eviction']);
+  'stop-writes-on-bgsave-error', 'rdbcompression', 'lazyfree-lazy-eviction', 'replica-serve-stale-data',
+  'aof-use-rdb-preamble', 'lazyfree-lazy-user-del', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
+  'lazyfree-lazy-user-flush', 'replica-lazy-flush']);
 const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit']);
 
 /** notify-keyspace-events flag bits, as Redis defines them. */

@@ -21,6 +21,7 @@ import { KEY_COMMANDS } from './cmd-keys.js';
 import { LIST_COMMANDS, serveWaiter } from './cmd-lists.js';
 import { HASH_COMMANDS } from './cmd-hashes.js';
 import { SET_COMMANDS } from './cmd-sets.js';
+import { ZSET_COMMANDS } from './cmd-zsets.js';
 
 const debug = debuglog('beamgate:context');
 
@@ -46,9 +47,14 @@ export interface ContextOptions {
 export interface SnapshotEntry {
   key: Buffer;
   type: TypeName;
-  /** string: Buffer; list: the live Deque; hash: Map<field latin1, Buffer>; set: Set<member latin1>. */
-  value: Buffer | Deque | Map<string, Buffer> | Set<string>;
+  /** string: Buffer; list: the live Deque; hash: Map<field latin1, Buffer>; set: Set<member latin1>; zset: the live ZSet. */
+  value: Value;
   expireAt: number | null;
+}
+
+/** Told about a key before it changes (see Context.observeKeys). `data` is the map holding the key right now. */
+export interface KeyObserver {
+  beforeKeyChange(data: Map<string, Entry>, key: string, e: Entry, removing: boolean): void;
 }
 
 export interface KeyspaceInfo {
@@ -66,6 +72,7 @@ interface RegisteredCommand {
 
 const DEL = Buffer.from('DEL');
 const NULL_ARRAY_REPLY: Reply = NULL_ARRAY;
+const E_UNBLOCKED = new ErrorReply('UNBLOCKED client unblocked via CLIENT UNBLOCK');
 
 /** Invocation object built by `call()` for filters; propagate() replaces what replicas receive. */
 class Invocation implements CommandInvocation {
@@ -116,8 +123,10 @@ export class Context extends EventEmitter {
   readonly scanCursors = new Map<string, Iterator<unknown>>();
   readonly scanCursorLimit: number;
   private closed = false;
-  /** Copy-on-write listeners of snapshots being written (see onBeforeMutate). */
-  private readonly mutateListeners = new Set<(container: object) => void>();
+  /** Snapshots being written (see observeKeys); replaced, never mutated, so a fan-out may unhook safely. */
+  private keyObservers: KeyObserver[] = [];
+  /** keyObservers.length > 0: the only cost on the write path while no snapshot runs. */
+  private cow = false;
 
   constructor(opts: ContextOptions = {}) {
     super();
@@ -145,6 +154,7 @@ export class Context extends EventEmitter {
       ...LIST_COMMANDS,
       ...HASH_COMMANDS,
       ...SET_COMMANDS,
+      ...ZSET_COMMANDS,
     };
     for (const [name, arity, flags, firstKey, lastKey, step] of COMMAND_TABLE) {
       const impl = impls[name];
@@ -229,7 +239,7 @@ export class Context extends EventEmitter {
     const pStart = this.pq.length;
     let r: CommandResult;
     try {
-      if (reg.write && this.mutateListeners.size > 0) this.beforeMutateArgs(client.db, argv);
+      if (reg.write && this.cow) this.beforeWriteArgs(client.db, argv);
       r = reg.impl(this, client, argv);
       if (this.wantPropagate) {
         const ov = this.override as Buffer[][] | undefined;
@@ -332,6 +342,7 @@ export class Context extends EventEmitter {
 
   /** Deletes a key's slot (no events). */
   removeEntry(db: Db, key: string, e: Entry): void {
+    if (this.cow) this.beforeKeyChange(db, key, e, true);
     db.data.delete(key);
     if (e.x !== 0) db.expires--;
   }
@@ -396,6 +407,11 @@ export class Context extends EventEmitter {
         resolve(NULL_ARRAY_REPLY);
       };
       w.client.signal.addEventListener('abort', waiter.onAbort, { once: true });
+      // CLIENT UNBLOCK: as if timed out, or with Redis' UNBLOCKED error.
+      w.client.unblock = (error) => {
+        this.blocking.remove(waiter);
+        resolve(error ? E_UNBLOCKED : NULL_ARRAY_REPLY);
+      };
     });
   }
 
@@ -427,7 +443,7 @@ export class Context extends EventEmitter {
           if (e === undefined || e.t !== T_LIST || (e.v as Deque).length === 0) break;
           const evStart = this.evq.length;
           const pStart = this.pq.length;
-          if (this.mutateListeners.size > 0) this.beforeMutateServe(db, e, w.dest);
+          if (this.cow) this.beforeServe(db, key, e, w.dest);
           const reply = serveWaiter(this, w, db, key, e);
           reg.remove(w);
           this.flushEvents(evStart, pStart);
@@ -474,31 +490,53 @@ export class Context extends EventEmitter {
   // ---- snapshot access -----------------------------------------------------------------------
 
   /**
-   * Registers a copy-on-write listener (consistent snapshots): it is called synchronously with a value container
-   * (Deque, hash Map, Set or string Buffer) before anything may change that container in place. A write command
-   * reports every existing key its arguments name (a superset of what it changes); a served blocked pop reports its
-   * source and destination lists. Replacing, deleting, renaming a key or changing its TTL is not reported.
-   * Returns the remover.
+   * Registers a copy-on-write observer (lazy consistent snapshots). It is called synchronously, before anything may
+   * change or remove an existing key: a write command reports every existing key its arguments name in the client's
+   * database (a superset of what it changes: value replaced or changed in place, expiry set or cleared, renamed,
+   * moved, deleted); a served blocked pop reports its source and destination lists; `removeEntry` reports every
+   * removal (lazy and active expiry, COPY ... REPLACE into another database) with `removing` true, when the value
+   * leaves the keyspace. FLUSHDB/FLUSHALL/SWAPDB are not reported: they replace or exchange whole `db.data` maps and
+   * never change the old map, so an observer that holds a map keeps it as it was. New keys are not reported either:
+   * they get a creation `seq` above every existing one and go to the end of their map. Returns the remover.
    */
-  onBeforeMutate(listener: (container: object) => void): () => void {
-    this.mutateListeners.add(listener);
+  observeKeys(observer: KeyObserver): () => void {
+    this.keyObservers = [...this.keyObservers, observer];
+    this.cow = true;
     return () => {
-      this.mutateListeners.delete(listener);
+      this.keyObservers = this.keyObservers.filter((o) => o !== observer);
+      this.cow = this.keyObservers.length > 0;
     };
   }
 
-  private beforeMutateArgs(dbIndex: number, argv: Buffer[]): void {
+  /**
+   * Container-level form of observeKeys (kept for existing callers): `listener` gets the value container of every
+   * key observeKeys reports, before it may change in place.
+   */
+  onBeforeMutate(listener: (container: object) => void): () => void {
+    return this.observeKeys({ beforeKeyChange: (_data, _key, e) => listener(e.v) });
+  }
+
+  private beforeKeyChange(db: Db, key: string, e: Entry, removing: boolean): void {
+    const obs = this.keyObservers;
+    for (let i = 0; i < obs.length; i++) obs[i]!.beforeKeyChange(db.data, key, e, removing);
+  }
+
+  private beforeWriteArgs(dbIndex: number, argv: Buffer[]): void {
     const db = this.dbs[dbIndex];
     if (db === undefined) return;
     for (let i = 1; i < argv.length; i++) {
-      const e = db.data.get(argv[i]!.toString('latin1'));
-      if (e !== undefined) for (const l of this.mutateListeners) l(e.v);
+      const key = argv[i]!.toString('latin1');
+      const e = db.data.get(key);
+      if (e !== undefined) this.beforeKeyChange(db, key, e, false);
     }
   }
 
-  private beforeMutateServe(db: Db, src: Entry, dest: Buffer | null): void {
-    for (const l of this.mutateListeners) l(src.v);
-    if (dest !== null) this.beforeMutateArgs(db.id, [dest, dest]);
+  private beforeServe(db: Db, key: string, src: Entry, dest: Buffer | null): void {
+    this.beforeKeyChange(db, key, src, false);
+    if (dest === null) return;
+    const dk = dest.toString('latin1');
+    const de = db.data.get(dk);
+    if (de !== undefined) this.beforeKeyChange(db, dk, de, false);
   }
 
   /** Live (non-expired) keys of a database, without copying values. */

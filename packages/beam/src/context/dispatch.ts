@@ -27,6 +27,11 @@ export interface DispatchClientOptions {
  * Everything the dispatcher keeps per client: the ClientState commands see, plus authentication,
  * transaction, WATCH and subscription state and the data CLIENT LIST shows.
  */
+/** DispatchClient.replyFlags bits (CLIENT REPLY OFF, the command after SKIP, the SKIP command itself). */
+export const REPLY_OFF = 1;
+export const REPLY_SKIP = 2;
+export const REPLY_SKIP_NEXT = 4;
+
 export class DispatchClient implements ClientState, Subscriber {
   readonly id = nextClientId++;
   db = 0;
@@ -53,10 +58,15 @@ export class DispatchClient implements ClientState, Subscriber {
   /** Subscribed channels and patterns, latin1 text of the bytes. */
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
+  /** In MONITOR mode (CLIENT LIST flag O). */
+  monitor = false;
   /** Set by QUIT: the transport closes after this reply. */
   closeAfterReply = false;
   onPush: ((r: Reply) => void) | null;
   onKill: (() => void) | null;
+  unblock: ((error: boolean) => void) | null = null;
+  /** CLIENT REPLY state (REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT bits); 0 = replies on. */
+  replyFlags = 0;
   private readonly ac = new AbortController();
 
   constructor(opts: DispatchClientOptions = {}) {
@@ -95,7 +105,7 @@ export class DispatchClient implements ClientState, Subscriber {
   /** One CLIENT LIST line (without the newline), fields as Redis 7.0 prints them. */
   describe(): string {
     const now = Date.now();
-    const flags = (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '') || 'N';
+    const flags = (this.monitor ? 'O' : '') + (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '') || 'N';
     return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=-1 name=${this.name ?? ''} `
       + `age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastActive) / 1000)} `
       + `flags=${flags} db=${this.db} sub=${this.channels.size} psub=${this.patterns.size} ssub=0 `
@@ -146,6 +156,7 @@ const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 const SUBSCRIBED_OK = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
 /** Commands that run at once inside MULTI instead of being queued. */
 const MULTI_NOW = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+const E_NO_MULTI = new ErrorReply('ERR Command not allowed inside a transaction');
 
 function unknownCommandError(argv: Buffer[]): ErrorReply {
   const cstr = (b: Buffer, max: number): string => {
@@ -216,6 +227,11 @@ export class Dispatcher {
   private readonly reserved: Buffer[];
   private readonly watchers = new Map<string, Set<DispatchClient>>();
   private readonly ownClients = new Set<DispatchClient>();
+  /**
+   * Called after every executed command (also inside EXEC; not for rejected or queued ones), with the client's db as
+   * the command left it: MONITOR feeds. Null while nobody listens, so the hot path pays one comparison.
+   */
+  onExecuted: ((c: DispatchClient, spec: CommandSpec, argv: Buffer[]) => void) | null = null;
   private readonly onKeyspace = (e: KeyspaceEvent): void => this.touch(watchKey(e.db, e.key));
   private readonly onFlush = (e: FlushEvent): void => this.touchDb(e.db);
 
@@ -347,6 +363,7 @@ export class Dispatcher {
       return this.reject(c, new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
     }
     if (c.multi !== null && !MULTI_NOW.has(name)) {
+      if (spec.flags.includes('no_multi') || spec.flags.includes('no-multi')) return this.reject(c, E_NO_MULTI);
       c.multi.push(argv);
       return QUEUED;
     }
@@ -370,13 +387,15 @@ export class Dispatcher {
       if (r !== undefined) return r;
     }
     this.registry.totalCommands++;
+    let r: CommandResult;
     try {
-      const r = spec.handler(inv);
-      if (r instanceof Promise) return r.catch((e: unknown) => this.crash(spec, e));
-      return r;
+      r = spec.handler(inv);
+      if (r instanceof Promise) r = r.catch((e: unknown) => this.crash(spec, e));
     } catch (e) {
-      return this.crash(spec, e);
+      r = this.crash(spec, e);
     }
+    if (this.onExecuted !== null) this.onExecuted(c, spec, argv);
+    return r;
   }
 
   /** Serialized calls for one client: each starts after the previous settled (internal clients). */

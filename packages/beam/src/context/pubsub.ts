@@ -108,7 +108,7 @@ export function hubFor(context: object): PubSubHub {
 }
 
 const CLASS_BITS: Record<KeyspaceEvent['cls'], number> = {
-  $: NOTIFY.$, l: NOTIFY.l, h: NOTIFY.h, s: NOTIFY.s, g: NOTIFY.g, x: NOTIFY.x, e: NOTIFY.e,
+  $: NOTIFY.$, l: NOTIFY.l, h: NOTIFY.h, s: NOTIFY.s, z: NOTIFY.z, g: NOTIFY.g, x: NOTIFY.x, e: NOTIFY.e,
 };
 
 /**

@@ -2,11 +2,12 @@ import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import type { CommandFilter, FlushEvent, KeyspaceEvent } from '../context/api.js';
 import { catHandler, echoHandler } from './builtins.js';
+import { checkJob, type JobCatalog, type JobCheck } from './catalog.js';
 import { execHandler, runProgram, type ExecOptions } from './exec.js';
 import { createJobFilter, type FilterHost, type JobPhase, type JobRecord } from './filter.js';
 import { HandlerRegistry, type JobHandler } from './handler.js';
 import { IdSet } from './id-set.js';
-import { JOBS_DB, JOBS_KEY, parseJobKey } from './keys.js';
+import { EXEC_KEY, HANDLERS_KEY, JOBS_DB, JOBS_KEY, parseJobKey } from './keys.js';
 import {
   DEFAULT_KILL_GRACE_MS,
   DEFAULT_RETAIN_FINISHED_MS,
@@ -20,8 +21,7 @@ import { asInt, JobStore, type JobContext } from './store.js';
 
 const debug = debuglog('beamgate:jobs');
 
-/** Whether a job would run: a handler or allowed program exists, nothing does, or exec refuses it. */
-export type JobCheck = 'ok' | 'unknown' | 'forbidden';
+export type { JobCheck } from './catalog.js';
 
 /** Where the engine registers its CommandFilter: a Dispatcher (or anything with addFilter). */
 export interface FilterTarget {
@@ -42,10 +42,13 @@ export interface AttachJobsOptions extends JobEngineOptions {
  * The Beam job engine of one context. It sees the context only through commands on an internal client,
  * the 'keyspace'/'flush' events, and the CommandFilter it hands to the dispatcher.
  *
+ * It publishes what it can run (handler names, exec allow-list) under `/beam/handlers` and `/beam/exec` in
+ * database 0, so that clients of a remote context can refuse a job before creating it (catalog.ts).
+ *
  * Events: 'start' (id, name), 'exit' (id, status).
  */
 export class JobEngine extends EventEmitter {
-  readonly registry = new HandlerRegistry();
+  readonly registry = new HandlerRegistry((name, registered) => this.handlerChanged(name, registered));
   readonly limits: JobLimits;
   /** Register on the dispatcher serving this context (attachJobs does it when given `dispatcher`). */
   readonly filter: CommandFilter;
@@ -63,10 +66,20 @@ export class JobEngine extends EventEmitter {
   private readonly records = new Map<number, JobRecord>();
   private readonly filterRemovers: Array<() => void> = [];
   private closed = false;
+  /** Set once the initial catalog is published: from then on registry changes are published one by one. */
+  private publishing = false;
+  private readonly catalog: JobCatalog = {
+    hasHandler: (name) => this.registry.has(name),
+    isExecBuiltin: (name) => this.registry.get(name) === this.execBuiltin,
+    execAllowed: (program) => this.exec.allow.has(program),
+  };
 
   private readonly onKeyspace = (e: KeyspaceEvent): void => this.keyspace(e);
   private readonly onFlush = (e: FlushEvent): void => {
-    if (e.db === JOBS_DB || e.db === -1) this.flushed();
+    if (e.db !== JOBS_DB && e.db !== -1) return;
+    this.flushed();
+    // The flush runs inside a command: publish again once it has returned.
+    queueMicrotask(() => this.publishCatalog());
   };
 
   constructor(
@@ -85,16 +98,18 @@ export class JobEngine extends EventEmitter {
       ...(options.execCwd !== undefined ? { cwd: options.execCwd } : {}),
     };
     this.execBuiltin = execHandler(this.exec);
+    this.store = new JobStore(context);
     this.registry.register('echo', echoHandler);
     this.registry.register('cat', catHandler);
     this.registry.register('exec', this.execBuiltin);
     const extra = options.handlers;
     if (extra) for (const [n, h] of extra instanceof Map ? extra : Object.entries(extra)) this.registry.register(n, h);
 
-    this.store = new JobStore(context);
     this.filter = createJobFilter(this.filterHost());
     context.on('keyspace', this.onKeyspace);
     context.on('flush', this.onFlush);
+    this.publishCatalog();
+    this.publishing = true;
   }
 
   registerHandler(name: string, handler: JobHandler): this {
@@ -116,13 +131,7 @@ export class JobEngine extends EventEmitter {
    * 'unknown' (exit 127) or 'forbidden' (`exec` of a program outside the allow-list: exit 126).
    */
   check(name: string, args: readonly string[] = [name]): JobCheck {
-    const h = this.registry.get(name);
-    if (h === this.execBuiltin) {
-      const program = args[1];
-      return program === undefined || this.exec.allow.has(program) ? 'ok' : 'forbidden';
-    }
-    if (h) return 'ok';
-    return this.exec.allow.has(name) ? 'ok' : 'unknown';
+    return checkJob(this.catalog, name, args);
   }
 
   /** Ids of jobs started and not yet exited. */
@@ -149,6 +158,8 @@ export class JobEngine extends EventEmitter {
   /** Kills every running job (KILL), waits until they have published their exit, and detaches. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Withdrawn first: nothing may look runnable on a context whose engine is leaving.
+    this.publish('DEL', HANDLERS_KEY, EXEC_KEY);
     this.closed = true;
     const waits = [...this.runs.values()].map((r) => new Promise<void>((resolve) => {
       this.on('exit', (id: number) => {
@@ -163,6 +174,29 @@ export class JobEngine extends EventEmitter {
   }
 
   // ---- internals ----
+
+  /** Replaces the published catalog (at attach and after a flush of database 0). */
+  private publishCatalog(): void {
+    this.publish('DEL', HANDLERS_KEY, EXEC_KEY);
+    const names = this.registry.names();
+    if (names.length > 0) this.publish('SADD', HANDLERS_KEY, ...names);
+    const allow = this.execAllowList;
+    if (allow.length > 0) this.publish('SADD', EXEC_KEY, ...allow);
+  }
+
+  private handlerChanged(name: string, registered: boolean): void {
+    if (this.publishing) this.publish(registered ? 'SADD' : 'SREM', HANDLERS_KEY, name);
+  }
+
+  /** A catalog write on the internal client (database 0); never throws, the catalog is advisory. */
+  private publish(...args: string[]): void {
+    if (this.closed) return;
+    try {
+      this.store.cmd(...args).catch((e: unknown) => debug('publishing %s failed: %o', args[0], e));
+    } catch (e) {
+      debug('publishing %s failed: %o', args[0], e);
+    }
+  }
 
   private filterHost(): FilterHost {
     return {

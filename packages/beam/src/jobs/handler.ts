@@ -37,14 +37,20 @@ export type JobHandler = (job: JobIO) => number | Promise<number>;
 export class HandlerRegistry {
   private readonly map = new Map<string, JobHandler>();
 
+  /** `onChange` hears every registration (also a replacement) and every removal. */
+  constructor(private readonly onChange?: (name: string, registered: boolean) => void) {}
+
   register(name: string, handler: JobHandler): void {
     if (name.length === 0) throw new TypeError('job handler name must not be empty');
     if (typeof handler !== 'function') throw new TypeError(`job handler ${name} must be a function`);
     this.map.set(name, handler);
+    this.onChange?.(name, true);
   }
 
   unregister(name: string): boolean {
-    return this.map.delete(name);
+    const had = this.map.delete(name);
+    if (had) this.onChange?.(name, false);
+    return had;
   }
 
   get(name: string): JobHandler | undefined {

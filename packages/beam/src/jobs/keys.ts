@@ -5,6 +5,13 @@
 export const JOBS_DB = 0;
 export const JOBS_KEY = '/jobs';
 
+/**
+ * The engine's published catalog, in database 0 under the reserved `/beam` prefix (clients read, only Beam writes):
+ * the names of the registered handlers and the exec allow-list, both sets. See catalog.ts.
+ */
+export const HANDLERS_KEY = '/beam/handlers';
+export const EXEC_KEY = '/beam/exec';
+
 export type JobKeyKind = 'start' | 'args' | 'env' | 'in' | 'out' | 'status' | 'wait' | 'signal';
 
 const SUBKEYS: ReadonlySet<string> = new Set(['args', 'env', 'in', 'out', 'status', 'wait', 'signal']);

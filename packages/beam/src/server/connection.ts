@@ -1,12 +1,13 @@
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
-import type { DispatchClient, Dispatcher } from '../context/dispatch.js';
+import { REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT, type DispatchClient, type Dispatcher } from '../context/dispatch.js';
 import { RequestDecoder, type RequestDecoderLimits } from '../wire/request-decoder.js';
 import { RespWriter } from '../wire/resp-encoder.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 
 const log = debuglog('beamgate:server');
+const PUSH_REPLIES = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe']);
 
 export interface ConnectionLimits extends RequestDecoderLimits {
   /** Stop executing a client's commands while this many reply bytes wait in its socket. Default 1 MiB. */
@@ -112,7 +113,8 @@ export class Connection {
         );
         break;
       }
-      this.writer.write(r, c.resp);
+      if (c.replyFlags === 0) this.writer.write(r, c.resp);
+      else this.writeQuiet(r);
       if (c.closeAfterReply) {
         this.closeAfterReply();
         return;
@@ -144,12 +146,21 @@ export class Connection {
   private resume(v: Reply): void {
     this.waiting = false;
     if (this.client.closed) return;
-    this.writer.write(v, this.client.resp);
+    if (this.client.replyFlags === 0) this.writer.write(v, this.client.resp);
+    else this.writeQuiet(v);
     if (this.client.closeAfterReply) {
       this.closeAfterReply();
       return;
     }
     this.run();
+  }
+
+  /** A command's reply under CLIENT REPLY OFF/SKIP: dropped, except subscribe confirmations (pushes in Redis). */
+  private writeQuiet(r: Reply): void {
+    const c = this.client;
+    if ((c.replyFlags & (REPLY_OFF | REPLY_SKIP)) === 0 || PUSH_REPLIES.has(c.lastCommand)) this.writer.write(r, c.resp);
+    // The skip flag covers one command: the one after CLIENT REPLY SKIP.
+    c.replyFlags = (c.replyFlags & REPLY_OFF) | ((c.replyFlags & REPLY_SKIP_NEXT) !== 0 ? REPLY_SKIP : 0);
   }
 
   private pauseReading(): void {

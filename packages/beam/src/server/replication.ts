@@ -9,8 +9,7 @@ import { ErrorReply, MultiReply, type Reply } from '../wire/reply.js';
 import { ReplicationFeed } from '../sync/propagation.js';
 import { DEFAULT_REPLICA_OUTPUT_LIMIT, ReplicaLink, type OutputLimit } from '../sync/replica-link.js';
 import type { RdbWriteOptions } from '../sync/rdb-writer.js';
-import { captureSnapshot, type KeyspaceSnapshot } from '../sync/snapshot.js';
-import type { SnapshotEntry } from '../sync/snapshot-source.js';
+import { captureLazySnapshot, type LazySnapshot } from '../sync/lazy-snapshot.js';
 import { TYPE_NAMES } from '../context/store.js';
 import { clientOf, parseIntArg, spec } from './commands/spec.js';
 
@@ -102,13 +101,18 @@ export class ReplicationMaster {
     this.context.on('propagate', this.onPropagate);
   }
 
-  /** A consistent, copy-on-write snapshot of the context (capture is O(keys), values are not copied). */
-  snapshot(): KeyspaceSnapshot {
+  /**
+   * A consistent, lazy copy-on-write snapshot of the context: capture is O(databases) (nothing is copied or listed);
+   * a key is preserved only when a write touches it before the RDB writer reached it (see LazySnapshot).
+   */
+  snapshot(): LazySnapshot {
     const ctx = this.context;
-    return captureSnapshot({
-      databases: ctx.dbs.length,
-      entries: (db) => liveEntries(ctx, db),
-      onBeforeMutate: (l) => ctx.onBeforeMutate(l),
+    return captureLazySnapshot({
+      dbs: ctx.dbs,
+      typeNames: TYPE_NAMES,
+      now: () => ctx.now(),
+      newSeq: () => ctx.newSeq(),
+      observe: (o) => ctx.observeKeys(o),
       // The context replaces string values (APPEND, SETRANGE, INCR...), it never writes into them.
       immutableStrings: true,
     });
@@ -225,23 +229,6 @@ export class ReplicationMaster {
     this.subscribed = false;
     this.feed.close();
     if (masters.get(this.context) === this) masters.delete(this.context);
-  }
-}
-
-/** Like Context.entries() but with latin1 string keys (the RDB writer's default encoding): no Buffer per key. */
-function* liveEntries(ctx: Context, dbIndex: number): Generator<SnapshotEntry> {
-  const db = ctx.dbs[dbIndex];
-  if (db === undefined) return;
-  const now = ctx.now();
-  const entry: SnapshotEntry = { key: '', type: 'string', value: null, expireAt: null };
-  for (const [k, e] of db.data) {
-    if (e.x !== 0 && e.x <= now) continue;
-    // The snapshot copies the fields out before asking for the next entry, so one object is reused.
-    entry.key = k;
-    entry.type = TYPE_NAMES[e.t]!;
-    entry.value = e.v;
-    entry.expireAt = e.x === 0 ? null : e.x;
-    yield entry;
   }
 }
 

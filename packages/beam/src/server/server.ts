@@ -9,6 +9,7 @@ import { ServerConfig } from '../context/config.js';
 import { attachKeyspaceNotifier } from '../context/pubsub.js';
 import { serverCommands, type ServerEnv } from './commands/index.js';
 import { Connection, type ConnectionLimits } from './connection.js';
+import { Monitors } from './monitor.js';
 import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
 import { createListener, type BeamServerTlsOptions } from './tls.js';
 
@@ -56,7 +57,8 @@ interface Served {
 /**
  * A RESP server over TCP or a unix socket. Serves one shared Context by default; with
  * `contextPerConnection` each connection gets a fresh Context (and Dispatcher), torn down on close.
- * Emits 'error' for listener errors.
+ * Emits 'error' for listener errors and 'shutdown' when a client's SHUTDOWN was accepted (without a
+ * 'shutdown' listener the server then closes itself).
  */
 export class BeamServer extends EventEmitter {
   readonly config: ServerConfig;
@@ -73,6 +75,7 @@ export class BeamServer extends EventEmitter {
   private readonly extraCommands: CommandSpec[] = [];
   private readonly extraFilters: CommandFilter[] = [];
   private shared: Served | undefined;
+  private readonly monitors: Monitors;
 
   constructor(opts: BeamServerOptions = {}) {
     super();
@@ -80,7 +83,12 @@ export class BeamServer extends EventEmitter {
     this.config = new ServerConfig(opts.config ?? {});
     if (opts.requirepass !== undefined) this.config.set('requirepass', opts.requirepass);
     if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
+    // SAVE/BGSAVE write `dir`/`dbfilename`; like redis-server, the default dir is the working directory.
+    if (opts.config?.dir === undefined) this.config.set('dir', process.cwd());
     const self = this;
+    this.monitors = new Monitors((active) => {
+      for (const s of this.dispatchers()) s.dispatcher.onExecuted = active ? this.monitors.feed : null;
+    });
     this.env = {
       serverName: opts.serverName ?? 'redis',
       version: opts.version ?? '7.0.15',
@@ -88,6 +96,11 @@ export class BeamServer extends EventEmitter {
       registry: this.registry,
       runId: randomBytes(20).toString('hex'),
       databases: opts.contextOptions?.databases ?? 16,
+      monitors: this.monitors,
+      shutdown() {
+        self.emit('shutdown');
+        if (self.listenerCount('shutdown') === 0) void self.close();
+      },
       port() {
         const a = self.net.address();
         return a && typeof a === 'object' ? a.port : 0;
@@ -138,6 +151,7 @@ export class BeamServer extends EventEmitter {
     for (const f of this.extraFilters) dispatcher.addFilter(f);
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
     for (const fn of this.setups) fn(dispatcher, context);
+    if (this.monitors.size > 0) dispatcher.onExecuted = this.monitors.feed;
     return { dispatcher, context, detach, owned };
   }
 
@@ -198,8 +212,15 @@ export class BeamServer extends EventEmitter {
     return this.connections.size;
   }
 
-  /** Stops listening and closes every connection; the shared context is closed if the server created it. */
-  async close(): Promise<void> {
+  /** Stops listening and closes every connection; the shared context is closed if the server created it. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | null = null;
+
+  private async doClose(): Promise<void> {
     const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
     for (const c of [...this.connections]) c.destroy();
     await closing;

@@ -5,6 +5,14 @@ export { RDB_WRITE_VERSION, RDB_MAX_READ_VERSION, RdbType, RdbOpcode } from './r
 export type { Snapshot, SnapshotSource, SnapshotDb, SnapshotEntry, SnapshotValueType, SnapshotBytes } from './snapshot-source.js';
 export { staticSnapshot } from './snapshot-source.js';
 export { captureSnapshot, KeyspaceSnapshot, type SnapshotKeyspace } from './snapshot.js';
+export {
+  captureLazySnapshot,
+  LazySnapshot,
+  type LiveKeyspace,
+  type LiveEntry,
+  type LiveMap,
+  type KeyChangeObserver,
+} from './lazy-snapshot.js';
 export { rdbChunks, rdbChunksSync, rdbReadable, writeRdbSync, YIELD_POINT, type RdbWriteOptions } from './rdb-writer.js';
 export { RdbParser, parseRdb, type RdbEntry, type RdbFile, type RdbReadOptions } from './rdb-reader.js';
 export { decodeListpack, decodeZiplist, decodeIntset } from './rdb-encodings.js';

@@ -10,12 +10,13 @@ import {
   RdbType,
 } from './rdb-format.js';
 import type { SnapshotBytes, SnapshotEntry, SnapshotSource } from './snapshot-source.js';
-import { members, pairs } from './values.js';
+import { members, pairs, zsetPairs } from './values.js';
 
 /**
  * RDB serializer (format version 9; see rdb-format.ts for why). Emits strings (type 0, integer-encoded like Redis
  * when the text is a canonical int32), lists as type 1, sets as type 2 and hashes as type 4: the plain encodings
- * every Redis since 2.x loads; Redis 7 converts them to listpack/quicklist on load. Empty collections are skipped.
+ * every Redis since 2.x loads, and sorted sets as type 5 (ZSET_2, binary scores, Redis 4+); Redis 7 converts them
+ * to listpack/quicklist on load. Empty collections are skipped.
  */
 
 export interface RdbWriteOptions {
@@ -114,6 +115,13 @@ class ChunkedOutput {
       this.pos += 8;
       this.total += 9;
     }
+  }
+
+  doubleLE(v: number): void {
+    this.ensure(8);
+    this.cur.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+    this.total += 8;
   }
 
   int64LE(v: number): void {
@@ -238,6 +246,21 @@ class RdbEncoder {
           this.string(value);
         }
         if (written < count) throw new Error('hash value yielded fewer pairs than its size');
+        return true;
+      }
+      case 'zset': {
+        // RDB_TYPE_ZSET_2: member strings with binary double scores.
+        const { count, items } = zsetPairs(e.value);
+        if (count === 0) return false;
+        this.writeHeader(e, RdbType.ZSET_2);
+        out.length(count);
+        let written = 0;
+        for (const [member, score] of items) {
+          if (written++ === count) break;
+          this.string(member);
+          out.doubleLE(score);
+        }
+        if (written < count) throw new Error('zset value yielded fewer pairs than its size');
         return true;
       }
       default:

@@ -3,7 +3,7 @@
  * `captureSnapshot` in snapshot.ts) or a test fake provides it.
  */
 
-export type SnapshotValueType = 'string' | 'list' | 'hash' | 'set';
+export type SnapshotValueType = 'string' | 'list' | 'hash' | 'set' | 'zset';
 
 /** A binary string as the keyspace holds it. JS strings are converted with the writer's `stringEncoding`. */
 export type SnapshotBytes = Buffer | string;
@@ -14,6 +14,7 @@ export type SnapshotBytes = Buffer | string;
  * - list:   an array, an iterable, or a deque with `toArray()` (the context's Deque) of `SnapshotBytes`
  * - hash:   `Map<field, value>` or an iterable of `[field, value]`
  * - set:    `Set<member>` or an iterable of members
+ * - zset:   `Map<member, score>` or an iterable of `[member, score]`
  */
 export interface SnapshotEntry {
   key: SnapshotBytes;

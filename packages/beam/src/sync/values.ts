@@ -41,6 +41,16 @@ export function pairs(value: unknown): Counted<[SnapshotBytes, SnapshotBytes]> {
   throw new TypeError('hash value is not a Map or iterable of pairs');
 }
 
+/** Sorted set members and scores: a Map<member, score> or an iterable of [member, score] (the context's ZSet). */
+export function zsetPairs(value: unknown): Counted<[SnapshotBytes, number]> {
+  if (value instanceof Map) return { count: value.size, items: value as Map<SnapshotBytes, number> };
+  if (isIterable(value)) {
+    const arr = Array.from(value) as Array<[SnapshotBytes, number]>;
+    return { count: arr.length, items: arr };
+  }
+  throw new TypeError('zset value is not a Map or iterable of [member, score] pairs');
+}
+
 /**
  * A copy of a value that stays unchanged when the original container is mutated in place. Element Buffers are
  * shared (the keyspace replaces elements, it does not write into them); a string Buffer is copied because
@@ -52,6 +62,8 @@ export function cloneValue(type: string, value: unknown): unknown {
       return Buffer.isBuffer(value) ? Buffer.from(value) : value;
     case 'hash':
       return Array.from(pairs(value).items);
+    case 'zset':
+      return Array.from(zsetPairs(value).items);
     default:
       return Array.from(members(value).items);
   }

@@ -4,6 +4,8 @@ import { ErrorReply, OK, RespMap, type Reply } from '../../wire/reply.js';
 import type { CommandScope } from './env.js';
 import { clientOf, container, E_SYNTAX, helpReply, spec } from './spec.js';
 
+const PROTECTED = new Set(['dir', 'dbfilename']);
+
 export function configCommands(scope: CommandScope): CommandSpec[] {
   const cfg = scope.env.config;
   return [
@@ -24,6 +26,9 @@ export function configCommands(scope: CommandScope): CommandSpec[] {
           // Validate everything first so that a bad pair changes nothing (Redis 7 sets atomically).
           const pairs: Array<[string, string]> = [];
           for (let i = 2; i < a.length; i += 2) pairs.push([a[i]!.toString(), a[i + 1]!.toString()]);
+          // Where SAVE writes is set at start only (Redis 7's protected configs, enable-protected-configs no).
+          const prot = pairs.find(([k]) => PROTECTED.has(k.toLowerCase()));
+          if (prot) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${prot[0]}') - can't set protected config`);
           const before = pairs.map(([k]) => cfg.get(k));
           try {
             for (const [k, v] of pairs) cfg.set(k, v);

@@ -1,10 +1,12 @@
 import type { CommandSpec } from '../../context/api.js';
-import { type DispatchClient } from '../../context/dispatch.js';
-import { ErrorReply, OK, PONG, RespMap, SimpleString, type Reply } from '../../wire/reply.js';
+import { type DispatchClient, REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT } from '../../context/dispatch.js';
+import { ErrorReply, MultiReply, OK, PONG, RespMap, SimpleString, type Reply } from '../../wire/reply.js';
 import type { CommandScope } from './env.js';
 import { clientOf, container, E_NOT_INT, E_SYNTAX, helpReply, parseIntArg, spec } from './spec.js';
 import { resetSubscriptions } from './pubsub.js';
 
+/** Writes nothing (CLIENT REPLY SKIP has no reply of its own). */
+const NO_REPLY = new MultiReply([]);
 const E_WRONGPASS = new ErrorReply('WRONGPASS invalid username-password pair or user is disabled.');
 const E_BADNAME = new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
 
@@ -129,9 +131,11 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
       c.multiDirty = false;
       dispatcher.unwatchAll(c);
       resetSubscriptions(scope, c);
+      env.monitors.remove(c);
       c.db = 0;
       c.resp = 2;
       c.name = null;
+      c.replyFlags = 0;
       c.authenticated = !dispatcher.authRequired;
       return new SimpleString('RESET');
     }),
@@ -213,9 +217,12 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
               victims = victims.filter((c) => c.id === n);
             } else if (k === 'addr') victims = victims.filter((c) => c.addr === v);
             else if (k === 'laddr') victims = victims.filter((c) => c.laddr === v);
-            else if (k === 'user') victims = victims.filter(() => v === 'default');
+            else if (k === 'user') {
+              if (v !== 'default') return new ErrorReply(`ERR No such user '${v}'`);
+            }
             else if (k === 'type') {
               const t = v.toLowerCase();
+              if (!['normal', 'pubsub', 'master', 'replica', 'slave'].includes(t)) return new ErrorReply(`ERR Unknown client type '${v}'`);
               victims = victims.filter((c) => (t === 'pubsub' ? c.subscriptionCount > 0 : t === 'normal' ? c.subscriptionCount === 0 : false));
             } else if (k === 'skipme') {
               if (v.toLowerCase() === 'yes') skipme = true;
@@ -232,11 +239,47 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
           return n;
         },
       },
+      unblock: {
+        arity: -3,
+        run: (inv) => {
+          const a = inv.argv;
+          const id = parseIntArg(a[2]!);
+          if (id === null) return E_NOT_INT;
+          let error = false;
+          if (a.length === 4) {
+            const how = a[3]!.toString().toLowerCase();
+            if (how === 'error') error = true;
+            else if (how !== 'timeout') return new ErrorReply('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+          } else if (a.length > 4) return E_SYNTAX;
+          const target = env.registry.clients.get(id);
+          if (target === undefined || !target.unblock) return 0;
+          target.unblock(error);
+          return 1;
+        },
+      },
       'no-evict': { arity: 3, run: (inv) => onOff(inv.argv[2]!) },
       'no-touch': { arity: 3, run: (inv) => onOff(inv.argv[2]!) },
       reply: {
         arity: 3,
-        run: (inv) => (inv.argv[2]!.toString().toLowerCase() === 'on' ? OK : new ErrorReply('ERR CLIENT REPLY OFF|SKIP is not supported')),
+        run: (inv) => {
+          // The connection drops replies while REPLY_OFF or REPLY_SKIP is set (subscribe confirmations and
+          // pushes still go out); SKIP itself sends nothing, and its flag covers the next command only.
+          const c = clientOf(inv);
+          const v = inv.argv[2]!.toString().toLowerCase();
+          if (v === 'on') {
+            c.replyFlags &= ~(REPLY_OFF | REPLY_SKIP);
+            return OK;
+          }
+          if (v === 'off') {
+            c.replyFlags |= REPLY_OFF;
+            return OK;
+          }
+          if (v === 'skip') {
+            if ((c.replyFlags & REPLY_OFF) === 0) c.replyFlags |= REPLY_SKIP_NEXT;
+            return c.inExec ? OK : NO_REPLY; // EXEC's array needs one reply per command
+          }
+          return E_SYNTAX;
+        },
       },
       help: {
         arity: 2,

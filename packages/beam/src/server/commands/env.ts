@@ -1,6 +1,7 @@
 import type { ClientRegistry, Dispatcher } from '../../context/dispatch.js';
 import type { ServerConfig } from '../../context/config.js';
 import type { Context } from '../../context/context.js';
+import type { Monitors } from '../monitor.js';
 
 /** What the connection commands know about the server they run in. */
 export interface ServerEnv {
@@ -15,6 +16,13 @@ export interface ServerEnv {
   port(): number;
   /** Number of databases SELECT accepts. */
   readonly databases: number;
+  /** MONITOR clients of the whole server. */
+  readonly monitors: Monitors;
+  /**
+   * SHUTDOWN was accepted (after any SAVE it asked for): the server emits 'shutdown' and, when nobody listens,
+   * closes itself.
+   */
+  shutdown(): void;
 }
 
 /** The per-dispatcher pieces: the dispatcher itself and the Context it serves (if any). */

@@ -1,3 +1,5 @@
+import { adminCommands } from './admin.js';
+import { memoryCommands } from './memory.js';
 import type { CommandSpec } from '../../context/api.js';
 import type { CommandScope } from './env.js';
 import { connectionCommands } from './connection.js';
@@ -16,6 +18,8 @@ export function serverCommands(scope: CommandScope): CommandSpec[] {
     ...configCommands(scope),
     ...infoCommands(scope),
     ...commandCommands(scope),
+    ...adminCommands(scope),
+    ...memoryCommands(scope),
   ];
 }
 

@@ -4,6 +4,7 @@ import { RespVerbatim } from '../../wire/reply.js';
 import type { CommandScope } from './env.js';
 import { clientOf, spec } from './spec.js';
 import { replicationInfo } from '../replication.js';
+import { saveState } from '../persistence.js';
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
 const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];
@@ -23,6 +24,7 @@ export function infoText(scope: CommandScope, sections: string[]): string {
   const clients = [...env.registry.clients.values()].filter((c) => !c.internal);
   const mem = process.memoryUsage();
   const cpu = process.cpuUsage();
+  const saved = context ? saveState(context) : undefined;
   const build: Record<string, () => Array<[string, string | number]>> = {
     server: () => [
       ['redis_version', env.version], ['redis_git_sha1', '00000000'], ['redis_git_dirty', 0], ['redis_build_id', '0'],
@@ -34,7 +36,7 @@ export function infoText(scope: CommandScope, sections: string[]): string {
     ],
     clients: () => [
       ['connected_clients', clients.length], ['cluster_connections', 0], ['maxclients', env.config.get('maxclients') ?? '10000'],
-      ['client_recent_max_input_buffer', 0], ['client_recent_max_output_buffer', 0], ['blocked_clients', 0],
+      ['client_recent_max_input_buffer', 0], ['client_recent_max_output_buffer', 0], ['blocked_clients', context?.blocking.count ?? 0],
       ['tracking_clients', 0], ['clients_in_timeout_table', 0],
     ],
     memory: () => [
@@ -46,9 +48,10 @@ export function infoText(scope: CommandScope, sections: string[]): string {
       ['maxmemory_policy', env.config.get('maxmemory-policy') ?? 'noeviction'], ['mem_allocator', 'v8'],
     ],
     persistence: () => [
-      ['loading', 0], ['async_loading', 0], ['rdb_changes_since_last_save', context?.dirty ?? 0],
-      ['rdb_bgsave_in_progress', 0], ['rdb_last_save_time', Math.floor(env.registry.startedAt / 1000)],
-      ['rdb_last_bgsave_status', 'ok'], ['aof_enabled', 0], ['aof_rewrite_in_progress', 0],
+      ['loading', 0], ['async_loading', 0], ['rdb_changes_since_last_save', saved ? context!.dirty - saved.dirtyAtSave : 0],
+      ['rdb_bgsave_in_progress', saved?.inProgress ? 1 : 0],
+      ['rdb_last_save_time', saved ? saved.lastSave : Math.floor(env.registry.startedAt / 1000)],
+      ['rdb_last_bgsave_status', saved?.lastStatus ?? 'ok'], ['aof_enabled', 0], ['aof_rewrite_in_progress', 0],
       ['aof_last_bgrewrite_status', 'ok'], ['aof_last_write_status', 'ok'],
     ],
     stats: () => [

@@ -33,6 +33,8 @@ export function container(name: string, subs: Record<string, Subcommand>): Comma
     }
     const n = inv.argv.length;
     if (s.arity >= 0 ? n !== s.arity : n < -s.arity) return arityError(`${name}|${key}`);
+    // CLIENT LIST shows `cmd=config|get` for subcommands.
+    (inv.client as Partial<DispatchClient>).lastCommand = `${name}|${key}`;
     return s.run(inv);
   };
 }
