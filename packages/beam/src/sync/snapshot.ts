@@ -34,7 +34,8 @@ interface CapturedDb {
 }
 
 /**
- * A point-in-time view of the keyspace that stays valid while commands keep running.
+ * A point-in-time view of a generic keyspace (SnapshotKeyspace) that stays valid while commands keep running. The
+ * Context uses the lazy, O(databases) LazySnapshot instead (lazy-snapshot.ts, ReplicationMaster.snapshot()).
  *
  * Consistency: capture runs synchronously between two commands and records every key with its type, expiry and a
  * reference to its value container. Commands that run while the snapshot is being written either replace/delete
