@@ -7,31 +7,22 @@
 // Needs redis-server and redis-benchmark on PATH (Debian: redis-server, redis-tools).
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BeamClient, createServer, attachJobs } from '../../packages/beam/dist/src/index.js';
+import { benchOptions } from '../lib/args.js';
+import { track, killAll, stopChild } from '../lib/children.js';
+import { HOST, freePort, waitForPort } from '../lib/net.js';
+import { ROOT } from '../lib/paths.js';
+import { quantile, table, fmt, cpuSummary } from '../lib/report.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
 const DEFAULT_BEAM_MAIN = path.join(ROOT, 'packages/beam/dist/src/cli/main.js');
-const HOST = '127.0.0.1';
 
-const { values: opts } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    'beam-main': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+const opts = benchOptions('Usage: node bench/beam/run.js [--quick] [--rounds N] [--beam-main PATH/TO/cli/main.js]\n', {
+  quick: { type: 'boolean', default: false },
+  rounds: { type: 'string' },
+  'beam-main': { type: 'string' },
 });
-if (opts.help) {
-  process.stdout.write('Usage: node bench/beam/run.js [--quick] [--rounds N] [--beam-main PATH/TO/cli/main.js]\n');
-  process.exit(0);
-}
 const QUICK = opts.quick;
 /** The server to compare (A/B runs of a modified build); default this checkout's. */
 const BEAM_MAIN = path.resolve(opts['beam-main'] ?? DEFAULT_BEAM_MAIN);
@@ -45,95 +36,32 @@ const TESTS = ['PING_INLINE', 'PING_MBULK', 'SET', 'GET', 'LPUSH', 'RPOP', 'LRAN
 /** LRANGE_100 moves 100 elements per request: fewer requests keep its run as long as the others. */
 const N_SCALE = { LRANGE_100: 0.25 };
 
-// ---- process bookkeeping: everything started here is killed on exit, errors included ----
-
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-function killAll() {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    killAll();
-    process.exit(130);
+/**
+ * Starts a server that listens on HOST:`port` in a child process; resolves once it accepts connections, rejects
+ * with the start of its stderr if it exits first.
+ */
+async function startListening(name, cmd, args, port) {
+  const child = track(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
+  let log = '';
+  child.stderr.on('data', (d) => {
+    // beam's job start/exit lines arrive all the time: keep only the start of the log for error messages.
+    if (log.length < 4096) log += d.toString();
   });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port, ms = 10_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ host: HOST, port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listens on ${HOST}:${port}`);
-    await sleep(50);
-  }
+  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${log}`))));
+  exited.catch(() => {});
+  await Promise.race([waitForPort(port), exited]);
+  return { port, child };
 }
 
 /** `beam serve` in a child process (its own event loop); resolves with its port. */
 async function startBeam(extraArgs = []) {
   const port = await freePort();
-  const child = track(spawn(process.execPath, [BEAM_MAIN, 'serve', '--host', HOST, '--port', String(port), ...extraArgs], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  }));
-  let log = '';
-  child.stderr.on('data', (d) => {
-    // Job start/exit lines arrive all the time: keep only the start of the log for error messages.
-    if (log.length < 4096) log += d.toString();
-  });
-  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`beam serve exited (${code}): ${log}`))));
-  exited.catch(() => {});
-  await Promise.race([waitForPort(port), exited]);
-  return { port, child };
+  return startListening('beam serve', process.execPath, [BEAM_MAIN, 'serve', '--host', HOST, '--port', String(port), ...extraArgs], port);
 }
 
 async function startRedis() {
   const port = await freePort();
-  const child = track(spawn('redis-server', ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  }));
-  let log = '';
-  child.stderr.on('data', (d) => (log += d.toString()));
-  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${log}`))));
-  exited.catch(() => {});
-  await Promise.race([waitForPort(port), exited]);
-  return { port, child };
-}
-
-async function stop(server) {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  const gone = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGTERM');
-  const t = setTimeout(() => server.child.kill('SIGKILL'), 3000);
-  await gone;
-  clearTimeout(t);
+  return startListening('redis-server', 'redis-server', ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], port);
 }
 
 // ---- redis-benchmark ----
@@ -195,8 +123,7 @@ function median(xs) {
 }
 
 function percentile(xs, p) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+  return quantile([...xs].sort((a, b) => a - b), p / 100);
 }
 
 /** A short pass over every test on both servers first: our server's JIT warms up, both get their sockets and lists. */
@@ -303,16 +230,6 @@ async function bareSpawn(count) {
 
 // ---- output ----
 
-function fmt(n) {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function table(headers, rows) {
-  const lines = [`| ${headers.join(' | ')} |`, `|${headers.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
-  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
-  return lines.join('\n');
-}
-
 function version(cmd, args) {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0];
@@ -329,7 +246,7 @@ async function main() {
   const ours = await startBeam(['--exec', 'true']);
   const redis = await startRedis();
   const out = [];
-  out.push(`Run: \`node bench/beam/run.js${process.argv.slice(2).map((a) => ` ${a}`).join('')}\` — ${cpus.length} CPUs (${cpus[0]?.model ?? '?'}), node ${process.version}, ${version('redis-server', ['--version'])}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}${BEAM_MAIN === DEFAULT_BEAM_MAIN ? '' : `; server ${BEAM_MAIN}`}.`);
+  out.push(`Run: \`node bench/beam/run.js${process.argv.slice(2).map((a) => ` ${a}`).join('')}\` — ${cpuSummary()}, node ${process.version}, ${version('redis-server', ['--version'])}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}${BEAM_MAIN === DEFAULT_BEAM_MAIN ? '' : `; server ${BEAM_MAIN}`}.`);
   out.push(`redis-benchmark -c ${CLIENTS} -q --csv after a warm-up pass; ${ROUNDS} round(s) per test, alternating which server goes first (median rps; ratio = median of per-round ratios); -n ${N_P1} without pipelining, ${N_P16} with -P 16 (LRANGE_100: a quarter).`);
 
   process.stderr.write('  warm-up...\n');
@@ -344,7 +261,7 @@ async function main() {
       rows.map((r) => [r.test, fmt(r.ours), fmt(r.redis), `${r.ratio.toFixed(2)}x`, `${r.min.toFixed(2)}-${r.max.toFixed(2)}`, r.oursCpu.toFixed(2), r.redisCpu.toFixed(2)]),
     ));
   }
-  await stop(redis);
+  await stopChild(redis.child);
 
   // Jobs over RESP (child server): echo is a handler inside the server process.
   const nJobs = QUICK ? 100 : 500;
@@ -373,7 +290,7 @@ async function main() {
   const nExec = QUICK ? 50 : 200;
   const bare = await bareSpawn(nExec);
   const viaJob = await jobsPerSecond(ours.port, 'exec', ['exec', 'true'], nExec, 1);
-  await stop(ours);
+  await stopChild(ours.child);
   out.push('');
   out.push(`**Exec start overhead** (${nExec} sequential runs of \`true\`)`);
   out.push('');

@@ -12,63 +12,27 @@ import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context, createServer, ReplicationMaster, sync } from '../../packages/beam/dist/src/index.js';
+import { benchOptions } from '../lib/args.js';
+import { track } from '../lib/children.js';
+import { HOST, freePort, waitForPort } from '../lib/net.js';
+import { ROOT } from '../lib/paths.js';
+import { fmt, cpuSummary } from '../lib/report.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
 const BEAM_MAIN = path.join(ROOT, 'packages/beam/dist/src/cli/main.js');
-const HOST = '127.0.0.1';
 
-const { values: opts } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    keys: { type: 'string' },
-    markdown: { type: 'boolean', default: false },
-    'snapshot-only': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+const opts = benchOptions('Usage: node bench/beam/sync.js [--quick] [--keys N] [--markdown] [--snapshot-only]\n', {
+  quick: { type: 'boolean', default: false },
+  keys: { type: 'string' },
+  markdown: { type: 'boolean', default: false },
+  'snapshot-only': { type: 'boolean', default: false },
 });
-if (opts.help) {
-  process.stdout.write('Usage: node bench/beam/sync.js [--quick] [--keys N] [--markdown] [--snapshot-only]\n');
-  process.exit(0);
-}
 const KEYS = Number(opts.keys ?? (opts.quick ? 200_000 : 1_000_000));
 const LOAD_SECONDS = opts.quick ? 2 : 5;
 const PROBE_MS = 5;
-
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-function killAll() {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Minimal pipelining RESP client: replies as strings/numbers/arrays, push messages to `onPush`. */
 class Client {
@@ -175,8 +139,18 @@ async function startReplica(masterPort) {
   return { port, child, client: c };
 }
 
+/** Percentile `p` of an ascending array: the element at floor(p% of the length). */
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+const B = (s) => Buffer.from(s, 'latin1');
+const SET = B('SET');
+
+/** KEYS string keys `key:<i>` in `ctx`; returns the internal client that wrote them. */
+function fillKeys(ctx) {
+  const c = ctx.createInternalClient();
+  for (let i = 0; i < KEYS; i++) ctx.call(c, [SET, B(`key:${i}`), B(`value:${i}:xxxxxxxx`)]);
+  return c;
+}
 
 // ---- 1. snapshot speed ---------------------------------------------------------------------------
 
@@ -199,10 +173,7 @@ function stallProbe() {
 
 async function snapshotSpeed() {
   const ctx = new Context({ activeExpireInterval: 0 });
-  const c = ctx.createInternalClient();
-  const B = (s) => Buffer.from(s, 'latin1');
-  const SET = B('SET');
-  for (let i = 0; i < KEYS; i++) ctx.call(c, [SET, B(`key:${i}`), B(`value:${i}:xxxxxxxx`)]);
+  const c = fillKeys(ctx);
   const results = [];
   for (let round = 0; round < 2; round++) {
     const master = new ReplicationMaster(ctx);
@@ -247,10 +218,7 @@ async function fullSync() {
   const server = createServer({ host: HOST, port: 0 });
   const { port } = await server.listen();
   const ctx = server.context;
-  const c = ctx.createInternalClient();
-  const B = (s) => Buffer.from(s, 'latin1');
-  const SET = B('SET');
-  for (let i = 0; i < KEYS; i++) ctx.call(c, [SET, B(`key:${i}`), B(`value:${i}:xxxxxxxx`)]);
+  fillKeys(ctx);
   const t0 = performance.now();
   const rep = await startReplica(port);
   await waitFor('master_link_status:up', async () => String(await rep.client.call('INFO', 'replication')).includes('master_link_status:up'));
@@ -269,14 +237,7 @@ async function fullSync() {
 async function lag() {
   const port = await freePort();
   const beam = track(spawn(process.execPath, [BEAM_MAIN, 'serve', '--port', String(port)], { stdio: 'ignore' }));
-  await waitFor('beam serve', async () => {
-    try {
-      (await Client.connect(port)).close();
-      return true;
-    } catch {
-      return false;
-    }
-  }, 10_000);
+  await waitForPort(port);
   const rep = await startReplica(port);
   await waitFor('master_link_status:up', async () => String(await rep.client.call('INFO', 'replication')).includes('master_link_status:up'));
   await rep.client.call('CONFIG', 'SET', 'notify-keyspace-events', 'K$');
@@ -369,7 +330,7 @@ if (opts['snapshot-only']) {
 } else {
   out.push('redis-server not found: full sync and lag skipped');
 }
-const header = `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})`;
+const header = `node ${process.version}, ${cpuSummary()}`;
 if (opts.markdown) process.stdout.write(`${header}\n\n${out.map((l) => `- ${l}`).join('\n')}\n`);
 else process.stdout.write(`${header}\n${out.join('\n')}\n`);
 process.exit(0);

@@ -13,6 +13,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect, TEST_PROFILE_URIS } from '../../packages/beep/dist/src/index.js';
+import { track, stopChild } from '../lib/children.js';
+import { HOST, writeBytes } from '../lib/net.js';
 
 const MAIN = fileURLToPath(new URL('../../packages/beep/dist/src/cli/main.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -24,24 +26,15 @@ function rawServer() {
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   const server = net.createServer((sock) => {
     sock.setNoDelay(true);
-    let left = bytes;
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!sock.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void sock.once('drain', pump);
-      }
-      sock.end();
-    };
-    pump();
+    writeBytes(sock, bytes, chunk);
   });
-  server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n'));
+  server.listen(0, HOST, () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n'));
   process.on('SIGTERM', () => process.exit(0));
 }
 
 function startChild(args, portFrom) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let buf = '';
     const onData = (c) => {
       buf += c.toString();
@@ -57,13 +50,6 @@ function startChild(args, portFrom) {
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`child exited with ${code}`)));
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
   });
 }
 
@@ -127,7 +113,7 @@ async function rawTcp(port, total) {
     const t0 = performance.now();
     const got = await new Promise((resolve, reject) => {
       let n = 0;
-      const s = net.connect({ port, host: '127.0.0.1' });
+      const s = net.connect({ port, host: HOST });
       s.on('data', (c) => (n += c.length));
       s.on('end', () => resolve(n));
       s.on('error', reject);
@@ -151,7 +137,7 @@ async function bulkVersusRaw(port, total) {
       tcp.push(await rawTcp(raw.port, total));
     }
   } finally {
-    await stop(raw.child);
+    await stopChild(raw.child);
   }
   const best = (xs) => xs.reduce((a, b) => (b.MBps > a.MBps ? b : a));
   const median = (xs) => [...xs].sort((a, b) => a.MBps - b.MBps)[xs.length >> 1].MBps;
@@ -195,7 +181,7 @@ async function main() {
     ({ b, bAns, raw } = await bulkVersusRaw(port, 64 * MiB));
     c = await manyChannels(port, 64, MiB, 64 * 1024);
   } finally {
-    await stop(child);
+    await stopChild(child);
   }
   const f = (x, d = 1) => x.toFixed(d);
   const rows = [

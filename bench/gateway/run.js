@@ -16,18 +16,22 @@ import path from 'node:path';
 import os from 'node:os';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { GatewayClient } from '../../packages/gateway/dist/src/index.js';
 import { BeamClient } from '../../packages/beam/dist/src/index.js';
+import { benchOptions } from '../lib/args.js';
+import { track, stopChild } from '../lib/children.js';
+import { HOST } from '../lib/net.js';
+import { quantile, table, cpuSummary } from '../lib/report.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const HOST = '127.0.0.1';
 /** The whole run is killed after this long, whatever happens. */
 const DEADLINE_MS = 115_000;
 
-const { values: opts } = parseArgs({
-  options: {
+const opts = benchOptions(
+  'Usage: node bench/gateway/run.js [--quick] [--size MiB] [--runs N] [--reps N] [--only throughput|latency]\n' +
+    '         [--window BYTES] [--max-send-frame BYTES] [--profile DIR]\n',
+  {
     quick: { type: 'boolean', default: false },
     size: { type: 'string' },
     runs: { type: 'string' },
@@ -36,16 +40,8 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     window: { type: 'string' },
     'max-send-frame': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
   },
-});
-if (opts.help) {
-  process.stdout.write(
-    'Usage: node bench/gateway/run.js [--quick] [--size MiB] [--runs N] [--reps N] [--only throughput|latency]\n' +
-      '         [--window BYTES] [--max-send-frame BYTES] [--profile DIR]\n',
-  );
-  process.exit(0);
-}
+);
 const QUICK = opts.quick;
 const SIZE = Math.round(Number(opts.size ?? (QUICK ? 64 : 256)) * 1024 * 1024);
 /** Sequential runs per latency measurement (after WARMUP more, and after JIT_WARMUP jobs of every kind first). */
@@ -56,20 +52,9 @@ const JIT_WARMUP = 1000;
 /** Throughput repetitions per transport (the median is reported, the best shown next to it). */
 const REPS = Number(opts.reps ?? (QUICK ? 1 : 3));
 
-// ---- the server child; killed on any exit path ----
+// ---- the server child; killed on any exit path (track) ----
 
 let child;
-function killChild() {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on('exit', killChild);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 setTimeout(() => {
   process.stderr.write(`bench/gateway: over ${DEADLINE_MS / 1000} s, giving up\n`);
   process.exit(1);
@@ -78,7 +63,7 @@ setTimeout(() => {
 async function startServer() {
   const nodeArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profile)] : [];
   const serverArgs = opts['max-send-frame'] ? ['--max-send-frame', opts['max-send-frame']] : [];
-  child = spawn(process.execPath, [...nodeArgs, path.join(HERE, 'server.js'), ...serverArgs], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child = track(spawn(process.execPath, [...nodeArgs, path.join(HERE, 'server.js'), ...serverArgs], { stdio: ['pipe', 'pipe', 'inherit'] }));
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (d) => {
     serverOut += d;
@@ -107,12 +92,9 @@ async function cpuNow() {
 }
 
 async function stopServer() {
-  if (!child || child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.stdin.end(); // a graceful stop, so that --cpu-prof writes its profile
-  const t = setTimeout(killChild, 5000);
-  await exited;
-  clearTimeout(t);
+  if (!child) return;
+  // A graceful stop, so that --cpu-prof writes its profile.
+  await stopChild(child, { graceMs: 5000, ask: (c) => c.stdin.end() });
 }
 
 // ---- helpers ----
@@ -125,11 +107,6 @@ function drain(readable) {
     readable.once('end', () => resolve(n));
     readable.once('error', reject);
   });
-}
-
-function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
 function median(xs) {
@@ -248,20 +225,22 @@ try {
 const f1 = (x) => x.toFixed(1);
 const f3 = (x) => x.toFixed(3);
 const lines = [];
-lines.push(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${os.platform()} ${os.release()}`);
+lines.push(`node ${process.version}, ${cpuSummary()}, ${os.platform()} ${os.release()}`);
 lines.push(`gateway in a child process; ${REPS} repetition(s) per throughput row; ${RUNS} sequential runs per latency row after ${JIT_WARMUP} mixed and ${WARMUP} own warm-up runs`);
 lines.push('');
-lines.push('| throughput | MB/s (median) | best | CPU % server | client |');
-lines.push('|---|---:|---:|---:|---:|');
-for (const r of results.throughput) lines.push(`| ${r.what} | ${f1(r.median)} | ${f1(r.best)} | ${r.server.toFixed(0)} | ${r.client.toFixed(0)} |`);
+lines.push(table(
+  ['throughput', 'MB/s (median)', 'best', 'CPU % server', 'client'],
+  results.throughput.map((r) => [r.what, f1(r.median), f1(r.best), r.server.toFixed(0), r.client.toFixed(0)]),
+));
 lines.push('');
-lines.push('| `echo hi` round trip | p50 ms | p90 ms | p99 ms | mean ms | jobs/s | CPU µs/job server | client |');
-lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of results.latency) {
-  const t = r.times;
-  const mean = t.reduce((a, b) => a + b, 0) / t.length;
-  lines.push(`| ${r.what} | ${f3(quantile(t, 0.5))} | ${f3(quantile(t, 0.9))} | ${f3(quantile(t, 0.99))} | ${f3(mean)} | ${(1000 / mean).toFixed(0)} | ${r.serverCpu.toFixed(0)} | ${r.clientCpu.toFixed(0)} |`);
-}
+lines.push(table(
+  ['`echo hi` round trip', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'jobs/s', 'CPU µs/job server', 'client'],
+  results.latency.map((r) => {
+    const t = r.times;
+    const mean = t.reduce((a, b) => a + b, 0) / t.length;
+    return [r.what, f3(quantile(t, 0.5)), f3(quantile(t, 0.9)), f3(quantile(t, 0.99)), f3(mean), (1000 / mean).toFixed(0), r.serverCpu.toFixed(0), r.clientCpu.toFixed(0)];
+  }),
+));
 lines.push('');
 lines.push(`(MB = 10^6 octets; wall time ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -10,8 +10,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { startGateway } from '../../packages/gateway/dist/src/index.js';
-
-const HOST = '127.0.0.1';
+import { HOST, writeBytes } from '../lib/net.js';
 
 /** `blast BYTES [CHUNK]`: BYTES of output in CHUNK-sized writes (default 1 MiB), waiting on 'drain'. */
 async function blast(job) {
@@ -43,16 +42,7 @@ function rawSource() {
       line += d.toString('latin1');
       if (!line.includes('\n')) return;
       sock.off('data', onData);
-      let left = Number(line.trim());
-      const pump = () => {
-        while (left > 0) {
-          const n = Math.min(left, chunk.length);
-          left -= n;
-          if (!sock.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void sock.once('drain', pump);
-        }
-        sock.end();
-      };
-      pump();
+      writeBytes(sock, Number(line.trim()), chunk);
     });
   });
   return new Promise((resolve) => server.listen(0, HOST, () => resolve(server)));

@@ -37,11 +37,11 @@ export function errorFromErr(msg: IncomingMessage): BeepErrReply {
   return new BeepErrReply(0, body.toString('utf8', 0, Math.min(body.length, 512)) || 'ERR reply', undefined, msg);
 }
 
-export class SingleReply implements ReplySink {
+/** A reply sink whose consumer waits on one promise. */
+abstract class PromisedReply implements ReplySink {
   readonly promise: Promise<IncomingMessage>;
-  private resolve!: (m: IncomingMessage) => void;
-  private reject!: (e: Error) => void;
-  private answers: IncomingMessage[] | undefined;
+  protected resolve!: (m: IncomingMessage) => void;
+  protected reject!: (e: Error) => void;
 
   constructor(
     readonly session: Session,
@@ -52,6 +52,14 @@ export class SingleReply implements ReplySink {
       this.reject = rej;
     });
   }
+
+  abstract deliver(msg: IncomingMessage, final: boolean): void;
+  abstract fail(err: Error): void;
+}
+
+/** request(): resolves with the RPY (or the NUL with the ANS before it), rejects on ERR. */
+export class SingleReply extends PromisedReply {
+  private answers: IncomingMessage[] | undefined;
 
   deliver(msg: IncomingMessage, _final: boolean): void {
     switch (msg.type) {
@@ -165,22 +173,9 @@ export class ReplyStream implements ReplySink, AsyncIterableIterator<IncomingMes
  * requestStream(): resolves with the reply once its body starts. A streamed RPY comes through `streamStarted`; a
  * one-to-many reply is turned into one stream of ANS bodies (each counted as backlog until read).
  */
-export class StreamReply implements ReplySink {
-  readonly promise: Promise<IncomingMessage>;
-  private resolve!: (m: IncomingMessage) => void;
-  private reject!: (e: Error) => void;
+export class StreamReply extends PromisedReply {
   private stream: MessageStream | undefined;
   private settled = false;
-
-  constructor(
-    readonly session: Session,
-    readonly ch: ChanState,
-  ) {
-    this.promise = new Promise((res, rej) => {
-      this.resolve = res;
-      this.reject = rej;
-    });
-  }
 
   streamStarted(msg: IncomingMessage): void {
     this.stream = msg.stream;

@@ -871,31 +871,16 @@ export class Session extends EventEmitter {
   /** A frame of a MSG received as a stream: no size cap, the consumer's reading opens the window again. */
   private onStreamedMsgFrame(ch: ChanState, p: InPartial, f: DataFrame): void {
     const last = !f.more;
-    if (p.stream === undefined) {
-      const hc = (p.header ??= new HeaderCollector());
-      const before = hc.held;
-      const r = hc.feed(f.payload, last);
-      if (r === undefined) {
-        this._backlog(ch, f.payload.length);
-      } else {
-        if (before > 0) this._backlog(ch, -before);
-        p.header = undefined;
-        const stream = new MessageStream({ backlog: (d) => this._backlog(ch, d) });
-        p.stream = stream;
-        p.slot.holding = true;
-        const msg = new IncomingMessage('MSG', ch.api, f.msgno, r.header);
-        msg.stream = stream;
-        stream._enqueue(r.body);
-        if (last) this.endStreamedMsg(ch, p);
-        this.deliverMsg(ch, p.slot, msg);
-        if (!last) {
-          ch.contMsgno = f.msgno;
-          ch.contIsMsg = true;
-        }
-        return;
+    const msg = this.feedStreamed(ch, p, 'MSG', f);
+    if (msg !== undefined) {
+      p.slot.holding = true;
+      if (last) this.endStreamedMsg(ch, p);
+      this.deliverMsg(ch, p.slot, msg);
+      if (!last) {
+        ch.contMsgno = f.msgno;
+        ch.contIsMsg = true;
       }
-    } else {
-      p.stream._enqueue(f.payload);
+      return;
     }
     if (last) this.endStreamedMsg(ch, p);
     else {
@@ -1034,25 +1019,10 @@ export class Session extends EventEmitter {
   /** A frame of a RPY received as a stream (channel.requestStream). */
   private onStreamedReplyFrame(ch: ChanState, req: RequestState, f: DataFrame): void {
     const last = !f.more;
-    if (req.stream === undefined) {
-      const hc = (req.header ??= new HeaderCollector());
-      const before = hc.held;
-      const r = hc.feed(f.payload, last);
-      if (r === undefined) {
-        this._backlog(ch, f.payload.length);
-      } else {
-        if (before > 0) this._backlog(ch, -before);
-        req.header = undefined;
-        const stream = new MessageStream({ backlog: (d) => this._backlog(ch, d) });
-        req.stream = stream;
-        const msg = new IncomingMessage('RPY', ch.api, f.msgno, r.header);
-        msg.stream = stream;
-        stream._enqueue(r.body);
-        if (req.abandoned) stream._discard();
-        else req.sink.streamStarted?.(msg);
-      }
-    } else {
-      req.stream._enqueue(f.payload);
+    const msg = this.feedStreamed(ch, req, 'RPY', f);
+    if (msg !== undefined) {
+      if (req.abandoned) msg.stream?._discard();
+      else req.sink.streamStarted?.(msg);
     }
     if (last) {
       ch.contMsgno = -1;
@@ -1062,6 +1032,38 @@ export class Session extends EventEmitter {
       ch.contMsgno = f.msgno;
       ch.contIsMsg = false;
     }
+  }
+
+  /**
+   * One frame of a message received as a stream (a MSG or a requestStream() RPY): its MIME header is collected
+   * first, held octets counted as backlog, then `into.stream` carries the body. Returns the message when this frame
+   * completes the header, undefined otherwise.
+   */
+  private feedStreamed(
+    ch: ChanState,
+    into: { header?: HeaderCollector | undefined; stream?: MessageStream | undefined },
+    type: 'MSG' | 'RPY',
+    f: DataFrame,
+  ): IncomingMessage | undefined {
+    if (into.stream !== undefined) {
+      into.stream._enqueue(f.payload);
+      return undefined;
+    }
+    const hc = (into.header ??= new HeaderCollector());
+    const before = hc.held;
+    const r = hc.feed(f.payload, !f.more);
+    if (r === undefined) {
+      this._backlog(ch, f.payload.length);
+      return undefined;
+    }
+    if (before > 0) this._backlog(ch, -before);
+    into.header = undefined;
+    const stream = new MessageStream({ backlog: (d) => this._backlog(ch, d) });
+    into.stream = stream;
+    const msg = new IncomingMessage(type, ch.api, f.msgno, r.header);
+    msg.stream = stream;
+    stream._enqueue(r.body);
+    return msg;
   }
 
   private append(req: RequestState, a: Assembly, payload: Buffer, cap: number): void {
@@ -1686,14 +1688,19 @@ export class Session extends EventEmitter {
       if (!ch.open || ch.ready || ch.advertised || ch.inSeqDue) continue;
       const win = ch.bufSize - ch.backlog;
       if (win <= ch.advWin) continue;
-      const b = Buffer.from(`SEQ ${ch.number} ${ch.recvSeq} ${win}\r\n`, 'latin1');
-      parts.push(b);
-      bytes += b.length;
-      ch.advAck = ch.recvSeq;
-      ch.advWin = win;
-      ch.advertised = true;
+      bytes += this.seqFrame(ch, win, parts);
     }
     return bytes;
+  }
+
+  /** A SEQ advertising `win` on `ch` into `parts`, recorded as advertised; returns its octets. */
+  private seqFrame(ch: ChanState, win: number, parts: Buffer[]): number {
+    const b = Buffer.from(`SEQ ${ch.number} ${ch.recvSeq} ${win}\r\n`, 'latin1');
+    parts.push(b);
+    ch.advAck = ch.recvSeq;
+    ch.advWin = win;
+    ch.advertised = true;
+    return b.length;
   }
 
   /** Build the due SEQ frames into `parts`, recording what they advertise; returns their octets. */
@@ -1706,12 +1713,7 @@ export class Session extends EventEmitter {
       if (!ch.open || !ch.ready) continue;
       const win = ch.bufSize - ch.backlog;
       if (win <= 0) continue;
-      const b = Buffer.from(`SEQ ${ch.number} ${ch.recvSeq} ${win}\r\n`, 'latin1');
-      parts.push(b);
-      bytes += b.length;
-      ch.advAck = ch.recvSeq;
-      ch.advWin = win;
-      ch.advertised = true;
+      bytes += this.seqFrame(ch, win, parts);
     }
     return bytes;
   }

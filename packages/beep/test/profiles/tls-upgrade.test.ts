@@ -53,6 +53,22 @@ async function listen(server: net.Server): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
+/** The server end of the next connection to `server`, once `upgrade` has turned it into TLS. */
+function nextUpgraded(server: net.Server, upgrade: (socket: net.Socket) => Promise<tls.TLSSocket>): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    server.once('connection', (socket: net.Socket) => {
+      upgrade(socket).then(resolve, reject);
+    });
+  });
+}
+
+/** Writes `text` on `from` and expects it to arrive, in one chunk, on `to`. */
+async function expectDelivered(from: Duplex, to: Duplex, text: string): Promise<void> {
+  from.write(text);
+  const [got] = (await once(to, 'data')) as [Buffer];
+  expect(got.toString()).to.equal(text);
+}
+
 /** Read from a socket until `marker` is seen; resolve with the bytes up to and after it (nothing else consumed). */
 function readUntil(socket: net.Socket, marker: string): Promise<{ head: string; rest: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -134,15 +150,10 @@ describe('TLS: self-signed certificate and upgradeToTls', function () {
 
   it('upgrades a plain connection on both sides after a cleartext exchange', async () => {
     const server = track(net.createServer());
-    const serverSide = new Promise<tls.TLSSocket>((resolve, reject) => {
-      server.once('connection', (socket) => {
-        readUntil(socket, 'READY\r\n')
-          .then(({ rest }) => {
-            socket.write('PROCEED\r\n');
-            return upgradeToTls(socket, { role: 'server', key: cert.key, cert: cert.cert, pending: rest });
-          })
-          .then(resolve, reject);
-      });
+    const serverSide = nextUpgraded(server, async (socket) => {
+      const { rest } = await readUntil(socket, 'READY\r\n');
+      socket.write('PROCEED\r\n');
+      return upgradeToTls(socket, { role: 'server', key: cert.key, cert: cert.cert, pending: rest });
     });
     const port = await listen(server);
     const raw = await connect(port);
@@ -153,12 +164,8 @@ describe('TLS: self-signed certificate and upgradeToTls', function () {
     const srv = await serverSide;
     expect(client.authorized).to.equal(true);
     expect(client.getProtocol()).to.match(/^TLSv1\.[23]$/);
-    srv.write('secret from server');
-    const [got] = (await once(client, 'data')) as [Buffer];
-    expect(got.toString()).to.equal('secret from server');
-    client.write('secret from client');
-    const [back] = (await once(srv, 'data')) as [Buffer];
-    expect(back.toString()).to.equal('secret from client');
+    await expectDelivered(srv, client, 'secret from server');
+    await expectDelivered(client, srv, 'secret from client');
     client.destroy();
     srv.destroy();
   });
@@ -166,15 +173,10 @@ describe('TLS: self-signed certificate and upgradeToTls', function () {
   it('feeds bytes read past the cleartext message (ClientHello in the same chunk) to TLS first', async () => {
     const server = track(net.createServer());
     let pendingSeen: Buffer = Buffer.alloc(0);
-    const serverSide = new Promise<tls.TLSSocket>((resolve, reject) => {
-      server.once('connection', (socket) => {
-        readUntil(socket, 'READY\r\n')
-          .then(({ rest }) => {
-            pendingSeen = rest;
-            return upgradeToTls(socket, { role: 'server', key: cert.key, cert: cert.cert, pending: rest });
-          })
-          .then(resolve, reject);
-      });
+    const serverSide = nextUpgraded(server, async (socket) => {
+      const { rest } = await readUntil(socket, 'READY\r\n');
+      pendingSeen = rest;
+      return upgradeToTls(socket, { role: 'server', key: cert.key, cert: cert.cert, pending: rest });
     });
     const port = await listen(server);
     const raw = await connect(port);
@@ -183,55 +185,42 @@ describe('TLS: self-signed certificate and upgradeToTls', function () {
     const srv = await serverSide;
     expect(pendingSeen.length).to.be.greaterThan(0);
     expect(pendingSeen[0]).to.equal(0x16); // TLS handshake record
-    client.write('ping');
-    const [got] = (await once(srv, 'data')) as [Buffer];
-    expect(got.toString()).to.equal('ping');
+    await expectDelivered(client, srv, 'ping');
     client.destroy();
     srv.destroy();
   });
 
   it('feeds pending bytes first over a Duplex that is not a net.Socket', async () => {
     const server = track(net.createServer());
-    const serverSide = new Promise<tls.TLSSocket>((resolve, reject) => {
-      server.once('connection', (socket) => {
-        readUntil(socket, 'READY\r\n')
-          .then(({ rest }) => {
-            if (rest.length === 0) throw new Error('expected the ClientHello in the same chunk');
-            return upgradeToTls(new PrefixFirstWrite(socket, ''), { role: 'server', key: cert.key, cert: cert.cert, pending: rest });
-          })
-          .then(resolve, reject);
-      });
+    const serverSide = nextUpgraded(server, async (socket) => {
+      const { rest } = await readUntil(socket, 'READY\r\n');
+      if (rest.length === 0) throw new Error('expected the ClientHello in the same chunk');
+      return upgradeToTls(new PrefixFirstWrite(socket, ''), { role: 'server', key: cert.key, cert: cert.cert, pending: rest });
     });
     const port = await listen(server);
     const raw = await connect(port);
     const client = await upgradeToTls(new PrefixFirstWrite(raw, 'READY\r\n'), { role: 'client', ca: cert.cert, servername: 'localhost' });
     const srv = await serverSide;
-    srv.write('over a duplex');
-    const [got] = (await once(client, 'data')) as [Buffer];
-    expect(got.toString()).to.equal('over a duplex');
+    await expectDelivered(srv, client, 'over a duplex');
     client.destroy();
     srv.destroy();
   });
 
   it('takes bytes still buffered inside the socket when no pending buffer is given', async () => {
     const server = track(net.createServer());
-    const serverSide = new Promise<tls.TLSSocket>((resolve, reject) => {
-      server.once('connection', (socket) => {
-        socket.once('readable', () => {
-          const line = socket.read(7) as Buffer | null; // "READY\r\n"; the ClientHello stays in the buffer
-          if (line?.toString() !== 'READY\r\n') return reject(new Error(`unexpected ${String(line)}`));
-          if (socket.readableLength === 0) return reject(new Error('the ClientHello should still be buffered'));
-          upgradeToTls(socket, { role: 'server', key: cert.key, cert: cert.cert }).then(resolve, reject);
-        });
+    const serverSide = nextUpgraded(server, (socket) => new Promise<tls.TLSSocket>((resolve, reject) => {
+      socket.once('readable', () => {
+        const line = socket.read(7) as Buffer | null; // "READY\r\n"; the ClientHello stays in the buffer
+        if (line?.toString() !== 'READY\r\n') return reject(new Error(`unexpected ${String(line)}`));
+        if (socket.readableLength === 0) return reject(new Error('the ClientHello should still be buffered'));
+        upgradeToTls(socket, { role: 'server', key: cert.key, cert: cert.cert }).then(resolve, reject);
       });
-    });
+    }));
     const port = await listen(server);
     const raw = await connect(port);
     const client = await upgradeToTls(new PrefixFirstWrite(raw, 'READY\r\n'), { role: 'client', ca: cert.cert, servername: 'localhost' });
     const srv = await serverSide;
-    srv.write('pong');
-    const [got] = (await once(client, 'data')) as [Buffer];
-    expect(got.toString()).to.equal('pong');
+    await expectDelivered(srv, client, 'pong');
     client.destroy();
     srv.destroy();
   });

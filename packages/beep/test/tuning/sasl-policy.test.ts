@@ -6,6 +6,7 @@ import { TLS_PROFILE_URI } from '../../src/profiles/tls/tls-xml.js';
 import { IDENTITY_EVENT, sessionIdentity } from '../../src/profiles/tuning/identity.js';
 import type { SaslCredentialStore } from '../../src/profiles/sasl/credentials.js';
 import { BeepErrReply } from '../../src/session/reply-sinks.js';
+import type { ListenOptions } from '../../src/api/connect.js';
 import { ECHO, echo, echoOnce, Harness, rejection, testCert } from './helpers.js';
 
 const XML = { contentType: 'application/beep+xml' };
@@ -14,6 +15,18 @@ describe('tuning: SASL profiles and listener policy over TCP', function () {
   this.timeout(20000);
   const h = new Harness();
   afterEach(() => h.close());
+
+  /** An echo listener offering TLS (the test certificate) and SASL for bob:secret, with `require` if given. */
+  async function listenTlsSasl(require?: ListenOptions['require']): Promise<{ port: number; cert: ReturnType<typeof testCert> }> {
+    const cert = testCert();
+    const { port } = await h.listen({
+      profiles: [echo],
+      tls: { key: cert.key, cert: cert.cert },
+      sasl: { users: ['bob:secret'] },
+      ...(require !== undefined ? { require } : {}),
+    });
+    return { port, cert };
+  }
 
   it('SCRAM-SHA-256 and CRAM-MD5 work in the clear; PLAIN is not offered there', async () => {
     const { port } = await h.listen({ profiles: [echo], sasl: { users: ['bob:secret', 'eve:other'] } });
@@ -37,8 +50,7 @@ describe('tuning: SASL profiles and listener policy over TCP', function () {
   });
 
   it('wrong passwords get 535 (every mechanism); the session stays usable and can retry', async () => {
-    const cert = testCert();
-    const { port } = await h.listen({ profiles: [echo], tls: { key: cert.key, cert: cert.cert }, sasl: { users: ['bob:secret'] } });
+    const { port, cert } = await listenTlsSasl();
     const s = await h.connect(port, { tls: { ca: cert.cert } });
     for (const mechanism of ['PLAIN', 'SCRAM-SHA-256', 'CRAM-MD5'] as const) {
       const e = await rejection(s.authenticate({ mechanism, authcid: 'bob', password: 'wrong' }));
@@ -137,13 +149,7 @@ describe('tuning: SASL profiles and listener policy over TCP', function () {
   });
 
   it('require.tls: the first greeting offers only TLS and SASL mechanisms allowed in the clear; app starts get 554', async () => {
-    const cert = testCert();
-    const { port } = await h.listen({
-      profiles: [echo],
-      tls: { key: cert.key, cert: cert.cert },
-      sasl: { users: ['bob:secret'] },
-      require: { tls: true },
-    });
+    const { port, cert } = await listenTlsSasl({ tls: true });
     const s = await h.connect(port);
     expect(s.peerProfiles).to.deep.equal([TLS_PROFILE_URI, saslProfileUri('SCRAM-SHA-256'), saslProfileUri('CRAM-MD5')]);
     const e = await rejection(s.startChannel(ECHO));
@@ -155,13 +161,7 @@ describe('tuning: SASL profiles and listener policy over TCP', function () {
   });
 
   it('require.sasl: app starts get 530 until authenticated; an identity learned in the clear is dropped by TLS', async () => {
-    const cert = testCert();
-    const { port } = await h.listen({
-      profiles: [echo],
-      tls: { key: cert.key, cert: cert.cert },
-      sasl: { users: ['bob:secret'] },
-      require: { sasl: true },
-    });
+    const { port, cert } = await listenTlsSasl({ sasl: true });
     const s = await h.connect(port);
     expect(s.peerProfiles).to.include(ECHO);
     expect((await rejection(s.startChannel(ECHO))).replyCode).to.equal(530);
@@ -181,13 +181,7 @@ describe('tuning: SASL profiles and listener policy over TCP', function () {
   });
 
   it('connect(target, { tls, sasl }) negotiates both before resolving; a wrong password fails connect with 535', async () => {
-    const cert = testCert();
-    const { port } = await h.listen({
-      profiles: [echo],
-      tls: { key: cert.key, cert: cert.cert },
-      sasl: { users: ['bob:secret'] },
-      require: { tls: true, sasl: true },
-    });
+    const { port, cert } = await listenTlsSasl({ tls: true, sasl: true });
     const s = await h.connect(port, { tls: { ca: cert.cert }, sasl: { mechanism: 'PLAIN', authcid: 'bob', password: 'secret' } });
     expect(s.securityLayer).to.equal('tls');
     expect(s.authenticatedIdentity).to.equal('bob');

@@ -67,6 +67,24 @@ function abortReason(signal: AbortSignal): Error {
   return r instanceof Error ? r : new BeepClosedError('BEEP_ABORTED', 'operation aborted', { cause: r });
 }
 
+/** The named options that are set: an option left out stays out of what is passed on. */
+function pickDefined<T extends object, K extends keyof T>(opts: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (opts[k] !== undefined) out[k] = opts[k];
+  return out;
+}
+
+/** One request of a tuning exchange, where an ERR is an answer to hand to the state machine, not a failure. */
+async function exchange(channel: Channel, body: string, signal: AbortSignal | undefined): Promise<{ kind: 'rpy' | 'err'; payload: Buffer }> {
+  try {
+    const r = await channel.request(body, { ...XML, ...(signal !== undefined ? { signal } : {}) });
+    return { kind: 'rpy', payload: r.payload };
+  } catch (e) {
+    if (!(e instanceof BeepErrReply)) throw e;
+    return { kind: 'err', payload: e.reply.payload };
+  }
+}
+
 function failedStep(step: TlsClientStep | SaslClientStep): never {
   if (step.kind === 'failed') throw step.error;
   throw new Error(`unexpected step ${step.kind}`);
@@ -88,7 +106,7 @@ export async function startTls(session: Session, opts: StartTlsOptions = {}): Pr
     channel = await session.startChannel(TLS_PROFILE_URI, {
       content: machine.startContent(),
       tuning: true,
-      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      ...pickDefined(opts, ['signal']),
     });
   } catch (e) {
     if (e instanceof BeepReplyError && e.replyCode !== undefined) failedStep(machine.onStartRefused(e.replyCode, e.message));
@@ -98,13 +116,8 @@ export async function startTls(session: Session, opts: StartTlsOptions = {}): Pr
   if (step.kind === 'send') {
     // The listener accepted the channel without answering the piggybacked ready: send it as a MSG.
     session.resume();
-    try {
-      const r = await channel.request(step.body, { ...XML, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) });
-      step = machine.onReply('rpy', r.payload);
-    } catch (e) {
-      if (!(e instanceof BeepErrReply)) throw e;
-      step = machine.onReply('err', e.reply.payload);
-    }
+    const r = await exchange(channel, step.body, opts.signal);
+    step = machine.onReply(r.kind, r.payload);
   }
   if (step.kind !== 'proceed') {
     session.resume();
@@ -117,15 +130,7 @@ export async function startTls(session: Session, opts: StartTlsOptions = {}): Pr
         const sock = await upgradeToTls(old, {
           role: 'client',
           pending: leftover,
-          ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-          ...(opts.servername !== undefined ? { servername: opts.servername } : {}),
-          ...(opts.host !== undefined ? { host: opts.host } : {}),
-          ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-          ...(opts.key !== undefined ? { key: opts.key } : {}),
-          ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
-          ...(opts.minVersion !== undefined ? { minVersion: opts.minVersion } : {}),
-          ...(opts.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: opts.handshakeTimeoutMs } : {}),
-          ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+          ...pickDefined(opts, ['ca', 'servername', 'host', 'rejectUnauthorized', 'key', 'cert', 'minVersion', 'handshakeTimeoutMs', 'signal']),
         });
         session.securityLayer = 'tls';
         rememberTlsSocket(session, sock);
@@ -161,14 +166,8 @@ async function runExchange(client: SaslClient, channel: Channel, first: SaslClie
     let body = step.body;
     const aborting = signal?.aborted === true;
     if (aborting) body = client.abort();
-    let next: SaslClientStep;
-    try {
-      const r = await channel.request(body, XML);
-      next = await client.onReply('rpy', r.payload);
-    } catch (e) {
-      if (!(e instanceof BeepErrReply)) throw e;
-      next = await client.onReply('err', e.reply.payload);
-    }
+    const r = await exchange(channel, body, undefined);
+    const next = await client.onReply(r.kind, r.payload);
     if (aborting) throw abortReason(signal as AbortSignal);
     step = next;
   }
@@ -196,12 +195,7 @@ export async function authenticate(session: Session, opts: AuthenticateOptions =
   try {
     client = new SaslClient({
       mechanism,
-      ...(opts.authcid !== undefined ? { authcid: opts.authcid } : {}),
-      ...(opts.password !== undefined ? { password: opts.password } : {}),
-      ...(opts.authzid !== undefined ? { authzid: opts.authzid } : {}),
-      ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
-      ...(opts.piggyback !== undefined ? { piggyback: opts.piggyback } : {}),
-      ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
+      ...pickDefined(opts, ['authcid', 'password', 'authzid', 'trace', 'piggyback', 'nonce']),
     });
   } catch (e) {
     throw saslFailure('BEEP_SASL_BAD_CREDENTIALS', (e as Error).message, 501, e);
