@@ -83,6 +83,37 @@ export class ChannelStateError extends GatewayError {
   }
 }
 
+/**
+ * The context answered one of the gateway's job commands with an error reply that is a verdict on the request: a
+ * job limit (`maxArgs`, `maxArgsBytes`, `maxEnvEntries`, `maxEnvBytes`, `maxJobs`), a start refused, a key of the
+ * wrong type (554). The text carries the context's own error line.
+ */
+export class ContextRefusedError extends GatewayError {
+  override name = 'ContextRefusedError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_CONTEXT_REFUSED', ReplyCode.TRANSACTION_FAILED, message, options);
+  }
+}
+
+/** A `beep://HOST:PORT` URL that cannot be parsed (501 if it ever reached a peer; the `beep` handler exits 2). */
+export class BeepUrlError extends GatewayError {
+  override name = 'BeepUrlError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_BAD_URL', ReplyCode.PARAMETER_SYNTAX, message, options);
+  }
+}
+
+/**
+ * A listener of the gateway (BEEP, the embedded context's RESP port, metrics) could not be opened, or the
+ * embedded context could not be set up (never sent; `beamgate serve` exits 1).
+ */
+export class GatewayStartError extends GatewayError {
+  override name = 'GatewayStartError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_START_FAILED', ReplyCode.LOCAL_ERROR, message, options);
+  }
+}
+
 /** The job is already attached to another channel (450). */
 export class JobBusyError extends GatewayError {
   override name = 'JobBusyError';

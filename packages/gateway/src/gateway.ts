@@ -8,14 +8,14 @@ import type { JobHandler, JobLimits } from '@beamgate/beam';
 import { EmbeddedBackend } from './backend/embedded.js';
 import { RemoteBackend } from './backend/remote.js';
 import type { Backend } from './backend/types.js';
-import { DEFAULT_LIMITS, type AccessConfig, type Address, type ContextConfig, type GatewayLimits, type SecurityConfig } from './config.js';
+import { DEFAULT_LIMITS, formatAddress, type AccessConfig, type Address, type ContextConfig, type GatewayLimits, type SecurityConfig } from './config.js';
 import { jobProfile, sessionId } from './job/job-profile.js';
 import type { JobHub } from './job/job-channel.js';
 import { silentLogger, type Logger } from './log.js';
 import { GatewayMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { respProfile, type RespHub } from './resp/resp-profile.js';
 import { beepHandler } from './reverse/beep-handler.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, GatewayStartError } from './errors.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface GatewayOptions {
@@ -174,7 +174,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     });
   } catch (e) {
     await backend.close();
-    throw e;
+    const at = formatAddress({ host: opts.beep?.host ?? '127.0.0.1', port: opts.beep?.port ?? 10288 });
+    throw new GatewayStartError(`cannot open the BEEP listener on ${at}: ${(e as Error).message}`, { cause: e });
   }
   hookSessions(listener, metrics, log.child({ component: 'beep' }));
   let metricsServer: MetricsServer | undefined;
@@ -189,7 +190,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     } catch (e) {
       await listener.close(0);
       await backend.close();
-      throw e;
+      throw new GatewayStartError(`cannot open the metrics listener on ${formatAddress(opts.metrics)}: ${(e as Error).message}`, { cause: e });
     }
   }
   const gateway = new Gateway(listener, backend, metrics, jobHub, respHub, metricsServer, log);

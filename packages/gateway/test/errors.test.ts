@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import {
-  ChannelStateError, ConfigError, ContextUnavailableError, GatewayError, GatewayXmlError, JobBusyError, NotAllowedError,
-  replyCodeOf, replyTextOf, UnknownHandlerError,
+  BeepUrlError, ChannelStateError, ConfigError, ContextRefusedError, ContextUnavailableError, GatewayError, GatewayStartError,
+  GatewayXmlError, JobBusyError, NotAllowedError, replyCodeOf, replyTextOf, UnknownHandlerError,
 } from '../src/errors.js';
 
 describe('gateway errors and reply codes', () => {
@@ -14,6 +14,9 @@ describe('gateway errors and reply codes', () => {
       [new ContextUnavailableError('x'), 421, 'GATEWAY_CONTEXT_UNAVAILABLE'],
       [new ChannelStateError('x'), 554, 'GATEWAY_BAD_STATE'],
       [new JobBusyError('x'), 450, 'GATEWAY_JOB_BUSY'],
+      [new ContextRefusedError('x'), 554, 'GATEWAY_CONTEXT_REFUSED'],
+      [new BeepUrlError('x'), 501, 'GATEWAY_BAD_URL'],
+      [new GatewayStartError('x'), 451, 'GATEWAY_START_FAILED'],
     ];
     for (const [e, rc, code] of cases) {
       expect(replyCodeOf(e), e.name).to.equal(rc);

@@ -47,7 +47,7 @@ export type MirrorState = 'connecting' | 'loading' | 'streaming' | 'disconnected
 
 const CHUNK = 1024;
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
-const IGNORED = new Set(['ping', 'replconf', 'multi', 'exec', 'select']);
+const IGNORED = new Set(['ping', 'replconf', 'multi', 'exec', 'select', 'publish', 'spublish']);
 
 /**
  * A local mirror of a server's dataset, kept by the replication protocol: `PSYNC ? -1` loads the RDB snapshot

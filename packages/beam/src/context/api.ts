@@ -66,6 +66,11 @@ export interface KeyspaceEvent {
 /** Emitted for FLUSHDB (db number) and FLUSHALL (db = -1): WATCH treats every key of that db as touched. */
 export interface FlushEvent {
   db: number;
+  /**
+   * Whether a key of a database was live in the data this command emptied or swapped in. WATCH marks only such
+   * keys touched (Redis 7.0); without it every watched key of the database counts as touched.
+   */
+  existed?: (db: number, key: string) => boolean;
 }
 
 /** A write to propagate to replicas, in execution order. */

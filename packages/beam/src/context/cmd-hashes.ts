@@ -6,7 +6,7 @@ import { INT64_MAX, INT64_MIN, int64Buffer, intReply, parseInt64 } from './numbe
 import { addLongDouble, formatLongDoubleHuman, longDoubleFromInt, parseLongDouble } from './longdouble.js';
 import { own } from './cmd-strings.js';
 import { parseCursor, parseScanOptions, scanCollection } from './scan.js';
-import { E_HASH_NOT_FLOAT, E_HASH_NOT_INT, E_NAN_INF, E_NOT_FLOAT, E_NOT_INT, E_OVERFLOW, E_WRONGTYPE, wrongArgs } from './replies.js';
+import { E_COUNT_RANGE, E_HASH_NOT_FLOAT, E_HASH_NOT_INT, E_NAN_INF, E_NOT_FLOAT, E_NOT_INT, E_OVERFLOW, E_WRONGTYPE, wrongArgs } from './replies.js';
 import { randomIndexes, randomSample } from './random.js';
 
 const B_HSET = Buffer.from('HSET');
@@ -206,6 +206,7 @@ const hrandfield: Impl = (ctx, client, argv) => {
   if (argv.length >= 3) {
     const v = parseInt64(argv[2]!);
     if (v === null) return E_NOT_INT;
+    if (v < -9223372036854775807n) return E_COUNT_RANGE; // Redis takes -LONG_MAX..LONG_MAX
     count = Number(v);
     if (argv.length === 4) {
       if (argv[3]!.toString('latin1').toLowerCase() !== 'withvalues') return new ErrorReply('ERR syntax error');

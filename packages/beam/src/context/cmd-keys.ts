@@ -272,22 +272,33 @@ function emptyDb(ctx: Context, db: Db): number {
   return n;
 }
 
+/** Answers FlushEvent.existed from the key maps a flush emptied or a swap exchanged (per db), skipping stale keys. */
+function liveIn(ctx: Context, maps: ReadonlyMap<number, ReadonlyArray<Map<string, Entry>>>): (db: number, key: string) => boolean {
+  const now = ctx.now();
+  return (db, key) => (maps.get(db) ?? []).some((m) => {
+    const e = m.get(key);
+    return e !== undefined && (e.x === 0 || e.x > now);
+  });
+}
+
 const flushdb: Impl = (ctx, client, argv) => {
   const bad = flushFlags(argv);
   if (bad !== null) return bad;
+  const old = ctx.dbs[client.db]!.data;
   ctx.dirty += emptyDb(ctx, ctx.dbs[client.db]!);
   ctx.propagateAs([argv]);
-  ctx.emitFlush(client.db);
+  ctx.emitFlush(client.db, liveIn(ctx, new Map([[client.db, [old]]])));
   return OK;
 };
 
 const flushall: Impl = (ctx, client, argv) => {
   const bad = flushFlags(argv);
   if (bad !== null) return bad;
+  const old = new Map(ctx.dbs.map((db, i) => [i, [db.data]]));
   for (const db of ctx.dbs) ctx.dirty += emptyDb(ctx, db);
   ctx.dirty++;
   ctx.propagateAs([argv]);
-  ctx.emitFlush(-1);
+  ctx.emitFlush(-1, liveIn(ctx, old));
   return OK;
 };
 
@@ -365,8 +376,11 @@ const swapdb: Impl = (ctx, _client, argv) => {
     }
   }
   ctx.dirty++;
-  ctx.emitFlush(a);
-  if (a !== b) ctx.emitFlush(b);
+  // A watched key is touched if it was live on either side (the data leaving or the data arriving).
+  const both = [da.data, dbb.data];
+  const existed = liveIn(ctx, new Map([[a, both], [b, both]]));
+  ctx.emitFlush(a, existed);
+  if (a !== b) ctx.emitFlush(b, existed);
   return OK;
 };
 

@@ -4,7 +4,7 @@ import { ErrorReply, RespSet, type Reply } from '../wire/reply.js';
 import { T_SET, type Db, type Entry, keyString } from './store.js';
 import { parseInt64 } from './numbers.js';
 import { parseCursor, parseScanOptions, scanCollection } from './scan.js';
-import { E_NOT_INT, E_POSITIVE, E_SYNTAX, E_WRONGTYPE } from './replies.js';
+import { E_COUNT_RANGE, E_NOT_INT, E_POSITIVE, E_SYNTAX, E_WRONGTYPE } from './replies.js';
 import { randomIndexes, randomSample } from './random.js';
 
 const B_SREM = Buffer.from('SREM');
@@ -169,6 +169,7 @@ const srandmember: Impl = (ctx, client, argv) => {
   }
   const v = parseInt64(argv[2]!);
   if (v === null) return E_NOT_INT;
+  if (v < -9223372036854775807n) return E_COUNT_RANGE; // Redis takes -LONG_MAX..LONG_MAX
   const count = Number(v);
   const e = getSet(ctx, db, kstr(argv[1]!));
   if (e instanceof ErrorReply) return e;

@@ -30,10 +30,14 @@ const DEFAULTS: ReadonlyArray<[string, string]> = [
   ['enable-debug-command', 'no'], ['enable-module-command', 'no'], ['lazyfree-lazy-user-del', 'no'],
   ['lazyfree-lazy-expire', 'no'], ['lazyfree-lazy-server-del', 'no'], ['lazyfree-lazy-user-flush', 'no'],
   ['replica-lazy-flush', 'no'], ['loading-process-events-interval-bytes', '2097152'],
+  ['replicaof', ''], ['slaveof', ''], ['maxmemory-clients', '0'],
 ];
 
+/** Redis' HIDDEN_CONFIG parameters: CONFIG GET returns them only when asked by exact name. */
+const HIDDEN = new Set(['key-load-delay', 'rdb-key-save-delay', 'loading-process-events-interval-bytes']);
+
 const IMMUTABLE = new Set(['databases', 'daemonize', 'io-threads', 'cluster-enabled', 'tcp-backlog', 'port', 'bind',
-  'enable-protected-configs', 'enable-debug-command', 'enable-module-command']);
+  'enable-protected-configs', 'enable-debug-command', 'enable-module-command', 'replicaof', 'slaveof']);
 const BOOLEANS = new Set(['appendonly', 'protected-mode', 'slave-read-only', 'replica-read-only', 'activerehashing',
   'stop-writes-on-bgsave-error', 'rdbcompression', 'lazyfree-lazy-eviction', 'replica-serve-stale-data',
   'aof-use-rdb-preamble', 'lazyfree-lazy-user-del', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
@@ -106,6 +110,7 @@ export class ServerConfig extends EventEmitter {
       const pat = Buffer.from(p.toLowerCase());
       for (const [k, v] of this.values) {
         if (seen.has(k)) continue;
+        if (HIDDEN.has(k) && p.toLowerCase() !== k) continue;
         if (globMatch(pat, Buffer.from(k), true)) {
           seen.add(k);
           out.push([k, v]);
@@ -133,7 +138,11 @@ export class ServerConfig extends EventEmitter {
       const b = value.toLowerCase();
       if (b !== 'yes' && b !== 'no') fail('argument must be \'yes\' or \'no\'');
       v = b;
-    } else if (MEMORY.has(key)) {
+    } else if (key === 'maxmemory-clients' && value.endsWith('%')) {
+      const pct = Number(value.slice(0, -1));
+      if (!/^\d+%$/.test(value)) fail('argument must be a memory or percent value');
+      if (pct > 100) fail('percentage argument must be less or equal to 100');
+    } else if (MEMORY.has(key) || key === 'maxmemory-clients') {
       const n = parseMemory(value);
       if (n === null || n < 0) fail('argument must be a memory value');
       v = String(n);

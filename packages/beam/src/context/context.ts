@@ -71,6 +71,8 @@ interface RegisteredCommand {
 }
 
 const DEL = Buffer.from('DEL');
+const MULTI = Buffer.from('MULTI');
+const EXEC = Buffer.from('EXEC');
 const NULL_ARRAY_REPLY: Reply = NULL_ARRAY;
 const E_UNBLOCKED = new ErrorReply('UNBLOCKED client unblocked via CLIENT UNBLOCK');
 
@@ -109,6 +111,8 @@ export class Context extends EventEmitter {
   private readonly registered = new Map<string, RegisteredCommand>();
   private evq: KeyspaceEvent[] = [];
   private pq: PropagateEvent[] = [];
+  /** Propagation held back while a transaction runs (see beginPropagationBatch); null otherwise. */
+  private batch: PropagateEvent[] | null = null;
   private override: Buffer[][] | undefined = undefined;
   private curDb = 0;
   private wantKeyspace = false;
@@ -269,12 +273,42 @@ export class Context extends EventEmitter {
       const evs = this.evq.splice(evStart);
       for (const ev of evs) this.emitKeyspace(ev);
     }
-    if (this.pq.length === pStart + 1) {
+    if (this.pq.length === pStart + 1 && this.batch === null) {
       this.emit('propagate', this.pq.pop()!);
     } else if (this.pq.length > pStart) {
       const ps = this.pq.splice(pStart);
-      for (const p of ps) this.emit('propagate', p);
+      if (this.batch !== null) this.batch.push(...ps);
+      else for (const p of ps) this.emit('propagate', p);
     }
+  }
+
+  /**
+   * EXEC: until endPropagationBatch(), what commands propagate is held back; then it goes out wrapped in
+   * MULTI/EXEC when there is more than one command (Redis 7.0), as is when there is one.
+   */
+  beginPropagationBatch(): void {
+    if (this.batch === null && this.wantPropagate) this.batch = [];
+  }
+
+  endPropagationBatch(): void {
+    const b = this.batch;
+    this.batch = null;
+    if (b === null || b.length === 0) return;
+    if (b.length === 1) {
+      this.emit('propagate', b[0]!);
+      return;
+    }
+    this.emit('propagate', { db: b[0]!.db, argv: [MULTI] } satisfies PropagateEvent);
+    for (const p of b) this.emit('propagate', p);
+    this.emit('propagate', { db: b[b.length - 1]!.db, argv: [EXEC] } satisfies PropagateEvent);
+  }
+
+  /** Propagates a command that runs outside the Context (PUBLISH) now, or into the running transaction's batch. */
+  propagateNow(db: number, argv: Buffer[]): void {
+    if (!this.wantPropagate) return;
+    const ev: PropagateEvent = { db, argv };
+    if (this.batch !== null) this.batch.push(ev);
+    else this.emit('propagate', ev);
   }
 
   /** emit('keyspace', ev) without emit()'s rest-argument array: this runs once per write command. */
@@ -379,8 +413,8 @@ export class Context extends EventEmitter {
   }
 
   /** Emits a 'flush' event (db -1 = all). */
-  emitFlush(db: number): void {
-    const ev: FlushEvent = { db };
+  emitFlush(db: number, existed?: (db: number, key: string) => boolean): void {
+    const ev: FlushEvent = existed ? { db, existed } : { db };
     this.emit('flush', ev);
   }
 

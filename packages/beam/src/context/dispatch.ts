@@ -125,17 +125,51 @@ export interface DispatchContext {
 }
 
 /** Clients and counters shared by every dispatcher of one server (CLIENT LIST, INFO). */
+/** INFO commandstats counters of one command (Redis' calls, rejected_calls, failed_calls; no timing). */
+export interface CommandStats {
+  calls: number;
+  rejected: number;
+  failed: number;
+}
+
+/** Redis keeps at most this many distinct error codes in INFO errorstats. */
+const MAX_ERROR_CODES = 128;
+
 export class ClientRegistry {
   readonly clients = new Map<number, DispatchClient>();
   totalConnections = 0;
   totalCommands = 0;
   rejectedConnections = 0;
+  /** Error replies sent to clients (INFO total_error_replies) and per first word (INFO errorstats). */
+  totalErrorReplies = 0;
+  readonly errorStats = new Map<string, number>();
+  /** By command name; an entry is created once and then only zeroed, so dispatchers may keep it. */
+  readonly commandStats = new Map<string, CommandStats>();
   readonly startedAt = Date.now();
+
+  statsOf(name: string): CommandStats {
+    let st = this.commandStats.get(name);
+    if (st === undefined) this.commandStats.set(name, (st = { calls: 0, rejected: 0, failed: 0 }));
+    return st;
+  }
+
+  countError(e: ErrorReply): void {
+    this.totalErrorReplies++;
+    const msg = String(e.message);
+    const sp = msg.indexOf(' ');
+    const code = sp < 0 ? msg : msg.slice(0, sp);
+    const n = this.errorStats.get(code);
+    if (n !== undefined) this.errorStats.set(code, n + 1);
+    else if (this.errorStats.size < MAX_ERROR_CODES) this.errorStats.set(code, 1);
+  }
 
   resetStats(): void {
     this.totalConnections = 0;
     this.totalCommands = 0;
     this.rejectedConnections = 0;
+    this.totalErrorReplies = 0;
+    this.errorStats.clear();
+    for (const st of this.commandStats.values()) st.calls = st.rejected = st.failed = 0;
   }
 }
 
@@ -183,6 +217,7 @@ interface Slot {
   readonly spec: CommandSpec;
   /** A write command with key arguments: reserved-prefix checks apply. */
   readonly guarded: boolean;
+  readonly stats: CommandStats;
 }
 
 /** FNV-1a over the ASCII-lower-cased bytes of a command name (Redis compares names case-insensitively). */
@@ -233,7 +268,7 @@ export class Dispatcher {
    */
   onExecuted: ((c: DispatchClient, spec: CommandSpec, argv: Buffer[]) => void) | null = null;
   private readonly onKeyspace = (e: KeyspaceEvent): void => this.touch(watchKey(e.db, e.key));
-  private readonly onFlush = (e: FlushEvent): void => this.touchDb(e.db);
+  private readonly onFlush = (e: FlushEvent): void => this.touchDb(e.db, e.existed);
 
   constructor(opts: DispatcherOptions = {}) {
     this.config = opts.config ?? new ServerConfig();
@@ -267,7 +302,7 @@ export class Dispatcher {
     this.slots.clear();
     for (const [name, spec] of this.table) {
       const bytes = Buffer.from(name, 'latin1');
-      const slot: Slot = { name: bytes, spec, guarded: spec.firstKey > 0 && this.writes.has(spec) };
+      const slot: Slot = { name: bytes, spec, guarded: spec.firstKey > 0 && this.writes.has(spec), stats: this.registry.statsOf(spec.name) };
       const h = nameHash(bytes);
       const bucket = this.slots.get(h);
       if (bucket) bucket.push(slot);
@@ -354,28 +389,29 @@ export class Dispatcher {
     const spec = slot.spec;
     const name = spec.name;
     c.lastCommand = name;
-    if (!arityOk(spec.arity, argv.length)) return this.reject(c, arityError(name));
+    const stats = slot.stats;
+    if (!arityOk(spec.arity, argv.length)) return this.reject(c, arityError(name), stats);
     if (!c.authenticated && !NO_AUTH.has(name)) {
       if (!this.authRequired) c.authenticated = true;
-      else return this.reject(c, new ErrorReply('NOAUTH Authentication required.'));
+      else return this.reject(c, new ErrorReply('NOAUTH Authentication required.'), stats);
     }
     if (c.resp === 2 && (c.channels.size > 0 || c.patterns.size > 0) && !SUBSCRIBED_OK.has(name)) {
-      return this.reject(c, new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
+      return this.reject(c, new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), stats);
     }
     if (c.multi !== null && !MULTI_NOW.has(name)) {
-      if (spec.flags.includes('no_multi') || spec.flags.includes('no-multi')) return this.reject(c, E_NO_MULTI);
+      if (spec.flags.includes('no_multi') || spec.flags.includes('no-multi')) return this.reject(c, E_NO_MULTI, stats);
       c.multi.push(argv);
       return QUEUED;
     }
-    return this.run(c, spec, slot.guarded, argv);
+    return this.run(c, spec, slot.guarded, argv, stats);
   }
 
   /** Runs a looked-up command now: reserved keys, filters, then the handler (errors become -ERR). */
   execute(c: DispatchClient, spec: CommandSpec, argv: Buffer[]): CommandResult {
-    return this.run(c, spec, spec.firstKey > 0 && this.writes.has(spec), argv);
+    return this.run(c, spec, spec.firstKey > 0 && this.writes.has(spec), argv, this.registry.statsOf(spec.name));
   }
 
-  private run(c: DispatchClient, spec: CommandSpec, guarded: boolean, argv: Buffer[]): CommandResult {
+  private run(c: DispatchClient, spec: CommandSpec, guarded: boolean, argv: Buffer[], stats: CommandStats): CommandResult {
     if (guarded && !c.internal && this.reserved.length > 0) {
       const bad = this.reservedKey(spec, argv);
       if (bad !== null) return new ErrorReply(`ERR key '${bad}' is reserved: keys under /beam are written by Beam only`);
@@ -387,15 +423,29 @@ export class Dispatcher {
       if (r !== undefined) return r;
     }
     this.registry.totalCommands++;
+    stats.calls++;
     let r: CommandResult;
     try {
       r = spec.handler(inv);
-      if (r instanceof Promise) r = r.catch((e: unknown) => this.crash(spec, e));
+      if (r instanceof Promise) {
+        r = r.then((v) => {
+          if (v instanceof ErrorReply) this.failed(stats, v);
+          return v;
+        }, (e: unknown) => this.failed(stats, this.crash(spec, e)));
+      }
     } catch (e) {
       r = this.crash(spec, e);
     }
+    if (r instanceof ErrorReply) this.failed(stats, r);
     if (this.onExecuted !== null) this.onExecuted(c, spec, argv);
     return r;
+  }
+
+  /** A command that ran replied with an error: INFO failed_calls and errorstats. */
+  private failed(stats: CommandStats, e: ErrorReply): ErrorReply {
+    stats.failed++;
+    this.registry.countError(e);
+    return e;
   }
 
   /** Serialized calls for one client: each starts after the previous settled (internal clients). */
@@ -412,14 +462,16 @@ export class Dispatcher {
 
   private readonly tails = new WeakMap<DispatchClient, Promise<Reply>>();
 
-  private crash(spec: CommandSpec, e: unknown): Reply {
+  private crash(spec: CommandSpec, e: unknown): ErrorReply {
     log('command %s failed: %o', spec.name, e);
     const m = e instanceof Error ? e.message : String(e);
     return new ErrorReply(/^[A-Z]+ /.test(m) ? m : `ERR ${m}`);
   }
 
-  private reject(c: DispatchClient, e: ErrorReply): ErrorReply {
+  private reject(c: DispatchClient, e: ErrorReply, stats?: CommandStats): ErrorReply {
     if (c.multi) c.multiDirty = true;
+    if (stats) stats.rejected++;
+    this.registry.countError(e);
     return e;
   }
 
@@ -467,9 +519,14 @@ export class Dispatcher {
     if (set) for (const c of set) c.watchDirty = true;
   }
 
-  private touchDb(db: number): void {
+  private touchDb(db: number, existed?: (db: number, key: string) => boolean): void {
     for (const [k, set] of this.watchers) {
-      if (db === -1 || k.startsWith(`${db}\0`)) for (const c of set) c.watchDirty = true;
+      if (db !== -1 && !k.startsWith(`${db}\0`)) continue;
+      if (existed) {
+        const sep = k.indexOf('\0');
+        if (!existed(Number(k.slice(0, sep)), k.slice(sep + 1))) continue;
+      }
+      for (const c of set) c.watchDirty = true;
     }
   }
 }

@@ -73,11 +73,10 @@ function finite(neg: boolean, m: bigint, e: number): LongDouble | null {
  * refuses NaN, leading spaces, trailing garbage, overflow and underflow. Returns null when invalid.
  */
 export function parseLongDouble(b: Uint8Array): LongDouble | null {
-  let len = b.length;
+  const len = b.length;
   if (len === 0 || len >= MAX_CHARS) return null;
-  const nul = b.indexOf(0);
-  if (nul >= 0) len = nul; // strtold stops at the C string end
-  if (len === 0 || isSpace(b[0]!)) return null;
+  if (b.indexOf(0) >= 0) return null; // strtold would stop there: Redis 7.0.15 refuses a partial parse
+  if (isSpace(b[0]!)) return null;
   const s = Buffer.from(b.buffer, b.byteOffset, len).toString('latin1');
   let i = 0;
   let neg = false;

@@ -13,6 +13,8 @@ export const E_TIMEOUT_FLOAT = new ErrorReply('ERR timeout is not a float or out
 export const E_TIMEOUT_NEG = new ErrorReply('ERR timeout is negative');
 export const E_TIMEOUT_RANGE = new ErrorReply('ERR timeout is out of range');
 export const E_POSITIVE = new ErrorReply('ERR value is out of range, must be positive');
+/** HRANDFIELD/SRANDMEMBER count outside -LONG_MAX..LONG_MAX (Redis' getRangeLongFromObjectOrReply). */
+export const E_COUNT_RANGE = new ErrorReply('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
 export const E_DB_RANGE = new ErrorReply('ERR DB index is out of range');
 export const E_STRING_LIMIT = new ErrorReply('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
 export const E_HASH_NOT_INT = new ErrorReply('ERR hash value is not an integer');

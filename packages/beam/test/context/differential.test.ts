@@ -82,6 +82,9 @@ const SEQUENCES: string[][] = [
   // ---- wrong types across families
   ['SET s v', 'LLEN s', 'LINDEX s 0', 'LSET s 0 x', 'LREM s 0 x', 'LTRIM s 0 1', 'LINSERT s BEFORE a b', 'LPOS s a', 'RPOPLPUSH s d', 'SADD s a', 'SCARD s', 'SMEMBERS s', 'SISMEMBER s a', 'SMISMEMBER s a', 'SRANDMEMBER s', 'HSTRLEN s a', 'HEXISTS s a', 'HMGET s a', 'HVALS s'],
   ['LPUSH l a', 'GET l', 'INCR l', 'INCRBYFLOAT l 1', 'GETRANGE l 0 1', 'SETRANGE l 0 x', 'GETEX l', 'GETDEL l', 'SETNX l x', 'GETSET l x', 'LRANGE l 0 -1'],
+  // ---- found by Redis' own test suite (tools/redis-suite.sh)
+  ['SET f "1\\x002"', 'INCRBYFLOAT f 1', 'INCRBYFLOAT g "1\\x00"', 'HSET h f "1\\x002"', 'HINCRBYFLOAT h f 1', 'HINCRBYFLOAT h g "2\\x001"', 'GET f', 'HGET h f'],
+  ['HSET h a 1', 'SADD s a', 'HRANDFIELD h -9223372036854775808', 'HRANDFIELD h -9223372036854775808 WITHVALUES', 'HRANDFIELD h -9223372036854770000 WITHVALUES', 'HRANDFIELD h 9223372036854775807 WITHVALUES', 'SRANDMEMBER s -9223372036854775808', 'SRANDMEMBER s 9223372036854775807'],
 ];
 
 function sortDeep(p: Parsed): Parsed {

@@ -3,11 +3,13 @@
  * process. Its RESP port is only opened when the gateway is configured with one.
  */
 import type { AddressInfo } from 'node:net';
+import { debuglog } from 'node:util';
 import {
   attachJobs, createServer, encodeReply, ErrorReply, MultiReply, NULL_ARRAY, RespPush, SimpleString,
   type BeamServer, type BeamServerTlsOptions, type DispatchClient, type Dispatcher, type JobEngine, type JobHandler, type JobLimits, type Reply,
 } from '@beamgate/beam';
-import { ContextUnavailableError } from '../errors.js';
+import { formatAddress } from '../config.js';
+import { ContextUnavailableError, GatewayStartError } from '../errors.js';
 import { BeamCommandError, type Backend, type CommandClient, type HandlerCheck, type RespResult, type RespSession, type RespSessionHooks, type Value } from './types.js';
 
 export interface EmbeddedOptions {
@@ -22,6 +24,8 @@ export interface EmbeddedOptions {
   /** Serve that listener over TLS. */
   respTls?: BeamServerTlsOptions;
 }
+
+const debug = debuglog('beamgate:context');
 
 const PUBSUB_COMMANDS = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe']);
 
@@ -112,17 +116,36 @@ export class EmbeddedBackend implements Backend {
     this.dispatcher = server.dispatcher!;
   }
 
+  /** Rejects with a GatewayStartError when the context cannot be set up or its RESP port cannot be opened. */
   static async create(opts: EmbeddedOptions = {}): Promise<EmbeddedBackend> {
     let engine: JobEngine | undefined;
-    const server = createServer({
-      ...(opts.resp ? { host: opts.resp.host, port: opts.resp.port } : {}),
-      ...(opts.respTls ? { tls: opts.respTls } : {}),
-      setup: (dispatcher, context) => {
-        engine = attachJobs(context, { dispatcher, exec: opts.exec ?? [], handlers: opts.handlers ?? {}, ...(opts.jobLimits ? { limits: opts.jobLimits } : {}) });
-      },
-    });
-    if (!engine || !server.dispatcher) throw new Error('embedded context did not start its job engine');
-    if (opts.resp) await server.listen();
+    let server: BeamServer;
+    try {
+      server = createServer({
+        ...(opts.resp ? { host: opts.resp.host, port: opts.resp.port } : {}),
+        ...(opts.respTls ? { tls: opts.respTls } : {}),
+        setup: (dispatcher, context) => {
+          engine = attachJobs(context, { dispatcher, exec: opts.exec ?? [], handlers: opts.handlers ?? {}, ...(opts.jobLimits ? { limits: opts.jobLimits } : {}) });
+        },
+      });
+    } catch (e) {
+      throw new GatewayStartError(`cannot set up the embedded context: ${(e as Error).message}`, { cause: e });
+    }
+    // The server re-emits listener errors; unheard, an 'error' event would throw (e.g. EADDRINUSE during listen()).
+    server.on('error', (e: Error) => debug('embedded RESP listener: %s', e.message));
+    if (!engine || !server.dispatcher) {
+      await server.close().catch(() => {});
+      throw new GatewayStartError('the embedded context did not start its job engine');
+    }
+    if (opts.resp) {
+      try {
+        await server.listen();
+      } catch (e) {
+        await engine.close().catch(() => {});
+        await server.close().catch(() => {});
+        throw new GatewayStartError(`cannot open the RESP listener on ${formatAddress(opts.resp)}: ${(e as Error).message}`, { cause: e });
+      }
+    }
     return new EmbeddedBackend(server, engine);
   }
 
@@ -146,7 +169,7 @@ export class EmbeddedBackend implements Backend {
     });
   }
 
-  check(name: string, args: readonly string[]): HandlerCheck {
+  check(name: string, args: readonly string[], _client?: CommandClient): HandlerCheck {
     return this.engine.check(name, args);
   }
 

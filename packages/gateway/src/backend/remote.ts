@@ -7,6 +7,8 @@ import type { Socket } from 'node:net';
 import { openSocket, RespConnection, resolveTarget, type BeamClientTlsOptions, type RawReply } from '@beamgate/beam';
 import { ContextUnavailableError } from '../errors.js';
 import { pubSubInfo, scanReply } from '../resp/reply-scanner.js';
+import { refusing } from './refusal.js';
+import { checkPublished } from './remote-check.js';
 import { BeamCommandError, type Backend, type CommandClient, type HandlerCheck, type RespResult, type RespSession, type RespSessionHooks, type Value } from './types.js';
 
 export interface RemoteOptions {
@@ -159,7 +161,7 @@ export class RemoteBackend implements Backend {
   async probe(): Promise<void> {
     const c = await this.openClient();
     try {
-      await c.call(['PING']);
+      await refusing(`the context at ${this.opts.host}:${this.opts.port} does not answer PING`, c.call(['PING']));
     } finally {
       c.close();
       this.clients.delete(c);
@@ -186,8 +188,8 @@ export class RemoteBackend implements Backend {
     return client;
   }
 
-  check(): HandlerCheck {
-    return 'maybe';
+  check(name: string, args: readonly string[], client: CommandClient): Promise<HandlerCheck> {
+    return checkPublished(client, name, args);
   }
 
   async openResp(hooks: RespSessionHooks): Promise<RespSession> {

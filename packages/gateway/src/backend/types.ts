@@ -36,8 +36,11 @@ export interface RespSessionHooks {
 export interface Backend {
   readonly kind: 'embedded' | 'remote';
   openClient(): Promise<CommandClient>;
-  /** Whether a job would run; 'maybe' when the context cannot tell (remote). */
-  check(name: string, args: readonly string[]): HandlerCheck;
+  /**
+   * Whether a job would run (`checkJob` of @beamgate/beam); 'maybe' when the context cannot tell (a remote one
+   * that publishes no `/beam/handlers`). `client` is the channel's command client, for a remote lookup.
+   */
+  check(name: string, args: readonly string[], client: CommandClient): HandlerCheck | Promise<HandlerCheck>;
   openResp(hooks: RespSessionHooks): Promise<RespSession>;
   close(): Promise<void>;
 }

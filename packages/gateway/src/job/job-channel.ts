@@ -4,6 +4,7 @@
  * channel goes away (unless detached).
  */
 import type { Channel, IncomingMessage, Responder } from '@beamgate/beep';
+import { refusing } from '../backend/refusal.js';
 import { asNumber, BeamCommandError, type Backend, type CommandClient, type Value } from '../backend/types.js';
 import {
   ChannelStateError, ContextUnavailableError, GatewayError, JobBusyError, NotAllowedError, replyCodeOf, replyTextOf,
@@ -123,17 +124,18 @@ export class JobChannel {
 
   private async create(spec: JobSpec): Promise<number> {
     checkAccess(this.hub.access, this.identity(), spec.name);
-    const verdict = this.hub.backend.check(spec.name, spec.args.map((a) => a.toString('utf8')));
+    const c = await this.client();
+    const verdict = await this.hub.backend.check(spec.name, spec.args.map((a) => a.toString('utf8')), c);
     if (verdict === 'unknown') throw new UnknownHandlerError(`no job handler named '${spec.name}'`);
     if (verdict === 'forbidden') throw new NotAllowedError(`job '${spec.name}' is not allowed on this gateway`);
-    const c = await this.client();
-    const n = asNumber(await c.call(['RPUSH', '/jobs', spec.name]));
+    const what = `job '${spec.name}' cannot be created`;
+    const n = asNumber(await refusing(what, c.call(['RPUSH', '/jobs', spec.name])));
     const id = n - 1;
-    await c.call(['RPUSH', `/jobs/${id}/args`, ...spec.args]);
+    await refusing(what, c.call(['RPUSH', `/jobs/${id}/args`, ...spec.args]));
     if (spec.env.length > 0) {
       const flat: Buffer[] = [];
       for (const [k, v] of spec.env) flat.push(Buffer.from(k), v);
-      await c.call(['HSET', `/jobs/${id}/env`, ...flat]);
+      await refusing(what, c.call(['HSET', `/jobs/${id}/env`, ...flat]));
     }
     this.detach = spec.detach;
     this.input = spec.input;
@@ -150,9 +152,10 @@ export class JobChannel {
   private async attach(id: number): Promise<number> {
     if (this.hub.held.has(id)) throw new JobBusyError(`job ${id} is attached to another channel`);
     const c = await this.client();
-    const name = await c.call(['LINDEX', '/jobs', String(id)]);
+    const what = `cannot attach to job ${id}`;
+    const name = await refusing(what, c.call(['LINDEX', '/jobs', String(id)]));
     if (name === null) throw new UnknownHandlerError(`no job ${id}`, 'GATEWAY_UNKNOWN_JOB');
-    const started = asNumber(await c.call(['EXISTS', `/jobs/${id}`, `/jobs/${id}/status`])) > 0;
+    const started = asNumber(await refusing(what, c.call(['EXISTS', `/jobs/${id}`, `/jobs/${id}/status`]))) > 0;
     const k = this.hub.known.get(id);
     this.detach = k?.detach ?? false;
     this.input = k?.input ?? true;
@@ -237,13 +240,9 @@ export class JobChannel {
   }
 
   private async startJob(c: CommandClient, id: number): Promise<void> {
-    if (!this.input) await c.call(['RPUSH', `/jobs/${id}/in`, '0:']);
-    try {
-      await c.call(['SET', `/jobs/${id}`, '']);
-    } catch (e) {
-      if (e instanceof BeamCommandError) throw new ChannelStateError(`job ${id} cannot start: ${e.message}`, { cause: e });
-      throw e;
-    }
+    const what = `job ${id} cannot start`;
+    if (!this.input) await refusing(what, c.call(['RPUSH', `/jobs/${id}/in`, '0:']));
+    await refusing(what, c.call(['SET', `/jobs/${id}`, '']));
     this.log.debug('job started', { job: id });
   }
 

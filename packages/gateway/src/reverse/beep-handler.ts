@@ -6,6 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { connect, type Channel, type IncomingMessage, type Session } from '@beamgate/beep';
 import type { JobHandler, JobIO } from '@beamgate/beam';
+import { BeepUrlError } from '../errors.js';
 
 export const DEFAULT_BEEP_PORT = 10288;
 /** MSGs sent and not yet fully answered before the handler stops reading input. */
@@ -13,13 +14,13 @@ const MAX_OUTSTANDING = 32;
 /** How long closing the channel and session may take before the handler drops the connection. */
 const CLOSE_TIMEOUT_MS = 5000;
 
-/** `beep://HOST[:PORT]`, `beep://[v6]:PORT`, or plain `HOST:PORT`. */
+/** `beep://HOST[:PORT]`, `beep://[v6]:PORT`, or plain `HOST:PORT`; throws BeepUrlError otherwise. */
 export function parseBeepUrl(url: string): { host: string; port: number } {
   const text = url.startsWith('beep://') ? url.slice(7).replace(/\/$/, '') : url;
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:/[\]\s]+))(?::([0-9]{1,5}))?$/.exec(text);
-  if (!m) throw new Error(`bad BEEP URL '${url}' (expected beep://HOST:PORT)`);
+  if (!m) throw new BeepUrlError(`bad BEEP URL '${url}' (expected beep://HOST:PORT)`);
   const port = m[3] === undefined ? DEFAULT_BEEP_PORT : Number(m[3]);
-  if (port < 1 || port > 65535) throw new Error(`bad port in '${url}'`);
+  if (port < 1 || port > 65535) throw new BeepUrlError(`bad port in '${url}'`);
   return { host: (m[1] ?? m[2])!, port };
 }
 
@@ -61,7 +62,8 @@ export function beepHandler(): JobHandler {
     try {
       target = parseBeepUrl(url);
     } catch (e) {
-      return fail(2, reason(e));
+      if (e instanceof BeepUrlError) return fail(2, reason(e));
+      throw e;
     }
     const timeoutMs = Number(job.env['BEEP_TIMEOUT_MS'] ?? 10000) || 10000;
     const contentType = job.env['BEEP_CONTENT_TYPE'];

@@ -35,13 +35,18 @@ describe('gateway e2e: remote context (beam serve)', function () {
     expect(status).to.equal(0);
   });
 
-  it('runs jobs concurrently; an unknown handler exits 127 (the remote context cannot be asked)', async () => {
-    const [a, b] = await Promise.all([client!.run(['echo', 'x']), client!.run(['nope'])]);
-    const [aout, astatus, berr, bstatus] = await Promise.all([collect(a.stdout), a.exit, collect(b.stderr), b.exit]);
+  it('runs jobs concurrently; an unknown handler is refused with 550 (beam serve publishes /beam/handlers)', async () => {
+    const [a, b] = await Promise.all([client!.run(['echo', 'x']), client!.run(['nope']).then(() => undefined, (x: unknown) => x)]);
+    const [aout, astatus] = await Promise.all([collect(a.stdout), a.exit]);
     expect(aout.toString()).to.equal('x\n');
     expect(astatus).to.equal(0);
-    expect(bstatus).to.equal(127);
-    expect(berr.length).to.be.greaterThan(0);
+    expect(b).to.be.instanceOf(PeerReplyError);
+    expect((b as PeerReplyError).replyCode).to.equal(550);
+  });
+
+  it('refuses exec outside the beam server allow-list with 537', async () => {
+    const e = await client!.run(['exec', 'rm', '-rf', '/']).then(() => undefined, (x: unknown) => x);
+    expect((e as PeerReplyError).replyCode).to.equal(537);
   });
 
   it('relays the RESP profile, pub/sub included', async () => {

@@ -26,6 +26,11 @@ export function configCommands(scope: CommandScope): CommandSpec[] {
           // Validate everything first so that a bad pair changes nothing (Redis 7 sets atomically).
           const pairs: Array<[string, string]> = [];
           for (let i = 2; i < a.length; i += 2) pairs.push([a[i]!.toString(), a[i + 1]!.toString()]);
+          const names = new Set<string>();
+          for (const [k] of pairs) {
+            if (names.has(k.toLowerCase())) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${k}') - duplicate parameter`);
+            names.add(k.toLowerCase());
+          }
           // Where SAVE writes is set at start only (Redis 7's protected configs, enable-protected-configs no).
           const prot = pairs.find(([k]) => PROTECTED.has(k.toLowerCase()));
           if (prot) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${prot[0]}') - can't set protected config`);

@@ -61,6 +61,7 @@ export function infoText(scope: CommandScope, sections: string[]): string {
       ['evicted_keys', 0], ['keyspace_hits', context?.stats.keyspaceHits ?? 0],
       ['keyspace_misses', context?.stats.keyspaceMisses ?? 0],
       ['pubsub_channels', scope.dispatcher.hub.activeChannels().length], ['pubsub_patterns', scope.dispatcher.hub.numPat()],
+      ['total_error_replies', env.registry.totalErrorReplies],
     ],
     replication: () => replicationInfo(context, env.runId),
     cpu: () => [
@@ -68,9 +69,13 @@ export function infoText(scope: CommandScope, sections: string[]): string {
       ['used_cpu_sys_children', '0.000000'], ['used_cpu_user_children', '0.000000'],
     ],
     modules: () => [],
-    errorstats: () => [],
+    errorstats: () => [...env.registry.errorStats].map(([code, n]) => [`errorstat_${code}`, `count=${n}`]),
     cluster: () => [['cluster_enabled', 0]],
-    commandstats: () => [],
+    // No timing is kept (usec 0): measuring every command would cost the hot path more than it tells.
+    commandstats: () => [...env.registry.commandStats]
+      .filter(([, st]) => st.calls + st.rejected + st.failed > 0)
+      .map(([name, st]) => [`cmdstat_${name}`,
+        `calls=${st.calls},usec=0,usec_per_call=0.00,rejected_calls=${st.rejected},failed_calls=${st.failed}`]),
     latencystats: () => [],
     keyspace: () => (context?.keyspaceInfo() ?? [])
       .filter((k) => k.keys > 0)

@@ -79,7 +79,12 @@ export function pubsubCommands(scope: CommandScope): CommandSpec[] {
       }
       return one(out);
     }),
-    spec('publish', 3, ['pubsub', 'loading', 'stale', 'fast'], (inv) => hub.publish(inv.argv[1]!, inv.argv[2]!)),
+    spec('publish', 3, ['pubsub', 'loading', 'stale', 'fast'], (inv) => {
+      const n = hub.publish(inv.argv[1]!, inv.argv[2]!);
+      // Redis replicates PUBLISH so that clients subscribed on replicas receive it too.
+      scope.context?.propagateNow(clientOf(inv).db, inv.argv);
+      return n;
+    }),
     spec('pubsub', -2, ['pubsub', 'loading', 'stale'], container('pubsub', {
       channels: { arity: -2, run: (inv) => hub.activeChannels(inv.argv[2]) },
       numsub: {

@@ -62,7 +62,11 @@ function runQueued(scope: CommandScope, c: DispatchClient, queued: Buffer[][]): 
   const out: Reply[] = [];
   c.inExec = true;
   let i = 0;
+  // Replicas get the transaction's writes wrapped in MULTI/EXEC (each synchronous run of it, should a command
+  // really wait: other clients' writes may come in between then).
+  const ctx = scope.context;
   const step = (): Reply | Promise<Reply> => {
+    ctx?.beginPropagationBatch();
     try {
       for (; i < queued.length; i++) {
         const argv = queued[i]!;
@@ -80,6 +84,7 @@ function runQueued(scope: CommandScope, c: DispatchClient, queued: Buffer[][]): 
       }
     } finally {
       c.inExec = false;
+      ctx?.endPropagationBatch();
     }
     return out;
   };

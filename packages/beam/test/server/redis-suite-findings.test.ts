@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import type { PropagateEvent } from '../../src/context/api.js';
+import type { BeamServer } from '../../src/server/server.js';
+import { RespClient } from '../sync/helpers.js';
+import { rawExchange, startServer } from './helpers.js';
+
+/** Regressions for differences Redis' own TCL suite found (tools/redis-suite.sh); each checks Redis 7.0's behaviour. */
+describe('server: behaviours from the Redis test suite', function () {
+  this.timeout(10000);
+  let server: BeamServer;
+  let port: number;
+  const clients: RespClient[] = [];
+
+  const connect = async (): Promise<RespClient> => {
+    const c = await RespClient.connect(port);
+    clients.push(c);
+    return c;
+  };
+  const raw = async (text: string, expectBytes: number): Promise<string> =>
+    (await rawExchange(port, Buffer.from(text), (d) => d.length >= expectBytes, 50)).data.toString('latin1');
+  const err = async (p: Promise<unknown>): Promise<string> => {
+    try {
+      await p;
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('expected an error reply');
+  };
+
+  beforeEach(async () => {
+    ({ server, port } = await startServer());
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await server.close();
+  });
+
+  it('CLIENT REPLY OFF drops replies until ON; SKIP drops the next one only', async () => {
+    expect(await raw('CLIENT REPLY OFF\r\nPING a\r\nPING b\r\nCLIENT REPLY ON\r\nPING c\r\n', 12)).to.equal('+OK\r\n$1\r\nc\r\n');
+    expect(await raw('CLIENT REPLY SKIP\r\nPING a\r\nPING b\r\n', 7)).to.equal('$1\r\nb\r\n');
+    expect(await raw('CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nPING\r\n', 12)).to.equal('+OK\r\n+PONG\r\n');
+    expect(await raw('CLIENT REPLY MAYBE\r\n', 5)).to.match(/^-ERR syntax error/);
+  });
+
+  it('CLIENT REPLY OFF still delivers subscribe confirmations and messages', async () => {
+    const pub = await connect();
+    const got = rawExchange(port, Buffer.from('CLIENT REPLY OFF\r\nSUBSCRIBE ch\r\nPING\r\n'), (d) => d.includes('hello'), 20);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await pub.call('PUBLISH', 'ch', 'hello')).to.equal(1);
+    const text = (await got).data.toString('latin1');
+    expect(text).to.equal('*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n');
+  });
+
+  it('CLIENT UNBLOCK ends a blocked pop as a timeout or with UNBLOCKED; INFO counts blocked clients', async () => {
+    const a = await connect();
+    const b = await connect();
+    const id = Number(await a.call('CLIENT', 'ID'));
+    const blocked = a.call('BLPOP', 'nokey', 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await b.str('INFO', 'clients')).to.include('blocked_clients:1\r\n');
+    expect(await b.call('CLIENT', 'UNBLOCK', id)).to.equal(1);
+    expect(await blocked).to.equal(null);
+    expect(await b.str('INFO', 'clients')).to.include('blocked_clients:0\r\n');
+    expect(await b.call('CLIENT', 'UNBLOCK', id)).to.equal(0);
+    const again = a.call('BLMOVE', 'nokey', 'dst', 'LEFT', 'RIGHT', 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await b.call('CLIENT', 'UNBLOCK', id, 'ERROR')).to.equal(1);
+    expect(await err(again)).to.equal('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+    expect(await err(b.call('CLIENT', 'UNBLOCK', id, 'LATER'))).to.match(/^ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR/);
+  });
+
+  it('CLIENT KILL refuses an unknown type or user', async () => {
+    const c = await connect();
+    expect(await err(c.call('CLIENT', 'KILL', 'TYPE', 'wrong_type'))).to.match(/^ERR Unknown client type/);
+    expect(await err(c.call('CLIENT', 'KILL', 'USER', 'wrong_user'))).to.match(/^ERR No such user/);
+  });
+
+  it('refuses no-multi commands (SHUTDOWN) inside MULTI and aborts the transaction', async () => {
+    const c = await connect();
+    await c.call('MULTI');
+    expect(await c.str('SET', 'k', 'v')).to.equal('QUEUED');
+    expect(await err(c.call('SHUTDOWN'))).to.equal('ERR Command not allowed inside a transaction');
+    expect(await err(c.call('EXEC'))).to.match(/^EXECABORT/);
+    expect(await c.call('EXISTS', 'k')).to.equal(0);
+  });
+
+  it('FLUSHALL, FLUSHDB and SWAPDB touch only watched keys that existed', async () => {
+    const c = await connect();
+    await c.call('SELECT', 1);
+    const tx = async (): Promise<unknown> => {
+      await c.call('MULTI');
+      await c.call('PING');
+      return c.call('EXEC');
+    };
+    await c.call('WATCH', 'x');
+    await c.call('FLUSHALL');
+    expect(await tx()).to.deep.equal([Buffer.from('PONG')]);
+    await c.call('WATCH', 'x');
+    await c.call('FLUSHDB');
+    expect(await tx()).to.deep.equal([Buffer.from('PONG')]);
+    await c.call('SET', 'x', '1');
+    await c.call('WATCH', 'x');
+    await c.call('FLUSHDB');
+    expect(await tx()).to.equal(null);
+    // x missing in db 1 but present in db 2: SWAPDB brings it in, so it changed.
+    await c.call('SELECT', 2);
+    await c.call('SET', 'x', '2');
+    await c.call('SELECT', 1);
+    await c.call('WATCH', 'x');
+    await c.call('SWAPDB', 1, 2);
+    expect(await tx()).to.equal(null);
+    await c.call('WATCH', 'nothere');
+    await c.call('SWAPDB', 1, 2);
+    expect(await tx()).to.deep.equal([Buffer.from('PONG')]);
+  });
+
+  it('propagates a transaction of several writes wrapped in MULTI/EXEC, and PUBLISH', async () => {
+    const seen: string[] = [];
+    server.context!.on('propagate', (e: PropagateEvent) => seen.push(`${e.db}:${e.argv.map((b) => b.toString()).join(' ')}`));
+    const c = await connect();
+    await c.call('MULTI');
+    await c.call('SET', 'a', '1');
+    await c.call('GET', 'a');
+    await c.call('SELECT', 3);
+    await c.call('SET', 'b', '2');
+    await c.call('EXEC');
+    expect(seen.splice(0)).to.deep.equal(['0:MULTI', '0:SET a 1', '3:SET b 2', '3:EXEC']);
+    await c.call('MULTI');
+    await c.call('SET', 'c', '3');
+    await c.call('GET', 'c');
+    await c.call('EXEC');
+    await c.call('MULTI');
+    await c.call('GET', 'c');
+    await c.call('EXEC');
+    expect(seen.splice(0)).to.deep.equal(['3:SET c 3']);
+    expect(await c.call('PUBLISH', 'ch', 'm')).to.equal(0);
+    expect(seen.splice(0)).to.deep.equal(['3:PUBLISH ch m']);
+  });
+
+  it('knows the CONFIG parameters the suite sets', async () => {
+    const c = await connect();
+    for (const [k, v] of [['list-compress-depth', '1'], ['repl-ping-replica-period', '3600'], ['min-replicas-to-write', '0']]) {
+      expect(await c.str('CONFIG', 'SET', k!, v!)).to.equal('OK');
+      expect((await c.call('CONFIG', 'GET', k!) as Buffer[]).map(String)).to.deep.equal([k, v]);
+    }
+  });
+});
