@@ -136,6 +136,17 @@ function writeGathered(binding: SessionBinding, parts: Buffer[], bytes: number):
   return out.length === 1 ? binding.write(out[0] as Buffer) : binding.writev(out);
 }
 
+/**
+ * A received payload is a view of the transport's read buffer (wire/frame-parser). Kept as is, a small view would
+ * keep the whole read alive while it waits in a queue, so memory would be bounded by read sizes times frame counts
+ * instead of by the receive window: views that are under a quarter of a buffer larger than Node's Buffer pool are
+ * copied. Large frames (the bulk of streamed data) are views of most of their read and stay zero-copy.
+ */
+function owned(payload: Buffer): Buffer {
+  const backing = payload.buffer.byteLength;
+  return backing > Buffer.poolSize && backing > 4 * payload.length ? Buffer.from(payload) : payload;
+}
+
 function perr(code: string, message: string): BeepProtocolError {
   return new BeepProtocolError(code, message, { replyCode: 500 });
 }
@@ -781,6 +792,7 @@ export class Session extends EventEmitter {
     }
     const ch = this.chans.get(f.channel);
     if (ch === undefined) throw perr('BEEP_UNKNOWN_CHANNEL', `channel ${f.channel} is not open`);
+    if (f.payload.length > 0) f.payload = owned(f.payload);
     const isMsg = f.type === 'MSG';
     if (!this.greetingReceived && isMsg) throw perr('BEEP_EXPECTED_GREETING', 'a MSG arrived before the greeting');
     if (ch.contMsgno !== -1 && (f.msgno !== ch.contMsgno || isMsg !== ch.contIsMsg)) {

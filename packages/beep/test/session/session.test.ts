@@ -76,6 +76,35 @@ describe('session: state machine', function () {
     expect(err2).to.be.instanceOf(BeepUsageError);
   });
 
+  it('copies a small payload out of a large read instead of keeping the whole read alive', async () => {
+    const got: Buffer[] = [];
+    const p: ProfileDefinition = { uri: 'urn:keep', onMessage: (m, r) => (got.push(m.raw), r.rpy('ok')) };
+    const i = new Session({ role: 'initiator', profiles: [] });
+    const l = new Session({ role: 'listener', profiles: [p] });
+    // Every write reaches the listener as a view of a 1 MiB read buffer.
+    const link = (to: Session, big: boolean): SessionBinding => ({
+      write(chunk) {
+        const copy = Buffer.from(chunk);
+        setImmediate(() => {
+          if (!big) return to.receive(copy);
+          const read = Buffer.alloc(1 << 20);
+          copy.copy(read);
+          to.receive(read.subarray(0, copy.length));
+        });
+        return true;
+      },
+      end: () => setImmediate(() => to.transportClosed()),
+      destroy: () => setImmediate(() => to.transportClosed()),
+    });
+    i.attach(link(l, true));
+    l.attach(link(i, false));
+    const ch = await i.startChannel('urn:keep');
+    await ch.request('hello');
+    expect(got).to.have.length(1);
+    expect(got[0]!.toString()).to.equal('\r\nhello');
+    expect(got[0]!.buffer.byteLength, 'bytes kept alive by the payload').to.be.below(64 * 1024);
+  });
+
   it('a handler that throws yields ERR 451', async () => {
     const p: ProfileDefinition = {
       uri: 'urn:p',

@@ -41,6 +41,11 @@ export interface GatewayJob {
 const RAW = { raw: true } as const;
 /** Default receive window of a GatewayClient's channels. */
 const CLIENT_RECEIVE_WINDOW = 1024 * 1024;
+/**
+ * Largest data part of one input ANS. The gateway reassembles each ANS before relaying it, so however large the
+ * chunks of `stdin` are, what it holds per job stays a window plus one such ANS (and so does our send queue).
+ */
+const INPUT_ANS = 64 * 1024;
 
 class OutputStream extends Readable {
   private wake: (() => void) | undefined;
@@ -196,7 +201,9 @@ class RunningJob implements GatewayJob {
       for await (const chunk of stdin) {
         if (this.exited || reply.done) break;
         const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-        if (b.length > 0) await reply.ans(encodeStreamData(0, b), RAW);
+        for (let off = 0; off < b.length && !reply.done; off += INPUT_ANS) {
+          await reply.ans(encodeStreamData(0, off === 0 && b.length <= INPUT_ANS ? b : b.subarray(off, off + INPUT_ANS)), RAW);
+        }
       }
     } catch {
       // input failed: end it
