@@ -16,6 +16,8 @@ import {
   wrongArgs,
 } from './replies.js';
 
+import { lcs } from './cmd-lcs.js';
+
 export const MAX_STRING = 512 * 1024 * 1024;
 const B_SET = Buffer.from('SET');
 const B_PXAT = Buffer.from('PXAT');
@@ -446,4 +448,5 @@ export const STRING_COMMANDS: Record<string, Impl> = {
   getrange,
   substr: getrange,
   setrange,
+  lcs,
 };

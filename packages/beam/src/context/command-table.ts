@@ -18,6 +18,7 @@ export const COMMAND_TABLE: readonly CommandMeta[] = [
   ['append', 3, ['write', 'denyoom', 'fast'], 1, 1, 1, ['@write', '@string', '@fast']],
   ['strlen', 2, ['readonly', 'fast'], 1, 1, 1, ['@read', '@string', '@fast']],
   ['getrange', 4, ['readonly'], 1, 1, 1, ['@read', '@string', '@slow']],
+  ['lcs', -3, ['readonly'], 1, 2, 1, ['@read', '@string', '@slow']],
   ['substr', 4, ['readonly'], 1, 1, 1, ['@read', '@string', '@slow']],
   ['setrange', 4, ['write', 'denyoom'], 1, 1, 1, ['@write', '@string', '@slow']],
   ['getdel', 2, ['write', 'fast'], 1, 1, 1, ['@write', '@string', '@fast']],

@@ -30,7 +30,7 @@ const DEFAULTS: ReadonlyArray<[string, string]> = [
   ['enable-debug-command', 'no'], ['enable-module-command', 'no'], ['lazyfree-lazy-user-del', 'no'],
   ['lazyfree-lazy-expire', 'no'], ['lazyfree-lazy-server-del', 'no'], ['lazyfree-lazy-user-flush', 'no'],
   ['replica-lazy-flush', 'no'], ['loading-process-events-interval-bytes', '2097152'],
-  ['replicaof', ''], ['slaveof', ''], ['maxmemory-clients', '0'],
+  ['replicaof', ''], ['slaveof', ''], ['maxmemory-clients', '0'], ['repl-backlog-size', '1048576'],
 ];
 
 /** Redis' HIDDEN_CONFIG parameters: CONFIG GET returns them only when asked by exact name. */
@@ -42,7 +42,7 @@ const BOOLEANS = new Set(['appendonly', 'protected-mode', 'slave-read-only', 're
   'stop-writes-on-bgsave-error', 'rdbcompression', 'lazyfree-lazy-eviction', 'replica-serve-stale-data',
   'aof-use-rdb-preamble', 'lazyfree-lazy-user-del', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
   'lazyfree-lazy-user-flush', 'replica-lazy-flush']);
-const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit']);
+const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit', 'repl-backlog-size']);
 
 /** notify-keyspace-events flag bits, as Redis defines them. */
 export const NOTIFY = {
@@ -128,7 +128,11 @@ export class ServerConfig extends EventEmitter {
       throw new ConfigError('invalid', `CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
     };
     let v = value;
-    if (IMMUTABLE.has(key)) fail(`can't set immutable config`);
+    if (IMMUTABLE.has(key)) {
+      // Redis re-listens on a changed port or bind address; setting the value it already has is a no-op there too.
+      if ((key === 'port' || key === 'bind') && this.values.get(key) === value) return;
+      fail(`can't set immutable config`);
+    }
     if (key === 'notify-keyspace-events') {
       const flags = parseNotifyFlags(value);
       if (flags === null) fail(`Invalid event class character. Use 'Ag$lshzxeKEtmdn'.`);

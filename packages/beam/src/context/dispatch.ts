@@ -399,7 +399,7 @@ export class Dispatcher {
       return this.reject(c, new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), stats);
     }
     if (c.multi !== null && !MULTI_NOW.has(name)) {
-      if (spec.flags.includes('no_multi') || spec.flags.includes('no-multi')) return this.reject(c, E_NO_MULTI, stats);
+      if (spec.flags.includes('no_multi')) return this.reject(c, E_NO_MULTI, stats);
       c.multi.push(argv);
       return QUEUED;
     }

@@ -53,7 +53,7 @@ function formatArgs(spec: CommandSpec, argv: Buffer[]): string {
 }
 
 function hidden(spec: CommandSpec, argv: Buffer[]): boolean {
-  if (spec.flags.includes('admin') || spec.flags.includes('skip-monitor')) return true;
+  if (spec.flags.includes('admin') || spec.flags.includes('skip_monitor')) return true;
   const sub = argv[1];
   return sub !== undefined && ADMIN_SUBCOMMANDS.has(`${spec.name}|${sub.toString('latin1').toLowerCase()}`);
 }

@@ -84,6 +84,7 @@ const SEQUENCES: string[][] = [
   ['LPUSH l a', 'GET l', 'INCR l', 'INCRBYFLOAT l 1', 'GETRANGE l 0 1', 'SETRANGE l 0 x', 'GETEX l', 'GETDEL l', 'SETNX l x', 'GETSET l x', 'LRANGE l 0 -1'],
   // ---- found by Redis' own test suite (tools/redis-suite.sh)
   ['SET f "1\\x002"', 'INCRBYFLOAT f 1', 'INCRBYFLOAT g "1\\x00"', 'HSET h f "1\\x002"', 'HINCRBYFLOAT h f 1', 'HINCRBYFLOAT h g "2\\x001"', 'GET f', 'HGET h f'],
+  ['SET a ohmytext', 'SET b mynewtext', 'LCS a b', 'LCS a b LEN', 'LCS a b IDX', 'LCS a b IDX MINMATCHLEN 4', 'LCS a b IDX WITHMATCHLEN', 'LCS a b IDX MINMATCHLEN 4 WITHMATCHLEN', 'LCS a b idx minmatchlen -3', 'LCS a b LEN IDX', 'LCS a nope', 'LCS nope nope2 IDX', 'LCS a b FOO', 'LCS a b MINMATCHLEN x', 'LCS a b MINMATCHLEN', 'LPUSH l x', 'LCS a l', 'LCS a', 'SET c "\\x00\\xffab\\x00"', 'SET d "ab\\x00\\xff"', 'LCS c d', 'LCS c d IDX WITHMATCHLEN', 'LCS a a IDX'],
   ['HSET h a 1', 'SADD s a', 'HRANDFIELD h -9223372036854775808', 'HRANDFIELD h -9223372036854775808 WITHVALUES', 'HRANDFIELD h -9223372036854770000 WITHVALUES', 'HRANDFIELD h 9223372036854775807 WITHVALUES', 'SRANDMEMBER s -9223372036854775808', 'SRANDMEMBER s 9223372036854775807'],
 ];
 

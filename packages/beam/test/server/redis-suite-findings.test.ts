@@ -138,6 +138,55 @@ describe('server: behaviours from the Redis test suite', function () {
     expect(seen.splice(0)).to.deep.equal(['3:PUBLISH ch m']);
   });
 
+  it('INFO commandstats and errorstats count calls, rejected and failed calls, and CONFIG RESETSTAT clears them', async () => {
+    const c = await connect();
+    await c.call('CONFIG', 'RESETSTAT');
+    await c.call('SET', 'k', 'v');
+    await err(c.call('LPUSH', 'k', 'x'));
+    await err(c.call('GET'));
+    await err(c.call('NOSUCHCMD'));
+    const cmd = await c.str('INFO', 'commandstats');
+    expect(cmd).to.match(/\r\ncmdstat_set:calls=1,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=0\r\n/);
+    expect(cmd).to.include('cmdstat_lpush:calls=1,').and.include('rejected_calls=0,failed_calls=1');
+    expect(cmd).to.match(/cmdstat_get:calls=0,.*rejected_calls=1,failed_calls=0/);
+    const errs = await c.str('INFO', 'errorstats');
+    expect(errs).to.include('errorstat_ERR:count=2\r\n').and.include('errorstat_WRONGTYPE:count=1\r\n');
+    expect(await c.str('INFO', 'stats')).to.include('total_error_replies:3\r\n');
+    expect(await c.str('INFO')).to.not.include('rejected_calls');
+    await c.call('CONFIG', 'RESETSTAT');
+    expect(await c.str('INFO', 'errorstats')).to.not.include('errorstat_');
+  });
+
+  it('COMMAND LIST lists subcommands and filters; COMMAND GETKEYS finds key arguments', async () => {
+    const c = await connect();
+    const list = ((await c.call('COMMAND', 'LIST')) as Buffer[]).map(String);
+    expect(list).to.include('set').and.include('client|list');
+    expect(((await c.call('COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'config|*re*')) as Buffer[]).map(String))
+      .to.include('config|resetstat').and.not.include('config|get');
+    expect(((await c.call('COMMAND', 'LIST', 'FILTERBY', 'ACLCAT', 'list')) as Buffer[]).map(String)).to.include('blpop').and.not.include('set');
+    expect(await c.call('COMMAND', 'LIST', 'FILTERBY', 'MODULE', 'nope')).to.deep.equal([]);
+    expect(await err(c.call('COMMAND', 'LIST', 'FILTERBY', 'bad_arg'))).to.match(/^ERR syntax error/);
+    expect(((await c.call('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2')) as Buffer[]).map(String)).to.deep.equal(['a', 'b']);
+    expect(((await c.call('COMMAND', 'GETKEYS', 'BLMPOP', '0', '2', 'x', 'y', 'LEFT')) as Buffer[]).map(String)).to.deep.equal(['x', 'y']);
+    expect(await err(c.call('COMMAND', 'GETKEYS', 'PING'))).to.equal('ERR The command has no key arguments');
+    expect(await err(c.call('COMMAND', 'GETKEYS', 'GET'))).to.equal('ERR Invalid number of arguments specified for command');
+    expect(await err(c.call('COMMAND', 'GETKEYS', 'NOPE', 'k'))).to.equal('ERR Invalid command specified');
+  });
+
+  it('CONFIG SET refuses duplicates; CONFIG GET hides hidden parameters from patterns', async () => {
+    const c = await connect();
+    expect(await err(c.call('CONFIG', 'SET', 'maxmemory', '1', 'maxmemory', '2'))).to.match(/duplicate parameter/);
+    expect(await err(c.call('CONFIG', 'SET', 'maxmemory', '5', 'maxmemory-clients', '200%'))).to.match(/percentage argument must be less or equal to 100/);
+    expect((await c.call('CONFIG', 'GET', 'maxmemory') as Buffer[]).map(String)).to.deep.equal(['maxmemory', '0']);
+    const everything = ((await c.call('CONFIG', 'GET', '*')) as Buffer[]).map(String);
+    expect(everything).to.not.include('key-load-delay');
+    expect(((await c.call('CONFIG', 'GET', 'key-load-delay')) as Buffer[]).map(String)).to.deep.equal(['key-load-delay', '0']);
+    // Setting every parameter to the value CONFIG GET shows works (Redis' CONFIG sanity); port only to that value.
+    const port = ((await c.call('CONFIG', 'GET', 'port')) as Buffer[]).map(String)[1]!;
+    expect(await c.str('CONFIG', 'SET', 'port', port)).to.equal('OK');
+    expect(await err(c.call('CONFIG', 'SET', 'port', String(Number(port) + 1)))).to.match(/immutable/);
+  });
+
   it('knows the CONFIG parameters the suite sets', async () => {
     const c = await connect();
     for (const [k, v] of [['list-compress-depth', '1'], ['repl-ping-replica-period', '3600'], ['min-replicas-to-write', '0']]) {

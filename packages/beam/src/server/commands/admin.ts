@@ -32,9 +32,9 @@ export function adminCommands(scope: CommandScope): CommandSpec[] {
       return OK;
     }),
 
-    spec('save', 1, ['admin', 'noscript', 'no-async-loading', 'no-multi'], () => save()),
+    spec('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], () => save()),
 
-    spec('bgsave', -1, ['admin', 'noscript', 'no-async-loading'], (inv) => {
+    spec('bgsave', -1, ['admin', 'noscript', 'no_async_loading'], (inv) => {
       if (inv.argv.length > 2 || (inv.argv.length === 2 && inv.argv[1]!.toString().toLowerCase() !== 'schedule')) return E_SYNTAX;
       if (!context) return new ErrorReply('ERR no keyspace to save');
       if (saveState(context).inProgress) return new ErrorReply('ERR Background save already in progress');
@@ -44,7 +44,7 @@ export function adminCommands(scope: CommandScope): CommandSpec[] {
 
     spec('lastsave', 1, ['loading', 'stale', 'fast'], () => (context ? saveState(context).lastSave : Math.floor(env.registry.startedAt / 1000))),
 
-    spec('shutdown', -1, ['admin', 'noscript', 'loading', 'stale', 'no-multi', 'allow-busy'], async (inv) => {
+    spec('shutdown', -1, ['admin', 'noscript', 'loading', 'stale', 'no_multi', 'allow_busy'], async (inv) => {
       let mode: 'save' | 'nosave' | null = null;
       let abort = false;
       for (const a of inv.argv.slice(1)) {

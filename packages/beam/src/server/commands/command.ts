@@ -1,8 +1,9 @@
 import type { CommandSpec } from '../../context/api.js';
 import { COMMAND_TABLE } from '../../context/command-table.js';
-import { RespMap, RespSet, SimpleString, type Reply } from '../../wire/reply.js';
+import { globMatch } from '../../context/glob.js';
+import { ErrorReply, RespMap, RespSet, SimpleString, type Reply } from '../../wire/reply.js';
 import type { CommandScope } from './env.js';
-import { container, helpReply, spec } from './spec.js';
+import { container, E_SYNTAX, helpReply, spec, subcommandsOf } from './spec.js';
 
 const DATA_CATEGORIES = new Map<string, readonly string[]>(COMMAND_TABLE.map((m) => [m[0], m[6]]));
 
@@ -38,6 +39,27 @@ function group(s: CommandSpec): string {
   for (const c of ['string', 'list', 'hash', 'set', 'sortedset', 'stream']) if (cats.includes(`@${c}`)) return c === 'sortedset' ? 'sorted-set' : c;
   if (cats.includes('@keyspace')) return 'generic';
   return s.flags.includes('admin') ? 'server' : 'generic';
+}
+
+/** Commands whose keys follow a numkeys argument: [index of numkeys, keys before it (destination)]. */
+const NUMKEYS: Record<string, [number, number]> = {
+  lmpop: [1, 0], blmpop: [2, 0], sintercard: [1, 0], zmpop: [1, 0], bzmpop: [2, 0], zunion: [1, 0], zinter: [1, 0],
+  zdiff: [1, 0], zintercard: [1, 0], zunionstore: [2, 1], zinterstore: [2, 1], zdiffstore: [2, 1],
+};
+
+/** The key arguments of a command line (COMMAND GETKEYS); null when numkeys is not a valid count. */
+function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
+  const nk = NUMKEYS[s.name];
+  if (nk) {
+    const n = Number(argv[nk[0]]!.toString());
+    if (!Number.isInteger(n) || n < 1 || nk[0] + n >= argv.length) return null;
+    return [...argv.slice(1, 1 + nk[1]), ...argv.slice(nk[0] + 1, nk[0] + 1 + n)];
+  }
+  if (s.firstKey <= 0) return [];
+  const last = s.lastKey < 0 ? argv.length + s.lastKey : s.lastKey;
+  const out: Buffer[] = [];
+  for (let i = s.firstKey; i <= last && i < argv.length; i += Math.max(1, s.step)) out.push(argv[i]!);
+  return out;
 }
 
 /** One COMMAND INFO entry, in Redis 7.0's 10-element layout. */
@@ -83,15 +105,51 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
         return new RespMap(specs.map((s) => [s.name, commandDoc(s)]));
       },
     },
-    list: { arity: -2, run: () => all().map((s) => s.name) },
+    list: {
+      arity: -2,
+      run: (inv) => {
+        // Every command and, after a container, its subcommands as `parent|sub` (Redis 7.0).
+        const a = inv.argv;
+        const names = (s: CommandSpec): string[] => [s.name, ...subcommandsOf(s).map((x) => `${s.name}|${x}`)];
+        if (a.length === 2) return all().flatMap(names);
+        if (a.length !== 5 || a[2]!.toString().toLowerCase() !== 'filterby') return E_SYNTAX;
+        const kind = a[3]!.toString().toLowerCase();
+        const arg = a[4]!.toString();
+        if (kind === 'module') return [];
+        if (kind === 'aclcat') {
+          const cat = `@${arg.toLowerCase()}`;
+          return all().filter((s) => categories(s).includes(cat)).flatMap(names);
+        }
+        if (kind === 'pattern') {
+          const pat = Buffer.from(arg);
+          return all().flatMap(names).filter((n) => globMatch(pat, Buffer.from(n), true));
+        }
+        return E_SYNTAX;
+      },
+    },
+    getkeys: {
+      arity: -3,
+      run: (inv) => {
+        const argv = inv.argv.slice(2);
+        const s = d.lookup(argv[0]!);
+        if (!s) return new ErrorReply('ERR Invalid command specified');
+        if (s.arity >= 0 ? argv.length !== s.arity : argv.length < -s.arity) {
+          return new ErrorReply('ERR Invalid number of arguments specified for command');
+        }
+        const keys = keyArgs(s, argv);
+        if (keys === null) return new ErrorReply('ERR Invalid arguments specified for command');
+        return keys.length > 0 ? keys : new ErrorReply('ERR The command has no key arguments');
+      },
+    },
     help: {
       arity: 2,
       run: () => helpReply([
         'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
         '(no subcommand)', '    Return details about all Redis commands.',
         'COUNT', '    Return the total number of commands in this Redis server.',
-        'LIST', '    Return a list of all commands in this Redis server.',
         'INFO [<command-name> ...]', '    Return details about multiple Redis commands.',
+        'GETKEYS <full-command>', '    Return the keys from a full Redis command.',
+        'LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]', '    Return a list of all commands in this Redis server.',
         'DOCS [<command-name> ...]', '    Return documentation details about multiple Redis commands.',
         'HELP', '    Print this help.',
       ]),

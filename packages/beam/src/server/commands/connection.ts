@@ -39,7 +39,7 @@ export function helloMap(scope: CommandScope, c: DispatchClient): RespMap {
 export function connectionCommands(scope: CommandScope): CommandSpec[] {
   const { env, dispatcher } = scope;
   return [
-    spec('hello', -1, ['noscript', 'loading', 'stale', 'fast', 'no-auth'], (inv) => {
+    spec('hello', -1, ['noscript', 'loading', 'stale', 'fast', 'no_auth'], (inv) => {
       const c = clientOf(inv);
       const a = inv.argv;
       let ver = 0;
@@ -86,7 +86,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
       return helloMap(scope, c);
     }),
 
-    spec('auth', -2, ['noscript', 'loading', 'stale', 'fast', 'no-auth'], (inv) => {
+    spec('auth', -2, ['noscript', 'loading', 'stale', 'fast', 'no_auth'], (inv) => {
       const c = clientOf(inv);
       const a = inv.argv;
       if (a.length > 3) return E_SYNTAX;
@@ -120,12 +120,12 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
 
     spec('echo', 2, ['fast'], (inv) => inv.argv[1]!),
 
-    spec('quit', -1, ['noscript', 'loading', 'stale', 'fast', 'no-auth'], (inv) => {
+    spec('quit', -1, ['noscript', 'loading', 'stale', 'fast', 'no_auth'], (inv) => {
       clientOf(inv).closeAfterReply = true;
       return OK;
     }),
 
-    spec('reset', 1, ['noscript', 'loading', 'stale', 'fast', 'no-auth'], (inv) => {
+    spec('reset', 1, ['noscript', 'loading', 'stale', 'fast', 'no_auth'], (inv) => {
       const c = clientOf(inv);
       c.multi = null;
       c.multiDirty = false;

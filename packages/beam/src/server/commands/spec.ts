@@ -24,7 +24,7 @@ export interface Subcommand {
  * checks its arity with Redis' `'config|get'` naming; unknown ones get `unknown subcommand ... Try X HELP.`
  */
 export function container(name: string, subs: Record<string, Subcommand>): CommandHandler {
-  return (inv) => {
+  const handler: CommandHandler = (inv) => {
     const sub = inv.argv[1]!.toString('latin1');
     const key = sub.toLowerCase();
     const s = Object.hasOwn(subs, key) ? subs[key] : undefined;
@@ -37,6 +37,15 @@ export function container(name: string, subs: Record<string, Subcommand>): Comma
     (inv.client as Partial<DispatchClient>).lastCommand = `${name}|${key}`;
     return s.run(inv);
   };
+  SUBCOMMANDS.set(handler, Object.keys(subs));
+  return handler;
+}
+
+const SUBCOMMANDS = new WeakMap<CommandHandler, string[]>();
+
+/** The subcommand names of a container command (COMMAND LIST shows them as `config|get`); [] for others. */
+export function subcommandsOf(s: CommandSpec): string[] {
+  return SUBCOMMANDS.get(s.handler) ?? [];
 }
 
 /** Parses a Redis integer argument (strict, 64-bit range), or returns null. */

@@ -13,7 +13,7 @@ function endMulti(scope: CommandScope, c: DispatchClient): void {
 /** MULTI / EXEC / DISCARD / WATCH / UNWATCH with Redis 7.0's replies. */
 export function transactionCommands(scope: CommandScope): CommandSpec[] {
   const d = scope.dispatcher;
-  const flags = ['noscript', 'loading', 'stale', 'fast', 'allow-busy'];
+  const flags = ['noscript', 'loading', 'stale', 'fast', 'allow_busy'];
   return [
     spec('multi', 1, flags, (inv) => {
       const c = clientOf(inv);
@@ -38,7 +38,7 @@ export function transactionCommands(scope: CommandScope): CommandSpec[] {
       d.unwatchAll(clientOf(inv));
       return OK;
     }),
-    spec('exec', 1, ['noscript', 'loading', 'stale', 'skip-slowlog'], (inv) => {
+    spec('exec', 1, ['noscript', 'loading', 'stale', 'skip_slowlog'], (inv) => {
       const c = clientOf(inv);
       const queued = c.multi;
       if (!queued) return new ErrorReply('ERR EXEC without MULTI');
