@@ -6,7 +6,7 @@ import { Deque } from './deque.js';
 import { INT64_MAX, INT64_MIN, int64Buffer, parseInt64 } from './numbers.js';
 import { globMatch } from './glob.js';
 import { E_DB_RANGE, E_NOT_INT, E_NO_KEY, E_SAME_OBJECT, E_SYNTAX, invalidExpire } from './replies.js';
-import { parseScanArgs, scanCursorReply } from './scan.js';
+import { advanceScan, keepScanIterator, parseScanArgs, scanCursorReply } from './scan.js';
 import { ZSet } from './zset.js';
 
 const B_DEL = Buffer.from('DEL');
@@ -86,36 +86,23 @@ const scan: Impl = (ctx, client, argv) => {
   else it = db.data.entries();
   const out: Reply[] = [];
   const typeId = args.type === null ? -1 : TYPE_NAMES.indexOf(args.type as (typeof TYPE_NAMES)[number]);
-  let examined = 0;
   let lastSeq = -1;
-  let done = false;
-  while (examined < args.count) {
-    const r = it.next();
-    if (r.done === true) {
-      done = true;
-      break;
-    }
-    const [k, e] = r.value;
-    if (e.seq < args.cursor) continue; // resuming without a cached iterator: skip what was already returned
-    examined++;
+  const { done } = advanceScan(it, args.count, ([k, e]) => {
+    if (e.seq < args.cursor) return false; // resuming without a cached iterator: skip what was already returned
     lastSeq = e.seq;
     if (e.x !== 0 && e.x <= ctx.t) {
       if (db.data.get(k) === e) ctx.expireEntry(db, k, e);
-      continue;
+      return true;
     }
-    if (args.type !== null && e.t !== typeId) continue;
+    if (args.type !== null && e.t !== typeId) return true;
     const kb = Buffer.from(k, 'latin1');
-    if (args.match !== null && !globMatch(args.match, kb)) continue;
-    out.push(kb);
-  }
+    if (args.match === null || globMatch(args.match, kb)) out.push(kb);
+    return true;
+  });
   let next = 0;
   if (!done) {
     next = lastSeq + 1;
-    ctx.scanCursors.set(cacheKey(next), it);
-    if (ctx.scanCursors.size > ctx.scanCursorLimit) {
-      const oldest = ctx.scanCursors.keys().next();
-      if (oldest.done !== true) ctx.scanCursors.delete(oldest.value);
-    }
+    keepScanIterator(ctx.scanCursors, cacheKey(next), it, ctx.scanCursorLimit);
   }
   return [scanCursorReply(next), out];
 };

@@ -351,27 +351,36 @@ function rangeCommand(by: RangeRequest['by'], rev: boolean, generic: boolean): I
   };
 }
 
-const zcount: Impl = (ctx, client, argv) => {
-  const min = parseScoreBound(argv[2]!);
-  const max = parseScoreBound(argv[3]!);
-  if (min === null || max === null) return E_RANGE_FLOAT;
-  const e = getZ(ctx, dbOf(ctx, client), kstr(argv[1]!));
-  if (e instanceof ErrorReply) return e;
-  if (e === undefined) return 0;
-  const [lo, hi] = scoreWindow(e.v as ZSet, min, max);
-  return hi - lo;
-};
+type IndexWindow = (z: ZSet) => [number, number];
 
-const zlexcount: Impl = (ctx, client, argv) => {
-  const min = parseLexBound(argv[2]!);
-  const max = parseLexBound(argv[3]!);
-  if (min === null || max === null) return E_RANGE_LEX;
-  const e = getZ(ctx, dbOf(ctx, client), kstr(argv[1]!));
-  if (e instanceof ErrorReply) return e;
-  if (e === undefined) return 0;
-  const [lo, hi] = lexWindow(e.v as ZSet, min, max);
-  return hi - lo;
-};
+/** The index window between a min and a max bound of one kind (score or lex), or null when either does not parse. */
+function boundWindow<B>(
+  parse: (b: Buffer) => B | null,
+  windowOf: (z: ZSet, min: B, max: B) => [number, number],
+  minArg: Buffer,
+  maxArg: Buffer,
+): IndexWindow | null {
+  const min = parse(minArg);
+  const max = parse(maxArg);
+  if (min === null || max === null) return null;
+  return (z) => windowOf(z, min, max);
+}
+
+const scoreRange = (argv: Buffer[]): IndexWindow | null => boundWindow(parseScoreBound, scoreWindow, argv[2]!, argv[3]!);
+const lexRange = (argv: Buffer[]): IndexWindow | null => boundWindow(parseLexBound, lexWindow, argv[2]!, argv[3]!);
+
+/** ZCOUNT / ZLEXCOUNT: how many members lie in the range. */
+function countInRange(range: (argv: Buffer[]) => IndexWindow | null, badRange: ErrorReply): Impl {
+  return (ctx, client, argv) => {
+    const window = range(argv);
+    if (window === null) return badRange;
+    const e = getZ(ctx, dbOf(ctx, client), kstr(argv[1]!));
+    if (e instanceof ErrorReply) return e;
+    if (e === undefined) return 0;
+    const [lo, hi] = window(e.v as ZSet);
+    return hi - lo;
+  };
+}
 
 function pop(max: boolean): Impl {
   return (ctx, client, argv) => {
@@ -405,7 +414,7 @@ function pop(max: boolean): Impl {
 function removeRange(by: 'rank' | 'score' | 'lex'): Impl {
   const event = by === 'rank' ? 'zremrangebyrank' : by === 'score' ? 'zremrangebyscore' : 'zremrangebylex';
   return (ctx, client, argv) => {
-    let window: ((z: ZSet) => [number, number]) | null = null;
+    let window: IndexWindow | null = null;
     if (by === 'rank') {
       const s = parseInt64(argv[2]!);
       const t = parseInt64(argv[3]!);
@@ -421,15 +430,11 @@ function removeRange(by: 'rank' | 'score' | 'lex'): Impl {
         return [start, Math.min(stop, n - 1) + 1];
       };
     } else if (by === 'score') {
-      const min = parseScoreBound(argv[2]!);
-      const max = parseScoreBound(argv[3]!);
-      if (min === null || max === null) return E_RANGE_FLOAT;
-      window = (z) => scoreWindow(z, min, max);
+      window = scoreRange(argv);
+      if (window === null) return E_RANGE_FLOAT;
     } else {
-      const min = parseLexBound(argv[2]!);
-      const max = parseLexBound(argv[3]!);
-      if (min === null || max === null) return E_RANGE_LEX;
-      window = (z) => lexWindow(z, min, max);
+      window = lexRange(argv);
+      if (window === null) return E_RANGE_LEX;
     }
     const db = dbOf(ctx, client);
     const keyBuf = argv[1]!;
@@ -478,8 +483,8 @@ export const ZSET_COMMANDS: Record<string, Impl> = {
   zrevrangebyscore: rangeCommand('score', true, false),
   zrangebylex: rangeCommand('lex', false, false),
   zrevrangebylex: rangeCommand('lex', true, false),
-  zcount,
-  zlexcount,
+  zcount: countInRange(scoreRange, E_RANGE_FLOAT),
+  zlexcount: countInRange(lexRange, E_RANGE_LEX),
   zpopmin: pop(false),
   zpopmax: pop(true),
   zremrangebyrank: removeRange('rank'),

@@ -86,17 +86,10 @@ export function scanCollection(
     it = coll.keys();
     for (let i = 0; i < args.cursor; i++) if (it.next().done === true) break;
   }
-  let examined = 0;
-  let done = false;
-  while (examined < args.count) {
-    const r = it.next();
-    if (r.done === true) {
-      done = true;
-      break;
-    }
-    examined++;
-    if (args.match === null || globMatch(args.match, Buffer.from(r.value, 'latin1'))) emit(r.value, out);
-  }
+  const { examined, done } = advanceScan(it, args.count, (m) => {
+    if (args.match === null || globMatch(args.match, Buffer.from(m, 'latin1'))) emit(m, out);
+    return true;
+  });
   let next = 0;
   if (!done) {
     next = args.cursor + examined;
@@ -104,11 +97,30 @@ export function scanCollection(
       cache = new Map();
       collectionCursors.set(coll, cache);
     }
-    cache.set(next, it);
-    if (cache.size > PER_OWNER) {
-      const oldest = cache.keys().next();
-      if (oldest.done !== true) cache.delete(oldest.value);
-    }
+    keepScanIterator(cache, next, it, PER_OWNER);
   }
   return [scanCursorReply(next), out];
+}
+
+/**
+ * Pulls items from `it` until `visit` has counted `count` of them (it returns false for an item that does not
+ * count) or `it` runs out (`done`).
+ */
+export function advanceScan<T>(it: Iterator<T>, count: number, visit: (item: T) => boolean): { examined: number; done: boolean } {
+  let examined = 0;
+  while (examined < count) {
+    const r = it.next();
+    if (r.done === true) return { examined, done: true };
+    if (visit(r.value)) examined++;
+  }
+  return { examined, done: false };
+}
+
+/** Caches a live scan iterator under its next cursor, dropping the oldest one beyond `limit`. */
+export function keepScanIterator<K, V>(cache: Map<K, V>, cursor: K, it: V, limit: number): void {
+  cache.set(cursor, it);
+  if (cache.size > limit) {
+    const oldest = cache.keys().next();
+    if (oldest.done !== true) cache.delete(oldest.value);
+  }
 }

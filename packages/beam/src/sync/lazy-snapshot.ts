@@ -1,6 +1,7 @@
 import { debuglog } from 'node:util';
 import type { Snapshot, SnapshotDb, SnapshotEntry, SnapshotValueType } from './snapshot-source.js';
 import { cloneValue } from './values.js';
+import { detachHook } from './keyspace-hook.js';
 
 const debug = debuglog('beamgate:sync');
 
@@ -142,22 +143,15 @@ export class LazySnapshot implements Snapshot {
     }
     // Every key of the capture is written or queued: later changes no longer matter.
     this.byMap.delete(c.data);
-    if (this.byMap.size === 0) this.unhookNow();
+    if (this.byMap.size === 0) this.unhook = detachHook(this.unhook);
     while (c.queue.length > 0) yield c.queue.pop()!;
     c.settled.clear();
-  }
-
-  private unhookNow(): void {
-    if (this.unhook) {
-      this.unhook();
-      this.unhook = null;
-    }
   }
 
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.unhookNow();
+    this.unhook = detachHook(this.unhook);
     this.byMap.clear();
     for (const c of this.cursors) {
       c.queue.length = 0;

@@ -1,6 +1,7 @@
 import { debuglog } from 'node:util';
 import type { Snapshot, SnapshotDb, SnapshotEntry, SnapshotValueType } from './snapshot-source.js';
 import { cloneValue } from './values.js';
+import { detachHook } from './keyspace-hook.js';
 
 const debug = debuglog('beamgate:sync');
 
@@ -114,24 +115,17 @@ export class KeyspaceSnapshot implements Snapshot {
         } else {
           this.pending.delete(value);
         }
-        if (this.pending.size === 0) this.unhookNow();
+        if (this.pending.size === 0) this.unhook = detachHook(this.unhook);
       }
       // The writer serializes this entry synchronously before asking for the next one.
       yield { key, type, value, expireAt };
     }
   }
 
-  private unhookNow(): void {
-    if (this.unhook) {
-      this.unhook();
-      this.unhook = null;
-    }
-  }
-
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.unhookNow();
+    this.unhook = detachHook(this.unhook);
     this.pending.clear();
     this.preserved.clear();
     this.dbs.length = 0;

@@ -9,6 +9,38 @@ export async function startServer(opts: BeamServerOptions = {}): Promise<{ serve
   return { server, port: a.port };
 }
 
+/** A server that `serverPerTest` starts before each test; `port` and `server` follow `restart`. */
+export interface PerTestServer {
+  server: BeamServer;
+  port: number;
+  /** Runs `cleanup` (e.g. closing a client) after the test, before the server closes. */
+  track(cleanup: () => unknown): void;
+  /** Closes the server and starts a new one with `opts`, for a test that needs other options. */
+  restart(opts?: BeamServerOptions): Promise<void>;
+}
+
+/** Registers mocha hooks (call inside `describe`): a fresh server per test, closed after its tracked cleanups. */
+export function serverPerTest(): PerTestServer {
+  const cleanups: Array<() => unknown> = [];
+  const fixture: PerTestServer = {
+    server: undefined as unknown as BeamServer,
+    port: 0,
+    track: (cleanup) => void cleanups.push(cleanup),
+    restart: async (opts) => {
+      await fixture.server.close();
+      ({ server: fixture.server, port: fixture.port } = await startServer(opts));
+    },
+  };
+  beforeEach(async () => {
+    ({ server: fixture.server, port: fixture.port } = await startServer());
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+    await fixture.server.close();
+  });
+  return fixture;
+}
+
 export interface RawResult {
   data: Buffer;
   closed: boolean;

@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import type { BeamServer } from '../../src/server/server.js';
-import { rawExchange, runCli, startServer } from './helpers.js';
+import { rawExchange, runCli, serverPerTest } from './helpers.js';
 
 function until<T>(fn: () => T | undefined, timeoutMs = 3000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -20,33 +19,23 @@ function until<T>(fn: () => T | undefined, timeoutMs = 3000): Promise<T> {
 
 describe('server: real Redis clients', function () {
   this.timeout(30000);
-  let server: BeamServer;
-  let port: number;
-  const cleanups: Array<() => Promise<unknown> | void> = [];
+  const srv = serverPerTest();
   const ioredis = (opts: Record<string, unknown> = {}): Redis => {
-    const r = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null, ...opts });
-    cleanups.push(() => r.disconnect());
+    const r = new Redis({ port: srv.port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null, ...opts });
+    srv.track(() => r.disconnect());
     return r;
   };
 
-  beforeEach(async () => {
-    ({ server, port } = await startServer());
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-    await server.close();
-  });
-
   it('redis-cli: commands, INFO and a raw inline PING', async () => {
-    expect((await runCli('redis-cli', ['-p', String(port), 'ping'])).trim()).to.equal('PONG');
-    expect((await runCli('redis-cli', ['-p', String(port), 'set', 'k', 'hello world'])).trim()).to.equal('OK');
-    expect((await runCli('redis-cli', ['-p', String(port), 'get', 'k'])).trim()).to.equal('hello world');
-    const info = await runCli('redis-cli', ['-p', String(port), 'info', 'server']);
+    expect((await runCli('redis-cli', ['-p', String(srv.port), 'ping'])).trim()).to.equal('PONG');
+    expect((await runCli('redis-cli', ['-p', String(srv.port), 'set', 'k', 'hello world'])).trim()).to.equal('OK');
+    expect((await runCli('redis-cli', ['-p', String(srv.port), 'get', 'k'])).trim()).to.equal('hello world');
+    const info = await runCli('redis-cli', ['-p', String(srv.port), 'info', 'server']);
     expect(info).to.match(/^redis_version:7\.0\.\d+\r?$/m);
     expect(info).to.match(/^redis_mode:standalone\r?$/m);
-    const ks = await runCli('redis-cli', ['-p', String(port), 'info', 'keyspace']);
+    const ks = await runCli('redis-cli', ['-p', String(srv.port), 'info', 'keyspace']);
     expect(ks).to.match(/^db0:keys=1,expires=0,avg_ttl=0\r?$/m);
-    const r = await rawExchange(port, Buffer.from('PING\r\n'), (d) => d.length >= 7);
+    const r = await rawExchange(srv.port, Buffer.from('PING\r\n'), (d) => d.length >= 7);
     expect(r.data.toString()).to.equal('+PONG\r\n');
     expect(r.closed).to.equal(false);
   });
@@ -69,10 +58,10 @@ describe('server: real Redis clients', function () {
   // node-redis 6 defaults to RESP3 (HELLO 3 on connect); RESP: 2 skips HELLO.
   for (const resp of [undefined, 2, 3] as const) {
     it(`node-redis (${resp === undefined ? 'default' : `RESP: ${resp}`}): connect, set/get, HELLO, CLIENT LIST, INFO`, async () => {
-      const c = createClient({ socket: { port, host: '127.0.0.1', reconnectStrategy: false }, ...(resp ? { RESP: resp } : {}) });
+      const c = createClient({ socket: { port: srv.port, host: '127.0.0.1', reconnectStrategy: false }, ...(resp ? { RESP: resp } : {}) });
       c.on('error', () => undefined);
       await c.connect();
-      cleanups.push(() => c.destroy());
+      srv.track(() => c.destroy());
       expect(await c.set('x', 'y')).to.equal('OK');
       expect(await c.get('x')).to.equal('y');
       expect(await c.ping()).to.equal('PONG');
@@ -94,10 +83,10 @@ describe('server: real Redis clients', function () {
     const got: string[] = [];
     sub.on('pmessage', (pattern: string, channel: string, message: string) => got.push(`${pattern}|${channel}|${message}`));
     await sub.psubscribe('news.[a-c]*');
-    const c3 = createClient({ socket: { port, host: '127.0.0.1', reconnectStrategy: false }, RESP: 3 });
+    const c3 = createClient({ socket: { port: srv.port, host: '127.0.0.1', reconnectStrategy: false }, RESP: 3 });
     c3.on('error', () => undefined);
     await c3.connect();
-    cleanups.push(() => c3.destroy());
+    srv.track(() => c3.destroy());
     const got3: string[] = [];
     await c3.subscribe('news.art', (m: string, ch: string) => got3.push(`${ch}|${m}`));
     expect(await pub.publish('news.art', 'hello')).to.equal(2);
@@ -169,7 +158,7 @@ describe('server: real Redis clients', function () {
       ['unterminated inline line', Buffer.alloc(70 * 1024, 0x61), 'too big inline request'],
     ];
     for (const [name, bytes, why] of bad) {
-      const r = await rawExchange(port, bytes, () => false, 0, 3000);
+      const r = await rawExchange(srv.port, bytes, () => false, 0, 3000);
       expect(r.data.toString('latin1'), name).to.equal(`-ERR Protocol error: ${why}\r\n`);
       expect(r.closed, name).to.equal(true);
     }
@@ -177,22 +166,20 @@ describe('server: real Redis clients', function () {
   });
 
   it('requirepass: NOAUTH before AUTH, clients with a password work', async () => {
-    await server.close();
-    ({ server, port } = await startServer({ requirepass: 's3cret' }));
-    const r = await rawExchange(port, Buffer.from('GET a\r\nAUTH nope\r\nAUTH s3cret\r\nPING\r\n'), (d) => d.toString().endsWith('+PONG\r\n'));
+    await srv.restart({ requirepass: 's3cret' });
+    const r = await rawExchange(srv.port, Buffer.from('GET a\r\nAUTH nope\r\nAUTH s3cret\r\nPING\r\n'), (d) => d.toString().endsWith('+PONG\r\n'));
     expect(r.data.toString()).to.equal('-NOAUTH Authentication required.\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n+OK\r\n+PONG\r\n');
     const io = ioredis({ password: 's3cret' });
     expect(await io.ping()).to.equal('PONG');
-    const c = createClient({ socket: { port, host: '127.0.0.1', reconnectStrategy: false }, password: 's3cret', RESP: 3 });
+    const c = createClient({ socket: { port: srv.port, host: '127.0.0.1', reconnectStrategy: false }, password: 's3cret', RESP: 3 });
     c.on('error', () => undefined);
     await c.connect();
-    cleanups.push(() => c.destroy());
+    srv.track(() => c.destroy());
     expect(await c.ping()).to.equal('PONG');
   });
 
   it('contextPerConnection gives every connection its own keyspace', async () => {
-    await server.close();
-    ({ server, port } = await startServer({ contextPerConnection: true }));
+    await srv.restart({ contextPerConnection: true });
     const a = ioredis();
     const b = ioredis();
     await a.set('mine', 'a');
@@ -216,7 +203,7 @@ describe('server: real Redis clients', function () {
     const w = ioredis();
     await w.set('big', 'x'.repeat(100_000));
     const n = 400;
-    const s = net.connect(port, '127.0.0.1');
+    const s = net.connect(srv.port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));
     s.pause();
     s.write(Buffer.from('*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n'.repeat(n)));
@@ -238,9 +225,8 @@ describe('server: real Redis clients', function () {
   });
 
   it('closes a pub/sub client whose unread output passes the hard limit', async () => {
-    await server.close();
-    ({ server, port } = await startServer({ limits: { pubsubHardLimit: 1024 * 1024 } }));
-    const s = net.connect(port, '127.0.0.1');
+    await srv.restart({ limits: { pubsubHardLimit: 1024 * 1024 } });
+    const s = net.connect(srv.port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));
     s.write('SUBSCRIBE flood\r\n');
     await new Promise((r) => s.once('data', r));
@@ -258,7 +244,7 @@ describe('server: real Redis clients', function () {
 
   it('redis-benchmark -t ping,set,get completes without errors', async function () {
     this.timeout(60000);
-    const out = await runCli('redis-benchmark', ['-p', String(port), '-t', 'ping,set,get', '-n', '20000', '-c', '50', '-q'], 60000);
+    const out = await runCli('redis-benchmark', ['-p', String(srv.port), '-t', 'ping,set,get', '-n', '20000', '-c', '50', '-q'], 60000);
     for (const t of ['PING_INLINE', 'PING_MBULK', 'SET', 'GET']) expect(out).to.match(new RegExp(`${t}: [\\d.]+ requests per second`));
     expect(out).to.not.match(/error/i);
   });

@@ -2,37 +2,27 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { BeamClient } from '../../src/client/beam-client.js';
-import { createServer, type BeamServer } from '../../src/server/server.js';
-import { startServer } from './helpers.js';
+import { createServer } from '../../src/server/server.js';
+import { serverPerTest } from './helpers.js';
 import { until } from './tools-helpers.js';
 
 /** ioredis 6 and node-redis 6 features people rely on, against a Beam server. */
 describe('server: client libraries (ioredis, node-redis)', function () {
   this.timeout(30000);
-  let server: BeamServer;
-  let port: number;
-  const cleanups: Array<() => unknown> = [];
+  const srv = serverPerTest();
   const ioredis = (opts: Record<string, unknown> = {}): Redis => {
-    const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, ...opts });
+    const r = new Redis({ port: srv.port, host: '127.0.0.1', maxRetriesPerRequest: 1, ...opts });
     r.on('error', () => undefined);
-    cleanups.push(() => r.disconnect());
+    srv.track(() => r.disconnect());
     return r;
   };
   const nodeRedis = async () => {
-    const c = createClient({ socket: { port, host: '127.0.0.1', reconnectStrategy: false } });
+    const c = createClient({ socket: { port: srv.port, host: '127.0.0.1', reconnectStrategy: false } });
     c.on('error', () => undefined);
     await c.connect();
-    cleanups.push(() => c.destroy());
+    srv.track(() => c.destroy());
     return c;
   };
-
-  beforeEach(async () => {
-    ({ server, port } = await startServer());
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-    await server.close();
-  });
 
   it('ioredis: ready check, keyPrefix, lazyConnect, scanStream, multi, autopipelining, zsets, monitor', async () => {
     const lazy = ioredis({ lazyConnect: true, keyPrefix: 'app:' });
@@ -62,7 +52,7 @@ describe('server: client libraries (ioredis, node-redis)', function () {
     expect(await plain.zrange('board', '0', '-1', 'WITHSCORES')).to.deep.equal(['ann', '10', 'cy', '15', 'bob', '20']);
     expect(await plain.zrevrangebyscore('board', '+inf', '12')).to.deep.equal(['bob', 'cy']);
     const monitor = await plain.monitor();
-    cleanups.push(() => monitor.disconnect());
+    srv.track(() => monitor.disconnect());
     const got: string[][] = [];
     monitor.on('monitor', (_time: string, args: string[]) => got.push(args));
     await auto.set('watched', '1');
@@ -84,11 +74,11 @@ describe('server: client libraries (ioredis, node-redis)', function () {
 
     const r = ioredis({ retryStrategy: () => 50, maxRetriesPerRequest: 20 });
     await r.set('before', '1');
-    await server.close();
-    server = createServer({ host: '127.0.0.1', port, contextOptions: { activeExpireInterval: 0 } });
+    await srv.server.close();
+    srv.server = createServer({ host: '127.0.0.1', port: srv.port, contextOptions: { activeExpireInterval: 0 } });
     await until(async () => {
       try {
-        await server.listen();
+        await srv.server.listen();
         return true;
       } catch {
         return undefined;
@@ -104,10 +94,10 @@ describe('server: client libraries (ioredis, node-redis)', function () {
   it('the Beam mirror loads sorted sets from the snapshot and follows ZADD/ZPOPMIN in the stream', async () => {
     const r = ioredis();
     await r.zadd('z', 1, 'a', 2.5, 'b', 3, 'c');
-    const client = new BeamClient({ port });
-    cleanups.push(() => client.close());
+    const client = new BeamClient({ port: srv.port });
+    srv.track(() => client.close());
     const mirror = await client.sync();
-    cleanups.push(() => mirror.close());
+    srv.track(() => mirror.close());
     expect(mirror.type('z')).to.equal('zset');
     expect(mirror.get('z')).to.deep.equal(new Map([['a', 1], ['b', 2.5], ['c', 3]]));
     await r.zadd('z', 0.5, 'new');
@@ -142,7 +132,7 @@ describe('server: client libraries (ioredis, node-redis)', function () {
     const iso = c.duplicate();
     iso.on('error', () => undefined);
     await iso.connect();
-    cleanups.push(() => iso.destroy());
+    srv.track(() => iso.destroy());
     await iso.watch('w');
     await c.set('w', 'changed');
     const aborted = await iso.multi().set('w', 'mine').exec().then(() => 'ran', (e: Error) => e.message);
@@ -159,7 +149,7 @@ describe('server: client libraries (ioredis, node-redis)', function () {
     const sub = c.duplicate();
     sub.on('error', () => undefined);
     await sub.connect();
-    cleanups.push(() => sub.destroy());
+    srv.track(() => sub.destroy());
     const got: string[] = [];
     await sub.subscribe('chan', (m) => got.push(`chan:${m}`));
     await sub.pSubscribe('p.*', (m, ch) => got.push(`${ch}:${m}`));
