@@ -7,10 +7,11 @@ import { execHandler, runProgram, type ExecOptions } from './exec.js';
 import { createJobFilter, type FilterHost, type JobPhase, type JobRecord } from './filter.js';
 import { HandlerRegistry, type JobHandler } from './handler.js';
 import { IdSet } from './id-set.js';
-import { EXEC_KEY, HANDLERS_KEY, JOBS_DB, JOBS_KEY, parseJobKey } from './keys.js';
+import { EXEC_KEY, HANDLERS_KEY, JOBS_DB, JOBS_KEY, jobKey, parseJobKey } from './keys.js';
 import {
   DEFAULT_KILL_GRACE_MS,
   DEFAULT_RETAIN_FINISHED_MS,
+  DEFAULT_UNSTARTED_TTL_MS,
   resolveLimits,
   type JobEngineOptions,
   type JobLimits,
@@ -18,6 +19,7 @@ import {
 import { JobRun } from './run.js';
 import { parseSignal, type SignalName } from './signals.js';
 import { asInt, JobStore, type JobContext } from './store.js';
+import { UnstartedJobs } from './unstarted.js';
 
 const debug = debuglog('beamgate:jobs');
 
@@ -64,6 +66,8 @@ export class JobEngine extends EventEmitter {
   /** Started and not yet exited. */
   private readonly active = new Set<number>();
   private readonly records = new Map<number, JobRecord>();
+  /** Created and never started: counted for maxUnstartedJobs, reclaimed after unstartedTtlMs. */
+  private readonly unstarted: UnstartedJobs;
   private readonly filterRemovers: Array<() => void> = [];
   private closed = false;
   /** Set once the initial catalog is published: from then on registry changes are published one by one. */
@@ -92,6 +96,8 @@ export class JobEngine extends EventEmitter {
     this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     if (!(this.retainFinishedMs >= 0)) throw new RangeError('retainFinishedMs must be >= 0');
     if (!(this.killGraceMs >= 0)) throw new RangeError('killGraceMs must be >= 0');
+    const unstartedTtlMs = options.unstartedTtlMs ?? DEFAULT_UNSTARTED_TTL_MS;
+    if (!(unstartedTtlMs >= 0)) throw new RangeError('unstartedTtlMs must be >= 0');
     this.exec = {
       allow: new Set(options.exec ?? []),
       inheritEnv: options.execInheritEnv === true,
@@ -99,6 +105,12 @@ export class JobEngine extends EventEmitter {
     };
     this.execBuiltin = execHandler(this.exec);
     this.store = new JobStore(context);
+    // Jobs already in /jobs at attach (a loaded snapshot) are not tracked: only creations seen from now on.
+    this.unstarted = new UnstartedJobs(
+      unstartedTtlMs,
+      { isStarted: (id) => this.started.has(id), reclaim: (id) => this.reclaim(id) },
+      asInt(this.store.sync('LLEN', JOBS_KEY)),
+    );
     this.registry.register('echo', echoHandler);
     this.registry.register('cat', catHandler);
     this.registry.register('exec', this.execBuiltin);
@@ -161,6 +173,7 @@ export class JobEngine extends EventEmitter {
     // Withdrawn first: nothing may look runnable on a context whose engine is leaving.
     this.publish('DEL', HANDLERS_KEY, EXEC_KEY);
     this.closed = true;
+    this.unstarted.stop();
     const waits = [...this.runs.values()].map((r) => new Promise<void>((resolve) => {
       this.on('exit', (id: number) => {
         if (id === r.id) resolve();
@@ -211,8 +224,13 @@ export class JobEngine extends EventEmitter {
       },
       phase: (id) => this.phase(id),
       activeCount: () => this.active.size,
+      unstartedCount: () => {
+        const r = this.store.sync('LLEN', JOBS_KEY);
+        return this.unstarted.pending(r === undefined ? undefined : asInt(r));
+      },
       record: (id) => this.record(id),
       claimStart: (id) => {
+        this.unstarted.starting(id);
         this.started.add(id);
         this.active.add(id);
       },
@@ -221,7 +239,8 @@ export class JobEngine extends EventEmitter {
 
   private phase(id: number): JobPhase {
     if (this.active.has(id)) return 'active';
-    return this.started.has(id) ? 'exited' : 'new';
+    if (this.started.has(id)) return 'exited';
+    return this.unstarted.isExpired(id) ? 'expired' : 'new';
   }
 
   private record(id: number): JobRecord {
@@ -233,7 +252,11 @@ export class JobEngine extends EventEmitter {
   private keyspace(e: KeyspaceEvent): void {
     if (e.db !== JOBS_DB || this.closed || e.key[0] !== 0x2f) return;
     const k = parseJobKey(e.key);
-    if (!k || k.kind === 'jobs' || k.kind === 'invalid') return;
+    if (k?.kind === 'jobs') {
+      if (e.event === 'rpush') queueMicrotask(() => this.jobsCreated());
+      return;
+    }
+    if (!k || k.kind === 'invalid') return;
     const id = k.id;
     // Events arrive while the context finishes a command: act on them once it has returned.
     switch (k.kind) {
@@ -260,7 +283,14 @@ export class JobEngine extends EventEmitter {
   /** `SET /jobs/$id ""` happened: run the job (once). */
   private launch(id: number): void {
     if (this.runs.has(id) || (this.started.has(id) && !this.active.has(id)) || this.closed) return;
+    if (this.unstarted.isExpired(id)) {
+      // Only without the filter (which refuses such a start): the job's other keys are gone already.
+      debug('job %d: start after it expired, ignored', id);
+      this.publish('DEL', jobKey(id));
+      return;
+    }
     // Without the filter (e.g. no dispatcher) the start is claimed here.
+    this.unstarted.starting(id);
     this.started.add(id);
     this.active.add(id);
     const run = new JobRun(
@@ -300,6 +330,20 @@ export class JobEngine extends EventEmitter {
     };
   }
 
+  /** `/jobs` grew: note the new ids' creation (this runs after the RPUSH returned). */
+  private jobsCreated(): void {
+    if (this.closed) return;
+    const r = this.store.sync('LLEN', JOBS_KEY);
+    if (r !== undefined) this.unstarted.jobsCreated(asInt(r));
+  }
+
+  /** A job was never started within unstartedTtlMs: drop what it holds. */
+  private reclaim(id: number): void {
+    debug('job %d: never started, reclaimed', id);
+    this.records.delete(id);
+    this.publish('DEL', jobKey(id, 'args'), jobKey(id, 'env'), jobKey(id, 'in'));
+  }
+
   /** The run is about to publish its status: it no longer counts as running. */
   private exiting(run: JobRun): void {
     if (this.runs.get(run.id) !== run) return; // flushed meanwhile
@@ -323,6 +367,7 @@ export class JobEngine extends EventEmitter {
     this.active.clear();
     this.started.clear();
     this.records.clear();
+    this.unstarted.clear();
     for (const r of runs) {
       r.detach();
       this.emit('exit', r.id, 128 + 9);

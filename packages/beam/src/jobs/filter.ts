@@ -15,7 +15,8 @@ export interface JobRecord {
   closedInputs: Set<number>;
 }
 
-export type JobPhase = 'new' | 'active' | 'exited';
+/** 'expired': created, never started, and reclaimed after `unstartedTtlMs` (its keys are gone). */
+export type JobPhase = 'new' | 'active' | 'exited' | 'expired';
 
 /** What the filter needs from the engine; all answers are synchronous. */
 export interface FilterHost {
@@ -26,6 +27,8 @@ export interface FilterHost {
   size(cmd: 'LLEN' | 'HLEN', key: Buffer): number | undefined;
   phase(id: number): JobPhase;
   activeCount(): number;
+  /** Jobs created and neither started nor reclaimed (creations not yet seen by the engine included). */
+  unstartedCount(): number;
   record(id: number): JobRecord;
   /** The start was accepted: the job counts as active from now on. */
   claimStart(id: number): void;
@@ -96,12 +99,23 @@ export function createJobFilter(host: FilterHost): CommandFilter {
     return undefined;
   };
 
-  const notStarted = (id: number, key: Buffer, what: string): ErrorReply | undefined =>
-    exists(id, key) ?? (host.phase(id) !== 'new' ? refuse(`${key.toString()}: job ${id} already started; its ${what} can no longer change`) : undefined);
+  const expired = (id: number, key: Buffer): ErrorReply =>
+    refuse(`${key.toString()}: job ${id} expired before it was started (unstartedTtlMs); create a new job`);
+
+  const notStarted = (id: number, key: Buffer, what: string): ErrorReply | undefined => {
+    const e = exists(id, key);
+    if (e) return e;
+    const phase = host.phase(id);
+    if (phase === 'expired') return expired(id, key);
+    return phase !== 'new' ? refuse(`${key.toString()}: job ${id} already started; its ${what} can no longer change`) : undefined;
+  };
 
   const checkJobsList = (name: string, argv: Buffer[]): ErrorReply | undefined => {
     if (name !== 'rpush') return refuse(`/jobs is append-only (a job id is a position in it): ${name.toUpperCase()} is not allowed, use RPUSH /jobs NAME`);
     for (let i = 2; i < argv.length; i++) if (argv[i]!.length === 0) return refuse('/jobs: a job name must not be empty');
+    if (host.unstartedCount() + argv.length - 2 > limits.maxUnstartedJobs) {
+      return refuse(`/jobs: too many jobs created and not started (maxUnstartedJobs ${limits.maxUnstartedJobs}); start or let some expire, then try again`);
+    }
     return undefined;
   };
 
@@ -111,7 +125,9 @@ export function createJobFilter(host: FilterHost): CommandFilter {
     if (argv.length !== 3 || argv[2]!.length !== 0) return refuse(`/jobs/${id}: ${usage}`);
     const e = exists(id, key);
     if (e) return e;
-    if (host.phase(id) !== 'new') return refuse(`/jobs/${id}: job ${id} already started`);
+    const phase = host.phase(id);
+    if (phase === 'expired') return expired(id, key);
+    if (phase !== 'new') return refuse(`/jobs/${id}: job ${id} already started`);
     if (host.activeCount() >= limits.maxJobs) return refuse(`/jobs/${id}: too many running jobs (maxJobs ${limits.maxJobs}); try again later`);
     host.claimStart(id);
     return undefined;
@@ -157,7 +173,9 @@ export function createJobFilter(host: FilterHost): CommandFilter {
     if (name !== 'rpush') return refuse(`/jobs/${id}/in is a list of input frames: ${name.toUpperCase()} is not allowed, use RPUSH /jobs/${id}/in "0:data"`);
     const e = exists(id, key);
     if (e) return e;
-    if (host.phase(id) === 'exited') return refuse(`/jobs/${id}/in: job ${id} has exited`);
+    const phase = host.phase(id);
+    if (phase === 'exited') return refuse(`/jobs/${id}/in: job ${id} has exited`);
+    if (phase === 'expired') return expired(id, key);
     const rec = host.record(id);
     const closing: number[] = [];
     let bytes = 0;
@@ -183,6 +201,7 @@ export function createJobFilter(host: FilterHost): CommandFilter {
     if (e) return e;
     const phase = host.phase(id);
     if (phase === 'new') return refuse(`/jobs/${id}/signal: job ${id} has not started`);
+    if (phase === 'expired') return expired(id, key);
     if (phase === 'exited') return refuse(`/jobs/${id}/signal: job ${id} has exited`);
     for (let i = 2; i < argv.length; i++) {
       if (!parseSignal(argv[i]!.toString('latin1'))) return refuse(`/jobs/${id}/signal: unknown signal ${show(argv[i]!)} (use HUP, INT, QUIT, KILL, USR1, USR2 or TERM)`);

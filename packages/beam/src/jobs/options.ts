@@ -2,6 +2,8 @@
 export interface JobLimits {
   /** Jobs running at once; a start beyond it gets `-ERR` (nothing changes, the client may retry). */
   maxJobs: number;
+  /** Jobs created and not yet started nor reclaimed; an `RPUSH /jobs` beyond it gets `-ERR` (retry later). */
+  maxUnstartedJobs: number;
   /** Elements of `/jobs/$id/args`. */
   maxArgs: number;
   /** Bytes of all args of one job together. */
@@ -38,12 +40,18 @@ export interface JobEngineOptions {
   limits?: Partial<JobLimits>;
   /** Finished jobs' keys expire this long after exit (PEXPIRE). 0 keeps them forever. Default 1 hour. */
   retainFinishedMs?: number;
+  /**
+   * A job created but not started within this long is reclaimed: its keys are deleted and a later start is
+   * refused. 0 keeps unstarted jobs until FLUSHDB. Default 10 minutes.
+   */
+  unstartedTtlMs?: number;
   /** After a signal other than KILL, a job still running after this long is killed. Default 5 s. */
   killGraceMs?: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<JobLimits> = {
   maxJobs: 256,
+  maxUnstartedJobs: 10000,
   maxArgs: 4096,
   maxArgsBytes: 1024 * 1024,
   maxEnvEntries: 1024,
@@ -59,6 +67,7 @@ export const DEFAULT_LIMITS: Readonly<JobLimits> = {
 
 export const DEFAULT_RETAIN_FINISHED_MS = 60 * 60 * 1000;
 export const DEFAULT_KILL_GRACE_MS = 5000;
+export const DEFAULT_UNSTARTED_TTL_MS = 10 * 60 * 1000;
 
 export function resolveLimits(partial: Partial<JobLimits> | undefined): JobLimits {
   const limits = { ...DEFAULT_LIMITS, ...partial };
