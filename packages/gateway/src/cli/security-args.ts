@@ -1,9 +1,6 @@
 /** TLS and SASL options of `beamgate run` (the `beep connect` flags) and their environment variables. Pure. */
-import type { SaslMechanismName } from '@beamgate/beep';
+import { SASL_MECHANISMS, type SaslMechanismName } from '@beamgate/beep';
 import { ConfigError } from '../errors.js';
-
-/** The mechanisms @beamgate/beep implements. */
-const SASL_MECHANISMS: readonly SaslMechanismName[] = ['SCRAM-SHA-256', 'CRAM-MD5', 'PLAIN', 'ANONYMOUS'];
 
 export const RUN_SECURITY_OPTIONS = {
   tls: { type: 'boolean' },
