@@ -12,7 +12,7 @@ import { CONNECT_SECURITY_OPTIONS, connectSecurityFrom } from './security-flags.
 
 export const CONNECT_SPEC: CommandSpec = {
   name: 'connect',
-  usage: 'beep connect HOST:PORT --profile URI|echo|ans|sink [--msg DATA | --stdin] [--count N --size S --channels C]',
+  usage: 'beep connect HOST:PORT --profile URI|echo|ans|sink [--msg DATA | --stdin [--max-stdin BYTES]] [--count N --size S --channels C]',
   summary:
     'Start a channel and send one message: RPY and ANS bodies go to stdout, an ERR (code and text) to stderr with\n' +
     'exit status 1. With --count, send N messages instead and print the throughput.',
@@ -21,6 +21,7 @@ export const CONNECT_SPEC: CommandSpec = {
     profile: { type: 'string', arg: 'URI', help: 'profile URI, or echo, ans, sink for the test profiles' },
     msg: { type: 'string', short: 'm', arg: 'DATA', help: 'message body (default empty)' },
     stdin: { type: 'boolean', help: 'read the message body from stdin' },
+    'max-stdin': { type: 'string', arg: 'BYTES', help: 'refuse a --stdin body larger than this (default 64M; it is held in memory)' },
     count: { type: 'string', short: 'n', arg: 'N', help: 'throughput mode: send N messages in total' },
     size: { type: 'string', short: 's', arg: 'BYTES', help: 'throughput mode: body size of each message (default 100)' },
     channels: { type: 'string', short: 'c', arg: 'C', help: 'throughput mode: spread the messages over C channels (default 1)' },
@@ -43,10 +44,22 @@ export function parseTarget(hostPort: string | undefined, unix: string | undefin
   return { host: m[1] || m[2] || '127.0.0.1', port };
 }
 
-async function readStdin(): Promise<Buffer> {
+/** Default of --max-stdin: the body is sent as one message, so it is held in memory whole. */
+export const DEFAULT_MAX_STDIN = 64 * 1024 * 1024;
+
+/** Read all of stdin, refusing (without buffering further) once it exceeds `limit` octets. */
+async function readStdin(limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+  let total = 0;
+  for await (const c of process.stdin) {
+    total += (c as Buffer).length;
+    if (total > limit) {
+      process.stdin.destroy();
+      throw new UsageError(`--stdin: input exceeds --max-stdin (${limit} octets)`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 function openSocket(target: Target, trace: boolean): Promise<net.Socket> {
@@ -167,6 +180,8 @@ export async function runConnect(argv: string[]): Promise<number> {
   const count = intOpt(values, 'count', 1, Number.MAX_SAFE_INTEGER);
   const msg = stringOpt(values, 'msg');
   if (msg !== undefined && values['stdin'] === true) throw new UsageError('use either --msg or --stdin');
+  const maxStdin = intOpt(values, 'max-stdin', 0, 2 ** 31 - 1) ?? DEFAULT_MAX_STDIN;
+  if (values['max-stdin'] !== undefined && values['stdin'] !== true) throw new UsageError('--max-stdin needs --stdin');
   if (count === undefined && (values['size'] !== undefined || values['channels'] !== undefined)) {
     throw new UsageError('--size and --channels need --count');
   }
@@ -191,13 +206,13 @@ export async function runConnect(argv: string[]): Promise<number> {
       process.stdout.write(values['json'] === true ? JSON.stringify(r) + '\n' : table(r));
       status = r.errors === 0 ? 0 : 1;
     } else {
-      const body = values['stdin'] === true ? await readStdin() : Buffer.from(msg ?? '', 'utf8');
+      const body = values['stdin'] === true ? await readStdin(maxStdin) : Buffer.from(msg ?? '', 'utf8');
       const ch = await session.startChannel(uri);
       status = await oneShot(ch, body);
     }
   } catch (e) {
     printErr(e);
-    status = 1;
+    status = e instanceof UsageError ? 2 : 1;
   }
   try {
     await session.close();

@@ -18,7 +18,8 @@ export interface SessionLimits {
    * BEEP_MESSAGE_TOO_LARGE. Default 16 MiB.
    */
   maxMessageSize?: number;
-  /** Open channels per session, channel 0 excluded; further starts are refused with 550. Default 1024 (min 257). */
+  /** Open channels per session, channel 0 excluded; further starts are refused with 550. Default 1024;
+   * RFC 3080 peers expect at least 257 (checklist H.46), so set it lower only deliberately. */
   maxChannels?: number;
   /**
    * Pipelined MSGs per channel and direction. Outgoing: further `request()`s wait locally until a reply completes.

@@ -75,6 +75,16 @@ describe('cli: beep listen + beep connect', function () {
     expect(r.stdout.length).to.equal(0);
   });
 
+  it('--stdin refuses input past --max-stdin with exit status 2, and sends what fits', async () => {
+    const over = await runBeep(['connect', target, '--profile', 'echo', '--stdin', '--max-stdin', '1k'], Buffer.alloc(4096, 0x61));
+    expect(over.code).to.equal(2);
+    expect(over.stdout.length).to.equal(0);
+    expect(over.stderr).to.contain('exceeds --max-stdin (1024 octets)');
+    const fits = await runBeep(['connect', target, '--profile', 'echo', '--stdin', '--max-stdin', '1k'], Buffer.alloc(1024, 0x62));
+    expect(fits.code, fits.stderr).to.equal(0);
+    expect(fits.stdout.equals(Buffer.alloc(1024, 0x62))).to.equal(true);
+  });
+
   it('runs 100 channels on one session (--count --channels)', async () => {
     const r = await runBeep(['connect', target, '--profile', 'echo', '--count', '1000', '--size', '64', '--channels', '100', '--json']);
     expect(r.code, r.stderr).to.equal(0);

@@ -2,7 +2,8 @@
  * The `<error code='...' xml:lang='...'>text</error>` element (RFC 3080 §2.3.1.5, §7.1) as it appears inside a
  * tuning profile's `<profile>` content or in an ERR on a tuning channel.
  */
-import { escapeAttribute, escapeText, invalid, parseProfileXml, checkAttributes } from './profile-xml.js';
+import { buildError } from '../../wire/xml/build.js';
+import { invalid, parseProfileXml, checkAttributes } from './profile-xml.js';
 import type { ParseProfileXmlOptions } from './profile-xml.js';
 
 export interface ProfileError {
@@ -12,12 +13,7 @@ export interface ProfileError {
 }
 
 export function buildErrorElement(error: ProfileError): string {
-  if (!Number.isInteger(error.code) || error.code < 100 || error.code > 599) {
-    throw new RangeError(`reply code ${error.code} is not a three-digit code`);
-  }
-  const lang = error.lang === undefined ? '' : ` xml:lang='${escapeAttribute(error.lang)}'`;
-  if (error.message === '') return `<error code='${error.code}'${lang} />`;
-  return `<error code='${error.code}'${lang}>${escapeText(error.message)}</error>`;
+  return buildError({ code: error.code, lang: error.lang, text: error.message });
 }
 
 /** Parse an `<error>` element; 500 if not well-formed, 501 if the code is missing or not `[1-5][0-9][0-9]`. */
