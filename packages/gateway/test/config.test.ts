@@ -64,6 +64,10 @@ describe('gateway config', () => {
     expect(() => loadConfig({ env: { BEAMGATE_CONFIG: '/missing.json' }, readFile })).to.throw(ConfigError, /BEAMGATE_CONFIG: cannot read/);
   });
 
+  it('reports a config file the real filesystem cannot read', () => {
+    expect(() => loadConfig({ env: {}, flags: { config: '/' } })).to.throw(ConfigError, /^--config: cannot read \/: .*EISDIR/);
+  });
+
   it('reads limits from the file', () => {
     const readFile = files({ '/l.json': '{"limits":{"outputHighWater":1024},"shutdownTimeoutMs":5}' });
     const c = loadConfig({ env: {}, flags: { config: '/l.json' }, readFile });

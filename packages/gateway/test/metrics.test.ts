@@ -44,6 +44,17 @@ describe('gateway metrics', () => {
       server = undefined;
     });
 
+    it('rejects with EADDRINUSE when the port is taken', async () => {
+      server = await startMetricsServer({ host: '127.0.0.1', port: 0, render: () => '' });
+      let err: unknown;
+      try {
+        await startMetricsServer({ host: '127.0.0.1', port: server.address.port, render: () => '' });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.have.property('code', 'EADDRINUSE');
+    });
+
     it('serves /metrics and /healthz, 404 elsewhere', async () => {
       const m = new GatewayMetrics();
       m.sessions.inc();

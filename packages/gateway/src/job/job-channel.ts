@@ -12,7 +12,9 @@ import {
 } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { classifyAnswer, encodeStreamData, encodeXmlEntity, entityFromPairs, STREAM_HEADER } from '../wire/entity.js';
+import {
+  classifyAnswer, encodeStreamData, encodeXmlEntity, entityFromPairs, parseOutputFrame, STREAM_HEADER, streamPrefix,
+} from '../wire/entity.js';
 import {
   BEEP_XML_CONTENT_TYPE, buildError, buildExit, buildJobId, buildStarted, buildStatus, INPUT_XML, parsePeerMessage, parseSignal,
   type JobRequest, type JobSpec, type JobState,
@@ -47,6 +49,9 @@ const OUTPUT_BATCH = 16;
  */
 const MERGE_LIMIT = 8192;
 
+/** Labels of the output byte counter, built once rather than per flush. */
+const OUT_BYTES = Object.freeze({ direction: 'out', profile: 'job' });
+
 const headerCache = new Map<number, Readonly<Record<string, string>>>();
 function streamHeaders(stream: number): Readonly<Record<string, string>> {
   let h = headerCache.get(stream);
@@ -64,15 +69,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function bulk(v: Value | undefined): Buffer | undefined {
   return Buffer.isBuffer(v) ? v : undefined;
-}
-
-/** Splits `N:data` (canonical N) into stream and data; data null closes the stream. */
-function parseOutFrame(frame: Buffer): { stream: number; data: Buffer | null } | undefined {
-  const colon = frame.indexOf(0x3a);
-  if (colon < 1 || colon > 10) return undefined;
-  const n = frame.toString('latin1', 0, colon);
-  if (!/^(0|[1-9][0-9]*)$/.test(n)) return undefined;
-  return { stream: Number(n), data: colon + 1 === frame.length ? null : frame.subarray(colon + 1) };
 }
 
 export class JobChannel {
@@ -290,17 +286,26 @@ export class JobChannel {
     let size = 0;
     const flush = async (): Promise<void> => {
       if (parts.length === 0) return;
-      const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      const list = parts;
+      const n = size;
       parts = [];
       size = 0;
-      this.hub.metrics.bytes.inc({ direction: 'out', profile: 'job' }, data.length);
+      this.hub.metrics.bytes.inc(OUT_BYTES, n);
       if (this.closed) return;
-      // Large data goes by reference behind its header block (the session writes both in one gathered write).
-      const sent = data.length < MERGE_LIMIT ? reply.ans(encodeStreamData(stream, data), RAW) : reply.ans(data, { headers: streamHeaders(stream) });
+      // Small data is copied once, behind its header block; large data (always a single part, see the merge
+      // condition below) goes by reference (the session writes header and data in one gathered write).
+      let sent: Promise<unknown>;
+      if (n < MERGE_LIMIT) {
+        const prefix = streamPrefix(stream);
+        list.unshift(prefix);
+        sent = reply.ans(Buffer.concat(list, prefix.length + n), RAW);
+      } else {
+        sent = reply.ans(list.length === 1 ? list[0]! : Buffer.concat(list, n), { headers: streamHeaders(stream) });
+      }
       await sent.catch(() => {});
     };
     for (const f of frames) {
-      const p = parseOutFrame(f);
+      const p = parseOutputFrame(f);
       if (!p) continue;
       if (p.data === null) {
         await flush();

@@ -33,6 +33,23 @@ export function encodeStreamData(stream: number, data: Buffer = Buffer.alloc(0))
   return Buffer.concat([streamPrefix(stream), data]);
 }
 
+/**
+ * Splits an output frame `N:data` (N canonical decimal, at most MAX_STREAM) into stream and data; data null closes
+ * the stream; undefined for a malformed frame. Reads the digits in place: this runs once per output frame.
+ */
+export function parseOutputFrame(frame: Buffer): { stream: number; data: Buffer | null } | undefined {
+  const colon = frame.indexOf(0x3a);
+  if (colon < 1 || colon > 10 || (frame[0] === 0x30 && colon > 1)) return undefined;
+  let n = 0;
+  for (let i = 0; i < colon; i++) {
+    const d = frame[i]! - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  if (n > MAX_STREAM) return undefined;
+  return { stream: n, data: colon + 1 === frame.length ? null : frame.subarray(colon + 1) };
+}
+
 const xmlPrefix = Buffer.from(`Content-Type: ${BEEP_XML_CONTENT_TYPE}\r\n\r\n`, 'latin1');
 
 export function encodeXmlEntity(xml: string): Buffer {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
-  checkBinary, classifyAnswer, contentTypeOf, encodePlainEntity, encodeStreamData, encodeXmlEntity, parseEntity, streamOf,
+  checkBinary, classifyAnswer, contentTypeOf, encodePlainEntity, encodeStreamData, encodeXmlEntity, parseEntity, parseOutputFrame,
+  streamOf,
 } from '../../src/wire/entity.js';
 import { GatewayXmlError } from '../../src/errors.js';
 
@@ -46,5 +47,16 @@ describe('gateway wire: MIME entities and stream tags', () => {
     expect(classifyAnswer(parseEntity(Buffer.from('\r\nabc')), 0)).to.deep.include({ kind: 'data', stream: 0 });
     expect(classifyAnswer(parseEntity(Buffer.from('\r\n')), 0)).to.deep.equal({ kind: 'close', stream: 0 });
     expect(classifyAnswer(parseEntity(encodeXmlEntity("<signal name='INT'/>")), 0).kind).to.equal('control');
+  });
+
+  it('splits output frames N:data and drops malformed ones', () => {
+    const f = parseOutputFrame(Buffer.from('1:err'));
+    expect(f?.stream).to.equal(1);
+    expect(f?.data?.toString()).to.equal('err');
+    expect(parseOutputFrame(Buffer.from('0:'))).to.deep.equal({ stream: 0, data: null });
+    expect(parseOutputFrame(Buffer.from('2147483647:x'))?.stream).to.equal(2147483647);
+    for (const bad of ['x', ':a', '01:a', '1a:b', '-1:a', '2147483648:a', '12345678901:a', ' 1:a']) {
+      expect(parseOutputFrame(Buffer.from(bad)), bad).to.equal(undefined);
+    }
   });
 });

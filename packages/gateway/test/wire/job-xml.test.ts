@@ -79,6 +79,25 @@ describe('gateway wire: job profile XML', () => {
     expect(() => parseJobRequest(`<job name='x'><arg>${'a'.repeat(5000)}</arg></job>`, { maxBytes: 4096 })).to.throw(GatewayXmlError, /limit 4096/);
   });
 
+  it('refuses a <job> over the default limits and bytes that are not UTF-8, with 501', () => {
+    const args = "<job name='x'>" + '<arg/>'.repeat(4097) + '</job>';
+    expect(() => parseJobRequest(args)).to.throw(GatewayXmlError, /more than 4096 <arg>/).with.property('replyCode', 501);
+    expect(parseJobRequest("<job name='x'>" + '<arg/>'.repeat(4096) + '</job>')).to.have.nested.property('spec.args.length', 4096);
+    let envs = '';
+    for (let i = 0; i <= 1024; i++) envs += `<env name='V${i}'/>`;
+    expect(() => parseJobRequest(`<job name='x'>${envs}</job>`)).to.throw(GatewayXmlError, /more than 1024 <env>/);
+    const huge = `<job name='x'><env name='BIG'>${'v'.repeat(70000)}</env></job>`;
+    expect(() => parseJobRequest(huge)).to.throw(GatewayXmlError, /limit 65536/).with.property('replyCode', 501);
+    const latin1 = Buffer.concat([b("<job name='x'><arg>"), Buffer.from([0xe9]), b('</arg></job>')]);
+    expect(() => parseJobRequest(latin1)).to.throw(GatewayXmlError, /UTF-8/).with.property('replyCode', 501);
+    expect(() => parsePeerMessage(b('<run>\u0001</run>'))).to.throw(GatewayXmlError, /character/);
+  });
+
+  it('keeps an <error> with characters XML cannot carry parseable', () => {
+    const xml = buildError(550, 'exec: bad name a\u0001b\uFFFEc\uD800');
+    expect(parseError(xml)).to.deep.equal({ code: 550, text: 'exec: bad name a\uFFFDb\uFFFDc\uFFFD' });
+  });
+
   it('round-trips a job spec, using base64 only where needed', () => {
     const spec: JobSpec = {
       name: 'ls',
