@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Context } from '../context/context.js';
 import type { Dispatcher } from '../context/dispatch.js';
 import { attachJobs, type JobEngine } from '../jobs/engine.js';
+import type { JobEngineOptions, JobLimits } from '../jobs/options.js';
 import { createServer } from '../server/server.js';
 import { logLine } from './log.js';
 import { SERVE_TLS_OPTIONS, serverTlsFrom } from './tls-flags.js';
@@ -25,12 +26,15 @@ Options:
   --context-per-connection    give every connection its own keyspace and jobs
   --max-jobs N                jobs running at once (default 256)
   --retain-finished-ms MS     keep finished jobs' keys this long (default 3600000; 0 = forever)
+  --unstarted-ttl-ms MS       reclaim jobs created but not started within this long (default 600000; 0 = never)
+  --max-unstarted-jobs N      jobs created and not yet started at once (default 10000)
   -h, --help                  show this help
 
 Logs are JSON lines on stderr. SIGINT/SIGTERM (or a client's SHUTDOWN) kill running jobs and close cleanly.
 `;
 
-export async function serve(argv: string[]): Promise<number> {
+/** `beam serve`'s flags: parses and range-checks them (throws UsageError or parseArgs' TypeError). */
+export function parseServeArgs(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -44,19 +48,43 @@ export async function serve(argv: string[]): Promise<number> {
       'context-per-connection': { type: 'boolean', default: false },
       'max-jobs': { type: 'string' },
       'retain-finished-ms': { type: 'string' },
+      'unstarted-ttl-ms': { type: 'string' },
+      'max-unstarted-jobs': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
     allowPositionals: false,
   });
+  // --help wins over bad values, as before.
+  if (values.help) return { values, port: 0, exec: [] as string[], jobs: {} };
+  const opt = (flag: string, text: string | undefined, min: number, max: number): number | undefined =>
+    text === undefined ? undefined : intOption(flag, text, min, max);
+  const maxJobs = opt('--max-jobs', values['max-jobs'], 1, 1e6);
+  const maxUnstartedJobs = opt('--max-unstarted-jobs', values['max-unstarted-jobs'], 1, 1e7);
+  const limits: Partial<JobLimits> = {
+    ...(maxJobs !== undefined ? { maxJobs } : {}),
+    ...(maxUnstartedJobs !== undefined ? { maxUnstartedJobs } : {}),
+  };
+  const retainFinishedMs = opt('--retain-finished-ms', values['retain-finished-ms'], 0, 2 ** 31);
+  const unstartedTtlMs = opt('--unstarted-ttl-ms', values['unstarted-ttl-ms'], 0, 2 ** 31);
+  return {
+    values,
+    port: intOption('--port', values.port, 0, 65535),
+    exec: values.exec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''),
+    jobs: {
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
+      ...(retainFinishedMs !== undefined ? { retainFinishedMs } : {}),
+      ...(unstartedTtlMs !== undefined ? { unstartedTtlMs } : {}),
+    } satisfies Omit<JobEngineOptions, 'dispatcher'>,
+  };
+}
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values, port, exec, jobs } = parseServeArgs(argv);
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const port = intOption('--port', values.port, 0, 65535);
-  const exec = values.exec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
-  const maxJobs = values['max-jobs'] === undefined ? undefined : intOption('--max-jobs', values['max-jobs'], 1, 1e6);
-  const retain = values['retain-finished-ms'] === undefined ? undefined : intOption('--retain-finished-ms', values['retain-finished-ms'], 0, 2 ** 31);
   const tls = serverTlsFrom(values);
 
   const engines = new Set<JobEngine>();
@@ -64,8 +92,7 @@ export async function serve(argv: string[]): Promise<number> {
     const engine = attachJobs(context, {
       dispatcher,
       exec,
-      ...(maxJobs !== undefined ? { limits: { maxJobs } } : {}),
-      ...(retain !== undefined ? { retainFinishedMs: retain } : {}),
+      ...jobs,
     });
     engine.on('start', (id: number, name: string) => logLine('info', 'job start', { id, name }));
     engine.on('exit', (id: number, status: number) => logLine('info', 'job exit', { id, status }));

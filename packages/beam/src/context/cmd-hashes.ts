@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, OK, RespMap, type Reply } from '../wire/reply.js';
-import { T_HASH, type Db, type Entry, keyString } from './store.js';
+import { T_HASH, type Db, type Entry, keyString as kstr } from './store.js';
 import { INT64_MAX, INT64_MIN, int64Buffer, intReply, parseInt64 } from './numbers.js';
 import { addLongDouble, formatLongDoubleHuman, longDoubleFromInt, parseLongDouble } from './longdouble.js';
 import { own } from './cmd-strings.js';
@@ -10,10 +10,6 @@ import { E_COUNT_RANGE, E_HASH_NOT_FLOAT, E_HASH_NOT_INT, E_NAN_INF, E_NOT_FLOAT
 import { randomIndexes, randomSample } from './random.js';
 
 const B_HSET = Buffer.from('HSET');
-
-function kstr(b: Buffer): string {
-  return keyString(b);
-}
 
 function getHash(ctx: Context, db: Db, key: string): Entry | undefined | ErrorReply {
   const e = ctx.lookup(db, key);

@@ -1,9 +1,9 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, OK, SimpleString, type Reply } from '../wire/reply.js';
-import { T_HASH, T_LIST, T_STRING, TYPE_NAMES, type Db, type Entry, type Value, keyString } from './store.js';
+import { T_HASH, T_LIST, T_STRING, TYPE_NAMES, type Db, type Entry, type Value, keyString as kstr } from './store.js';
 import { Deque } from './deque.js';
-import { INT64_MAX, INT64_MIN, int64Buffer, parseInt64 } from './numbers.js';
+import { INT64_MAX, INT64_MIN, int64Buffer, parseInt32, parseInt64 } from './numbers.js';
 import { globMatch } from './glob.js';
 import { E_DB_RANGE, E_NOT_INT, E_NO_KEY, E_SAME_OBJECT, E_SYNTAX, invalidExpire } from './replies.js';
 import { advanceScan, keepScanIterator, parseScanArgs, scanCursorReply } from './scan.js';
@@ -14,19 +14,8 @@ const B_PEXPIREAT = Buffer.from('PEXPIREAT');
 const TYPE_REPLIES = TYPE_NAMES.map((n) => new SimpleString(n));
 const NONE = new SimpleString('none');
 
-function kstr(b: Buffer): string {
-  return keyString(b);
-}
-
 function eqi(b: Buffer, lower: string): boolean {
   return b.length === lower.length && b.toString('latin1').toLowerCase() === lower;
-}
-
-/** Parses a 32-bit int like getIntFromObjectOrReply. */
-function parseInt32(b: Buffer): number | null {
-  const v = parseInt64(b);
-  if (v === null || typeof v === 'bigint' || v > 2147483647 || v < -2147483648) return null;
-  return v;
 }
 
 /** Deep copy of a value (COPY). */

@@ -4,8 +4,6 @@ import { T_STRING, keyString } from './store.js';
 import { parseInt64 } from './numbers.js';
 import { E_NOT_INT, E_SYNTAX, wrongArgs } from './replies.js';
 
-/** The DP table may use at most this many bytes (4 per cell), like Redis' proto-max-bulk-len default. */
-export const LCS_MAX_TABLE_BYTES = 512 * 1024 * 1024;
 
 const E_NOT_STRINGS = new ErrorReply('ERR The specified keys must contain string values');
 const EMPTY = Buffer.alloc(0);
@@ -40,7 +38,8 @@ export const lcs: Impl = (ctx, client, argv) => {
   if (getLen && getIdx) return new ErrorReply('ERR If you want both the length and indexes, please just use IDX.');
   const w = b.length + 1;
   const cells = (a.length + 1) * w;
-  if (cells * 4 > LCS_MAX_TABLE_BYTES) {
+  // The DP table's cap (4 bytes per cell) follows proto-max-bulk-len, as in Redis.
+  if (cells * 4 > ctx.maxLcsTableBytes) {
     return new ErrorReply('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
   }
   // t[i*w + j] = LCS length of a[0..i) and b[0..j).

@@ -2,8 +2,8 @@ import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, NULL_ARRAY, OK, type Reply } from '../wire/reply.js';
 import { Deque } from './deque.js';
-import { T_LIST, type Db, type Entry, keyString } from './store.js';
-import { parseInt64 } from './numbers.js';
+import { T_LIST, type Db, type Entry, keyString as kstr } from './store.js';
+import { parseInt64, parseLong } from './numbers.js';
 import { parseLongDouble, longDoubleToNumber } from './longdouble.js';
 import { WAIT_MOVE, WAIT_MPOP, WAIT_POP, type Waiter } from './blocking.js';
 import { own } from './cmd-strings.js';
@@ -27,10 +27,6 @@ const B_LEFT = Buffer.from('LEFT');
 const B_RIGHT = Buffer.from('RIGHT');
 const E_POSITIVE = new ErrorReply('ERR value is out of range, must be positive');
 
-function kstr(b: Buffer): string {
-  return keyString(b);
-}
-
 function eqi(b: Buffer, lower: string): boolean {
   return b.length === lower.length && b.toString('latin1').toLowerCase() === lower;
 }
@@ -40,12 +36,6 @@ function parseSide(b: Buffer): boolean | null {
   if (eqi(b, 'left')) return true;
   if (eqi(b, 'right')) return false;
   return null;
-}
-
-/** Parses a long as getLongFromObjectOrReply does, returning a JS number (saturating beyond 2^53). */
-function parseLong(b: Buffer): number | null {
-  const v = parseInt64(b);
-  return v === null ? null : Number(v);
 }
 
 /** getTimeoutFromObjectOrReply(UNIT_SECONDS): absolute deadline in ms, 0 = forever. */

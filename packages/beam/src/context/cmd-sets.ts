@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, RespSet, type Reply } from '../wire/reply.js';
-import { T_SET, type Db, type Entry, keyString } from './store.js';
+import { T_SET, type Db, type Entry, keyString as kstr } from './store.js';
 import { parseInt64 } from './numbers.js';
 import { parseCursor, parseScanOptions, scanCollection } from './scan.js';
 import { E_COUNT_RANGE, E_NOT_INT, E_POSITIVE, E_SYNTAX, E_WRONGTYPE } from './replies.js';
@@ -10,10 +10,6 @@ import { randomIndexes, randomSample } from './random.js';
 const B_SREM = Buffer.from('SREM');
 const B_DEL = Buffer.from('DEL');
 const EMPTY_SET = new RespSet([]);
-
-function kstr(b: Buffer): string {
-  return keyString(b);
-}
 
 function mb(m: string): Buffer {
   return Buffer.from(m, 'latin1');

@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, OK, type Reply } from '../wire/reply.js';
-import { T_STRING, type Entry, type Db, keyString } from './store.js';
+import { T_STRING, type Entry, type Db, keyString as kstr } from './store.js';
 import { INT64_MAX, INT64_MIN, int64Buffer, intReply, parseInt64 } from './numbers.js';
 import { addLongDouble, formatLongDoubleHuman, longDoubleFromInt, parseLongDouble } from './longdouble.js';
 import {
@@ -31,10 +31,6 @@ const EMPTY = Buffer.alloc(0);
 export function own(b: Buffer): Buffer {
   const backing = b.buffer.byteLength;
   return backing > 16384 && b.byteLength * 2 < backing ? Buffer.from(b) : b;
-}
-
-function kstr(b: Buffer): string {
-  return keyString(b);
 }
 
 const F_NX = 1;

@@ -2,7 +2,7 @@ import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, RespDouble, type Reply } from '../wire/reply.js';
 import { formatDouble } from '../wire/double-format.js';
-import { T_ZSET, type Db, type Entry, keyString } from './store.js';
+import { T_ZSET, type Db, type Entry, keyString as kstr } from './store.js';
 import { parseInt64, toNum } from './numbers.js';
 import { parseCursor, parseScanOptions, scanCollection } from './scan.js';
 import { E_NOT_INT, E_POSITIVE, E_SYNTAX, E_WRONGTYPE } from './replies.js';
@@ -15,7 +15,6 @@ const E_RANGE_FLOAT = new ErrorReply('ERR min or max is not a float');
 const E_RANGE_LEX = new ErrorReply('ERR min or max not valid string range item');
 const E_NAN = new ErrorReply('ERR resulting score is not a number (NaN)');
 
-const kstr = keyString;
 const mb = (m: string): Buffer => Buffer.from(m, 'latin1');
 
 const SCORE_RE = /^[+-]?(inf(inity)?|(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?)$/i;

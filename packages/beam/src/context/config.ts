@@ -131,7 +131,7 @@ export class ServerConfig extends EventEmitter {
     if (IMMUTABLE.has(key)) {
       // Redis re-listens on a changed port or bind address; setting the value it already has is a no-op there too.
       if ((key === 'port' || key === 'bind') && this.values.get(key) === value) return;
-      fail(`can't set immutable config`);
+      throw new ConfigError('immutable', `CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`);
     }
     if (key === 'notify-keyspace-events') {
       const flags = parseNotifyFlags(value);

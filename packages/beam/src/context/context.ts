@@ -28,6 +28,9 @@ const debug = debuglog('beamgate:context');
 /** A data command implementation: synchronous unless it blocks. */
 export type Impl = (ctx: Context, client: ClientState, argv: Buffer[]) => CommandResult;
 
+/** Default of ContextOptions.maxLcsTableBytes: Redis' default proto-max-bulk-len. */
+export const DEFAULT_LCS_MAX_TABLE_BYTES = 512 * 1024 * 1024;
+
 export interface ContextOptions {
   /** Number of databases (default 16). */
   databases?: number;
@@ -41,6 +44,11 @@ export interface ContextOptions {
   activeExpireBudget?: number;
   /** Most SCAN/HSCAN/SSCAN cursors kept resumable at once (default 256). */
   scanCursorCache?: number;
+  /**
+   * Most bytes of LCS' transient table (4 per cell; default 512 MiB). A server keeps it equal to its CONFIG
+   * `proto-max-bulk-len`, as Redis does.
+   */
+  maxLcsTableBytes?: number;
 }
 
 /** One key/value pair as `entries()` yields it for snapshots. Values are the live objects: do not mutate. */
@@ -126,6 +134,8 @@ export class Context extends EventEmitter {
   private internalIds = 0;
   readonly scanCursors = new Map<string, Iterator<unknown>>();
   readonly scanCursorLimit: number;
+  /** See ContextOptions.maxLcsTableBytes; a server updates it on CONFIG SET proto-max-bulk-len. */
+  maxLcsTableBytes: number;
   private closed = false;
   /** Snapshots being written (see observeKeys); replaced, never mutated, so a fan-out may unhook safely. */
   private keyObservers: KeyObserver[] = [];
@@ -141,6 +151,7 @@ export class Context extends EventEmitter {
     this.random = opts.random ?? Math.random;
     this.expireBudget = opts.activeExpireBudget ?? 2000;
     this.scanCursorLimit = opts.scanCursorCache ?? 256;
+    this.maxLcsTableBytes = opts.maxLcsTableBytes ?? DEFAULT_LCS_MAX_TABLE_BYTES;
     this.t = this.nowFn();
     this.on('newListener', (name: string | symbol) => {
       if (name === 'keyspace') this.wantKeyspace = true;

@@ -63,3 +63,16 @@ export function intReply(v: bigint): number | bigint {
 export function int64Buffer(v: number | bigint): Buffer {
   return Buffer.from(String(v), 'latin1');
 }
+
+/** Parses a long as getLongFromObjectOrReply does, returning a JS number (saturating beyond 2^53). */
+export function parseLong(b: Uint8Array): number | null {
+  const v = parseInt64(b);
+  return v === null ? null : Number(v);
+}
+
+/** Parses a 32-bit int like getIntFromObjectOrReply. */
+export function parseInt32(b: Uint8Array): number | null {
+  const v = parseInt64(b);
+  if (v === null || typeof v === 'bigint' || v > 2147483647 || v < -2147483648) return null;
+  return v;
+}

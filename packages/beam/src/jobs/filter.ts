@@ -79,6 +79,18 @@ function keyPositions(spec: CommandSpec, argv: Buffer[]): Array<[number, Role]> 
   return out;
 }
 
+/** Whether a spec is a write, computed once per spec (the filter runs before every command). */
+const writeSpecs = new WeakMap<CommandSpec, boolean>();
+
+function isWrite(spec: CommandSpec): boolean {
+  let w = writeSpecs.get(spec);
+  if (w === undefined) {
+    w = spec.flags.includes('write');
+    writeSpecs.set(spec, w);
+  }
+  return w;
+}
+
 function isDbZero(b: Buffer | undefined): boolean {
   return b !== undefined && /^0+$/.test(b.toString('latin1'));
 }
@@ -233,7 +245,7 @@ export function createJobFilter(host: FilterHost): CommandFilter {
   };
 
   return (inv, spec): Reply | undefined => {
-    if (inv.client.internal || !spec.flags.includes('write')) return undefined;
+    if (inv.client.internal || !isWrite(spec)) return undefined;
     const { argv } = inv;
     const name = spec.name;
     if (name === 'swapdb') {

@@ -85,6 +85,10 @@ export class BeamServer extends EventEmitter {
     if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
     // SAVE/BGSAVE write `dir`/`dbfilename`; like redis-server, the default dir is the working directory.
     if (opts.config?.dir === undefined) this.config.set('dir', process.cwd());
+    // LCS' transient table is capped by proto-max-bulk-len, as in Redis.
+    this.config.on('change', (key: string, value: string) => {
+      if (key === 'proto-max-bulk-len') for (const s of this.dispatchers()) s.context.maxLcsTableBytes = Number(value);
+    });
     const self = this;
     this.monitors = new Monitors((active) => {
       for (const s of this.dispatchers()) s.dispatcher.onExecuted = active ? this.monitors.feed : null;
@@ -149,6 +153,7 @@ export class BeamServer extends EventEmitter {
     dispatcher.register(replicationCommands(replicationFor(context, this.opts.replication, this.config)));
     dispatcher.register(this.extraCommands);
     for (const f of this.extraFilters) dispatcher.addFilter(f);
+    context.maxLcsTableBytes = Number(this.config.get('proto-max-bulk-len'));
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
     for (const fn of this.setups) fn(dispatcher, context);
     if (this.monitors.size > 0) dispatcher.onExecuted = this.monitors.feed;
