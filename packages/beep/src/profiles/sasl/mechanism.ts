@@ -5,7 +5,7 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { BeepSaslError } from '../../errors.js';
 
-export type SaslMechanismName = 'ANONYMOUS' | 'PLAIN' | 'CRAM-MD5' | 'SCRAM-SHA-256';
+export type SaslMechanismName = 'ANONYMOUS' | 'PLAIN' | 'CRAM-MD5' | 'SCRAM-SHA-256' | 'EXTERNAL';
 
 /** Who authenticated. `identity` is the authorization identity in effect: authzid if one was given, else authcid. */
 export interface SaslIdentity {
