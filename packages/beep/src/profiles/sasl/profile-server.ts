@@ -39,6 +39,11 @@ export interface SaslServerConfig {
   allowAnonymous?: boolean;
   /** Offer EXTERNAL (the verified TLS client certificate) on sessions running over TLS. Default false. */
   allowExternal?: boolean;
+  /**
+   * Listener integration: milliseconds a started SASL channel may take to reach success or failure; then the
+   * session is terminated (BEEP_SASL_TIMEOUT). Default 30000.
+   */
+  negotiationTimeoutMs?: number;
   /** Failed exchanges allowed per session; further attempts get 454. Default 5. */
   maxFailures?: number;
   /** Longest accepted `<blob>` document (characters). Default 16384. */
