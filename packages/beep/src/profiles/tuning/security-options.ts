@@ -135,10 +135,10 @@ export function resolveSecurity(o: ListenerSecurityOptions): ResolvedSecurity | 
   if (o.tls === undefined && o.sasl === undefined && o.require === undefined) return undefined;
   const require = { tls: o.require?.tls === true, sasl: o.require?.sasl === true };
   if (require.tls && o.tls === undefined) throw new BeepUsageError('require.tls needs tls options (a key and certificate)');
-  if (require.sasl && o.sasl === undefined) throw new BeepUsageError('require.sasl needs sasl options (credentials)');
   const tls = o.tls === undefined ? undefined : resolveTls(o.tls);
   const requestCert = tls?.requestCert === true;
   // Verified client certificates are an identity: offer EXTERNAL even when no SASL users are configured.
   const sasl = o.sasl !== undefined ? resolveSasl(o.sasl, requestCert) : requestCert ? { credentials: {}, allowExternal: true } : undefined;
+  if (require.sasl && sasl === undefined) throw new BeepUsageError('require.sasl needs sasl options (credentials) or tls.requestCert');
   return { tls, sasl, require };
 }
