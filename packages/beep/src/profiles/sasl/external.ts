@@ -6,7 +6,7 @@
  * (537).
  */
 import type { SaslClientMechanism, SaslServerMechanism, SaslServerStep } from './mechanism.js';
-import { authFailed, badState, malformedMessage, saslFailure, utf8Strict } from './mechanism.js';
+import { authFailed, badState, malformedMessage, saslFailure, SingleMessageClient, utf8Strict } from './mechanism.js';
 import type { SaslCredentialStore } from './credentials.js';
 import { authorizeWith } from './credentials.js';
 
@@ -39,38 +39,10 @@ class ExternalServer implements SaslServerMechanism {
   }
 }
 
-class ExternalClient implements SaslClientMechanism {
-  readonly name = 'EXTERNAL' as const;
-  readonly clientFirst = true;
-  private readonly message: Buffer;
-  private sent = false;
-
-  constructor(authzid: string | undefined) {
-    this.message = Buffer.from(authzid ?? '', 'utf8');
-  }
-
-  async initialResponse(): Promise<Buffer> {
-    this.sent = true;
-    return this.message;
-  }
-
-  async respond(challenge: Buffer): Promise<Buffer> {
-    // An empty challenge asks for the initial response (RFC 4422 §5, the server ignored or did not get it).
-    if (challenge.length !== 0) throw malformedMessage('EXTERNAL server sent a non-empty challenge');
-    this.sent = true;
-    return this.message;
-  }
-
-  async complete(data: Buffer | undefined): Promise<void> {
-    if (!this.sent) throw badState('EXTERNAL completed before the authzid was sent');
-    if (data !== undefined && data.length > 0) throw malformedMessage('EXTERNAL success carries no data');
-  }
-}
-
 export function createExternalServer(options: ExternalServerOptions): SaslServerMechanism {
   return new ExternalServer(options);
 }
 
 export function createExternalClient(options: { authzid?: string | undefined } = {}): SaslClientMechanism {
-  return new ExternalClient(options.authzid);
+  return new SingleMessageClient('EXTERNAL', Buffer.from(options.authzid ?? '', 'utf8'), 'the authzid');
 }
