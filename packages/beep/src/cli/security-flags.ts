@@ -87,7 +87,7 @@ export function listenSecurityFrom(values: OptionValues): ListenerSecurityOption
   const requireTls = values['require-tls'] === true;
   const requireSasl = values['require-sasl'] === true;
   if (requireTls && o.tls === undefined) throw new UsageError('--require-tls needs --tls-self-signed or --tls-cert/--tls-key');
-  if (requireSasl && o.sasl === undefined) throw new UsageError('--require-sasl needs --sasl-user');
+  if (requireSasl && o.sasl === undefined && clientCa === undefined) throw new UsageError('--require-sasl needs --sasl-user or --tls-client-ca');
   if (requireTls || requireSasl) o.require = { tls: requireTls, sasl: requireSasl };
   return o;
 }
