@@ -173,7 +173,6 @@ function serverHandshake(
       ...(options.ca !== undefined ? { ca: options.ca } : {}),
       requestCert,
       rejectUnauthorized: false,
-      handshakeTimeout: timeoutMs,
     });
   } catch (err) {
     socket.destroy();
