@@ -10,6 +10,8 @@ import type { ProfileDefinition } from '../../src/session/types.js';
 import type { SessionOptions } from '../../src/session/options.js';
 import type { Responder } from '../../src/session/message.js';
 import { securedTestProfiles } from '../tuning/transcript-security.js';
+import { ansProfile, echoProfile, sinkProfile } from '../../src/testing/test-profiles.js';
+import '../../src/api/session-security.js';
 
 export interface Step {
   send?: string;
@@ -19,7 +21,13 @@ export interface Step {
   expect_close?: string | null;
   expect_nothing?: boolean;
   wait_ms?: number;
-  action?: 'start_channel' | 'request' | 'close_channel' | 'close_session';
+  action?: 'start_channel' | 'request' | 'close_channel' | 'close_session' | 'start_tls' | 'authenticate';
+  /** authenticate: the SASL mechanism and credentials. */
+  mechanism?: string;
+  authcid?: string;
+  password?: string;
+  authzid?: string;
+  trace?: string;
   id?: string;
   profile?: string;
   channel?: number;
@@ -84,11 +92,15 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
   delete o['acceptServerNames'];
   const security = o['security'];
   delete o['security'];
+  // `profileSet`: 'none' (offer nothing, as `beep connect` does) or 'cli' (the `beep listen` test profiles).
+  const set = o['profileSet'];
+  delete o['profileSet'];
+  const base = set === 'none' ? [] : set === 'cli' ? [echoProfile(), ansProfile(), sinkProfile()] : testProfiles(held);
   const opts: SessionOptions = {
     receiveWindow: 4096,
     ...(o as Partial<SessionOptions>),
     role: t.role,
-    profiles: security === undefined ? testProfiles(held) : securedTestProfiles(testProfiles(held), security),
+    profiles: security === undefined ? base : securedTestProfiles(base, security),
     ...(names ? { acceptServerName: (n: string) => names.includes(n) } : {}),
   };
   const session = new Session(opts);
@@ -170,6 +182,23 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
           break;
         case 'close_session':
           track(step.id, session.close());
+          break;
+        case 'start_tls':
+          // The handshake never happens here: the IUT goes quiet after <proceed/> (the replayer's rewrap hangs).
+          track(step.id, session.startTls({ rejectUnauthorized: false }));
+          break;
+        case 'authenticate':
+          track(
+            step.id,
+            session.authenticate({
+              mechanism: step.mechanism as never,
+              allowCleartext: true,
+              ...(step.authcid !== undefined ? { authcid: step.authcid } : {}),
+              ...(step.password !== undefined ? { password: step.password } : {}),
+              ...(step.authzid !== undefined ? { authzid: step.authzid } : {}),
+              ...(step.trace !== undefined ? { trace: step.trace } : {}),
+            }),
+          );
           break;
       }
       await settle();
