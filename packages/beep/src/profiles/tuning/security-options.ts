@@ -10,6 +10,8 @@ import { generateSelfSigned } from '../tls/self-signed.js';
 import type { SelfSignedOptions } from '../tls/self-signed.js';
 import { DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS } from '../tls/upgrade.js';
 import { createUserPasswordStore } from './user-store.js';
+import { SaslThrottle, type SaslThrottleOptions } from '../sasl/throttle.js';
+import type { SaslAuthFailure } from './sasl-guard.js';
 
 type Pem = string | Buffer;
 
@@ -29,7 +31,7 @@ export type ListenerTlsOptions =
   | (TlsCommon & { selfSigned: true | SelfSignedOptions });
 
 export interface ListenerSaslOptions
-  extends Omit<SaslServerConfig, 'credentials' | 'onAuthenticated' | 'allowCleartext' | 'allowAnonymous'> {
+  extends Omit<SaslServerConfig, 'credentials' | 'onAuthenticated' | 'allowCleartext' | 'allowAnonymous' | 'guard'> {
   /** The pluggable credential check. Exactly one of `credentials` and `users`. */
   credentials?: SaslCredentialStore;
   /** `user:password` pairs (an in-memory store; SCRAM keys derived on first use). */
@@ -38,6 +40,14 @@ export interface ListenerSaslOptions
   allowCleartext?: boolean;
   /** Offer ANONYMOUS. Default false. */
   allowAnonymous?: boolean;
+  /**
+   * Lockouts after repeated failures per source address and per user name, across sessions (the per-session
+   * `maxFailures` alone does not stop guessing over fresh sessions). false turns them off. Default on, with
+   * DEFAULT_SASL_THROTTLE.
+   */
+  throttle?: SaslThrottleOptions | false;
+  /** Every failed or throttled exchange (also on diagnostics_channel AUTH_FAILURE_CHANNEL). */
+  onAuthFailure?: (failure: SaslAuthFailure) => void;
 }
 
 export interface SecurityPolicy {
@@ -66,7 +76,7 @@ export interface ResolvedTls {
 
 export interface ResolvedSecurity {
   tls: ResolvedTls | undefined;
-  sasl: SaslServerConfig | undefined;
+  sasl: (SaslServerConfig & { throttle?: SaslThrottle; onAuthFailure?: (failure: SaslAuthFailure) => void }) | undefined;
   require: { tls: boolean; sasl: boolean };
 }
 
@@ -98,8 +108,8 @@ function resolveTls(o: ListenerTlsOptions): ResolvedTls {
   return { key, cert, ca: o.ca, requestCert: o.requestCert ?? false, handshakeTimeoutMs, fingerprint256 };
 }
 
-function resolveSasl(o: ListenerSaslOptions): SaslServerConfig {
-  const { users, credentials, ...rest } = o;
+function resolveSasl(o: ListenerSaslOptions): NonNullable<ResolvedSecurity['sasl']> {
+  const { users, credentials, throttle, ...rest } = o;
   if (users !== undefined && credentials !== undefined) throw new BeepUsageError('sasl: give either credentials or users, not both');
   let store: SaslCredentialStore;
   if (credentials !== undefined) store = credentials;
@@ -113,7 +123,13 @@ function resolveSasl(o: ListenerSaslOptions): SaslServerConfig {
       throw new BeepUsageError(`sasl.users: ${(e as Error).message}`, 'BEEP_INVALID_ARGUMENT', { cause: e });
     }
   }
-  return { ...rest, credentials: store };
+  let limiter: SaslThrottle | undefined;
+  try {
+    limiter = throttle === false ? undefined : new SaslThrottle(throttle ?? {});
+  } catch (e) {
+    throw new BeepUsageError(`sasl.throttle: ${(e as Error).message}`, 'BEEP_INVALID_ARGUMENT', { cause: e });
+  }
+  return { ...rest, credentials: store, ...(limiter ? { throttle: limiter } : {}) };
 }
 
 /** Undefined when no security option was given (the profiles are then used as they are). */
