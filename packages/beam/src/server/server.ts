@@ -12,7 +12,7 @@ import { Connection, type ConnectionLimits } from './connection.js';
 import { Monitors } from './monitor.js';
 import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
 import { createListener, type BeamServerTlsOptions } from './tls.js';
-import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED, type AuthFailure } from './auth.js';
+import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED } from './auth.js';
 import type { AuthThrottleOptions } from './auth-throttle.js';
 
 const log = debuglog('beamgate:server');
@@ -63,13 +63,6 @@ interface Served {
   context: Context;
   detach: () => void;
   owned: boolean;
-}
-
-export interface BeamServerEvents {
-  /** A failed or throttled AUTH / HELLO AUTH. */
-  authFailure: [AuthFailure];
-  /** A non-local client refused by protected mode (its address). */
-  denied: [string];
 }
 
 /**
