@@ -32,12 +32,13 @@ start_server() {
     # Same tests against a real redis-server (REFERENCE_REDIS=/usr/bin/redis-server) to tell the suite's own
     # assumptions about the environment from Beam's differences.
     PORT=$(( 20000 + RANDOM % 20000 ))
-    "$REFERENCE_REDIS" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$OUT" >"$log" 2>&1 &
+    "$REFERENCE_REDIS" --port "$PORT" --bind 127.0.0.1 --enable-debug-command yes --enable-protected-configs yes --save '' --appendonly no --dir "$OUT" >"$log" 2>&1 &
     SERVER_PID=$!
     sleep 0.5
     return 0
   fi
-  node "$ROOT/packages/beam/dist/src/cli/main.js" serve --port 0 2>"$log" &
+  # The suite expects a test server: DEBUG and protected configs open, as its own tests/helpers start redis-server.
+  node "$ROOT/packages/beam/dist/src/cli/main.js" serve --port 0 --enable-debug-command yes --enable-protected-configs yes 2>"$log" &
   SERVER_PID=$!
   PORT=
   for _ in $(seq 1 100); do

@@ -16,6 +16,8 @@ export { globMatch } from './context/glob.js';
 // The RESP server.
 export { BeamServer, createServer, type BeamServerOptions } from './server/server.js';
 export { generateSelfSigned, type BeamServerTlsOptions, type SelfSignedCertificate } from './server/tls.js';
+export { Authenticator, AUTH_FAILURE_CHANNEL, PROTECTED_MODE_DENIED, isLocalAddress, isLoopbackBind, type AuthFailure } from './server/auth.js';
+export { AuthThrottle, DEFAULT_AUTH_THROTTLE, type AuthThrottleOptions } from './server/auth-throttle.js';
 
 // Beam jobs.
 export {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
-import { resolveSecurityConfig, type SecurityFlags } from './security-config.js';
+import { parseBeepTargets, resolveSecurityConfig, type SecurityFlags } from './security-config.js';
 
 export interface Address {
   host: string;
@@ -83,8 +83,37 @@ export interface GatewayConfig {
   access: AccessConfig | undefined;
   /** TLS on the plain RESP listener too, with the BEEP listener's certificate. */
   respTls: boolean;
+  /** BEEP peers the `beep` job handler may reach (`HOST:PORT` or `*`); empty: none. */
+  allowBeepTargets: string[];
+  /** Lockouts after repeated authentication failures (SASL and RESP AUTH); false: off; undefined: defaults. */
+  authThrottle: AuthThrottleConfig | false | undefined;
   /** Where each top-level value came from (`--beep`, `BEAMGATE_BEEP`, `FILE: beep`, `default`), for logs. */
   sources: Record<string, string>;
+}
+
+/** Options of the authentication throttle (docs/security.md). */
+export interface AuthThrottleConfig {
+  freeFailures?: number;
+  baseLockoutMs?: number;
+  maxLockoutMs?: number;
+  forgetAfterMs?: number;
+  maxEntries?: number;
+}
+
+const THROTTLE_KEYS = ['freeFailures', 'baseLockoutMs', 'maxLockoutMs', 'forgetAfterMs', 'maxEntries'] as const;
+
+function parseAuthThrottle(v: unknown, source: string): AuthThrottleConfig | false {
+  if (v === false) return false;
+  if (!isObject(v)) throw new ConfigError(`${source}: expected false or an object`);
+  onlyKeys(v, THROTTLE_KEYS, source);
+  const out: AuthThrottleConfig = {};
+  for (const k of THROTTLE_KEYS) {
+    if (v[k] === undefined) continue;
+    const n = nonNegativeInt(v[k], `${source}.${k}`, 2 ** 31);
+    if (n === 0 && k !== 'freeFailures') throw new ConfigError(`${source}.${k}: must be at least 1`);
+    out[k] = n;
+  }
+  return out;
 }
 
 /** Raw `serve` flag values as node:util parseArgs returns them. */
@@ -112,7 +141,7 @@ export const ENV_NAMES = {
   logLevel: 'BEAMGATE_LOG_LEVEL',
 } as const;
 
-const FILE_KEYS = ['beep', 'resp', 'context', 'exec', 'metrics', 'logLevel', 'shutdownTimeoutMs', 'limits', 'tls', 'sasl', 'require', 'access', 'respTls', 'contextCa'] as const;
+const FILE_KEYS = ['beep', 'resp', 'context', 'exec', 'metrics', 'logLevel', 'shutdownTimeoutMs', 'limits', 'tls', 'sasl', 'require', 'access', 'respTls', 'contextCa', 'allowBeepTargets', 'authThrottle'] as const;
 const PROGRAM = /^[A-Za-z0-9._+-]{1,255}$/;
 
 /** `HOST:PORT`, `[IPv6]:PORT`; port 0..65535. */
@@ -250,6 +279,12 @@ function parseAccess(v: unknown, source: string): AccessConfig {
   return out;
 }
 
+function fileTargets(v: unknown, source: string): string[] {
+  if (typeof v === 'string') return parseBeepTargets([v], source);
+  if (!Array.isArray(v) || v.some((t) => typeof t !== 'string')) throw new ConfigError(`${source}: expected an array of "HOST:PORT" strings`);
+  return parseBeepTargets(v as string[], source);
+}
+
 export interface LoadConfigOptions {
   flags?: ServeFlags;
   env?: Record<string, string | undefined>;
@@ -360,6 +395,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     access: file['access'] === undefined ? undefined : parseAccess(file['access'], `${configPath}: access`),
     respTls: bool(file['respTls'], `${configPath}: respTls`),
     contextCa: fileString('contextCa'),
+    allowBeepTargets: file['allowBeepTargets'] === undefined ? undefined : fileTargets(file['allowBeepTargets'], `${configPath}: allowBeepTargets`),
     source: configPath ?? 'config',
   });
   Object.assign(sources, sec.sources);
@@ -376,7 +412,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     context.tls = { ca };
   }
 
-  return { beep, resp, context, exec, metrics, logLevel, shutdownTimeoutMs, limits, security, access, respTls, sources };
+  const authThrottle = file['authThrottle'] === undefined ? undefined : parseAuthThrottle(file['authThrottle'], `${configPath}: authThrottle`);
+  return { beep, resp, context, exec, metrics, logLevel, shutdownTimeoutMs, limits, security, access, respTls, allowBeepTargets: sec.allowBeepTargets, authThrottle, sources };
 }
 
 export function formatAddress(a: Address): string {

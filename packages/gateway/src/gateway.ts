@@ -3,8 +3,8 @@
  * `beep` job handler on that context, metrics, and a graceful drain.
  */
 import type { AddressInfo } from 'node:net';
-import { listen, type Listener, type ListenOptions, type Session } from '@beamgate/beep';
-import type { JobHandler, JobLimits } from '@beamgate/beam';
+import { listen, parseUserPassword, type Listener, type ListenOptions, type SaslThrottleOptions, type Session } from '@beamgate/beep';
+import type { AuthThrottleOptions, JobHandler, JobLimits } from '@beamgate/beam';
 import { EmbeddedBackend } from './backend/embedded.js';
 import { RemoteBackend } from './backend/remote.js';
 import type { Backend } from './backend/types.js';
@@ -41,6 +41,10 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Serve the RESP listener over TLS with the BEEP listener's certificate (needs `security.tls`). */
   respTls?: boolean;
+  /** BEEP peers the `beep` job handler may reach (`HOST:PORT`, or `*`); default none. */
+  allowBeepTargets?: readonly string[];
+  /** Lockouts after repeated authentication failures (BEEP SASL and RESP AUTH alike); false: off. */
+  authThrottle?: AuthThrottleOptions | false;
 }
 
 export class Gateway {
@@ -119,7 +123,11 @@ function hookSessions(listener: Listener, metrics: GatewayMetrics, log: Logger):
 }
 
 /** The BEEP listener's `tls`, `sasl` and `require` options from the gateway's security configuration. */
-function listenerSecurity(sec: SecurityConfig | undefined, tls: TlsMaterial | undefined): Pick<ListenOptions, 'tls' | 'sasl' | 'require'> {
+function listenerSecurity(
+  sec: SecurityConfig | undefined,
+  tls: TlsMaterial | undefined,
+  sasl: { throttle?: SaslThrottleOptions | false; onAuthFailure: NonNullable<ListenOptions['sasl']>['onAuthFailure'] },
+): Pick<ListenOptions, 'tls' | 'sasl' | 'require'> {
   if (!sec) return {};
   const out: Pick<ListenOptions, 'tls' | 'sasl' | 'require'> = {};
   if (tls) out.tls = { key: tls.key, cert: tls.cert, ...(tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: tls.handshakeTimeoutMs }) };
@@ -128,6 +136,8 @@ function listenerSecurity(sec: SecurityConfig | undefined, tls: TlsMaterial | un
       users: sec.sasl.users,
       ...(sec.sasl.allowCleartext !== undefined ? { allowCleartext: sec.sasl.allowCleartext } : {}),
       ...(sec.sasl.allowAnonymous !== undefined ? { allowAnonymous: sec.sasl.allowAnonymous } : {}),
+      ...(sasl.throttle !== undefined ? { throttle: sasl.throttle } : {}),
+      ...(sasl.onAuthFailure ? { onAuthFailure: sasl.onAuthFailure } : {}),
     };
   }
   if (sec.require) out.require = sec.require;
@@ -142,12 +152,30 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const tlsMaterial = opts.security?.tls ? loadTlsMaterial(opts.security.tls) : undefined;
   if (opts.respTls && !tlsMaterial) throw new ConfigError('respTls needs security.tls (a certificate)');
   if (opts.respTls && (context.kind !== 'embedded' || !opts.resp)) throw new ConfigError('respTls needs the RESP listener of the embedded context');
+  const authLog = log.child({ component: 'auth' });
   let backend: Backend;
   if (context.kind === 'embedded') {
+    // The RESP listener knows the SASL users and refuses everything before AUTH when SASL users exist or are required.
+    const users = (opts.security?.sasl?.users ?? []).map((u): [string, string] => {
+      const { user, password } = parseUserPassword(u);
+      return [user, password];
+    });
     backend = await EmbeddedBackend.create({
       ...(opts.respTls && tlsMaterial ? { respTls: { key: tlsMaterial.key, cert: tlsMaterial.cert } } : {}),
+      users,
+      requireAuth: users.length > 0 || opts.security?.require?.sasl === true,
+      ...(opts.authThrottle !== undefined ? { authThrottle: opts.authThrottle } : {}),
+      ...(opts.access ? { access: opts.access } : {}),
+      onAuthFailure: (f) => {
+        metrics.authFailures.inc({ listener: 'resp', reason: f.reason === 'locked' ? 'locked' : 'failed' });
+        authLog.warn('RESP authentication failed', { address: f.address, identity: f.user, reason: f.reason, lockoutMs: f.lockoutMs });
+      },
+      onDenied: (address) => {
+        metrics.respDenied.inc();
+        authLog.warn('RESP client refused by protected mode', { address });
+      },
       exec: opts.exec ?? [],
-      handlers: { ...opts.handlers, beep: beepHandler() },
+      handlers: { ...opts.handlers, beep: beepHandler({ allow: opts.allowBeepTargets ?? [] }) },
       ...(opts.jobLimits ? { jobLimits: opts.jobLimits } : {}),
       ...(opts.resp ? { resp: opts.resp } : {}),
     });
@@ -170,7 +198,13 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       sendHighWater: limits.outputHighWater,
       maxSendFrameSize: limits.maxSendFrame,
       maxChannels: limits.maxChannelsPerSession,
-      ...listenerSecurity(opts.security, tlsMaterial),
+      ...listenerSecurity(opts.security, tlsMaterial, {
+        ...(opts.authThrottle !== undefined ? { throttle: opts.authThrottle } : {}),
+        onAuthFailure: (f) => {
+          metrics.authFailures.inc({ listener: 'beep', reason: f.reason });
+          authLog.warn('SASL authentication failed', { address: f.address, identity: f.user, mechanism: f.mechanism, code: f.code, reason: f.reason, lockoutMs: f.lockoutMs });
+        },
+      }),
     });
   } catch (e) {
     await backend.close();

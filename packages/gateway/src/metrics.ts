@@ -141,6 +141,13 @@ export class GatewayMetrics {
     { direction: 'out', profile: 'resp' },
   ]);
   readonly errors = this.registry.counter('beamgate_errors_total', 'Negative replies and internal failures by code', ['code']);
+  readonly authFailures = this.registry.counter(
+    'beamgate_auth_failures_total',
+    'Failed authentications (BEEP SASL, RESP AUTH) by listener and reason: failed = bad credentials, locked = refused unchecked during a lockout',
+    ['listener', 'reason'],
+    [{ listener: 'beep', reason: 'failed' }, { listener: 'beep', reason: 'locked' }, { listener: 'resp', reason: 'failed' }, { listener: 'resp', reason: 'locked' }],
+  );
+  readonly respDenied = this.registry.counter('beamgate_resp_denied_total', 'RESP clients refused by protected mode (non-local, no users configured)');
 }
 
 export interface MetricsServerOptions {

@@ -19,6 +19,7 @@ export interface SecurityFlags {
   'resp-tls'?: boolean;
   access?: string[];
   'context-ca'?: string;
+  'allow-beep-targets'?: string[];
 }
 
 export const SECURITY_ENV = {
@@ -33,6 +34,7 @@ export const SECURITY_ENV = {
   respTls: 'BEAMGATE_RESP_TLS',
   access: 'BEAMGATE_ACCESS',
   contextCa: 'BEAMGATE_CONTEXT_CA',
+  allowBeepTargets: 'BEAMGATE_ALLOW_BEEP_TARGETS',
 } as const;
 
 /** node:util parseArgs option specs of the flags above. */
@@ -48,6 +50,7 @@ export const SECURITY_FLAG_OPTIONS = {
   'resp-tls': { type: 'boolean' },
   access: { type: 'string', multiple: true },
   'context-ca': { type: 'string' },
+  'allow-beep-targets': { type: 'string', multiple: true },
 } as const;
 
 export const SECURITY_FLAG_NAMES = Object.keys(SECURITY_FLAG_OPTIONS) as Array<keyof SecurityFlags>;
@@ -58,6 +61,7 @@ export interface FileSecurity {
   access: AccessConfig | undefined;
   respTls: boolean | undefined;
   contextCa: string | undefined;
+  allowBeepTargets: string[] | undefined;
   /** e.g. `config.json` for messages. */
   source: string;
 }
@@ -68,6 +72,8 @@ export interface ResolvedSecurity {
   respTls: boolean;
   /** Path of a PEM CA bundle to trust for a `rediss://` context. */
   contextCa: string | undefined;
+  /** BEEP peers (`HOST:PORT`, or `*`) the `beep` job handler may reach; empty: none. */
+  allowBeepTargets: string[];
   sources: Record<string, string>;
 }
 
@@ -97,6 +103,17 @@ export function parseAccessSpecs(specs: readonly string[], source: string): Acce
     if (jobs.length === 0) throw new ConfigError(`${source}: no job names in '${spec}'`);
     const id = spec.slice(0, eq).trim();
     out[id] = [...(out[id] ?? []), ...jobs];
+  }
+  return out;
+}
+
+/** `HOST:PORT[,HOST:PORT...]` (each value may hold several, comma-separated), or `*`. */
+export function parseBeepTargets(values: readonly string[], source: string): string[] {
+  const out: string[] = [];
+  for (const t of values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')) {
+    if (t !== '*' && !/^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s/]+):[0-9]{1,5}$/.test(t)) throw new ConfigError(`${source}: expected HOST:PORT or *, got '${t}'`);
+    if (t !== '*' && Number(t.slice(t.lastIndexOf(':') + 1)) > 65535) throw new ConfigError(`${source}: port out of range in '${t}'`);
+    if (!out.includes(t)) out.push(t);
   }
   return out;
 }
@@ -197,5 +214,13 @@ export function resolveSecurityConfig(flags: SecurityFlags, envOf: EnvOf, file: 
   );
   if (contextCa) sources['contextCa'] = contextCa.source;
 
-  return { security, access: access?.value, respTls: respTls?.value === true, contextCa: contextCa?.value, sources };
+  const envTargets = envOf(SECURITY_ENV.allowBeepTargets);
+  const targets = first<string[]>(
+    { value: flags['allow-beep-targets'] && flags['allow-beep-targets'].length > 0 ? parseBeepTargets(flags['allow-beep-targets'], '--allow-beep-targets') : undefined, source: '--allow-beep-targets' },
+    { value: envTargets === undefined ? undefined : parseBeepTargets([envTargets], SECURITY_ENV.allowBeepTargets), source: SECURITY_ENV.allowBeepTargets },
+    { value: file.allowBeepTargets, source: src('allowBeepTargets') },
+  );
+  sources['allowBeepTargets'] = targets?.source ?? 'default';
+
+  return { security, access: access?.value, respTls: respTls?.value === true, contextCa: contextCa?.value, allowBeepTargets: targets?.value ?? [], sources };
 }

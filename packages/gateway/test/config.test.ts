@@ -106,3 +106,28 @@ describe('gateway config', () => {
     expect(() => parseAddress('host', 'x')).to.throw(ConfigError);
   });
 });
+
+describe('gateway config: security of the RESP listener and the beep handler', () => {
+  it('--allow-beep-targets over BEAMGATE_ALLOW_BEEP_TARGETS over the file; default none', () => {
+    expect(loadConfig({ env: {} }).allowBeepTargets).to.deep.equal([]);
+    const readFile = files({ '/c.json': JSON.stringify({ allowBeepTargets: ['a.example:10288', '[::1]:7'], authThrottle: { freeFailures: 3, maxLockoutMs: 5000 } }) });
+    const file = loadConfig({ env: { BEAMGATE_CONFIG: '/c.json' }, readFile });
+    expect(file.allowBeepTargets).to.deep.equal(['a.example:10288', '[::1]:7']);
+    expect(file.authThrottle).to.deep.equal({ freeFailures: 3, maxLockoutMs: 5000 });
+    const env = loadConfig({ env: { BEAMGATE_CONFIG: '/c.json', BEAMGATE_ALLOW_BEEP_TARGETS: 'h:1, h:2' }, readFile });
+    expect(env.allowBeepTargets).to.deep.equal(['h:1', 'h:2']);
+    const flag = loadConfig({ flags: { 'allow-beep-targets': ['x:1,y:2', '*'] }, env: { BEAMGATE_ALLOW_BEEP_TARGETS: 'h:1' } });
+    expect(flag.allowBeepTargets).to.deep.equal(['x:1', 'y:2', '*']);
+    expect(flag.sources['allowBeepTargets']).to.equal('--allow-beep-targets');
+  });
+
+  it('refuses malformed targets and throttle settings, naming the source', () => {
+    expect(() => loadConfig({ flags: { 'allow-beep-targets': ['nohost'] }, env: {} })).to.throw(ConfigError, /^--allow-beep-targets: expected HOST:PORT or \*, got 'nohost'/);
+    expect(() => loadConfig({ flags: { 'allow-beep-targets': ['h:99999'] }, env: {} })).to.throw(ConfigError, /port out of range/);
+    const bad = (v: unknown): (() => unknown) => () => loadConfig({ env: { BEAMGATE_CONFIG: '/c.json' }, readFile: files({ '/c.json': JSON.stringify({ authThrottle: v }) }) });
+    expect(bad({ lockout: 1 })).to.throw(ConfigError, /authThrottle\.lockout: unknown key/);
+    expect(bad({ baseLockoutMs: 0 })).to.throw(ConfigError, /authThrottle\.baseLockoutMs: must be at least 1/);
+    expect(bad(true)).to.throw(ConfigError, /authThrottle: expected false or an object/);
+    expect(loadConfig({ env: { BEAMGATE_CONFIG: '/c.json' }, readFile: files({ '/c.json': '{"authThrottle":false}' }) }).authThrottle).to.equal(false);
+  });
+});

@@ -5,6 +5,8 @@ import type { Dispatcher } from '../context/dispatch.js';
 import { attachJobs, type JobEngine } from '../jobs/engine.js';
 import type { JobEngineOptions, JobLimits } from '../jobs/options.js';
 import { createServer } from '../server/server.js';
+import { isLoopbackBind } from '../server/auth.js';
+import type { AuthThrottleOptions } from '../server/auth-throttle.js';
 import { logLine } from './log.js';
 import { SERVE_TLS_OPTIONS, serverTlsFrom } from './tls-flags.js';
 
@@ -18,6 +20,15 @@ Options:
   --unix PATH                 listen on a unix socket instead of TCP
   --exec NAMES                programs jobs may run, comma-separated (repeatable); none by default
   --requirepass PW            require AUTH with this password
+  --user NAME:PASSWORD        a named user (repeatable): AUTH NAME PASSWORD; with any, the default user is off
+                              unless --requirepass gives it a password
+  --protected-mode yes|no     Redis' protected mode (default yes): without any password, clients other than
+                              127.0.0.1, ::1 and unix sockets are refused with -DENIED
+  --enable-debug-command no|yes|local        allow DEBUG (default no, as Redis 7)
+  --enable-protected-configs no|yes|local    allow CONFIG SET dir/dbfilename (default no, as Redis 7)
+  --auth-free-failures N      failed AUTHs per address and per user before lockouts start (default 5)
+  --auth-lockout-ms MS        first lockout, doubled by each further failure (default 1000)
+  --auth-max-lockout-ms MS    longest lockout (default 60000)
   --dir DIR                   where SAVE/BGSAVE/SHUTDOWN SAVE write dump.rdb (default: the working directory)
   --tls-cert FILE             serve TLS on --port (or --unix) with this PEM certificate (with --tls-key)
   --tls-key FILE              PEM private key of --tls-cert
@@ -43,6 +54,13 @@ export function parseServeArgs(argv: string[]) {
       unix: { type: 'string' },
       exec: { type: 'string', multiple: true, default: [] },
       requirepass: { type: 'string' },
+      user: { type: 'string', multiple: true, default: [] },
+      'protected-mode': { type: 'string' },
+      'enable-debug-command': { type: 'string' },
+      'enable-protected-configs': { type: 'string' },
+      'auth-free-failures': { type: 'string' },
+      'auth-lockout-ms': { type: 'string' },
+      'auth-max-lockout-ms': { type: 'string' },
       dir: { type: 'string' },
       ...SERVE_TLS_OPTIONS,
       'context-per-connection': { type: 'boolean', default: false },
@@ -56,7 +74,7 @@ export function parseServeArgs(argv: string[]) {
     allowPositionals: false,
   });
   // --help wins over bad values, as before.
-  if (values.help) return { values, port: 0, exec: [] as string[], jobs: {} };
+  if (values.help) return { values, port: 0, exec: [] as string[], jobs: {}, users: [] as Array<[string, string]>, config: {}, authThrottle: {} };
   const opt = (flag: string, text: string | undefined, min: number, max: number): number | undefined =>
     text === undefined ? undefined : intOption(flag, text, min, max);
   const maxJobs = opt('--max-jobs', values['max-jobs'], 1, 1e6);
@@ -67,7 +85,32 @@ export function parseServeArgs(argv: string[]) {
   };
   const retainFinishedMs = opt('--retain-finished-ms', values['retain-finished-ms'], 0, 2 ** 31);
   const unstartedTtlMs = opt('--unstarted-ttl-ms', values['unstarted-ttl-ms'], 0, 2 ** 31);
+  const users = values.user.map((u): [string, string] => {
+    const colon = u.indexOf(':');
+    if (colon <= 0 || colon === u.length - 1) throw new UsageError(`--user expects NAME:PASSWORD, got '${u.slice(0, Math.max(colon, 0)) || u.slice(0, 20)}...'`);
+    return [u.slice(0, colon), u.slice(colon + 1)];
+  });
+  const config: Record<string, string> = {};
+  const choice = (flag: string, value: string | undefined, allowed: string[]): void => {
+    if (value === undefined) return;
+    if (!allowed.includes(value.toLowerCase())) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'`);
+    config[flag] = value.toLowerCase();
+  };
+  choice('protected-mode', values['protected-mode'], ['yes', 'no']);
+  choice('enable-debug-command', values['enable-debug-command'], ['no', 'yes', 'local']);
+  choice('enable-protected-configs', values['enable-protected-configs'], ['no', 'yes', 'local']);
+  const freeFailures = opt('--auth-free-failures', values['auth-free-failures'], 0, 1e6);
+  const baseLockoutMs = opt('--auth-lockout-ms', values['auth-lockout-ms'], 1, 2 ** 31);
+  const maxLockoutMs = opt('--auth-max-lockout-ms', values['auth-max-lockout-ms'], 1, 2 ** 31);
+  const authThrottle: AuthThrottleOptions = {
+    ...(freeFailures !== undefined ? { freeFailures } : {}),
+    ...(baseLockoutMs !== undefined ? { baseLockoutMs } : {}),
+    ...(maxLockoutMs !== undefined ? { maxLockoutMs } : {}),
+  };
   return {
+    users,
+    config,
+    authThrottle,
     values,
     port: intOption('--port', values.port, 0, 65535),
     exec: values.exec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''),
@@ -80,7 +123,7 @@ export function parseServeArgs(argv: string[]) {
 }
 
 export async function serve(argv: string[]): Promise<number> {
-  const { values, port, exec, jobs } = parseServeArgs(argv);
+  const { values, port, exec, jobs, users, config, authThrottle } = parseServeArgs(argv);
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return 0;
@@ -103,12 +146,16 @@ export async function serve(argv: string[]): Promise<number> {
     port,
     ...(values.unix !== undefined ? { path: values.unix } : {}),
     ...(values.requirepass !== undefined ? { requirepass: values.requirepass } : {}),
+    ...(users.length > 0 ? { users } : {}),
+    authThrottle,
     contextPerConnection: values['context-per-connection'],
     ...(tls ? { tls: tls.options } : {}),
-    ...(values.dir !== undefined ? { config: { dir: path.resolve(values.dir) } } : {}),
+    config: { ...config, ...(values.dir !== undefined ? { dir: path.resolve(values.dir) } : {}) },
     setup,
   });
   server.on('error', (e: Error) => logLine('error', 'server error', { error: e.message }));
+  server.on('authFailure', (f) => logLine('warn', 'auth failure', { ...f }));
+  server.on('denied', (address: string) => logLine('warn', 'protected mode: client refused', { address }));
   let address: Awaited<ReturnType<typeof server.listen>>;
   try {
     address = await server.listen();
@@ -120,8 +167,15 @@ export async function serve(argv: string[]): Promise<number> {
     ...(typeof address === 'string' ? { unix: address } : { host: address.address, port: address.port }),
     exec,
     contextPerConnection: values['context-per-connection'],
+    users: server.auth.userNames,
+    authRequired: server.auth.required,
     ...(tls ? { tls: true, certFile: tls.certFile, ...(tls.fingerprint256 ? { fingerprint256: tls.fingerprint256 } : {}) } : { tls: false }),
   });
+
+  if (server.protectedMode && values.unix === undefined && !isLoopbackBind(values.host)) {
+    logLine('warn', 'protected mode: no password is set, so only clients from 127.0.0.1, ::1 or a unix socket are served; '
+      + 'set --requirepass or --user to serve other hosts (or --protected-mode no on a trusted network)', { host: values.host });
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;

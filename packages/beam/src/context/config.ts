@@ -15,7 +15,7 @@ const DEFAULTS: ReadonlyArray<[string, string]> = [
   ['notify-keyspace-events', ''], ['proto-max-bulk-len', String(512 * 1024 * 1024)],
   ['client-query-buffer-limit', String(1024 * 1024 * 1024)],
   ['client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60'],
-  ['requirepass', ''], ['masterauth', ''], ['protected-mode', 'no'], ['daemonize', 'no'], ['cluster-enabled', 'no'],
+  ['requirepass', ''], ['masterauth', ''], ['protected-mode', 'yes'], ['daemonize', 'no'], ['cluster-enabled', 'no'],
   ['slave-read-only', 'yes'], ['replica-read-only', 'yes'], ['lazyfree-lazy-eviction', 'no'], ['io-threads', '1'],
   ['hash-max-listpack-entries', '512'], ['hash-max-ziplist-entries', '512'], ['hash-max-listpack-value', '64'],
   ['hash-max-ziplist-value', '64'], ['set-max-intset-entries', '512'], ['list-max-listpack-size', '-2'],
@@ -42,6 +42,8 @@ const BOOLEANS = new Set(['appendonly', 'protected-mode', 'slave-read-only', 're
   'stop-writes-on-bgsave-error', 'rdbcompression', 'lazyfree-lazy-eviction', 'replica-serve-stale-data',
   'aof-use-rdb-preamble', 'lazyfree-lazy-user-del', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
   'lazyfree-lazy-user-flush', 'replica-lazy-flush']);
+/** Redis' protected_action_enum settings. */
+const PROTECTED_ACTIONS = new Set(['enable-protected-configs', 'enable-debug-command', 'enable-module-command']);
 const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit', 'repl-backlog-size']);
 
 /** notify-keyspace-events flag bits, as Redis defines them. */
@@ -95,7 +97,7 @@ export class ServerConfig extends EventEmitter {
 
   constructor(initial: Record<string, string> = {}) {
     super();
-    for (const [k, v] of Object.entries(initial)) this.set(k, v);
+    for (const [k, v] of Object.entries(initial)) this.set(k, v, true);
   }
 
   get(name: string): string | undefined {
@@ -120,15 +122,18 @@ export class ServerConfig extends EventEmitter {
     return out;
   }
 
-  /** Validates and stores one parameter; throws ConfigError with Redis' reason text. */
-  set(name: string, value: string): void {
+  /**
+   * Validates and stores one parameter; throws ConfigError with Redis' reason text. `startup` (the server's own
+   * options, like redis.conf) may set immutable parameters.
+   */
+  set(name: string, value: string, startup = false): void {
     const key = name.toLowerCase();
     if (!this.values.has(key)) throw new ConfigError('unknown', `Unknown option or number of arguments for CONFIG SET - '${name}'`);
     const fail = (why: string): never => {
       throw new ConfigError('invalid', `CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
     };
     let v = value;
-    if (IMMUTABLE.has(key)) {
+    if (IMMUTABLE.has(key) && !startup) {
       // Redis re-listens on a changed port or bind address; setting the value it already has is a no-op there too.
       if ((key === 'port' || key === 'bind') && this.values.get(key) === value) return;
       throw new ConfigError('immutable', `CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`);
@@ -138,6 +143,10 @@ export class ServerConfig extends EventEmitter {
       if (flags === null) fail(`Invalid event class character. Use 'Ag$lshzxeKEtmdn'.`);
       this.notifyFlags = flags!;
       v = notifyFlagsToString(flags!);
+    } else if (PROTECTED_ACTIONS.has(key)) {
+      const b = value.toLowerCase();
+      if (b !== 'yes' && b !== 'no' && b !== 'local') fail('argument(s) must be one of the following: no, yes, local');
+      v = b;
     } else if (BOOLEANS.has(key)) {
       const b = value.toLowerCase();
       if (b !== 'yes' && b !== 'no') fail('argument must be \'yes\' or \'no\'');

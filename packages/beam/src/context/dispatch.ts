@@ -17,6 +17,13 @@ export interface DispatchClientOptions {
   /** Peer and local address for CLIENT LIST, e.g. `127.0.0.1:5000`. */
   addr?: string;
   laddr?: string;
+  /**
+   * The peer is on this machine as Redis' islocalClient() sees it (unix socket, 127.0.0.1, ::1): protected
+   * actions set to `local` are allowed. Default false.
+   */
+  local?: boolean;
+  /** Already authenticated as this user (CLIENT LIST `user=`, ACL WHOAMI). */
+  user?: string;
   /** Receives out-of-band replies (pub/sub messages). */
   onPush?: (r: Reply) => void;
   /** Asked to close the client's transport (CLIENT KILL, output limits). */
@@ -44,6 +51,9 @@ export class DispatchClient implements ClientState, Subscriber {
   libVer = '';
   readonly addr: string;
   readonly laddr: string;
+  readonly local: boolean;
+  /** The user AUTH or HELLO AUTH authenticated, or `default`. */
+  user: string;
   readonly createdAt = Date.now();
   lastActive = Date.now();
   lastCommand = 'NULL';
@@ -75,6 +85,8 @@ export class DispatchClient implements ClientState, Subscriber {
     this.resp = opts.resp ?? 2;
     this.addr = opts.addr ?? '';
     this.laddr = opts.laddr ?? '';
+    this.local = opts.local ?? false;
+    this.user = opts.user ?? 'default';
     this.onPush = opts.onPush ?? null;
     this.onKill = opts.onKill ?? null;
   }
@@ -110,7 +122,7 @@ export class DispatchClient implements ClientState, Subscriber {
       + `age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastActive) / 1000)} `
       + `flags=${flags} db=${this.db} sub=${this.channels.size} psub=${this.patterns.size} ssub=0 `
       + `multi=${this.multi ? this.multi.length : -1} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 `
-      + `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${this.lastCommand} user=default redir=-1 resp=${this.resp}`
+      + `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${this.lastCommand} user=${this.user} redir=-1 resp=${this.resp}`
       + (this.libName || this.libVer ? ` lib-name=${this.libName} lib-ver=${this.libVer}` : '');
   }
 }
@@ -182,7 +194,13 @@ export interface DispatcherOptions {
   registry?: ClientRegistry;
   /** Key prefixes only internal clients may write. Default ['/beam']. */
   reservedPrefixes?: string[];
+  /** Whether clients must authenticate first. Default: when `requirepass` is set. */
+  authRequired?: () => boolean;
 }
+
+/** Redis 7.0's refusal of DEBUG unless enable-debug-command allows it (server.c, processCommand). */
+const E_DEBUG_DISABLED = new ErrorReply('ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", '
+  + 'you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.');
 
 /** Commands an unauthenticated client may run (Redis' no-auth flag). */
 const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
@@ -191,6 +209,11 @@ const SUBSCRIBED_OK = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsub
 /** Commands that run at once inside MULTI instead of being queued. */
 const MULTI_NOW = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 const E_NO_MULTI = new ErrorReply('ERR Command not allowed inside a transaction');
+
+/** Redis' allowProtectedAction(): `yes`, or `local` for a local client. */
+export function allowProtected(setting: string | undefined, local: boolean): boolean {
+  return setting === 'yes' || (setting === 'local' && local);
+}
 
 function unknownCommandError(argv: Buffer[]): ErrorReply {
   const cstr = (b: Buffer, max: number): string => {
@@ -262,6 +285,7 @@ export class Dispatcher {
   private readonly reserved: Buffer[];
   private readonly watchers = new Map<string, Set<DispatchClient>>();
   private readonly ownClients = new Set<DispatchClient>();
+  private readonly needsAuth: (() => boolean) | undefined;
   /**
    * Called after every executed command (also inside EXEC; not for rejected or queued ones), with the client's db as
    * the command left it: MONITOR feeds. Null while nobody listens, so the hot path pays one comparison.
@@ -276,6 +300,7 @@ export class Dispatcher {
     this.context = opts.context;
     this.hub = hubFor(opts.context ?? this);
     this.reserved = (opts.reservedPrefixes ?? ['/beam']).map((p) => Buffer.from(p));
+    this.needsAuth = opts.authRequired;
     if (this.context) {
       if (this.context.commands) this.register([...this.context.commands.values()]);
       this.context.on('flush', this.onFlush);
@@ -338,6 +363,7 @@ export class Dispatcher {
 
   /** True when AUTH is needed before other commands. */
   get authRequired(): boolean {
+    if (this.needsAuth) return this.needsAuth();
     return (this.config.get('requirepass') ?? '') !== '';
   }
 
@@ -391,6 +417,10 @@ export class Dispatcher {
     c.lastCommand = name;
     const stats = slot.stats;
     if (!arityOk(spec.arity, argv.length)) return this.reject(c, arityError(name), stats);
+    // Redis checks protected commands before authentication.
+    if (name === 'debug' && !c.internal && !allowProtected(this.config.get('enable-debug-command'), c.local)) {
+      return this.reject(c, E_DEBUG_DISABLED, stats);
+    }
     if (!c.authenticated && !NO_AUTH.has(name)) {
       if (!this.authRequired) c.authenticated = true;
       else return this.reject(c, new ErrorReply('NOAUTH Authentication required.'), stats);

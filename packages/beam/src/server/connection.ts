@@ -5,6 +5,7 @@ import { REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT, type DispatchClient, type Dispa
 import { RequestDecoder, type RequestDecoderLimits } from '../wire/request-decoder.js';
 import { RespWriter } from '../wire/resp-encoder.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
+import { isLocalAddress } from './auth.js';
 
 const log = debuglog('beamgate:server');
 const PUSH_REPLIES = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe']);
@@ -64,6 +65,7 @@ export class Connection {
     this.client = dispatcher.createClient({
       addr,
       laddr,
+      local: isLocalAddress(socket.remoteAddress),
       onPush: (r) => this.push(r),
       onKill: () => this.destroy(),
     });

@@ -12,6 +12,8 @@ import { Connection, type ConnectionLimits } from './connection.js';
 import { Monitors } from './monitor.js';
 import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
 import { createListener, type BeamServerTlsOptions } from './tls.js';
+import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED } from './auth.js';
+import type { AuthThrottleOptions } from './auth-throttle.js';
 
 const log = debuglog('beamgate:server');
 
@@ -24,6 +26,15 @@ export interface BeamServerOptions {
   path?: string;
   /** Require AUTH/HELLO AUTH with this password (same as CONFIG SET requirepass). */
   requirepass?: string;
+  /**
+   * Named users (name -> password), as Redis ACL users with every permission: `AUTH name password`. With any,
+   * the `default` user is off unless `requirepass` gives it a password.
+   */
+  users?: Record<string, string> | Iterable<[string, string]>;
+  /** Refuse every command but AUTH/HELLO/QUIT/RESET until authenticated, even without any password. Default false. */
+  requireAuth?: boolean;
+  /** Lockouts after repeated AUTH failures per address and per user; false turns them off. */
+  authThrottle?: AuthThrottleOptions | false;
   /** Give every connection its own Context instead of one shared by the whole server. Default false. */
   contextPerConnection?: boolean;
   /** The shared Context to serve (default: a new one). Not used with contextPerConnection. */
@@ -58,11 +69,13 @@ interface Served {
  * A RESP server over TCP or a unix socket. Serves one shared Context by default; with
  * `contextPerConnection` each connection gets a fresh Context (and Dispatcher), torn down on close.
  * Emits 'error' for listener errors and 'shutdown' when a client's SHUTDOWN was accepted (without a
- * 'shutdown' listener the server then closes itself).
+ * 'shutdown' listener the server then closes itself), 'authFailure' (AuthFailure) for every failed or throttled
+ * AUTH, and 'denied' (address) for a client refused by protected mode.
  */
 export class BeamServer extends EventEmitter {
   readonly config: ServerConfig;
   readonly registry = new ClientRegistry();
+  readonly auth: Authenticator;
   /** The shared dispatcher and context (undefined with contextPerConnection). */
   readonly dispatcher: Dispatcher | undefined;
   readonly context: Context | undefined;
@@ -82,6 +95,13 @@ export class BeamServer extends EventEmitter {
     this.opts = opts;
     this.config = new ServerConfig(opts.config ?? {});
     if (opts.requirepass !== undefined) this.config.set('requirepass', opts.requirepass);
+    const users = opts.users === undefined ? [] : Symbol.iterator in Object(opts.users) ? [...(opts.users as Iterable<[string, string]>)] : Object.entries(opts.users);
+    this.auth = new Authenticator(this.config, {
+      users,
+      ...(opts.requireAuth ? { requireAuth: true } : {}),
+      ...(opts.authThrottle !== undefined ? { throttle: opts.authThrottle } : {}),
+      onFailure: (f) => this.emit('authFailure', f),
+    });
     if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
     // SAVE/BGSAVE write `dir`/`dbfilename`; like redis-server, the default dir is the working directory.
     if (opts.config?.dir === undefined) this.config.set('dir', process.cwd());
@@ -101,6 +121,7 @@ export class BeamServer extends EventEmitter {
       runId: randomBytes(20).toString('hex'),
       databases: opts.contextOptions?.databases ?? 16,
       monitors: this.monitors,
+      auth: this.auth,
       shutdown() {
         self.emit('shutdown');
         if (self.listenerCount('shutdown') === 0) void self.close();
@@ -147,6 +168,7 @@ export class BeamServer extends EventEmitter {
       context,
       config: this.config,
       registry: this.registry,
+      authRequired: () => this.auth.required,
       ...(this.opts.reservedPrefixes ? { reservedPrefixes: this.opts.reservedPrefixes } : {}),
     });
     dispatcher.register(serverCommands({ env: this.env, dispatcher, context }));
@@ -167,6 +189,15 @@ export class BeamServer extends EventEmitter {
       socket.end('-ERR max number of clients reached\r\n');
       return;
     }
+    if (this.protectedModeRefuses(socket.remoteAddress)) {
+      this.registry.rejectedConnections++;
+      log('protected mode: refused %s', socket.remoteAddress);
+      this.emit('denied', socket.remoteAddress ?? '');
+      // Discard what the client sends (so that its FIN is seen and the socket closes) and drop it if it lingers.
+      socket.on('error', () => undefined).resume().end(PROTECTED_MODE_DENIED);
+      setTimeout(() => socket.destroy(), 5000).unref();
+      return;
+    }
     let served = this.shared;
     if (!served) served = this.serve(new Context(this.opts.contextOptions), true);
     const limits = { ...this.opts.limits, maxBulkLength: Number(this.config.get('proto-max-bulk-len')) };
@@ -174,6 +205,16 @@ export class BeamServer extends EventEmitter {
     registerClientSocket(conn.client, socket);
     this.connections.add(conn);
     if (!this.shared) this.perConnection.set(conn, served);
+  }
+
+  /** Redis' protected mode: `protected-mode yes`, no password for the default user, and a non-local peer. */
+  protectedModeRefuses(remoteAddress: string | undefined): boolean {
+    return this.protectedMode && !isLocalAddress(remoteAddress);
+  }
+
+  /** Protected mode is in force: only local clients are served. */
+  get protectedMode(): boolean {
+    return this.config.get('protected-mode') === 'yes' && this.auth.passwordless;
   }
 
   private closed(conn: Connection): void {

@@ -33,3 +33,24 @@ describe('cli: beam serve flags', () => {
     expect(parseServeArgs(['--help', '--max-unstarted-jobs', '0']).values.help).to.equal(true);
   });
 });
+
+describe('cli: beam serve security flags', () => {
+  it('parses users, protected mode, the protected-action gates and the AUTH throttle', () => {
+    const p = parseServeArgs(['--user', 'alice:w:x', '--user', 'bob:s', '--protected-mode', 'no', '--enable-debug-command', 'local',
+      '--enable-protected-configs', 'YES', '--auth-free-failures', '3', '--auth-lockout-ms', '500', '--auth-max-lockout-ms', '9000']);
+    expect(p.users).to.deep.equal([['alice', 'w:x'], ['bob', 's']]);
+    expect(p.config).to.deep.equal({ 'protected-mode': 'no', 'enable-debug-command': 'local', 'enable-protected-configs': 'yes' });
+    expect(p.authThrottle).to.deep.equal({ freeFailures: 3, baseLockoutMs: 500, maxLockoutMs: 9000 });
+    expect(parseServeArgs([]).config).to.deep.equal({});
+    for (const flag of ['--user NAME:PASSWORD', '--protected-mode yes|no', '--enable-debug-command', '--enable-protected-configs', '--auth-free-failures N']) {
+      expect(SERVE_HELP, flag).to.include(flag);
+    }
+  });
+
+  it('refuses malformed users and gate values', () => {
+    expect(() => parseServeArgs(['--user', 'nopassword'])).to.throw(UsageError, /--user expects NAME:PASSWORD/);
+    expect(() => parseServeArgs(['--user', ':pw'])).to.throw(UsageError, /--user expects NAME:PASSWORD/);
+    expect(() => parseServeArgs(['--enable-debug-command', 'maybe'])).to.throw(UsageError, /--enable-debug-command must be one of no, yes, local/);
+    expect(() => parseServeArgs(['--protected-mode', 'local'])).to.throw(UsageError, /--protected-mode must be one of yes, no/);
+  });
+});

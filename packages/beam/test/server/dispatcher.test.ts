@@ -6,6 +6,7 @@ import { ErrorReply, OK, QUEUED, type Reply } from '../../src/wire/reply.js';
 import { serverCommands } from '../../src/server/commands/index.js';
 import { ServerConfig } from '../../src/context/config.js';
 import { ClientRegistry } from '../../src/context/dispatch.js';
+import { Authenticator } from '../../src/server/auth.js';
 import { Monitors } from '../../src/server/monitor.js';
 
 /** A tiny stand-in for the Context: one string map, keyspace events on writes. */
@@ -41,6 +42,7 @@ function setup(requirepass = ''): { d: Dispatcher; ctx: FakeContext } {
   const env = {
     serverName: 'redis', version: '7.0.15', config, registry: d.registry, runId: 'x'.repeat(40), databases: 16, port: () => 0,
     monitors: new Monitors((on) => { d.onExecuted = on ? env.monitors.feed : null; }), shutdown: () => undefined,
+    auth: new Authenticator(config),
   };
   d.register(serverCommands({ env, dispatcher: d, context: undefined }));
   return { d, ctx };

@@ -6,6 +6,7 @@ import { debuglog } from 'node:util';
 import { BeepClosedError, BeepUsageError } from '../errors.js';
 import type { SessionOptions } from '../session/options.js';
 import { Session } from '../session/session.js';
+import { rememberPeerAddress } from '../profiles/tuning/peer-address.js';
 import { bindSession } from '../transport/duplex-binding.js';
 import type { ListenerSecurity } from '../profiles/tuning/listener-security.js';
 import type { ListenerSecurityOptions } from '../profiles/tuning/security-options.js';
@@ -147,6 +148,7 @@ export class Listener extends EventEmitter {
     });
     duplex.on('error', (e) => debug('listener socket error: %s', e.message));
     bindSession(session, duplex);
+    rememberPeerAddress(session, duplex);
     if (full) return session;
     this.sessions.add(session);
     session.once('close', () => this.sessions.delete(session));

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Listener } from '../api/connect.js';
 import type { ConnectSecurityOptions } from '../api/session-security.js';
+import { log } from './log.js';
 import type { SaslMechanismName } from '../profiles/sasl/mechanism.js';
 import { SASL_MECHANISMS } from '../profiles/sasl/registry.js';
 import type { ListenerSecurityOptions } from '../profiles/tuning/security-options.js';
@@ -80,7 +81,10 @@ export function listenSecurityFrom(values: OptionValues): ListenerSecurityOption
   for (const u of list) if (u.indexOf(':') <= 0) throw new UsageError(`--sasl-user: expected NAME:PASSWORD, got ${JSON.stringify(u.split(':')[0])}`);
   const allowAnonymous = values['allow-anonymous'] === true;
   if (list.length > 0 || allowAnonymous) {
-    o.sasl = { users: list, allowCleartext: values['allow-cleartext'] === true, allowAnonymous };
+    o.sasl = {
+      users: list, allowCleartext: values['allow-cleartext'] === true, allowAnonymous,
+      onAuthFailure: (f) => log('sasl.failure', { ...f }),
+    };
   } else if (values['allow-cleartext'] === true) {
     throw new UsageError('--allow-cleartext needs --sasl-user');
   }

@@ -6,9 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { debuglog } from 'node:util';
 import {
   attachJobs, createServer, encodeReply, ErrorReply, MultiReply, NULL_ARRAY, RespPush, SimpleString,
-  type BeamServer, type BeamServerTlsOptions, type DispatchClient, type Dispatcher, type JobEngine, type JobHandler, type JobLimits, type Reply,
+  type AuthFailure, type AuthThrottleOptions, type BeamServer, type CommandFilter, type BeamServerTlsOptions, type DispatchClient, type Dispatcher, type JobEngine,
+  type JobHandler, type JobLimits, type Reply,
 } from '@beamgate/beam';
-import { formatAddress } from '../config.js';
+import { formatAddress, type AccessConfig } from '../config.js';
+import { respAccessFilter } from './resp-access.js';
 import { ContextUnavailableError, GatewayStartError } from '../errors.js';
 import { BeamCommandError, type Backend, type CommandClient, type HandlerCheck, type RespResult, type RespSession, type RespSessionHooks, type Value } from './types.js';
 
@@ -23,7 +25,21 @@ export interface EmbeddedOptions {
   resp?: { host: string; port: number };
   /** Serve that listener over TLS. */
   respTls?: BeamServerTlsOptions;
+  /** Users of the RESP listener (the SASL users): `AUTH name password`, `HELLO 3 AUTH name password`. */
+  users?: ReadonlyArray<[string, string]>;
+  /** Refuse everything but AUTH/HELLO/QUIT before authentication, even without users. */
+  requireAuth?: boolean;
+  /** AUTH lockouts per address and user (false: off). */
+  authThrottle?: AuthThrottleOptions | false;
+  /** Every failed or throttled AUTH, and every client refused by protected mode. */
+  onAuthFailure?: (f: AuthFailure) => void;
+  onDenied?: (address: string) => void;
+  /** Which identities may run which jobs, applied to RESP clients too. */
+  access?: AccessConfig;
 }
+
+/** SHUTDOWN over RESP: the gateway owns the context's lifecycle (SIGTERM drains it). */
+const E_SHUTDOWN = new ErrorReply('ERR SHUTDOWN is not allowed here: the gateway owns this server (send SIGTERM to the beamgate process to drain and stop it)');
 
 const debug = debuglog('beamgate:context');
 
@@ -43,6 +59,21 @@ export function toValue(r: Reply): Value {
   if (r instanceof RespPush) return r.items.map(toValue);
   if (r instanceof MultiReply) return r.replies.map(toValue);
   return Buffer.from(String(r));
+}
+
+/** The access policy on the context's RESP clients; `trusted` holds the BEEP job channels' clients. */
+function accessFilter(dispatcher: Dispatcher, access: AccessConfig, trusted: WeakSet<DispatchClient>): CommandFilter {
+  let reader: DispatchClient | undefined;
+  return respAccessFilter({
+    access,
+    trusted: (c) => trusted.has(c),
+    identity: (c) => (c.user === 'default' ? undefined : c.user),
+    jobName: (id) => {
+      reader ??= dispatcher.createClient({ internal: true });
+      const r = dispatcher.dispatch(reader, [Buffer.from('lindex'), Buffer.from('/jobs'), Buffer.from(String(id))]);
+      return Buffer.isBuffer(r) ? r.toString() : undefined;
+    },
+  });
 }
 
 /** Idle command clients kept for reuse: registering a client and aborting it afterwards costs more than a job. */
@@ -81,7 +112,13 @@ class EmbeddedResp implements RespSession {
     private readonly dispatcher: Dispatcher,
     hooks: RespSessionHooks,
   ) {
-    this.client = dispatcher.createClient({ addr: 'beep', onPush: (r) => hooks.onPush(encodeReply(r, this.client.resp)) });
+    // The BEEP session's policy (require-sasl) already ran; its SASL identity is the user for the access policy.
+    this.client = dispatcher.createClient({
+      addr: 'beep',
+      authenticated: true,
+      ...(hooks.identity !== undefined ? { user: hooks.identity } : {}),
+      onPush: (r) => hooks.onPush(encodeReply(r, this.client.resp)),
+    });
   }
 
   get subscriptionCount(): number {
@@ -108,23 +145,32 @@ export class EmbeddedBackend implements Backend {
   readonly engine: JobEngine;
   private readonly dispatcher: Dispatcher;
   private readonly idle: DispatchClient[] = [];
+  /** Clients of BEEP job channels: the access policy was applied before they ran anything. */
+  private readonly trusted: WeakSet<DispatchClient>;
   private closing = false;
 
-  private constructor(server: BeamServer, engine: JobEngine) {
+  private constructor(server: BeamServer, engine: JobEngine, trusted: WeakSet<DispatchClient>) {
     this.server = server;
     this.engine = engine;
     this.dispatcher = server.dispatcher!;
+    this.trusted = trusted;
   }
 
   /** Rejects with a GatewayStartError when the context cannot be set up or its RESP port cannot be opened. */
   static async create(opts: EmbeddedOptions = {}): Promise<EmbeddedBackend> {
     let engine: JobEngine | undefined;
     let server: BeamServer;
+    const trusted = new WeakSet<DispatchClient>();
     try {
       server = createServer({
         ...(opts.resp ? { host: opts.resp.host, port: opts.resp.port } : {}),
         ...(opts.respTls ? { tls: opts.respTls } : {}),
+        ...(opts.users && opts.users.length > 0 ? { users: opts.users } : {}),
+        ...(opts.requireAuth ? { requireAuth: true } : {}),
+        ...(opts.authThrottle !== undefined ? { authThrottle: opts.authThrottle } : {}),
         setup: (dispatcher, context) => {
+          // Before the job engine's filter, which claims a start as soon as it accepts it.
+          if (opts.access !== undefined) dispatcher.addFilter(accessFilter(dispatcher, opts.access, trusted));
           engine = attachJobs(context, { dispatcher, exec: opts.exec ?? [], handlers: opts.handlers ?? {}, ...(opts.jobLimits ? { limits: opts.jobLimits } : {}) });
         },
       });
@@ -146,7 +192,17 @@ export class EmbeddedBackend implements Backend {
         throw new GatewayStartError(`cannot open the RESP listener on ${formatAddress(opts.resp)}: ${(e as Error).message}`, { cause: e });
       }
     }
-    return new EmbeddedBackend(server, engine);
+    const backend = new EmbeddedBackend(server, engine, trusted);
+    backend.secure(opts);
+    return backend;
+  }
+
+  /** SHUTDOWN refused; AUTH failures and protected-mode refusals reported. */
+  private secure(opts: EmbeddedOptions): void {
+    const shutdown = this.dispatcher.lookup('shutdown');
+    if (shutdown) this.server.register([{ ...shutdown, handler: () => E_SHUTDOWN }]);
+    if (opts.onAuthFailure) this.server.on('authFailure', opts.onAuthFailure);
+    if (opts.onDenied) this.server.on('denied', opts.onDenied);
   }
 
   /** The plain RESP listener's address, when there is one. */
@@ -162,7 +218,10 @@ export class EmbeddedBackend implements Backend {
       this.dispatcher.release(c);
       c = this.idle.pop();
     }
-    c ??= this.dispatcher.createClient({ addr: 'gateway' });
+    if (c === undefined) {
+      c = this.dispatcher.createClient({ addr: 'gateway', authenticated: true });
+      this.trusted.add(c);
+    }
     return new EmbeddedClient(this.dispatcher, c, (dc, reusable) => {
       if (reusable && !this.closing && this.idle.length < POOL_MAX && !dc.closed) this.idle.push(dc);
       else this.dispatcher.release(dc);

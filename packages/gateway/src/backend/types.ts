@@ -31,6 +31,8 @@ export interface RespResult {
 export interface RespSessionHooks {
   /** An out-of-band message (pub/sub), encoded. */
   onPush(bytes: Buffer): void;
+  /** The BEEP session's authenticated (SASL) identity, if any: the user the access policy applies to. */
+  identity?: string | undefined;
 }
 
 export interface Backend {

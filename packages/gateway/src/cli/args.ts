@@ -55,6 +55,14 @@ TLS and SASL (BEEP tuning profiles; config keys tls, sasl, require, access, resp
                                                               [BEAMGATE_RESP_TLS=1]
   --context-ca FILE       PEM CA to trust for a rediss:// context
                                                               [BEAMGATE_CONTEXT_CA]
+  --allow-beep-targets HOST:PORT[,HOST:PORT]
+                          BEEP peers the 'beep' job handler may reach ('*': any);
+                          repeatable; default none  [BEAMGATE_ALLOW_BEEP_TARGETS]
+
+The RESP listener takes the --sasl-user users (AUTH NAME PW, HELLO 3 AUTH NAME PW); with any
+user, or --require-sasl, it refuses other commands until then. --access applies to jobs
+created there too; SHUTDOWN is refused (SIGTERM drains). Failed logins lock out the address
+and the user for a growing time (config key authThrottle; docs/security.md).
   -h, --help              show this help
 
 Logs are JSON lines on stdout. SIGTERM or SIGINT drains channels and jobs, then exits.

@@ -1,5 +1,6 @@
 /** `beamgate serve`: start the gateway from flags, environment and config file; drain on SIGTERM/SIGINT. */
 import { formatAddress, loadConfig, type ServeFlags } from '../config.js';
+import { isLoopbackBind } from '@beamgate/beam';
 import { startGateway } from '../gateway.js';
 import { Logger } from '../log.js';
 import { publishCertificate } from './certificate-file.js';
@@ -19,6 +20,8 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
     security: config.security,
     ...(config.access ? { access: config.access } : {}),
     ...(config.respTls ? { respTls: true } : {}),
+    allowBeepTargets: config.allowBeepTargets,
+    ...(config.authThrottle !== undefined ? { authThrottle: config.authThrottle } : {}),
     logger: log,
   });
   const cert = gateway.certificate ? publishCertificate(gateway.certificate) : undefined;
@@ -33,7 +36,18 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
     require: { tls: config.security.require?.tls === true, sasl: config.security.require?.sasl === true },
   });
   const resp = gateway.respAddress;
-  if (resp) log.info('listening', { component: 'resp', address: formatAddress({ host: resp.address, port: resp.port }), ...(config.respTls ? tlsFields : { tls: false }) });
+  if (resp) {
+    const users = config.security.sasl?.users.length ?? 0;
+    const auth = users > 0 || config.security.require?.sasl === true;
+    log.info('listening', {
+      component: 'resp', address: formatAddress({ host: resp.address, port: resp.port }), ...(config.respTls ? tlsFields : { tls: false }), auth,
+    });
+    if (!auth && !isLoopbackBind(resp.address)) {
+      log.warn('protected mode: the RESP listener has no users, so only clients from 127.0.0.1 and ::1 are served; '
+        + 'add --sasl-user to serve other hosts', { component: 'resp' });
+    }
+  }
+  log.info('beep handler', { allowBeepTargets: config.allowBeepTargets });
   const m = gateway.metricsAddress;
   if (m) log.info('listening', { component: 'metrics', address: formatAddress({ host: m.address, port: m.port }) });
   log.info('context', config.context.kind === 'embedded' ? { kind: 'embedded', exec: config.exec } : { kind: 'remote', url: config.context.url });

@@ -66,10 +66,13 @@ class RespChannel {
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly hub: RespHub) {}
+  constructor(
+    private readonly hub: RespHub,
+    private readonly identity: () => string | undefined = () => undefined,
+  ) {}
 
   private open(): Promise<RespSession> {
-    return (this.opening ??= this.hub.backend.openResp({ onPush: (b) => this.push(b) }).then((s) => {
+    return (this.opening ??= this.hub.backend.openResp({ onPush: (b) => this.push(b), identity: this.identity() }).then((s) => {
       if (this.closed) s.close();
       this.session = s;
       return s;
@@ -160,7 +163,8 @@ export function respProfile(hub: RespHub): ProfileDefinition {
         hub.metrics.errors.inc({ code: '501' });
         return { refuse: { code: 501, text: 'the RESP profile takes no start content' } };
       }
-      of(info.session).set(info.channel, new RespChannel(hub));
+      const session = info.session;
+      of(session).set(info.channel, new RespChannel(hub, () => session.authenticatedIdentity));
       return true;
     },
     onChannel(ch: Channel): void {

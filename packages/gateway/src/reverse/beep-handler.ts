@@ -50,7 +50,22 @@ function frames(stdin: Readable, onFrame: (f: Buffer) => void, onEnd: () => void
   stdin.once('error', onEnd);
 }
 
-export function beepHandler(): JobHandler {
+/** `HOST:PORT` as an allow-list entry: lower-case host, brackets kept for IPv6. */
+export function beepTargetKey(target: { host: string; port: number }): string {
+  const host = target.host.toLowerCase();
+  return host.includes(':') ? `[${host}]:${target.port}` : `${host}:${target.port}`;
+}
+
+export interface BeepHandlerOptions {
+  /**
+   * The BEEP peers jobs may reach, as `HOST:PORT` (compared as written, names are not resolved), or `*` for any.
+   * Default none: every target is refused, so the gateway cannot be used to reach other hosts.
+   */
+  allow?: readonly string[];
+}
+
+export function beepHandler(options: BeepHandlerOptions = {}): JobHandler {
+  const allowed = new Set((options.allow ?? []).map((t) => (t === '*' ? t : beepTargetKey(parseBeepUrl(t)))));
   return async (job: JobIO): Promise<number> => {
     const [, url, uri, startContent] = job.args;
     const fail = async (code: number, message: string): Promise<number> => {
@@ -64,6 +79,11 @@ export function beepHandler(): JobHandler {
     } catch (e) {
       if (e instanceof BeepUrlError) return fail(2, reason(e));
       throw e;
+    }
+    if (!allowed.has('*') && !allowed.has(beepTargetKey(target))) {
+      return fail(2, allowed.size === 0
+        ? `target ${beepTargetKey(target)} refused: the beep handler reaches no target unless allowed (beamgate serve --allow-beep-targets HOST:PORT)`
+        : `target ${beepTargetKey(target)} refused: not in --allow-beep-targets`);
     }
     const timeoutMs = Number(job.env['BEEP_TIMEOUT_MS'] ?? 10000) || 10000;
     const contentType = job.env['BEEP_CONTENT_TYPE'];

@@ -26,10 +26,11 @@ describe('gateway e2e: BEEP from Beam (the beep job handler) driven by redis-cli
   before(async function () {
     const beepCli = cliPath('beep');
     if (!(await redisCliAvailable()) || !beepCli) this.skip();
-    gw = await testGateway({ resp: { host: '127.0.0.1', port: 0 } });
     peer = spawnNode(beepCli!, ['listen', '--port', '0', '--profile', 'echo']);
     const l = await peer.waitFor((x) => x['event'] === 'listening');
     port = l['port'] as number;
+    // 127.0.0.1:1 is allowed so that the unreachable-peer case reaches connect().
+    gw = await testGateway({ resp: { host: '127.0.0.1', port: 0 }, allowBeepTargets: [`127.0.0.1:${port}`, '127.0.0.1:1'] });
     echoUri = 'urn:beamgate:profile:test:echo';
   });
   after(async () => {
@@ -61,6 +62,14 @@ describe('gateway e2e: BEEP from Beam (the beep job handler) driven by redis-cli
     expect(await cli('BLPOP', `/jobs/${id}/wait`, '10')).to.equal(`/jobs/${id}/wait\n2\n`);
     const out = await cli('LRANGE', `/jobs/${id}/out`, '0', '-1');
     expect(out).to.match(/^2:beep: cannot connect to beep:\/\/127\.0\.0\.1:1: .+\n/);
+  });
+
+  it('refuses a target not in allowBeepTargets before connecting: exit 2 and a clear message', async () => {
+    const id = Number((await cli('RPUSH', '/jobs', 'beep')).trim()) - 1;
+    await cli('RPUSH', `/jobs/${id}/args`, 'beep', 'beep://127.0.0.1:2', echoUri);
+    await cli('SET', `/jobs/${id}`, '');
+    expect(await cli('BLPOP', `/jobs/${id}/wait`, '10')).to.equal(`/jobs/${id}/wait\n2\n`);
+    expect(await cli('LRANGE', `/jobs/${id}/out`, '0', '-1')).to.match(/^2:beep: target 127\.0\.0\.1:2 refused: not in --allow-beep-targets\n/);
   });
 
   it('refuses an unknown profile at start: exit 2', async () => {

@@ -89,9 +89,12 @@ describe('gateway e2e: beamgate serve/run with TLS and SASL flags', function () 
   });
 
   it('--resp-tls: redis-cli --tls --cacert CERT reaches the RESP listener', async function () {
-    const r = await redisCli(['--tls', '--cacert', cert, '-h', '127.0.0.1', '-p', String(respPort), 'PING']);
+    const r = await redisCli(['--tls', '--cacert', cert, '-h', '127.0.0.1', '-p', String(respPort), '--user', 'bob', '--pass', 'secret', 'PING']);
     if (r.code !== 0 && /not found|ENOENT|unrecognized/i.test(r.stderr)) this.skip();
     expect(r.stdout).to.equal('PONG\n');
+    // The SASL users are the RESP listener's users: without AUTH nothing runs.
+    const noAuth = await redisCli(['--tls', '--cacert', cert, '-h', '127.0.0.1', '-p', String(respPort), 'PING']);
+    expect(noAuth.stdout).to.match(/^NOAUTH Authentication required\./);
     const plain = await redisCli(['-h', '127.0.0.1', '-p', String(respPort), 'PING']);
     expect(plain.stdout).to.not.include('PONG');
   });

@@ -1,5 +1,6 @@
 import type { CommandSpec } from '../../context/api.js';
 import { ConfigError } from '../../context/config.js';
+import { allowProtected } from '../../context/dispatch.js';
 import { ErrorReply, OK, RespMap, type Reply } from '../../wire/reply.js';
 import type { CommandScope } from './env.js';
 import { clientOf, container, E_SYNTAX, helpReply, spec } from './spec.js';
@@ -31,8 +32,8 @@ export function configCommands(scope: CommandScope): CommandSpec[] {
             if (names.has(k.toLowerCase())) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${k}') - duplicate parameter`);
             names.add(k.toLowerCase());
           }
-          // Where SAVE writes is set at start only (Redis 7's protected configs, enable-protected-configs no).
-          const prot = pairs.find(([k]) => PROTECTED.has(k.toLowerCase()));
+          // Where SAVE writes (Redis 7's protected configs) changes only as enable-protected-configs allows.
+          const prot = allowProtected(cfg.get('enable-protected-configs'), clientOf(inv).local) ? undefined : pairs.find(([k]) => PROTECTED.has(k.toLowerCase()));
           if (prot) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${prot[0]}') - can't set protected config`);
           const before = pairs.map(([k]) => cfg.get(k));
           try {

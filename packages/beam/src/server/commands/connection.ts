@@ -10,11 +10,24 @@ const NO_REPLY = new MultiReply([]);
 const E_WRONGPASS = new ErrorReply('WRONGPASS invalid username-password pair or user is disabled.');
 const E_BADNAME = new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
 
-/** Checks a user/password pair against the only user, `default` (nopass unless requirepass is set). */
-function checkAuth(scope: CommandScope, user: Buffer, pass: Buffer): boolean {
-  if (user.toString() !== 'default') return false;
-  const rp = scope.env.config.get('requirepass') ?? '';
-  return rp === '' || pass.toString() === rp;
+/** The client's IP address (what AUTH throttling counts per), from its `addr` (`IP:PORT`, `/unix`, a name). */
+function peerAddress(c: DispatchClient): string {
+  const colon = c.addr.lastIndexOf(':');
+  return colon > 0 && /^[0-9]+$/.test(c.addr.slice(colon + 1)) ? c.addr.slice(0, colon).replace(/^\[(.*)\]$/, '$1') : c.addr;
+}
+
+/** Authenticates the client as `user`; an error reply (WRONGPASS, or the throttle's refusal) otherwise. */
+function authenticate(scope: CommandScope, c: DispatchClient, user: Buffer, pass: Buffer): ErrorReply | null {
+  const r = scope.env.auth.check(peerAddress(c), user, pass);
+  if (r.ok) {
+    c.authenticated = true;
+    c.user = r.user;
+    return null;
+  }
+  if (r.error === 'locked') {
+    return new ErrorReply(`ERR too many failed authentication attempts from this address or for this user; retry in ${Math.ceil(r.retryAfterMs / 1000)} s`);
+  }
+  return E_WRONGPASS;
 }
 
 /** Sets the client name; returns an error reply for names Redis refuses. Empty removes the name. */
@@ -69,8 +82,8 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
         }
       }
       if (user && pass) {
-        if (!checkAuth(scope, user, pass)) return E_WRONGPASS;
-        c.authenticated = true;
+        const e = authenticate(scope, c, user, pass);
+        if (e) return e;
       }
       if (!c.authenticated) {
         if (dispatcher.authRequired) {
@@ -94,13 +107,24 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
         if ((env.config.get('requirepass') ?? '') === '') {
           return new ErrorReply('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
         }
-        if (!checkAuth(scope, Buffer.from('default'), a[1]!)) return E_WRONGPASS;
-      } else if (!checkAuth(scope, a[1]!, a[2]!)) {
-        return E_WRONGPASS;
+        return authenticate(scope, c, Buffer.from('default'), a[1]!) ?? OK;
       }
-      c.authenticated = true;
-      return OK;
+      return authenticate(scope, c, a[1]!, a[2]!) ?? OK;
     }),
+
+    spec('acl', -2, ['noscript', 'loading', 'stale'], container('acl', {
+      whoami: { arity: 2, run: (inv) => clientOf(inv).user },
+      users: { arity: 2, run: () => ['default', ...env.auth.userNames.filter((u) => u !== 'default')].sort() },
+      help: {
+        arity: 2,
+        run: () => helpReply([
+          'ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+          'USERS', '    List all the registered usernames.',
+          'WHOAMI', '    Return the current connection username.',
+          'HELP', '    Print this help.',
+        ]),
+      },
+    })),
 
     spec('select', 2, ['loading', 'stale', 'fast'], (inv) => {
       const c = clientOf(inv);
@@ -137,6 +161,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
       c.name = null;
       c.replyFlags = 0;
       c.authenticated = !dispatcher.authRequired;
+      c.user = 'default';
       return new SimpleString('RESET');
     }),
 
@@ -218,7 +243,8 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
             } else if (k === 'addr') victims = victims.filter((c) => c.addr === v);
             else if (k === 'laddr') victims = victims.filter((c) => c.laddr === v);
             else if (k === 'user') {
-              if (v !== 'default') return new ErrorReply(`ERR No such user '${v}'`);
+              if (v !== 'default' && !env.auth.userNames.includes(v)) return new ErrorReply(`ERR No such user '${v}'`);
+              victims = victims.filter((c) => c.user === v);
             }
             else if (k === 'type') {
               const t = v.toLowerCase();

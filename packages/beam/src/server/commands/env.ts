@@ -2,6 +2,7 @@ import type { ClientRegistry, Dispatcher } from '../../context/dispatch.js';
 import type { ServerConfig } from '../../context/config.js';
 import type { Context } from '../../context/context.js';
 import type { Monitors } from '../monitor.js';
+import type { Authenticator } from '../auth.js';
 
 /** What the connection commands know about the server they run in. */
 export interface ServerEnv {
@@ -18,6 +19,8 @@ export interface ServerEnv {
   readonly databases: number;
   /** MONITOR clients of the whole server. */
   readonly monitors: Monitors;
+  /** Users, passwords and AUTH throttling. */
+  readonly auth: Authenticator;
   /**
    * SHUTDOWN was accepted (after any SAVE it asked for): the server emits 'shutdown' and, when nobody listens,
    * closes itself.

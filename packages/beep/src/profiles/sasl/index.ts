@@ -13,3 +13,4 @@ export * from './registry.js';
 export * from './blob.js';
 export * from './profile-server.js';
 export * from './profile-client.js';
+export * from './throttle.js';

@@ -57,6 +57,15 @@ export interface SaslServerConfig {
   scramServerNonce?: () => string;
   /** Called once, when the session becomes authenticated. */
   onAuthenticated?: (identity: SaslIdentity) => void;
+  /** Brute-force protection across sessions (the listener's, see tuning/sasl-guard.ts). */
+  guard?: SaslGuard;
+}
+
+/** Told about every exchange: may refuse one before it starts (454), hears failures and the success. */
+export interface SaslGuard {
+  refuse(mechanism: SaslMechanismName): BeepSaslError | undefined;
+  failed(mechanism: SaslMechanismName, error: BeepSaslError | BeepXmlError): void;
+  succeeded(identity: SaslIdentity): void;
 }
 
 export interface SaslChannelContext {
@@ -157,6 +166,7 @@ export class SaslServer {
   recordSuccess(identity: SaslIdentity): void {
     this.authenticatedAs = identity;
     log('authenticated %s via %s', identity.identity, identity.mechanism);
+    this.config.guard?.succeeded(identity);
     this.config.onAuthenticated?.(identity);
   }
 
@@ -233,7 +243,7 @@ export class SaslServerChannel {
     if (this.server.failures >= max) {
       return saslFailure('BEEP_SASL_TOO_MANY_FAILURES', 'too many failed authentication attempts', 454);
     }
-    return undefined;
+    return this.server.config.guard?.refuse(this.mechanism);
   }
 
   private async handle(input: string | Uint8Array): Promise<Reply> {
@@ -290,7 +300,10 @@ export class SaslServerChannel {
       this.current = undefined;
       this.stateValue = 'idle';
     }
-    if (countsAsFailure) this.server.recordFailure();
+    if (countsAsFailure) {
+      this.server.recordFailure();
+      this.server.config.guard?.failed(this.mechanism, error);
+    }
     log('SASL %s failed: %s (%d)', this.mechanism, error.message, error.replyCode);
     return { ok: false, error, outcome: { status: 'failed', error } };
   }

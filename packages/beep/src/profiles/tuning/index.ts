@@ -5,3 +5,5 @@ export * from './security-options.js';
 export * from './listener-security.js';
 export * from './client-tuning.js';
 export { tlsSocketOf } from './tls-socket.js';
+export { peerAddressOf } from './peer-address.js';
+export { AUTH_FAILURE_CHANNEL, type SaslAuthFailure } from './sasl-guard.js';

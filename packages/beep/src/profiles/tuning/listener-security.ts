@@ -31,6 +31,8 @@ import { TlsProfileServer } from '../tls/tls-profile.js';
 import { TLS_PROFILE_URI } from '../tls/tls-xml.js';
 import { upgradeToTls } from '../tls/upgrade.js';
 import { setSessionIdentity } from './identity.js';
+import { peerAddressOf } from './peer-address.js';
+import { sessionSaslGuard } from './sasl-guard.js';
 import type { ResolvedSecurity } from './security-options.js';
 import { rememberTlsSocket, tlsSocketOf } from './tls-socket.js';
 import { DEFAULT_NEGOTIATION_TIMEOUT_MS, NegotiationTimer } from './negotiation-timer.js';
@@ -130,7 +132,9 @@ export class ListenerSecurity {
     if (st.sasl === undefined) {
       const config = this.config.sasl;
       if (config === undefined) throw new Error('SASL is not configured');
-      st.sasl = new SaslServer({ ...config, onAuthenticated: (identity) => {
+      const { throttle, onAuthFailure, ...server } = config;
+      const guarded = sessionSaslGuard(throttle, peerAddressOf(session), config.credentials, onAuthFailure);
+      st.sasl = new SaslServer({ ...server, ...guarded, onAuthenticated: (identity) => {
         setSessionIdentity(session, identity);
         config.onAuthenticated?.(identity);
       } });

@@ -11,6 +11,8 @@ import type { SelfSignedOptions } from '../tls/self-signed.js';
 import { DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS } from '../tls/upgrade.js';
 import { DEFAULT_NEGOTIATION_TIMEOUT_MS } from './negotiation-timer.js';
 import { createUserPasswordStore } from './user-store.js';
+import { SaslThrottle, type SaslThrottleOptions } from '../sasl/throttle.js';
+import type { SaslAuthFailure } from './sasl-guard.js';
 
 type Pem = string | Buffer;
 
@@ -35,7 +37,7 @@ export type ListenerTlsOptions =
   | (TlsCommon & { selfSigned: true | SelfSignedOptions });
 
 export interface ListenerSaslOptions
-  extends Omit<SaslServerConfig, 'credentials' | 'onAuthenticated' | 'allowCleartext' | 'allowAnonymous'> {
+  extends Omit<SaslServerConfig, 'credentials' | 'onAuthenticated' | 'allowCleartext' | 'allowAnonymous' | 'guard'> {
   /** The pluggable credential check. Exactly one of `credentials` and `users`. */
   credentials?: SaslCredentialStore;
   /** `user:password` pairs (an in-memory store; SCRAM keys derived on first use). */
@@ -46,6 +48,14 @@ export interface ListenerSaslOptions
   allowAnonymous?: boolean;
   /** Offer EXTERNAL after TLS. Default: true when `tls.requestCert` (verified client certificates), else false. */
   allowExternal?: boolean;
+  /**
+   * Lockouts after repeated failures per source address and per user name, across sessions (the per-session
+   * `maxFailures` alone does not stop guessing over fresh sessions). false turns them off. Default on, with
+   * DEFAULT_SASL_THROTTLE.
+   */
+  throttle?: SaslThrottleOptions | false;
+  /** Every failed or throttled exchange (also on diagnostics_channel AUTH_FAILURE_CHANNEL). */
+  onAuthFailure?: (failure: SaslAuthFailure) => void;
 }
 
 export interface SecurityPolicy {
@@ -75,7 +85,7 @@ export interface ResolvedTls {
 
 export interface ResolvedSecurity {
   tls: ResolvedTls | undefined;
-  sasl: SaslServerConfig | undefined;
+  sasl: (SaslServerConfig & { throttle?: SaslThrottle; onAuthFailure?: (failure: SaslAuthFailure) => void }) | undefined;
   require: { tls: boolean; sasl: boolean };
 }
 
@@ -111,8 +121,8 @@ function positiveMs(what: string, ms: number): number {
   return ms;
 }
 
-function resolveSasl(o: ListenerSaslOptions, requestCert: boolean): SaslServerConfig {
-  const { users, credentials, ...rest } = o;
+function resolveSasl(o: ListenerSaslOptions, requestCert: boolean): NonNullable<ResolvedSecurity['sasl']> {
+  const { users, credentials, throttle, ...rest } = o;
   positiveMs('sasl.negotiationTimeoutMs', rest.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS);
   if (users !== undefined && credentials !== undefined) throw new BeepUsageError('sasl: give either credentials or users, not both');
   let store: SaslCredentialStore;
@@ -127,7 +137,13 @@ function resolveSasl(o: ListenerSaslOptions, requestCert: boolean): SaslServerCo
       throw new BeepUsageError(`sasl.users: ${(e as Error).message}`, 'BEEP_INVALID_ARGUMENT', { cause: e });
     }
   }
-  return { allowExternal: requestCert, ...rest, credentials: store };
+  let limiter: SaslThrottle | undefined;
+  try {
+    limiter = throttle === false ? undefined : new SaslThrottle(throttle ?? {});
+  } catch (e) {
+    throw new BeepUsageError(`sasl.throttle: ${(e as Error).message}`, 'BEEP_INVALID_ARGUMENT', { cause: e });
+  }
+  return { allowExternal: requestCert, ...rest, credentials: store, ...(limiter ? { throttle: limiter } : {}) };
 }
 
 /** Undefined when no security option was given (the profiles are then used as they are). */
