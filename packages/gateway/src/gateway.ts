@@ -17,6 +17,7 @@ import { respProfile, type RespHub } from './resp/resp-profile.js';
 import { beepHandler } from './reverse/beep-handler.js';
 import { ConfigError, GatewayStartError } from './errors.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+import { JobQuotas } from './job/quotas.js';
 
 export interface GatewayOptions {
   /** BEEP listen address; default 127.0.0.1:10288 (port 0 picks one). */
@@ -159,6 +160,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const jobHub: JobHub = {
     backend, limits, metrics, log: log.child({ component: 'job' }), held: new Set(), known: new Map(), channels: new Set(), draining: false,
     access: opts.access,
+    quotas: new JobQuotas(limits),
   };
   const respHub: RespHub = { backend, limits, metrics, log: log.child({ component: 'resp' }), draining: false };
   let listener: Listener;

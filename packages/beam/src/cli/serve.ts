@@ -28,6 +28,11 @@ Options:
   --retain-finished-ms MS     keep finished jobs' keys this long (default 3600000; 0 = forever)
   --unstarted-ttl-ms MS       reclaim jobs created but not started within this long (default 600000; 0 = never)
   --max-unstarted-jobs N      jobs created and not yet started at once (default 10000)
+  --client-query-buffer-limit BYTES
+                              request bytes one client may hold (default 1073741824, as Redis)
+  --maxmemory-clients BYTES   request bytes all clients together may hold; over it the clients holding
+                              the most are closed (default 536870912; 0 = no bound)
+  --timeout SECONDS           close clients idle this long (default 0 = never, as Redis)
   -h, --help                  show this help
 
 Logs are JSON lines on stderr. SIGINT/SIGTERM (or a client's SHUTDOWN) kill running jobs and close cleanly.
@@ -50,13 +55,16 @@ export function parseServeArgs(argv: string[]) {
       'retain-finished-ms': { type: 'string' },
       'unstarted-ttl-ms': { type: 'string' },
       'max-unstarted-jobs': { type: 'string' },
+      'client-query-buffer-limit': { type: 'string' },
+      'maxmemory-clients': { type: 'string' },
+      timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
     allowPositionals: false,
   });
   // --help wins over bad values, as before.
-  if (values.help) return { values, port: 0, exec: [] as string[], jobs: {} };
+  if (values.help) return { values, config: {} as Record<string, string>, port: 0, exec: [] as string[], jobs: {} };
   const opt = (flag: string, text: string | undefined, min: number, max: number): number | undefined =>
     text === undefined ? undefined : intOption(flag, text, min, max);
   const maxJobs = opt('--max-jobs', values['max-jobs'], 1, 1e6);
@@ -67,8 +75,16 @@ export function parseServeArgs(argv: string[]) {
   };
   const retainFinishedMs = opt('--retain-finished-ms', values['retain-finished-ms'], 0, 2 ** 31);
   const unstartedTtlMs = opt('--unstarted-ttl-ms', values['unstarted-ttl-ms'], 0, 2 ** 31);
+  const config: Record<string, string> = {};
+  const cqbl = opt('--client-query-buffer-limit', values['client-query-buffer-limit'], 1024 * 1024, Number.MAX_SAFE_INTEGER);
+  if (cqbl !== undefined) config['client-query-buffer-limit'] = String(cqbl);
+  const mmc = opt('--maxmemory-clients', values['maxmemory-clients'], 0, Number.MAX_SAFE_INTEGER);
+  if (mmc !== undefined) config['maxmemory-clients'] = String(mmc);
+  const timeout = opt('--timeout', values.timeout, 0, 2 ** 31);
+  if (timeout !== undefined) config.timeout = String(timeout);
   return {
     values,
+    config,
     port: intOption('--port', values.port, 0, 65535),
     exec: values.exec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''),
     jobs: {
@@ -80,7 +96,7 @@ export function parseServeArgs(argv: string[]) {
 }
 
 export async function serve(argv: string[]): Promise<number> {
-  const { values, port, exec, jobs } = parseServeArgs(argv);
+  const { values, config, port, exec, jobs } = parseServeArgs(argv);
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return 0;
@@ -105,7 +121,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(values.requirepass !== undefined ? { requirepass: values.requirepass } : {}),
     contextPerConnection: values['context-per-connection'],
     ...(tls ? { tls: tls.options } : {}),
-    ...(values.dir !== undefined ? { config: { dir: path.resolve(values.dir) } } : {}),
+    config: { ...config, ...(values.dir !== undefined ? { dir: path.resolve(values.dir) } : {}) },
     setup,
   });
   server.on('error', (e: Error) => logLine('error', 'server error', { error: e.message }));
