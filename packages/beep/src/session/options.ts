@@ -51,8 +51,9 @@ export interface SessionLimits {
   /** Milliseconds to wait for the peer's greeting before terminating (0 = no limit). Default 30000. */
   greetingTimeout?: number;
   /**
-   * Milliseconds a session with no channel open (besides channel 0) may receive nothing before it is terminated with
-   * BEEP_IDLE_TIMEOUT (0 = never). Default 0; `listen()` defaults it to 300000.
+   * Milliseconds a session with no channel open (besides channel 0) may receive no complete frame before it is
+   * terminated with BEEP_IDLE_TIMEOUT (0 = never); a peer trickling a frame byte by byte is idle too. Default 0;
+   * `listen()` defaults it to 300000.
    */
   idleTimeout?: number;
   /** Milliseconds a received close may wait for the channel to become quiescent before answering 550. Default 30000. */

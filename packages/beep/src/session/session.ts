@@ -313,7 +313,6 @@ export class Session extends EventEmitter implements QueueHolder {
   /** Feed bytes read from the transport. */
   receive(chunk: Buffer): void {
     if (this.closed || chunk.length === 0) return;
-    this.sawInput = true;
     if (this.inputPaused) {
       this.holdInput(chunk);
       return;
@@ -802,6 +801,7 @@ export class Session extends EventEmitter implements QueueHolder {
 
   private onFrame(f: Frame): void {
     if (this.closed) throw STOP;
+    this.sawInput = true;
     if (f.type === 'SEQ') {
       this.onSeq(f);
       return;

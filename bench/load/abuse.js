@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+// The adversarial memory cases of docs/security.md ("Memory bounds") against real `beam serve` and `beep listen`
+// processes with their DEFAULT limits: peak RSS of the server (sampled every 100 ms from /proc) and the slowest
+// fresh client (PING / BEEP echo on a new connection, every 250 ms) while each case runs. Loopback only.
+//
+//   npx tsc -b && node bench/load/abuse.js [--case bulks|args|beep|all] [--beam-main PATH] [--beep-main PATH]
+//
+// Cases:
+//   bulks  three clients each send an unfinished 512 MiB bulk to `beam serve`
+//   args   six pipelined `*1048576` commands of empty strings (about 6 MiB each) to `beam serve`; RSS after them
+//   beep   20 sessions x 1000 echo channels whose peer never reads, against `beep listen`
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { benchOptions } from '../lib/args.js';
+import { track, stopChild } from '../lib/children.js';
+import { HOST, freePort, waitForPort } from '../lib/net.js';
+import { ROOT } from '../lib/paths.js';
+
+const opts = benchOptions('Usage: node bench/load/abuse.js [--case bulks|args|beep|all] [--beam-main PATH] [--beep-main PATH]\n', {
+  case: { type: 'string', default: 'all' },
+  'beam-main': { type: 'string' },
+  'beep-main': { type: 'string' },
+});
+const BEAM_MAIN = path.resolve(opts['beam-main'] ?? path.join(ROOT, 'packages/beam/dist/src/cli/main.js'));
+const BEEP_MAIN = path.resolve(opts['beep-main'] ?? path.join(ROOT, 'packages/beep/dist/src/cli/main.js'));
+const MiB = 1024 * 1024;
+
+function rssOf(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples the child's RSS and a probe's latency until stop(); returns the peaks. */
+function monitor(pid, probe) {
+  const s = { peakRss: rssOf(pid), worstProbeMs: 0, probes: 0, failed: 0 };
+  const t1 = setInterval(() => (s.peakRss = Math.max(s.peakRss, rssOf(pid))), 100);
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const t0 = Date.now();
+      try {
+        await probe();
+        s.worstProbeMs = Math.max(s.worstProbeMs, Date.now() - t0);
+      } catch {
+        s.failed++;
+        s.worstProbeMs = Math.max(s.worstProbeMs, Date.now() - t0);
+      }
+      s.probes++;
+      await sleep(250);
+    }
+  })();
+  return {
+    stats: s,
+    async stop() {
+      stopped = true;
+      clearInterval(t1);
+      await loop;
+      return s;
+    },
+  };
+}
+
+function withTimeout(p, ms, what) {
+  let t;
+  return Promise.race([p, new Promise((_, rej) => (t = setTimeout(() => rej(new Error(`${what} timed out`)), ms)))]).finally(() => clearTimeout(t));
+}
+
+/** PING on a new connection. */
+function ping(port) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const s = net.connect(port, HOST, () => s.write('PING\r\n'));
+    s.on('data', (d) => {
+      if (d.toString().includes('PONG')) {
+        s.destroy();
+        resolve();
+      }
+    });
+    s.on('error', reject);
+  }), 5000, 'PING');
+}
+
+async function startChild(main, args, port) {
+  const child = track(spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  let log = '';
+  child.stderr.on('data', (d) => (log = (log + d.toString()).slice(-200_000)));
+  await waitForPort(port, 15_000);
+  return { child, log: () => log };
+}
+
+async function caseBulks() {
+  const port = await freePort();
+  const { child } = await startChild(BEAM_MAIN, ['serve', '--port', String(port)], port);
+  const base = rssOf(child.pid);
+  const mon = monitor(child.pid, () => ping(port));
+  const chunk = Buffer.alloc(256 * 1024, 0x61);
+  const clients = [0, 1, 2].map(() => net.connect(port, HOST));
+  const closedBy = [];
+  await Promise.all(clients.map((c, i) => new Promise((resolve) => {
+    let reply = '';
+    c.on('data', (d) => (reply += d.toString()));
+    c.on('error', () => undefined);
+    c.on('close', () => {
+      closedBy[i] = reply.trim().slice(0, 100) || '(closed)';
+      resolve();
+    });
+    c.on('connect', () => {
+      c.write(`*3\r\n$3\r\nSET\r\n$1\r\nk${i}\r\n$${512 * MiB}\r\n`);
+      let left = 512 * MiB - 1; // never finished
+      const pump = () => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!c.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void c.once('drain', pump);
+        }
+        setTimeout(() => c.destroy(), 2000); // sent everything but the last byte: give up
+      };
+      pump();
+    });
+  })));
+  const s = await mon.stop();
+  await stopChild(child);
+  return { case: '3 clients x unfinished 512 MiB bulk (beam serve)', baseRssMiB: mb(base), peakRssMiB: mb(s.peakRss), worstFreshPingMs: s.worstProbeMs, probes: s.probes, failedProbes: s.failed, clients: closedBy };
+}
+
+async function caseArgs() {
+  const port = await freePort();
+  const { child } = await startChild(BEAM_MAIN, ['serve', '--port', String(port)], port);
+  const base = rssOf(child.pid);
+  const mon = monitor(child.pid, () => ping(port));
+  const n = 1048576;
+  const one = Buffer.concat([Buffer.from(`*${n}\r\n`), Buffer.alloc(n * 6, 0)]);
+  const el = Buffer.from('$0\r\n\r\n');
+  for (let i = 0; i < n; i++) el.copy(one, `*${n}\r\n`.length + i * 6);
+  const c = net.connect(port, HOST);
+  let replies = 0;
+  c.on('data', (d) => (replies += d.toString().split('\r\n').filter((l) => l.startsWith('-') || l.startsWith('+')).length));
+  await new Promise((r) => c.on('connect', r));
+  for (let i = 0; i < 6; i++) c.write(one);
+  const deadline = Date.now() + 120_000;
+  while (replies < 6 && Date.now() < deadline) await sleep(50);
+  const peak = mon.stats.peakRss;
+  // Memory returned: RSS a few seconds after the requests ran (V8 gives pages back after its GCs).
+  await sleep(5000);
+  const after = rssOf(child.pid);
+  const s = await mon.stop();
+  c.destroy();
+  await stopChild(child);
+  return { case: '6 x *1048576 empty strings, 36 MiB sent (beam serve)', baseRssMiB: mb(base), peakRssMiB: mb(Math.max(peak, s.peakRss)), rssAfterMiB: mb(after), replies, worstFreshPingMs: s.worstProbeMs, failedProbes: s.failed };
+}
+
+async function caseBeep() {
+  const { connect, TEST_PROFILE_URIS, Session, bindSession } = await import('../../packages/beep/dist/src/index.js');
+  const port = await freePort();
+  const { child, log } = await startChild(BEEP_MAIN, ['listen', '--port', String(port), '--profile', 'echo'], port);
+  const base = rssOf(child.pid);
+  const probe = async () => {
+    const s = await withTimeout(connect({ host: HOST, port }, { profiles: [] }), 5000, 'connect');
+    try {
+      const ch = await withTimeout(s.startChannel(TEST_PROFILE_URIS.echo), 5000, 'start');
+      await withTimeout(ch.request('ping'), 5000, 'echo');
+    } finally {
+      s.destroy();
+    }
+  };
+  const mon = monitor(child.pid, probe);
+  const SESSIONS = 20;
+  const CHANNELS = 1000;
+  const body = Buffer.alloc(16 * 1024, 0x61);
+  const peers = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    const sock = net.connect(port, HOST);
+    await new Promise((r) => sock.once('connect', r));
+    const session = new Session({ role: 'initiator', maxChannels: CHANNELS + 1 });
+    session.on('error', () => undefined);
+    bindSession(session, sock);
+    await session.ready;
+    const chans = await Promise.all(Array.from({ length: CHANNELS }, () => session.startChannel(TEST_PROFILE_URIS.echo)));
+    peers.push({ sock, session, chans });
+  }
+  // Now every peer stops reading and sends echo requests on every channel.
+  for (const p of peers) {
+    p.sock.pause();
+    for (const ch of p.chans) for (let k = 0; k < 8; k++) ch.request(body).catch(() => undefined);
+  }
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && peers.some((p) => !p.session.closed)) await sleep(200);
+  const s = await mon.stop();
+  const reasons = {};
+  for (const m of log().matchAll(/"session.close"[^\n]*"code":"([A-Z_]+)"/g)) reasons[m[1]] = (reasons[m[1]] ?? 0) + 1;
+  for (const p of peers) p.sock.destroy();
+  await stopChild(child);
+  return { case: '20 sessions x 1000 echo channels, peer never reads (beep listen)', baseRssMiB: mb(base), peakRssMiB: mb(s.peakRss), worstFreshEchoMs: s.worstProbeMs, probes: s.probes, failedProbes: s.failed, closeCodes: reasons };
+}
+
+const mb = (b) => Math.round(b / MiB);
+const cases = { bulks: caseBulks, args: caseArgs, beep: caseBeep };
+const which = opts.case === 'all' ? Object.keys(cases) : [opts.case];
+for (const name of which) {
+  if (!cases[name]) throw new Error(`unknown case ${name}`);
+  const r = await cases[name]();
+  console.log(JSON.stringify(r));
+}
+process.exit(0);
