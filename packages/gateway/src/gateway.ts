@@ -105,6 +105,9 @@ export class Gateway {
   }
 }
 
+/** Sessions the BEEP layer drops to bound memory or idle peers: an operator wants to see these. */
+const DROPPED = new Set(['BEEP_SLOW_READER', 'BEEP_SEND_BUDGET', 'BEEP_IDLE_TIMEOUT']);
+
 function hookSessions(listener: Listener, metrics: GatewayMetrics, log: Logger): void {
   listener.on('session', (s: Session) => {
     const id = sessionId(s);
@@ -113,7 +116,9 @@ function hookSessions(listener: Listener, metrics: GatewayMetrics, log: Logger):
     log.debug('session opened', { session: id });
     s.once('close', (reason?: Error) => {
       metrics.sessions.dec();
-      log.debug('session closed', { session: id, reason: reason?.message });
+      const code = (reason as { code?: string } | undefined)?.code;
+      if (code !== undefined && DROPPED.has(code)) log.warn('session dropped', { session: id, code, reason: reason?.message });
+      else log.debug('session closed', { session: id, reason: reason?.message });
     });
   });
   listener.on('error', (e: Error) => log.error('listener error', { err: e }));

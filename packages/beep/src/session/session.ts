@@ -1786,7 +1786,7 @@ export class Session extends EventEmitter implements QueueHolder {
     this.budget?.add(this, delta);
     if (delta > 0) {
       if (!this.over && this.queuedTotal > this.limits.maxQueuedBytes && !this.closed) this.enterOver();
-    } else if (this.over && this.queuedTotal <= this.limits.maxQueuedBytes >>> 1) this.leaveOver();
+    } else if (this.over && this.queuedTotal <= this.limits.maxQueuedBytes / 2) this.leaveOver();
   }
 
   /** Too much queued: new work waits; the session must get under again within slowReaderTimeout. */

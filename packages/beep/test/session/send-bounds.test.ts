@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { listen, connect, type Listener, type ListenOptions } from '../../src/api/connect.js';
 import { Session } from '../../src/session/session.js';
 import { bindSession } from '../../src/transport/duplex-binding.js';
-import { echoProfile, TEST_PROFILE_URIS } from '../../src/testing/test-profiles.js';
+import { ansProfile, echoProfile, TEST_PROFILE_URIS } from '../../src/testing/test-profiles.js';
 import type { Channel } from '../../src/session/channel.js';
 
 const KiB = 1024;
@@ -48,7 +48,7 @@ describe('session: send-queue bounds', function () {
   const cleanup: Array<() => void> = [];
 
   async function start(opts: ListenOptions): Promise<void> {
-    listener = await listen({ port: 0, profiles: [echoProfile()], ...opts });
+    listener = await listen({ port: 0, profiles: [echoProfile(), ansProfile()], ...opts });
     port = (listener.address() as AddressInfo).port;
   }
 
@@ -57,22 +57,24 @@ describe('session: send-queue bounds', function () {
     await listener?.close(100);
   });
 
-  /** Echo requests on `n` channels from a peer that then stops reading its socket. */
-  async function flood(n: number, size: number): Promise<{ session: Session; socket: net.Socket; chans: Channel[] }> {
+  /**
+   * On each of `n` channels, asks for an endless stream of 16 KiB answers and reads none of them: the peer grants
+   * no window once the first 64 KiB arrived, so everything else the listener produces stays queued.
+   */
+  async function flood(n: number): Promise<{ session: Session; socket: net.Socket; chans: Channel[] }> {
     const peer = await rawPeer(port);
     cleanup.push(() => peer.socket.destroy());
     const chans: Channel[] = [];
-    for (let i = 0; i < n; i++) chans.push(await peer.session.startChannel(TEST_PROFILE_URIS.echo));
-    peer.socket.pause();
-    const body = Buffer.alloc(size, 0x61);
-    for (const ch of chans) for (let i = 0; i < 64; i++) ch.request(body).catch(() => undefined);
+    for (let i = 0; i < n; i++) chans.push(await peer.session.startChannel(TEST_PROFILE_URIS.ans));
+    for (const ch of chans) ch.requestMany('1000000,16384');
     return { ...peer, chans };
   }
 
   it('makes new work wait on a session whose peer does not read, then drops it (BEEP_SLOW_READER)', async () => {
     const maxQueuedBytes = 256 * KiB;
     await start({ maxQueuedBytes, slowReaderTimeout: 800, maxTotalQueuedBytes: 0 });
-    await flood(8, 16 * KiB);
+    await until(() => listener.sessions.size === 0, 'no session');
+    const flooding = flood(64);
     await until(() => listener.sessions.size === 1, 'the session');
     const server = [...listener.sessions][0]!;
     let closeReason: Error | undefined;
@@ -81,6 +83,7 @@ describe('session: send-queue bounds', function () {
     let fresh = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, server.queuedBytes)), 2);
     try {
+      await flooding;
       await until(() => server.queuedBytes > maxQueuedBytes, 'the queue to pass the bound');
       fresh = await freshEcho(port);
       await until(() => server.closed, 'the slow reader to be dropped');
@@ -88,14 +91,15 @@ describe('session: send-queue bounds', function () {
       clearInterval(sampler);
     }
     expect((closeReason as { code?: string } | undefined)?.code).to.equal('BEEP_SLOW_READER');
-    // Over the bound, no channel got more window: at most one window (64 KiB) per channel more arrives.
-    expect(peak).to.be.below(maxQueuedBytes + 8 * 64 * KiB + 64 * KiB);
+    // Without the bound each of the 64 channels would queue sendHighWater (64 KiB) and more: 4 MiB and up. With it,
+    // each answer loop stops at the bound, at most one 16 KiB answer per channel past it.
+    expect(peak).to.be.below(maxQueuedBytes + 64 * 17 * KiB);
     expect(fresh).to.be.below(1000);
   });
 
   it('drops the session holding the most when all sessions together pass maxTotalQueuedBytes', async () => {
     await start({ maxQueuedBytes: 64 * 1024 * 1024, slowReaderTimeout: 0, maxTotalQueuedBytes: 512 * KiB });
-    await flood(8, 16 * KiB);
+    await flood(64);
     await until(() => listener.sendBudget.dropped >= 1, 'a dropped session');
     expect(listener.sendBudget.total).to.be.at.most(512 * KiB);
     expect(await freshEcho(port)).to.be.below(1000);
