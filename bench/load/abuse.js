@@ -146,13 +146,16 @@ async function caseArgs() {
   const deadline = Date.now() + 120_000;
   while (replies < 6 && Date.now() < deadline) await sleep(50);
   const peak = mon.stats.peakRss;
-  // Memory returned: RSS a few seconds after the requests ran (V8 gives pages back after its GCs).
+  // Memory returned: RSS after the requests ran, once V8's memory reducer had time to run (it gives pages back
+  // after a few seconds without allocation), while a probe still connects every 250 ms.
   await sleep(5000);
+  const after5 = rssOf(child.pid);
+  await sleep(25000);
   const after = rssOf(child.pid);
   const s = await mon.stop();
   c.destroy();
   await stopChild(child);
-  return { case: '6 x *1048576 empty strings, 36 MiB sent (beam serve)', baseRssMiB: mb(base), peakRssMiB: mb(Math.max(peak, s.peakRss)), rssAfterMiB: mb(after), replies, worstFreshPingMs: s.worstProbeMs, failedProbes: s.failed };
+  return { case: '6 x *1048576 empty strings, 36 MiB sent (beam serve)', baseRssMiB: mb(base), peakRssMiB: mb(Math.max(peak, s.peakRss)), rssAfter5sMiB: mb(after5), rssAfter30sMiB: mb(after), replies, worstFreshPingMs: s.worstProbeMs, failedProbes: s.failed };
 }
 
 async function caseBeep() {

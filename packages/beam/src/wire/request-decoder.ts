@@ -57,6 +57,8 @@ const EMPTY = Buffer.alloc(0);
  */
 export const ARG_OVERHEAD = 128;
 const SLOT = 8;
+/** The argv between commands; never written to (every multibulk starts with a fresh array). */
+const NO_ARGS: Buffer[] = [];
 
 /**
  * Parses a decimal the way Redis' string2ll does: optional '-', no '+', no leading zeros, no spaces.
@@ -196,6 +198,8 @@ export class RequestDecoder {
   /** A command is complete: its cost moves from the unfinished command to the handed-out ones. */
   private complete(out: Buffer[][]): void {
     out.push(this.argv);
+    // Let go of it: a decoder kept its last argv (a million Buffers after one huge request) until the next one.
+    this.argv = NO_ARGS;
     this.completedBytes += this.argBytes;
     this.argBytes = 0;
   }

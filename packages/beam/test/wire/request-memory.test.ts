@@ -18,6 +18,17 @@ describe('wire: request decoder memory', () => {
     expect(d.completedBytes).to.be.at.most(wire.length * 2);
   });
 
+  it('does not keep the last request\'s arguments once it handed them out', () => {
+    const d = new RequestDecoder();
+    const out: Buffer[][] = [];
+    d.feed(Buffer.from('*3\r\n$4\r\nRPUSH\r\n$1\r\nk\r\n$1\r\nv\r\n'.replace('$4\r\nRPUSH', '$5\r\nRPUSH')), out);
+    expect(out).to.have.length(1);
+    // The decoder used to hold its last argv until the next command: a million Buffers after a huge request.
+    const held = (d as unknown as { argv: Buffer[] }).argv;
+    expect(held).to.not.equal(out[0]);
+    expect(held).to.have.length(0);
+  });
+
   it('counts the decoded arguments of an unfinished multibulk against maxQueryBuffer', () => {
     const d = new RequestDecoder({ maxQueryBuffer: 1024 * 1024 });
     const out: Buffer[][] = [];
