@@ -37,53 +37,33 @@ function rssOf(pid) {
   }
 }
 
-/** Samples the child's RSS and a probe's latency until stop(); returns the peaks. */
-function monitor(pid, probe) {
+/**
+ * Samples the server's RSS every 100 ms and runs bench/load/probe.js (a fresh client every 250 ms, in its own
+ * process) until stop(); returns the peaks.
+ */
+function monitor(pid, kind, port) {
   const s = { peakRss: rssOf(pid), worstProbeMs: 0, probes: 0, failed: 0 };
   const t1 = setInterval(() => (s.peakRss = Math.max(s.peakRss, rssOf(pid))), 100);
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const t0 = Date.now();
-      try {
-        await probe();
-        s.worstProbeMs = Math.max(s.worstProbeMs, Date.now() - t0);
-      } catch {
-        s.failed++;
-        s.worstProbeMs = Math.max(s.worstProbeMs, Date.now() - t0);
-      }
+  const probe = track(spawn(process.execPath, [path.join(ROOT, 'bench/load/probe.js'), kind, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  let rest = '';
+  probe.stdout.on('data', (d) => {
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop();
+    for (const l of lines) {
+      const r = JSON.parse(l);
       s.probes++;
-      await sleep(250);
+      s.worstProbeMs = Math.max(s.worstProbeMs, r.ms);
+      if (r.error) s.failed++;
     }
-  })();
+  });
   return {
     stats: s,
     async stop() {
-      stopped = true;
       clearInterval(t1);
-      await loop;
+      await stopChild(probe);
       return s;
     },
   };
-}
-
-function withTimeout(p, ms, what) {
-  let t;
-  return Promise.race([p, new Promise((_, rej) => (t = setTimeout(() => rej(new Error(`${what} timed out`)), ms)))]).finally(() => clearTimeout(t));
-}
-
-/** PING on a new connection. */
-function ping(port) {
-  return withTimeout(new Promise((resolve, reject) => {
-    const s = net.connect(port, HOST, () => s.write('PING\r\n'));
-    s.on('data', (d) => {
-      if (d.toString().includes('PONG')) {
-        s.destroy();
-        resolve();
-      }
-    });
-    s.on('error', reject);
-  }), 5000, 'PING');
 }
 
 async function startChild(main, args, port) {
@@ -98,7 +78,7 @@ async function caseBulks() {
   const port = await freePort();
   const { child } = await startChild(BEAM_MAIN, ['serve', '--port', String(port)], port);
   const base = rssOf(child.pid);
-  const mon = monitor(child.pid, () => ping(port));
+  const mon = monitor(child.pid, 'resp', port);
   const chunk = Buffer.alloc(256 * 1024, 0x61);
   const clients = [0, 1, 2].map(() => net.connect(port, HOST));
   const closedBy = [];
@@ -111,7 +91,7 @@ async function caseBulks() {
       resolve();
     });
     c.on('connect', () => {
-      c.write(`*3\r\n$3\r\nSET\r\n$1\r\nk${i}\r\n$${512 * MiB}\r\n`);
+      c.write(`*3\r\n$3\r\nSET\r\n$2\r\nk${i}\r\n$${512 * MiB}\r\n`);
       let left = 512 * MiB - 1; // never finished
       const pump = () => {
         while (left > 0) {
@@ -133,7 +113,7 @@ async function caseArgs() {
   const port = await freePort();
   const { child } = await startChild(BEAM_MAIN, ['serve', '--port', String(port)], port);
   const base = rssOf(child.pid);
-  const mon = monitor(child.pid, () => ping(port));
+  const mon = monitor(child.pid, 'resp', port);
   const n = 1048576;
   const one = Buffer.concat([Buffer.from(`*${n}\r\n`), Buffer.alloc(n * 6, 0)]);
   const el = Buffer.from('$0\r\n\r\n');
@@ -159,20 +139,11 @@ async function caseArgs() {
 }
 
 async function caseBeep() {
-  const { connect, TEST_PROFILE_URIS, Session, bindSession } = await import('../../packages/beep/dist/src/index.js');
+  const { TEST_PROFILE_URIS, Session, bindSession } = await import('../../packages/beep/dist/src/index.js');
   const port = await freePort();
   const { child, log } = await startChild(BEEP_MAIN, ['listen', '--port', String(port), '--profile', 'echo'], port);
   const base = rssOf(child.pid);
-  const probe = async () => {
-    const s = await withTimeout(connect({ host: HOST, port }, { profiles: [] }), 5000, 'connect');
-    try {
-      const ch = await withTimeout(s.startChannel(TEST_PROFILE_URIS.echo), 5000, 'start');
-      await withTimeout(ch.request('ping'), 5000, 'echo');
-    } finally {
-      s.destroy();
-    }
-  };
-  const mon = monitor(child.pid, probe);
+  const mon = monitor(child.pid, 'beep', port);
   const SESSIONS = 20;
   const CHANNELS = 1000;
   const body = Buffer.alloc(16 * 1024, 0x61);

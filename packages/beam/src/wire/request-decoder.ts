@@ -116,6 +116,11 @@ export class RequestDecoder {
   private bigHave = 0;
   /** The destination of a big bulk once half of it arrived (the pieces are copied in then, never joined twice). */
   private bigBuf: Buffer | null = null;
+  /**
+   * Half of a big bulk arrived: its destination is allocated at the next feed. Counted at its full size from now,
+   * so that the owner's limits refuse the client before the allocation rather than after it.
+   */
+  private bigDue = false;
   /** Cost of the unfinished command's decoded arguments (bytes plus ARG_OVERHEAD each). */
   private argBytes = 0;
   /**
@@ -138,7 +143,7 @@ export class RequestDecoder {
 
   /** Bytes currently held for an unfinished command (raw bytes plus its decoded arguments). */
   get bufferedBytes(): number {
-    return this.buf.length + (this.bigBuf === null ? this.bigHave : this.bigLen) + this.argBytes;
+    return this.buf.length + (this.bigBuf === null && !this.bigDue ? this.bigHave : this.bigLen) + this.argBytes;
   }
 
   /** Everything this decoder holds or handed out and not yet run. */
@@ -158,6 +163,7 @@ export class RequestDecoder {
     this.argv = [];
     this.bigPieces = [];
     this.bigBuf = null;
+    this.bigDue = false;
     this.argBytes = 0;
     this.completedBytes = 0;
   }
@@ -208,13 +214,7 @@ export class RequestDecoder {
   private feedBig(data: Buffer, out: Buffer[][]): number {
     let used = 0;
     if (this.bigLen >= 0) {
-      const need = this.bigLen - this.bigHave;
-      const take = Math.min(need, data.length);
-      if (this.bigBuf !== null) data.copy(this.bigBuf, this.bigHave, 0, take);
-      else this.bigPieces.push(data.subarray(0, take));
-      this.bigHave += take;
-      used = take;
-      if (this.bigBuf === null && this.bigHave * 2 >= this.bigLen && this.bigHave < this.bigLen) {
+      if (this.bigDue) {
         // Half of it is here: allocate the argument once and copy the pieces in. Joining them at the end
         // would hold the bulk twice; allocating on the `$` line alone would let 20 header bytes reserve 512 MiB.
         const dest = Buffer.allocUnsafe(this.bigLen);
@@ -222,11 +222,20 @@ export class RequestDecoder {
         for (const p of this.bigPieces) at += p.copy(dest, at);
         this.bigPieces = [];
         this.bigBuf = dest;
+        this.bigDue = false;
       }
+      const need = this.bigLen - this.bigHave;
+      const take = Math.min(need, data.length);
+      if (this.bigBuf !== null) data.copy(this.bigBuf, this.bigHave, 0, take);
+      else this.bigPieces.push(data.subarray(0, take));
+      this.bigHave += take;
+      used = take;
+      if (this.bigBuf === null && this.bigHave * 2 >= this.bigLen && this.bigHave < this.bigLen) this.bigDue = true;
       if (this.bigHave < this.bigLen) return used;
       const whole = this.bigBuf ?? (this.bigPieces.length === 1 ? Buffer.from(this.bigPieces[0]!) : Buffer.concat(this.bigPieces, this.bigLen));
       this.bigPieces = [];
       this.bigBuf = null;
+      this.bigDue = false;
       this.argBytes += this.bigLen + ARG_OVERHEAD;
       this.bigLen = -1;
       this.bigHave = 0;
@@ -374,6 +383,7 @@ export class RequestDecoder {
         this.bigHave = 0;
         this.bigPieces = [];
         this.bigBuf = null;
+        this.bigDue = false;
         const rest = buf.subarray(dataStart);
         pos = end;
         if (rest.length > 0) this.feedBig(Buffer.from(rest), out);
