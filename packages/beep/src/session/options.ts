@@ -44,8 +44,8 @@ export interface SessionLimits {
    */
   maxQueuedBytes?: number;
   /**
-   * Milliseconds the session may stay above maxQueuedBytes (the peer reads nothing, or grants no window) before it
-   * is terminated with BeepLimitError BEEP_SLOW_READER (0 = never). Default 30000.
+   * Milliseconds the session may stay over maxQueuedBytes, i.e. not back under half of it (the peer reads nothing,
+   * or grants no window), before it is terminated with BeepLimitError BEEP_SLOW_READER (0 = never). Default 30000.
    */
   slowReaderTimeout?: number;
   /** Milliseconds to wait for the peer's greeting before terminating (0 = no limit). Default 30000. */
