@@ -3,12 +3,13 @@
 // processes with their DEFAULT limits: peak RSS of the server (sampled every 100 ms from /proc) and the slowest
 // fresh client (PING / BEEP echo on a new connection, every 250 ms) while each case runs. Loopback only.
 //
-//   npx tsc -b && node bench/load/abuse.js [--case bulks|args|beep|all] [--beam-main PATH] [--beep-main PATH]
+//   npx tsc -b && node bench/load/abuse.js [--case bulks|args|beep|beep-window|all] [--beam-main PATH] [--beep-main PATH]
 //
 // Cases:
 //   bulks  three clients each send an unfinished 512 MiB bulk to `beam serve`
 //   args   six pipelined `*1048576` commands of empty strings (about 6 MiB each) to `beam serve`; RSS after them
-//   beep   20 sessions x 1000 echo channels whose peer never reads, against `beep listen`
+//   beep   20 sessions x 1000 echo channels whose peer never reads (its socket paused), against `beep listen`
+//   beep-window  the same, but the peers read their sockets and never consume a reply (no window granted again)
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -19,7 +20,7 @@ import { track, stopChild } from '../lib/children.js';
 import { HOST, freePort, waitForPort } from '../lib/net.js';
 import { ROOT } from '../lib/paths.js';
 
-const opts = benchOptions('Usage: node bench/load/abuse.js [--case bulks|args|beep|all] [--beam-main PATH] [--beep-main PATH]\n', {
+const opts = benchOptions('Usage: node bench/load/abuse.js [--case bulks|args|beep|beep-window|all] [--beam-main PATH] [--beep-main PATH]\n', {
   case: { type: 'string', default: 'all' },
   'beam-main': { type: 'string' },
   'beep-main': { type: 'string' },
@@ -146,7 +147,11 @@ async function caseArgs() {
   return { case: '6 x *1048576 empty strings, 36 MiB sent (beam serve)', baseRssMiB: mb(base), peakRssMiB: mb(Math.max(peak, s.peakRss)), rssAfter5sMiB: mb(after5), rssAfter30sMiB: mb(after), replies, worstFreshPingMs: s.worstProbeMs, failedProbes: s.failed };
 }
 
-async function caseBeep() {
+/**
+ * `paused`: the peers stop reading their sockets (TCP back-pressure). `window`: they keep reading but never consume
+ * a reply, so they grant no window again, and keep sending as long as the listener grants them window.
+ */
+async function caseBeep(mode = 'paused') {
   const { TEST_PROFILE_URIS, Session, bindSession } = await import('../../packages/beep/dist/src/index.js');
   const port = await freePort();
   const { child, log } = await startChild(BEEP_MAIN, ['listen', '--port', String(port), '--profile', 'echo'], port);
@@ -168,10 +173,14 @@ async function caseBeep() {
   }
   const setupWorst = mon.phase();
   const setupRss = mon.stats.peakRss;
-  // Now every peer stops reading and sends echo requests on every channel.
+  // Now every peer sends echo requests on every channel and reads none of the replies.
   for (const p of peers) {
-    p.sock.pause();
-    for (const ch of p.chans) for (let k = 0; k < 8; k++) ch.request(body).catch(() => undefined);
+    if (mode === 'paused') {
+      p.sock.pause();
+      for (const ch of p.chans) for (let k = 0; k < 8; k++) ch.request(body).catch(() => undefined);
+    } else {
+      for (const ch of p.chans) for (let k = 0; k < 32; k++) ch.requestMany(body);
+    }
   }
   // The listener drops them (slowReaderTimeout, 30 s); a paused peer does not notice, so watch the server's log.
   const reasons = {};
@@ -196,11 +205,11 @@ async function caseBeep() {
   const s = await mon.stop();
   for (const p of peers) p.sock.destroy();
   await stopChild(child);
-  return { case: '20 sessions x 1000 echo channels, peer never reads (beep listen)', baseRssMiB: mb(base), rssAfterSetupMiB: mb(setupRss), peakRssMiB: mb(s.peakRss), worstFreshEchoMsDuringSetup: setupWorst, worstFreshEchoMsDuringFlood: s.worstProbeMs, probes: s.probes, failedProbes: s.failed, closeReasons: reasons, droppedAfterSeconds };
+  return { case: `20 sessions x 1000 echo channels, peer never reads (${mode === 'paused' ? 'socket paused' : 'grants no window'}) (beep listen)`, baseRssMiB: mb(base), rssAfterSetupMiB: mb(setupRss), peakRssMiB: mb(s.peakRss), worstFreshEchoMsDuringSetup: setupWorst, worstFreshEchoMsDuringFlood: s.worstProbeMs, probes: s.probes, failedProbes: s.failed, closeReasons: reasons, droppedAfterSeconds };
 }
 
 const mb = (b) => Math.round(b / MiB);
-const cases = { bulks: caseBulks, args: caseArgs, beep: caseBeep };
+const cases = { bulks: caseBulks, args: caseArgs, beep: () => caseBeep('paused'), 'beep-window': () => caseBeep('window') };
 const which = opts.case === 'all' ? Object.keys(cases) : [opts.case];
 for (const name of which) {
   if (!cases[name]) throw new Error(`unknown case ${name}`);
