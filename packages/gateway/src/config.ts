@@ -29,6 +29,10 @@ export interface GatewayLimits {
   maxSendFrame: number;
   pubsubHighWater: number;
   stopTimeoutMs: number;
+  /** Jobs the channels of one BEEP session may hold at once (created or running); more are refused with 450. */
+  maxJobsPerSession: number;
+  /** Jobs all sessions of one SASL identity may hold at once; more are refused with 450. */
+  maxJobsPerIdentity: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<GatewayLimits> = Object.freeze({
@@ -42,6 +46,8 @@ export const DEFAULT_LIMITS: Readonly<GatewayLimits> = Object.freeze({
   maxSendFrame: 256 * 1024,
   pubsubHighWater: 1024 * 1024,
   stopTimeoutMs: 5000,
+  maxJobsPerSession: 64,
+  maxJobsPerIdentity: 128,
 });
 
 /** TLS for the BEEP listener (the TLS tuning profile): PEM files, or a certificate generated at start. */

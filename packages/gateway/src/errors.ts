@@ -122,6 +122,14 @@ export class JobBusyError extends GatewayError {
   }
 }
 
+/** A session or identity already holds its quota of jobs (maxJobsPerSession, maxJobsPerIdentity) (450). */
+export class JobQuotaError extends GatewayError {
+  override name = 'JobQuotaError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_JOB_QUOTA', ReplyCode.LOCKED, message, options);
+  }
+}
+
 /** Configuration or command-line errors (never sent over BEEP). */
 export class ConfigError extends GatewayError {
   override name = 'ConfigError';

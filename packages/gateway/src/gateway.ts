@@ -17,6 +17,7 @@ import { respProfile, type RespHub } from './resp/resp-profile.js';
 import { beepHandler } from './reverse/beep-handler.js';
 import { ConfigError, GatewayStartError } from './errors.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+import { JobQuotas } from './job/quotas.js';
 
 export interface GatewayOptions {
   /** BEEP listen address; default 127.0.0.1:10288 (port 0 picks one). */
@@ -108,6 +109,9 @@ export class Gateway {
   }
 }
 
+/** Sessions the BEEP layer drops to bound memory or idle peers: an operator wants to see these. */
+const DROPPED = new Set(['BEEP_SLOW_READER', 'BEEP_SEND_BUDGET', 'BEEP_IDLE_TIMEOUT']);
+
 function hookSessions(listener: Listener, metrics: GatewayMetrics, log: Logger): void {
   listener.on('session', (s: Session) => {
     const id = sessionId(s);
@@ -116,7 +120,9 @@ function hookSessions(listener: Listener, metrics: GatewayMetrics, log: Logger):
     log.debug('session opened', { session: id });
     s.once('close', (reason?: Error) => {
       metrics.sessions.dec();
-      log.debug('session closed', { session: id, reason: reason?.message });
+      const code = (reason as { code?: string } | undefined)?.code;
+      if (code !== undefined && DROPPED.has(code)) log.warn('session dropped', { session: id, code, reason: reason?.message });
+      else log.debug('session closed', { session: id, reason: reason?.message });
     });
   });
   listener.on('error', (e: Error) => log.error('listener error', { err: e }));
@@ -187,6 +193,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const jobHub: JobHub = {
     backend, limits, metrics, log: log.child({ component: 'job' }), held: new Set(), known: new Map(), channels: new Set(), draining: false,
     access: opts.access,
+    quotas: new JobQuotas(limits),
   };
   const respHub: RespHub = { backend, limits, metrics, log: log.child({ component: 'resp' }), draining: false };
   let listener: Listener;

@@ -39,6 +39,11 @@ Options:
   --retain-finished-ms MS     keep finished jobs' keys this long (default 3600000; 0 = forever)
   --unstarted-ttl-ms MS       reclaim jobs created but not started within this long (default 600000; 0 = never)
   --max-unstarted-jobs N      jobs created and not yet started at once (default 10000)
+  --client-query-buffer-limit BYTES
+                              request bytes one client may hold (default 1073741824, as Redis)
+  --maxmemory-clients BYTES   request bytes all clients together may hold; over it the clients holding
+                              the most are closed (default 536870912; 0 = no bound)
+  --timeout SECONDS           close clients idle this long (default 0 = never, as Redis)
   -h, --help                  show this help
 
 Logs are JSON lines on stderr. SIGINT/SIGTERM (or a client's SHUTDOWN) kill running jobs and close cleanly.
@@ -68,6 +73,9 @@ export function parseServeArgs(argv: string[]) {
       'retain-finished-ms': { type: 'string' },
       'unstarted-ttl-ms': { type: 'string' },
       'max-unstarted-jobs': { type: 'string' },
+      'client-query-buffer-limit': { type: 'string' },
+      'maxmemory-clients': { type: 'string' },
+      timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -107,6 +115,12 @@ export function parseServeArgs(argv: string[]) {
     ...(baseLockoutMs !== undefined ? { baseLockoutMs } : {}),
     ...(maxLockoutMs !== undefined ? { maxLockoutMs } : {}),
   };
+  const cqbl = opt('--client-query-buffer-limit', values['client-query-buffer-limit'], 1024 * 1024, Number.MAX_SAFE_INTEGER);
+  if (cqbl !== undefined) config['client-query-buffer-limit'] = String(cqbl);
+  const mmc = opt('--maxmemory-clients', values['maxmemory-clients'], 0, Number.MAX_SAFE_INTEGER);
+  if (mmc !== undefined) config['maxmemory-clients'] = String(mmc);
+  const timeout = opt('--timeout', values.timeout, 0, 2 ** 31);
+  if (timeout !== undefined) config.timeout = String(timeout);
   return {
     users,
     config,

@@ -2,12 +2,14 @@ import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import { REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT, type DispatchClient, type Dispatcher } from '../context/dispatch.js';
-import { RequestDecoder, type RequestDecoderLimits } from '../wire/request-decoder.js';
+import { RequestDecoder, RespProtocolError, type RequestDecoderLimits } from '../wire/request-decoder.js';
 import { RespWriter } from '../wire/resp-encoder.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import { isLocalAddress } from './auth.js';
+import type { ClientMemory, MemoryHolder } from './client-memory.js';
 
 const log = debuglog('beamgate:server');
+const REPLICA_COMMANDS = new Set(['sync', 'psync', 'replconf']);
 const PUSH_REPLIES = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe']);
 
 export interface ConnectionLimits extends RequestDecoderLimits {
@@ -15,6 +17,8 @@ export interface ConnectionLimits extends RequestDecoderLimits {
   outputHighWater?: number;
   /** Stop reading a client's socket while this many decoded commands wait. Default 1024. */
   maxPendingCommands?: number;
+  /** Stop reading a client's socket while decoded commands holding this many bytes wait. Default 16 MiB. */
+  maxPendingBytes?: number;
   /** Pub/sub clients: close when pending output exceeds this. Default 32 MiB (Redis pubsub hard limit). */
   pubsubHardLimit?: number;
   /** Pub/sub clients: close when pending output stays above this for pubsubSoftSeconds. Default 8 MiB. */
@@ -26,6 +30,8 @@ export interface ConnectionLimits extends RequestDecoderLimits {
 export const DEFAULT_CONNECTION_LIMITS = {
   outputHighWater: 1024 * 1024,
   maxPendingCommands: 1024,
+  maxPendingBytes: 16 * 1024 * 1024,
+  maxQueryBuffer: 1024 * 1024 * 1024,
   pubsubHardLimit: 32 * 1024 * 1024,
   pubsubSoftLimit: 8 * 1024 * 1024,
   pubsubSoftSeconds: 60,
@@ -35,7 +41,7 @@ export const DEFAULT_CONNECTION_LIMITS = {
  * One RESP client over a socket: decodes requests, runs them strictly in order through the dispatcher
  * (a blocking command holds the ones behind it), and writes all replies produced in one turn in one write.
  */
-export class Connection {
+export class Connection implements MemoryHolder {
   readonly client: DispatchClient;
   private readonly decoder: RequestDecoder;
   private readonly writer = new RespWriter();
@@ -50,12 +56,16 @@ export class Connection {
   private readPaused = false;
   /** Replies pile up in the socket: command execution waits for 'drain'. */
   private outputBlocked = false;
+  private errorSent = false;
+  /** Request bytes this client holds, as last reported to the server-wide budget. */
+  heldBytes = 0;
 
   constructor(
     readonly socket: Socket,
     readonly dispatcher: Dispatcher,
     limits: ConnectionLimits,
     private readonly onClosed: (c: Connection) => void,
+    private readonly memory?: ClientMemory,
   ) {
     this.limits = { ...DEFAULT_CONNECTION_LIMITS, ...stripUndefined(limits) };
     this.decoder = new RequestDecoder(limits);
@@ -86,11 +96,44 @@ export class Connection {
     if (this.protocolError || this.ending) return;
     const e = this.decoder.feed(chunk, this.queue);
     if (e) {
+      // Commands before the error still run (as in Redis); the error is the last reply.
       log('client %d protocol error: %s', this.client.id, e.message);
       this.protocolError = new ErrorReply(e.message);
       this.socket.pause();
+    } else {
+      const over = this.account();
+      if (over) this.refuse(over);
     }
     this.run();
+  }
+
+  /** Checks the client's query-buffer limit and reports its bytes to the server-wide budget. */
+  private account(): RespProtocolError | undefined {
+    const held = this.decoder.heldBytes;
+    if (held > this.limits.maxQueryBuffer) {
+      return new RespProtocolError('query-buffer-limit', 'ERR Protocol error: query buffer limit reached');
+    }
+    if (this.memory && held !== this.heldBytes) this.memory.update(this, held);
+    return undefined;
+  }
+
+  /** Stops reading, drops what the client's requests hold; the error goes out once the queue is empty. */
+  private refuse(e: RespProtocolError): void {
+    log('client %d refused: %s', this.client.id, e.message);
+    this.decoder.abort(e);
+    this.protocolError = new ErrorReply(e.message);
+    this.socket.pause();
+    this.queue = [];
+    this.qi = 0;
+    this.memory?.update(this, 0);
+  }
+
+  /** The server-wide budget is over and this client holds the most: refuse it (see ClientMemory). */
+  evict(): void {
+    if (this.protocolError) return;
+    this.refuse(new RespProtocolError('query-buffer-limit', 'ERR request memory of all clients over maxmemory-clients; closing the largest'));
+    if (this.waiting) this.destroy();
+    else queueMicrotask(() => this.run());
   }
 
   private run(): void {
@@ -125,7 +168,10 @@ export class Connection {
     if (this.qi >= this.queue.length) {
       this.queue.length = 0;
       this.qi = 0;
+      this.decoder.executed();
       if (this.protocolError) {
+        if (this.errorSent) return;
+        this.errorSent = true;
         this.writer.write(this.protocolError, c.resp);
         this.closeAfterReply();
         return;
@@ -136,8 +182,14 @@ export class Connection {
         return;
       }
     }
-    if (this.outputBlocked || this.queue.length - this.qi > this.limits.maxPendingCommands) this.pauseReading();
-    else this.resumeReading();
+    if (this.memory && this.decoder.heldBytes !== this.heldBytes) this.memory.update(this, this.decoder.heldBytes);
+    if (
+      this.outputBlocked ||
+      this.queue.length - this.qi > this.limits.maxPendingCommands ||
+      (this.qi < this.queue.length && this.decoder.completedBytes > this.limits.maxPendingBytes)
+    ) {
+      this.pauseReading();
+    } else this.resumeReading();
     this.flush();
     if (this.outputBlocked && this.socket.writableLength === 0) {
       // The kernel took everything at once, so no 'drain' will come: go on after pending I/O.
@@ -234,6 +286,16 @@ export class Connection {
     setTimeout(() => this.socket.destroy(), 5000).unref();
   }
 
+  /**
+   * Redis' `timeout`: true when the client sent nothing for `ms` and is not waiting on a blocking command,
+   * subscribed, a monitor or a replica (those are idle by design).
+   */
+  idleFor(ms: number, now: number): boolean {
+    const c = this.client;
+    if (this.waiting || c.subscriptionCount > 0 || c.monitor || REPLICA_COMMANDS.has(c.lastCommand)) return false;
+    return !this.socket.destroyed && now - c.lastActive > ms;
+  }
+
   /** Closes the connection at once. */
   destroy(): void {
     this.socket.destroy();
@@ -242,6 +304,8 @@ export class Connection {
   private onClose(): void {
     this.dispatcher.release(this.client);
     this.queue = [];
+    this.decoder.abort(new RespProtocolError('query-buffer-limit', 'closed'));
+    this.memory?.update(this, 0);
     this.onClosed(this);
   }
 }

@@ -8,6 +8,7 @@ import { ClientRegistry, Dispatcher } from '../context/dispatch.js';
 import { ServerConfig } from '../context/config.js';
 import { attachKeyspaceNotifier } from '../context/pubsub.js';
 import { serverCommands, type ServerEnv } from './commands/index.js';
+import { ClientMemory } from './client-memory.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { Monitors } from './monitor.js';
 import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
@@ -43,8 +44,13 @@ export interface BeamServerOptions {
   contextOptions?: ContextOptions;
   /** Initial CONFIG values, e.g. { 'notify-keyspace-events': 'KEA' }. */
   config?: Record<string, string>;
-  /** Protocol and buffer limits (see ConnectionLimits); maxClients defaults to 10000. */
-  limits?: ConnectionLimits & { maxClients?: number };
+  /**
+   * Protocol and buffer limits (see ConnectionLimits); maxClients defaults to 10000. `maxQueryBuffer` is
+   * CONFIG `client-query-buffer-limit` (default 1 GiB per client) and `maxClientsMemory` CONFIG
+   * `maxmemory-clients`: the server-wide bound on what all clients' requests hold (default 512 MiB, 0 = none),
+   * over which the clients holding the most are closed.
+   */
+  limits?: ConnectionLimits & { maxClients?: number; maxClientsMemory?: number };
   /** Called for every Dispatcher the server creates (once for a shared context, per connection otherwise). */
   setup?: (dispatcher: Dispatcher, context: Context) => void;
   /** HELLO `server` and INFO names. Defaults 'redis' and '7.0.15' (what clients expect of Redis 7.0). */
@@ -89,6 +95,8 @@ export class BeamServer extends EventEmitter {
   private readonly extraFilters: CommandFilter[] = [];
   private shared: Served | undefined;
   private readonly monitors: Monitors;
+  /** What all clients' requests hold, bounded by `maxmemory-clients`. */
+  readonly clientMemory: ClientMemory;
 
   constructor(opts: BeamServerOptions = {}) {
     super();
@@ -103,11 +111,17 @@ export class BeamServer extends EventEmitter {
       onFailure: (f) => this.emit('authFailure', f),
     });
     if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
+    if (opts.limits?.maxQueryBuffer !== undefined) this.config.set('client-query-buffer-limit', String(opts.limits.maxQueryBuffer));
+    if (opts.config?.['maxmemory-clients'] === undefined) {
+      this.config.set('maxmemory-clients', String(opts.limits?.maxClientsMemory ?? DEFAULT_MAX_CLIENTS_MEMORY));
+    }
+    this.clientMemory = new ClientMemory(clientsMemoryLimit(this.config.get('maxmemory-clients')));
     // SAVE/BGSAVE write `dir`/`dbfilename`; like redis-server, the default dir is the working directory.
     if (opts.config?.dir === undefined) this.config.set('dir', process.cwd());
     // LCS' transient table is capped by proto-max-bulk-len, as in Redis.
     this.config.on('change', (key: string, value: string) => {
       if (key === 'proto-max-bulk-len') for (const s of this.dispatchers()) s.context.maxLcsTableBytes = Number(value);
+      if (key === 'maxmemory-clients') this.clientMemory.limit = clientsMemoryLimit(value);
     });
     const self = this;
     this.monitors = new Monitors((active) => {
@@ -138,6 +152,9 @@ export class BeamServer extends EventEmitter {
       this.context = this.shared.context;
     }
     this.net = createListener(opts.tls, (s) => this.accept(s));
+    // Redis' clientsCron: close clients idle longer than CONFIG `timeout` seconds (0, the default, never).
+    this.idleTimer = setInterval(() => this.closeIdle(), 1000);
+    this.idleTimer.unref();
     this.net.on('error', (e) => this.emit('error', e));
   }
 
@@ -200,8 +217,12 @@ export class BeamServer extends EventEmitter {
     }
     let served = this.shared;
     if (!served) served = this.serve(new Context(this.opts.contextOptions), true);
-    const limits = { ...this.opts.limits, maxBulkLength: Number(this.config.get('proto-max-bulk-len')) };
-    const conn = new Connection(socket, served.dispatcher, limits, (c) => this.closed(c));
+    const limits = {
+      ...this.opts.limits,
+      maxBulkLength: Number(this.config.get('proto-max-bulk-len')),
+      maxQueryBuffer: Number(this.config.get('client-query-buffer-limit')),
+    };
+    const conn = new Connection(socket, served.dispatcher, limits, (c) => this.closed(c), this.clientMemory);
     registerClientSocket(conn.client, socket);
     this.connections.add(conn);
     if (!this.shared) this.perConnection.set(conn, served);
@@ -215,6 +236,20 @@ export class BeamServer extends EventEmitter {
   /** Protected mode is in force: only local clients are served. */
   get protectedMode(): boolean {
     return this.config.get('protected-mode') === 'yes' && this.auth.passwordless;
+  }
+
+  private readonly idleTimer: NodeJS.Timeout;
+
+  private closeIdle(): void {
+    const secs = Number(this.config.get('timeout'));
+    if (!(secs > 0)) return;
+    const now = Date.now();
+    for (const c of this.connections) {
+      if (c.idleFor(secs * 1000, now)) {
+        log('client %d closed: idle for more than %d seconds (timeout)', c.client.id, secs);
+        c.destroy();
+      }
+    }
   }
 
   private closed(conn: Connection): void {
@@ -267,11 +302,21 @@ export class BeamServer extends EventEmitter {
   private closing: Promise<void> | null = null;
 
   private async doClose(): Promise<void> {
+    clearInterval(this.idleTimer);
     const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
     for (const c of [...this.connections]) c.destroy();
     await closing;
     if (this.shared) this.teardown(this.shared);
   }
+}
+
+/** Default `maxmemory-clients`: three clients sending 512 MiB bulks must not take the process past 1 GB. */
+export const DEFAULT_MAX_CLIENTS_MEMORY = 512 * 1024 * 1024;
+
+/** `maxmemory-clients` in bytes; a percentage (of maxmemory, as in Redis) is not supported and turns it off. */
+function clientsMemoryLimit(v: string | undefined): number {
+  const n = Number(v ?? 0);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }
 
 export function createServer(opts: BeamServerOptions = {}): BeamServer {

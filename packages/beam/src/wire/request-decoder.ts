@@ -17,7 +17,11 @@ export interface RequestDecoderLimits {
   maxArrayLength?: number;
   /** Longest inline command line and longest `*`/`$` count line (Redis PROTO_INLINE_MAX_SIZE). Default 64 KiB. */
   maxInlineLength?: number;
-  /** Most bytes buffered for one unfinished command (Redis `client-query-buffer-limit`). Default 1 GiB. */
+  /**
+   * Most bytes held for one client (Redis `client-query-buffer-limit`): raw unparsed bytes, the arguments of
+   * the unfinished command and decoded commands not yet run, each argument counted with its object overhead
+   * (see ARG_OVERHEAD). Default 1 GiB.
+   */
   maxQueryBuffer?: number;
 }
 
@@ -47,6 +51,14 @@ const NL = 10;
 /** Bulks at least this long that arrive split are collected as pieces and joined once. */
 const BIG_BULK = 32 * 1024;
 const EMPTY = Buffer.alloc(0);
+/**
+ * What one decoded argument costs beyond its bytes: a Buffer object (about 110 octets of V8 heap, measured on
+ * Node 20) and its array slot. Empty arguments share one Buffer and cost only the slot.
+ */
+export const ARG_OVERHEAD = 128;
+const SLOT = 8;
+/** The argv between commands; never written to (every multibulk starts with a fresh array). */
+const NO_ARGS: Buffer[] = [];
 
 /**
  * Parses a decimal the way Redis' string2ll does: optional '-', no '+', no leading zeros, no spaces.
@@ -102,6 +114,20 @@ export class RequestDecoder {
   private bigLen = -1;
   private bigPieces: Buffer[] = [];
   private bigHave = 0;
+  /** The destination of a big bulk once half of it arrived (the pieces are copied in then, never joined twice). */
+  private bigBuf: Buffer | null = null;
+  /**
+   * Half of a big bulk arrived: its destination is allocated at the next feed. Counted at its full size from now,
+   * so that the owner's limits refuse the client before the allocation rather than after it.
+   */
+  private bigDue = false;
+  /** Cost of the unfinished command's decoded arguments (bytes plus ARG_OVERHEAD each). */
+  private argBytes = 0;
+  /**
+   * Cost of the commands handed out since the owner last called `executed()`: what the owner's queue holds
+   * until it runs them.
+   */
+  completedBytes = 0;
   /** Bytes of the trailing CRLF after a big bulk still to skip. */
   private skip = 0;
   private failed: RespProtocolError | null = null;
@@ -115,9 +141,31 @@ export class RequestDecoder {
     this.limits = { ...DEFAULT_DECODER_LIMITS, ...limits };
   }
 
-  /** Bytes currently held for an unfinished command. */
+  /** Bytes currently held for an unfinished command (raw bytes plus its decoded arguments). */
   get bufferedBytes(): number {
-    return this.buf.length + this.bigHave;
+    return this.buf.length + (this.bigBuf === null && !this.bigDue ? this.bigHave : this.bigLen) + this.argBytes;
+  }
+
+  /** Everything this decoder holds or handed out and not yet run. */
+  get heldBytes(): number {
+    return this.bufferedBytes + this.completedBytes;
+  }
+
+  /** The owner ran (or dropped) every command handed out so far. */
+  executed(): void {
+    this.completedBytes = 0;
+  }
+
+  /** Drops everything held (the client is being closed); later feeds return `err`. */
+  abort(err: RespProtocolError): void {
+    this.failed = err;
+    this.buf = EMPTY;
+    this.argv = [];
+    this.bigPieces = [];
+    this.bigBuf = null;
+    this.bigDue = false;
+    this.argBytes = 0;
+    this.completedBytes = 0;
   }
 
   /**
@@ -137,37 +185,58 @@ export class RequestDecoder {
     this.buf = EMPTY;
     const e = this.parse(buf, 0, out);
     if (e) {
-      this.failed = e;
-      this.buf = EMPTY;
-      this.argv = [];
-      this.bigPieces = [];
+      this.abort(e);
       return e;
     }
     return this.checkBuffered();
   }
 
+  /** The per-client limit on the unfinished command (the owner adds `completedBytes` it has not run yet). */
   private checkBuffered(): RespProtocolError | undefined {
     if (this.bufferedBytes > this.limits.maxQueryBuffer) {
-      this.failed = new RespProtocolError('query-buffer-limit', 'ERR Protocol error: query buffer limit reached');
-      this.buf = EMPTY;
-      this.bigPieces = [];
-      return this.failed;
+      const e = new RespProtocolError('query-buffer-limit', 'ERR Protocol error: query buffer limit reached');
+      this.abort(e);
+      return e;
     }
     return undefined;
+  }
+
+  /** A command is complete: its cost moves from the unfinished command to the handed-out ones. */
+  private complete(out: Buffer[][]): void {
+    out.push(this.argv);
+    // Let go of it: a decoder kept its last argv (a million Buffers after one huge request) until the next one.
+    this.argv = NO_ARGS;
+    this.completedBytes += this.argBytes;
+    this.argBytes = 0;
   }
 
   /** Continues a big bulk (and its CRLF); returns bytes of `data` consumed. */
   private feedBig(data: Buffer, out: Buffer[][]): number {
     let used = 0;
     if (this.bigLen >= 0) {
+      if (this.bigDue) {
+        // Half of it is here: allocate the argument once and copy the pieces in. Joining them at the end
+        // would hold the bulk twice; allocating on the `$` line alone would let 20 header bytes reserve 512 MiB.
+        const dest = Buffer.allocUnsafe(this.bigLen);
+        let at = 0;
+        for (const p of this.bigPieces) at += p.copy(dest, at);
+        this.bigPieces = [];
+        this.bigBuf = dest;
+        this.bigDue = false;
+      }
       const need = this.bigLen - this.bigHave;
       const take = Math.min(need, data.length);
-      this.bigPieces.push(data.subarray(0, take));
+      if (this.bigBuf !== null) data.copy(this.bigBuf, this.bigHave, 0, take);
+      else this.bigPieces.push(data.subarray(0, take));
       this.bigHave += take;
       used = take;
+      if (this.bigBuf === null && this.bigHave * 2 >= this.bigLen && this.bigHave < this.bigLen) this.bigDue = true;
       if (this.bigHave < this.bigLen) return used;
-      const whole = this.bigPieces.length === 1 ? Buffer.from(this.bigPieces[0]!) : Buffer.concat(this.bigPieces, this.bigLen);
+      const whole = this.bigBuf ?? (this.bigPieces.length === 1 ? Buffer.from(this.bigPieces[0]!) : Buffer.concat(this.bigPieces, this.bigLen));
       this.bigPieces = [];
+      this.bigBuf = null;
+      this.bigDue = false;
+      this.argBytes += this.bigLen + ARG_OVERHEAD;
       this.bigLen = -1;
       this.bigHave = 0;
       this.skip = 2;
@@ -178,7 +247,7 @@ export class RequestDecoder {
     used += s;
     if (this.skip === 0) {
       this.remaining--;
-      if (this.remaining === 0) out.push(this.argv);
+      if (this.remaining === 0) this.complete(out);
     }
     return used;
   }
@@ -227,8 +296,11 @@ export class RequestDecoder {
           if (args === null) {
             return new RespProtocolError('unbalanced-quotes', 'ERR Protocol error: unbalanced quotes in request');
           }
+          if (args.length > 0) {
+            out.push(args);
+            this.completedBytes += nl - pos + args.length * ARG_OVERHEAD;
+          }
           pos = nl + 1;
-          if (args.length > 0) out.push(args);
           continue;
         }
         let n = this.quickCount(buf, pos, end);
@@ -255,6 +327,7 @@ export class RequestDecoder {
         // Small vectors are allocated at their final size (bounded, so a huge count costs nothing up front).
         this.argv = n <= 16 ? new Array<Buffer>(n) : [];
         this.argc = 0;
+        this.argBytes = 0;
       }
       // Inside a multibulk: read "$len\r\n" then the bytes and CRLF.
       let len = buf[pos] === DOLLAR ? this.quickCount(buf, pos, end) : -1;
@@ -286,7 +359,11 @@ export class RequestDecoder {
       if (end - dataStart >= len + 2) {
         const first = this.argc === 0;
         let arg: Buffer;
-        if (first && len === this.lastName.length && sameBytes(this.lastName, buf, dataStart)) {
+        if (len === 0) {
+          // One shared empty Buffer: a million empty arguments must not cost a million objects.
+          arg = EMPTY;
+          this.argBytes += SLOT;
+        } else if (first && len === this.lastName.length && sameBytes(this.lastName, buf, dataStart)) {
           arg = this.lastName;
         } else {
           arg = Buffer.allocUnsafe(len);
@@ -294,9 +371,10 @@ export class RequestDecoder {
           else buf.copy(arg, 0, dataStart, dataStart + len);
           if (first && len <= 32) this.lastName = arg;
         }
+        if (len > 0) this.argBytes += len + ARG_OVERHEAD;
         this.argv[this.argc++] = arg;
         pos = dataStart + len + 2; // Redis skips the two bytes after the data without looking at them
-        if (--this.remaining === 0) out.push(this.argv);
+        if (--this.remaining === 0) this.complete(out);
         continue;
       }
       if (len >= BIG_BULK) {
@@ -304,6 +382,8 @@ export class RequestDecoder {
         this.bigLen = len;
         this.bigHave = 0;
         this.bigPieces = [];
+        this.bigBuf = null;
+        this.bigDue = false;
         const rest = buf.subarray(dataStart);
         pos = end;
         if (rest.length > 0) this.feedBig(Buffer.from(rest), out);

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import { BeepClosedError, BeepUsageError } from '../errors.js';
 import type { SessionOptions } from '../session/options.js';
+import { DEFAULT_MAX_TOTAL_QUEUED_BYTES, SendBudget } from '../session/send-budget.js';
 import { Session } from '../session/session.js';
 import { rememberPeerAddress } from '../profiles/tuning/peer-address.js';
 import { bindSession } from '../transport/duplex-binding.js';
@@ -111,7 +112,15 @@ export interface ListenOptions extends PeerOptions, ListenerSecurityOptions {
   path?: string;
   /** Refuse sessions beyond this many with `ERR 0 0` 421 (RFC 3080 §2.4). Default: unlimited. */
   maxSessions?: number;
+  /**
+   * Octets all sessions of this listener may hold queued for sending (slow readers); over it the sessions holding
+   * the most are dropped with BEEP_SEND_BUDGET, which is logged. Default 256 MiB; 0 = no bound.
+   */
+  maxTotalQueuedBytes?: number;
 }
+
+/** Listener sessions with no channel that receive nothing for this long are closed (idleTimeout). */
+export const DEFAULT_LISTENER_IDLE_TIMEOUT = 300_000;
 
 /**
  * A BEEP listener. Events: `session` (session: Session) for every accepted connection (its greeting is already on
@@ -122,6 +131,8 @@ export class Listener extends EventEmitter {
   readonly sessions = new Set<Session>();
   /** TLS/SASL policy and profiles, when `tls`, `sasl` or `require` was given. */
   readonly security: ListenerSecurity | undefined;
+  /** What all sessions have queued for sending, bounded by maxTotalQueuedBytes. */
+  readonly sendBudget: SendBudget;
   private readonly opts: ListenOptions;
 
   constructor(
@@ -134,15 +145,18 @@ export class Listener extends EventEmitter {
     const { options, security } = applyListenerSecurity(opts);
     this.opts = options;
     this.security = security;
+    this.sendBudget = opts.sendBudget ?? new SendBudget(opts.maxTotalQueuedBytes ?? DEFAULT_MAX_TOTAL_QUEUED_BYTES);
     server.on(event, (sock: net.Socket) => this.accept(sock));
   }
 
   /** Accept one byte stream as a listener session (also usable with streams from elsewhere). */
   accept(duplex: Duplex): Session {
-    const { host: _h, port: _p, path: _path, maxSessions, ...sessionOpts } = this.opts;
+    const { host: _h, port: _p, path: _path, maxSessions, maxTotalQueuedBytes: _m, ...sessionOpts } = this.opts;
     const full = maxSessions !== undefined && this.sessions.size >= maxSessions;
     const session = new Session({
+      idleTimeout: DEFAULT_LISTENER_IDLE_TIMEOUT,
       ...sessionOpts,
+      sendBudget: this.sendBudget,
       role: 'listener',
       ...(full ? { unavailable: { code: 421, text: 'too many sessions' } } : {}),
     });

@@ -4,7 +4,7 @@ import { listenOn, type Listener } from '../api/connect.js';
 import type { Session } from '../session/session.js';
 import { TEST_PROFILE_URIS, testProfiles, type TestProfileName } from '../testing/test-profiles.js';
 import { log, reasonFields } from './log.js';
-import { intOpt, parseCommand, peerOptionsFrom, PEER_OPTIONS, stringOpt, UsageError, type CommandSpec } from './options.js';
+import { intOpt, sizeOpt, parseCommand, peerOptionsFrom, PEER_OPTIONS, stringOpt, UsageError, type CommandSpec } from './options.js';
 import { traceDuplex } from './trace.js';
 import { LISTEN_SECURITY_OPTIONS, listenSecurityFrom, listenerSecurityFields, logSessionSecurity } from './security-flags.js';
 
@@ -18,6 +18,15 @@ export const LISTEN_SPEC: CommandSpec = {
     unix: { type: 'string', arg: 'PATH', help: 'listen on a unix socket instead of TCP' },
     profile: { type: 'string', multiple: true, arg: 'NAME', help: 'test profile to offer, repeatable (default: all)' },
     'max-sessions': { type: 'string', arg: 'N', help: 'refuse sessions beyond N with 421 (default unlimited)' },
+    'max-queued': { type: 'string', arg: 'BYTES', help: 'unsent octets per session over which new work waits (default 4M)' },
+    'max-total-queued': {
+      type: 'string',
+      arg: 'BYTES',
+      help: 'unsent octets of all sessions; over it the slowest readers are dropped (default 256M; 0 = no bound)',
+    },
+    'slow-reader-timeout': { type: 'string', arg: 'MS', help: 'drop a session over --max-queued this long (default 30000)' },
+    'idle-timeout': { type: 'string', arg: 'MS', help: 'close sessions with no channel and no complete frame this long (default 300000)' },
+    'greeting-timeout': { type: 'string', arg: 'MS', help: 'close sessions whose greeting does not arrive this long (default 30000)' },
     ...LISTEN_SECURITY_OPTIONS,
     ...PEER_OPTIONS,
   },
@@ -49,6 +58,11 @@ export async function runListen(argv: string[]): Promise<number> {
   if (path === undefined && port === undefined) throw new UsageError('--port or --unix is required');
   const host = stringOpt(values, 'host') ?? '127.0.0.1';
   const maxSessions = intOpt(values, 'max-sessions', 1, 2 ** 31 - 1);
+  const maxQueuedBytes = sizeOpt(values, 'max-queued');
+  const maxTotalQueuedBytes = sizeOpt(values, 'max-total-queued');
+  const slowReaderTimeout = intOpt(values, 'slow-reader-timeout', 0, 2 ** 31 - 1);
+  const idleTimeout = intOpt(values, 'idle-timeout', 0, 2 ** 31 - 1);
+  const greetingTimeout = intOpt(values, 'greeting-timeout', 0, 2 ** 31 - 1);
   const trace = values['trace'] === true;
   const names = profileNames(values['profile']);
 
@@ -65,6 +79,11 @@ export async function runListen(argv: string[]): Promise<number> {
     profiles: testProfiles(names),
     ...listenSecurityFrom(values),
     ...(maxSessions !== undefined ? { maxSessions } : {}),
+    ...(maxQueuedBytes !== undefined ? { maxQueuedBytes } : {}),
+    ...(maxTotalQueuedBytes !== undefined ? { maxTotalQueuedBytes } : {}),
+    ...(slowReaderTimeout !== undefined ? { slowReaderTimeout } : {}),
+    ...(idleTimeout !== undefined ? { idleTimeout } : {}),
+    ...(greetingTimeout !== undefined ? { greetingTimeout } : {}),
   });
   listener.on('session', (session: Session) => {
     const id = nextId++;

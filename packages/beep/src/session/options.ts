@@ -2,6 +2,7 @@
  * Session options and limits, with their safe defaults. Every limit bounds memory or work a peer can force on us.
  */
 import { BeepUsageError } from '../errors.js';
+import type { SendBudget } from './send-budget.js';
 import type { ProfileDefinition } from './types.js';
 
 export type Role = 'initiator' | 'listener';
@@ -36,8 +37,25 @@ export interface SessionLimits {
   maxSendFrameSize?: number;
   /** Queued-but-unsent octets per channel above which `reply.ans()` / `channel.send` promises wait. Default 65536. */
   sendHighWater?: number;
+  /**
+   * Queued-but-unsent octets of the whole session (all channels) above which new work waits: no channel is granted
+   * more receive window, `reply.ans()` / `channel.send` promises wait, and while the transport is also full the
+   * session stops reading. Default 4 MiB.
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Milliseconds the session may stay over maxQueuedBytes, i.e. not back under half of it (the peer reads nothing,
+   * or grants no window), before it is terminated with BeepLimitError BEEP_SLOW_READER (0 = never). Default 30000.
+   */
+  slowReaderTimeout?: number;
   /** Milliseconds to wait for the peer's greeting before terminating (0 = no limit). Default 30000. */
   greetingTimeout?: number;
+  /**
+   * Milliseconds a session with no channel open (besides channel 0) may receive no complete frame before it is
+   * terminated with BEEP_IDLE_TIMEOUT (0 = never); a peer trickling a frame byte by byte is idle too. Default 0;
+   * `listen()` defaults it to 300000.
+   */
+  idleTimeout?: number;
   /** Milliseconds a received close may wait for the channel to become quiescent before answering 550. Default 30000. */
   closeTimeout?: number;
   /** Reject the Vortex-style NUL frame with a CRLF payload and similar leniencies. Default false. */
@@ -63,6 +81,11 @@ export interface SessionOptions extends SessionLimits {
    * (RFC 3080 says 0). Both peers must agree; lets a transcript cross the 2^32 seqno wrap. Default 0.
    */
   initialSeqno?: number;
+  /**
+   * The bound shared with other sessions on octets queued for sending (a listener passes its own); over it, the
+   * sessions holding the most are terminated with BEEP_SEND_BUDGET.
+   */
+  sendBudget?: SendBudget;
   /** Decide whether a requested `serverName` is acceptable (default: all are). */
   acceptServerName?: (name: string) => boolean;
 }
@@ -76,7 +99,10 @@ export interface ResolvedLimits {
   receiveWindow: number;
   maxSendFrameSize: number;
   sendHighWater: number;
+  maxQueuedBytes: number;
+  slowReaderTimeout: number;
   greetingTimeout: number;
+  idleTimeout: number;
   closeTimeout: number;
   strict: boolean;
 }
@@ -90,7 +116,10 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   receiveWindow: 65536,
   maxSendFrameSize: 16384,
   sendHighWater: 65536,
+  maxQueuedBytes: 4 * 1024 * 1024,
+  slowReaderTimeout: 30000,
   greetingTimeout: 30000,
+  idleTimeout: 0,
   closeTimeout: 30000,
   strict: false,
 });
@@ -115,7 +144,10 @@ export function resolveLimits(o: SessionLimits): ResolvedLimits {
     receiveWindow,
     maxSendFrameSize: int('maxSendFrameSize', o.maxSendFrameSize, d.maxSendFrameSize, 1, 2147483647),
     sendHighWater: int('sendHighWater', o.sendHighWater, d.sendHighWater, 1, Number.MAX_SAFE_INTEGER),
+    maxQueuedBytes: int('maxQueuedBytes', o.maxQueuedBytes, d.maxQueuedBytes, 1, Number.MAX_SAFE_INTEGER),
+    slowReaderTimeout: int('slowReaderTimeout', o.slowReaderTimeout, d.slowReaderTimeout, 0, 2 ** 31 - 1),
     greetingTimeout: int('greetingTimeout', o.greetingTimeout, d.greetingTimeout, 0, 2 ** 31 - 1),
+    idleTimeout: int('idleTimeout', o.idleTimeout, d.idleTimeout, 0, 2 ** 31 - 1),
     closeTimeout: int('closeTimeout', o.closeTimeout, d.closeTimeout, 0, 2 ** 31 - 1),
     strict: o.strict ?? d.strict,
   };

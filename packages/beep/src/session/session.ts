@@ -35,6 +35,7 @@ import { buildPayloadParts } from './entity.js';
 import { IncomingMessage, Responder } from './message.js';
 import { HeaderCollector, MessageStream } from './message-stream.js';
 import { resolveLimits, type ResolvedLimits, type Role, type SessionOptions } from './options.js';
+import type { QueueHolder, SendBudget } from './send-budget.js';
 import {
   ChanState,
   OutMessage,
@@ -70,6 +71,9 @@ export interface SessionBinding {
   destroy(err?: Error): void;
   /** Tuning: replace the byte stream, e.g. wrap a socket in TLS. `leftover` holds octets read but not parsed. */
   rewrap?(wrap: WrapFunction, leftover: Buffer): Promise<void>;
+  /** Optional: stop / restart reading (back-pressure on a peer that sends but does not read). */
+  pauseReading?(): void;
+  resumeReading?(): void;
 }
 
 /** Builds the new byte stream after a tuning exchange (e.g. `new tls.TLSSocket(old, ...)`). */
@@ -196,7 +200,7 @@ interface Waiter {
  * - `close` (reason?: Error) once, when the session ended (no reason after an orderly release);
  * - `error` (err: Error) only when a listener is attached: the same reason as `close` when it is an error.
  */
-export class Session extends EventEmitter {
+export class Session extends EventEmitter implements QueueHolder {
   readonly role: Role;
   readonly limits: ResolvedLimits;
   /** Profiles offered and accepted, by URI. Replaced by `tune({ profiles })`. */
@@ -241,6 +245,15 @@ export class Session extends EventEmitter {
   private readyReject!: (e: Error) => void;
   private closePromise: Promise<void> | undefined;
   private readonly flushBound = (): void => this.flush();
+  /** Octets queued on all channels (see maxQueuedBytes). */
+  queuedTotal = 0;
+  /** Above maxQueuedBytes: new work waits (see enterOver). */
+  private over = false;
+  private overTimer: NodeJS.Timeout | undefined;
+  private readsPaused = false;
+  private budget: SendBudget | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private sawInput = false;
 
   constructor(options: SessionOptions) {
     super();
@@ -254,6 +267,7 @@ export class Session extends EventEmitter {
     this.localize = options.localize ?? [];
     this.setProfiles(options.profiles ?? []);
     this.nextChannel = this.role === 'initiator' ? 1 : 2;
+    this.budget = options.sendBudget;
     this.reset();
   }
 
@@ -278,9 +292,7 @@ export class Session extends EventEmitter {
 
   /** Octets queued in the session and not yet handed to the transport (all channels). */
   get queuedBytes(): number {
-    let n = 0;
-    for (const c of this.chans.values()) n += c.queuedBytes;
-    return n;
+    return this.queuedTotal;
   }
 
   /**
@@ -294,6 +306,7 @@ export class Session extends EventEmitter {
       return;
     }
     this.startGreetingTimer();
+    this.startIdleTimer();
     this.scheduleFlush();
   }
 
@@ -317,6 +330,7 @@ export class Session extends EventEmitter {
   /** The transport can take more bytes again. */
   drain(): void {
     this.blocked = false;
+    this.updateReads();
     this.scheduleFlush();
   }
 
@@ -534,7 +548,7 @@ export class Session extends EventEmitter {
   _queueReply(ch: ChanState, slot: ReplySlot, out: OutMessage): void {
     if (!ch.open || this.closed) return;
     out.msgno = slot.msgno;
-    ch.queuedBytes += out.length;
+    this.addQueued(ch, out.length);
     if (ch.slots.peek() === slot && !slot.holding) this.enqueueOut(ch, out);
     else slot.items.push(out);
     if (out.replyFinal) {
@@ -550,7 +564,7 @@ export class Session extends EventEmitter {
 
   /** @internal */
   _whenWritable(ch: ChanState): Promise<void> {
-    if (ch.queuedBytes < this.limits.sendHighWater) return Promise.resolve();
+    if (ch.queuedBytes < this.limits.sendHighWater && !this.over) return Promise.resolve();
     return new Promise((resolve, reject) => ch.highWaiters.push({ resolve, reject }));
   }
 
@@ -595,6 +609,7 @@ export class Session extends EventEmitter {
 
   /** Fresh channel 0, parser and greeting state (construction and tuning reset). */
   private reset(): void {
+    for (const ch of this.chans.values()) this.addQueued(ch, -ch.queuedBytes);
     this.chans.clear();
     this.ring = [];
     this.seqDue = [];
@@ -649,7 +664,7 @@ export class Session extends EventEmitter {
       );
     }
     out.msgno = 0;
-    ch0.queuedBytes += out.length;
+    this.addQueued(ch0, out.length);
     this.enqueueOut(ch0, out);
   }
 
@@ -786,6 +801,7 @@ export class Session extends EventEmitter {
 
   private onFrame(f: Frame): void {
     if (this.closed) throw STOP;
+    this.sawInput = true;
     if (f.type === 'SEQ') {
       this.onSeq(f);
       return;
@@ -965,7 +981,7 @@ export class Session extends EventEmitter {
       // Pre-emptive ERR: finish our MSG with an empty final frame (RFC 3080 §2.6.3).
       const rest = out.length - out.off;
       if (rest > 0) {
-        ch.queuedBytes -= rest;
+        this.addQueued(ch, -rest);
         out.truncate(out.off);
         if (!ch.inRing && ch.ready) {
           ch.inRing = true;
@@ -1435,7 +1451,7 @@ export class Session extends EventEmitter {
       ch.inPartial?.stream !== undefined || ch.awaiting.length > 0 || ch.waiting.length > 0 || ch.highWaiters.length > 0;
     if (!pending) {
       ch.queue.clear();
-      ch.queuedBytes = 0;
+      this.addQueued(ch, -ch.queuedBytes);
       return;
     }
     const err = typeof reason === 'function' ? reason() : reason;
@@ -1457,7 +1473,7 @@ export class Session extends EventEmitter {
     ch.awaiting.clear();
     ch.waiting.clear();
     ch.queue.clear();
-    ch.queuedBytes = 0;
+    this.addQueued(ch, -ch.queuedBytes);
     const hw = ch.highWaiters;
     ch.highWaiters = [];
     for (const w of hw) w.reject(err);
@@ -1542,7 +1558,7 @@ export class Session extends EventEmitter {
     req.msgno = n;
     req.out.msgno = n;
     ch.awaiting.push(req);
-    ch.queuedBytes += req.out.length;
+    this.addQueued(ch, req.out.length);
     this.enqueueOut(ch, req.out);
   }
 
@@ -1572,7 +1588,10 @@ export class Session extends EventEmitter {
 
   /** Decide whether the channel's receive window deserves a SEQ (consolidated: at most one per flush). */
   private creditCheck(ch: ChanState): void {
-    if (ch.inSeqDue || !ch.open || !ch.ready) return;
+    if (ch.inSeqDue || !ch.open || !ch.ready || this.over) return;
+    // Channel 0's replies (to start and close) are bounded like other channels' sends: no more requests while
+    // sendHighWater octets of them wait for the peer's window.
+    if (ch.number === 0 && ch.queuedBytes >= this.limits.sendHighWater) return;
     if (ch.slots.length >= this.limits.maxOutstanding) return;
     const free = ch.bufSize - ch.backlog;
     if (free <= 0) return;
@@ -1647,7 +1666,7 @@ export class Session extends EventEmitter {
       ch.sendSeq = seqAdd(ch.sendSeq, n);
       out.off += n;
       out.started = true;
-      ch.queuedBytes -= n;
+      this.addQueued(ch, -n);
       if (!more) {
         ch.queue.shift();
         out.sent = true;
@@ -1660,11 +1679,12 @@ export class Session extends EventEmitter {
         if (out.onSent !== undefined) (sentCallbacks ??= []).push(out.onSent);
         if (out.opens !== undefined && !this.quiet) (opened ??= []).push(out.opens);
       }
-      if (ch.highWaiters.length > 0 && ch.queuedBytes < this.limits.sendHighWater) {
+      if (ch.highWaiters.length > 0 && ch.queuedBytes < this.limits.sendHighWater && !this.over) {
         const hw = ch.highWaiters;
         ch.highWaiters = [];
         for (const w of hw) w.resolve();
       }
+      if (ch === this.ch0 && !ch.inSeqDue) this.creditCheck(ch);
       if (ch.queue.length > 0 && !ch.inRing && ch.open) {
         ch.inRing = true;
         ring.push(ch);
@@ -1673,7 +1693,7 @@ export class Session extends EventEmitter {
     this.ring = i >= ring.length ? [] : ring.slice(i);
     if (opened !== undefined) bytes += this.firstSeqs(opened, parts);
     if (parts.length > 0 && !this.closed) {
-      if (!writeGathered(binding, parts, bytes)) this.blocked = true;
+      if (!writeGathered(binding, parts, bytes)) this.setBlocked();
     }
     if (sentCallbacks !== undefined) {
       // After the write: a callback may end the transport (session release) or swap it (tuning).
@@ -1748,7 +1768,100 @@ export class Session extends EventEmitter {
     const bytes = this.takeSeqs(parts);
     if (first !== undefined) this.seqDue.push(...first);
     if (bytes === 0) return;
-    if (!binding.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes))) this.blocked = true;
+    if (!binding.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes))) this.setBlocked();
+  }
+
+  private setBlocked(): void {
+    this.blocked = true;
+    if (this.over) this.updateReads();
+  }
+
+  // ------------------------------------------------------------------ send-queue bounds
+
+  /** Every change of a channel's queued octets goes through here: session total, shared budget, over state. */
+  private addQueued(ch: ChanState, delta: number): void {
+    if (delta === 0) return;
+    ch.queuedBytes += delta;
+    this.queuedTotal += delta;
+    this.budget?.add(this, delta);
+    if (delta > 0) {
+      if (!this.over && this.queuedTotal > this.limits.maxQueuedBytes && !this.closed) this.enterOver();
+    } else if (this.over && this.queuedTotal <= this.limits.maxQueuedBytes / 2) this.leaveOver();
+  }
+
+  /** Too much queued: new work waits; the session must get under again within slowReaderTimeout. */
+  private enterOver(): void {
+    this.over = true;
+    debug('session over its send queue bound: %d octets queued', this.queuedTotal);
+    this.updateReads();
+    const ms = this.limits.slowReaderTimeout;
+    if (ms > 0) {
+      this.overTimer = setTimeout(() => {
+        this.overTimer = undefined;
+        if (!this.over) return;
+        this.terminate(
+          new BeepLimitError(
+            'BEEP_SLOW_READER',
+            `the peer left ${this.queuedTotal} octets unread (over ${this.limits.maxQueuedBytes}) for ${ms} ms`,
+          ),
+        );
+      }, ms);
+      this.overTimer.unref?.();
+    }
+  }
+
+  private leaveOver(): void {
+    this.over = false;
+    if (this.overTimer) clearTimeout(this.overTimer);
+    this.overTimer = undefined;
+    this.updateReads();
+    for (const ch of this.chans.values()) {
+      this.creditCheck(ch);
+      if (ch.highWaiters.length > 0 && ch.queuedBytes < this.limits.sendHighWater) {
+        const hw = ch.highWaiters;
+        ch.highWaiters = [];
+        for (const w of hw) w.resolve();
+      }
+    }
+  }
+
+  /**
+   * Stop reading while over the bound and the transport is full: the peer sends but does not read. While only the
+   * peer's windows are closed, reading goes on (its SEQ frames are what let the queue drain).
+   */
+  private updateReads(): void {
+    const pause = this.over && this.blocked && !this.closed;
+    if (pause === this.readsPaused) return;
+    this.readsPaused = pause;
+    if (pause) this.binding?.pauseReading?.();
+    else this.binding?.resumeReading?.();
+  }
+
+  /** @internal SendBudget: this session holds the most while all sessions together are over the bound. */
+  overBudget(total: number, limit: number): void {
+    this.budget = undefined;
+    this.terminate(
+      new BeepLimitError(
+        'BEEP_SEND_BUDGET',
+        `dropped as the slowest reader: ${this.queuedTotal} octets unread while all sessions held ${total} (bound ${limit})`,
+      ),
+    );
+  }
+
+  private startIdleTimer(): void {
+    const ms = this.limits.idleTimeout;
+    if (ms <= 0 || this.closed) return;
+    this.sawInput = false;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.closed) return;
+      if (!this.sawInput && this.chans.size <= 1 && this.queuedTotal === 0) {
+        this.terminate(new BeepClosedError('BEEP_IDLE_TIMEOUT', `no channel and nothing received for ${ms} ms`));
+        return;
+      }
+      this.startIdleTimer();
+    }, ms);
+    this.idleTimer.unref?.();
   }
 
   private unquiet(): void {
@@ -1773,8 +1886,12 @@ export class Session extends EventEmitter {
     this.closeReason = reason;
     if (this.greetingTimer) clearTimeout(this.greetingTimer);
     this.greetingTimer = undefined;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.overTimer) clearTimeout(this.overTimer);
     const err = reason ?? closedError();
     this.failChannels(err, true);
+    this.budget?.remove(this);
+    this.budget = undefined;
     this.readyReject(err);
     this.checkWaiters();
     if (destroyTransport && reason !== undefined) this.binding?.destroy();

@@ -73,6 +73,14 @@ export class DuplexBinding implements SessionBinding {
     return ok;
   }
 
+  pauseReading(): void {
+    this.duplex.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.detached) this.duplex.resume();
+  }
+
   end(): void {
     if (this.detached) return;
     const d = this.duplex;

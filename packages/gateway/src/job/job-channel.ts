@@ -21,6 +21,7 @@ import {
 } from '../wire/job-xml.js';
 import type { AccessConfig, GatewayLimits } from '../config.js';
 import { checkAccess } from './access.js';
+import type { JobQuotas } from './quotas.js';
 
 /** State shared by every job channel of one gateway. */
 export interface JobHub {
@@ -36,6 +37,8 @@ export interface JobHub {
   access?: AccessConfig | undefined;
   /** Channels with a job, for draining. */
   channels: Set<JobChannel>;
+  /** Per-session and per-identity job quotas (absent: none). */
+  quotas?: JobQuotas;
   draining: boolean;
 }
 
@@ -90,10 +93,12 @@ export class JobChannel {
   /** MSGs are processed one after the other (RFC 3080 §2.6.1). */
   private chain: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  /** Gives back this channel's job quota slot. */
+  private releaseQuota: () => void = () => undefined;
 
   constructor(
     private readonly hub: JobHub,
-    session: number,
+    private readonly session: number,
     readonly number: number,
     /** The session's authenticated (SASL) identity, if any. */
     private readonly identity: () => string | undefined = () => undefined,
@@ -109,7 +114,15 @@ export class JobChannel {
   async setup(req: JobRequest): Promise<number> {
     if (this.id !== undefined) throw new ChannelStateError(`the channel already has job ${this.id}`);
     if (this.hub.draining) throw new ContextUnavailableError('the gateway is shutting down');
-    const id = req.kind === 'job' ? await this.create(req.spec) : await this.attach(req.id);
+    const release = this.hub.quotas?.acquire(this.session, this.identity()) ?? (() => undefined);
+    let id: number;
+    try {
+      id = req.kind === 'job' ? await this.create(req.spec) : await this.attach(req.id);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    this.releaseQuota = release;
     this.id = id;
     this.hub.held.add(id);
     this.hub.channels.add(this);
@@ -246,6 +259,7 @@ export class JobChannel {
     if (this.state === 'exited') return;
     this.state = 'exited';
     this.exitStatus = status;
+    this.releaseQuota();
     this.hub.metrics.jobs.dec({ state: 'running' });
     this.hub.metrics.jobsFinished.inc({ result: this.stopped ? 'stopped' : 'exited' });
     this.log.debug('job exited', { job: this.id, status });
@@ -400,6 +414,7 @@ export class JobChannel {
   onClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    this.releaseQuota();
     this.hub.channels.delete(this);
     if (this.id !== undefined) this.hub.held.delete(this.id);
     if (this.state === 'running') {
