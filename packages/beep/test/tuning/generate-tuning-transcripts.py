@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # Generates test-vectors/beep/sessions-tuning.json: checklist J (TLS profile) and K (SASL profiles) plus the
 # listener security policy. Run from anywhere: python3 generate-tuning-transcripts.py
-import json, re, base64, os
+import json, re, base64, os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'session'))
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'test-vectors', 'beep', 'sessions-tuning.json')
 E = re.escape
 XML = 'Content-Type: application/beep+xml\r\n\r\n'
 XML_RE = r"Content-Type: application/beep\+xml\r\n\r\n"
-ECHO = 'urn:beamgate:test:echo'; ANS = 'urn:beamgate:test:ans'; HOLD = 'urn:beamgate:test:hold'
+from vector_format import ECHO, ANS, HOLD, finalize
 TLS = 'http://iana.org/beep/TLS'
 def SASL(m): return 'http://iana.org/beep/SASL/' + m
 APP = [ECHO, ANS, HOLD]
@@ -40,7 +41,7 @@ PLAIN_OK = b'\0bob\0secret'; PLAIN_BAD = b'\0bob\0wrong'
 SASL_USERS = {'sasl': {'users': ['bob:secret']}}
 def T(name, rules, steps, options):
     vid = re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')
-    return {'id': vid, 'rule': rules[0], 'rules': rules, 'description': name, 'role': 'listener', 'options': {'security': options}, 'steps': steps}
+    return finalize({'id': vid, 'rule': rules[0], 'rules': rules, 'description': name, 'role': 'listener', 'options': {'security': options}, 'steps': steps})
 
 def opened(p, uris):
     return [{'expect_match': greet_re(uris)}, {'send': p.f('RPY', 0, 0, XML + '<greeting />')}]
