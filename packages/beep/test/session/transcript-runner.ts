@@ -21,6 +21,8 @@ export interface Step {
   wait_ms?: number;
   /** What the initiator under test does next by itself (its script); a TCP replayer only awaits the bytes. */
   do?: 'start_channel' | 'request' | 'close_channel' | 'close_session';
+  /** Legacy name of `do` (still accepted). */
+  action?: 'start_channel' | 'request' | 'close_channel' | 'close_session';
   id?: string;
   profile?: string;
   channel?: number;
@@ -28,6 +30,8 @@ export interface Step {
   content?: string;
   /** What the initiator under test's application saw for the `do` step with this id. */
   outcome?: string;
+  /** Legacy name of `outcome` (still accepted). */
+  action_result?: string;
   ok?: boolean;
   reply_code?: number;
   reply_body?: string;
@@ -40,7 +44,7 @@ export interface Transcript {
   description: string;
   role: 'initiator' | 'listener';
   /** What the peer under test must offer: echo, ans, hold, tls, sasl, script, or just channel0. */
-  needs: string[];
+  needs?: string[];
   /** Set when the vector pins one implementation's exact output (e.g. 'beamgate'); others skip it. */
   iut?: string;
   options?: Record<string, unknown>;
@@ -48,7 +52,8 @@ export interface Transcript {
 }
 
 /** The profiles `beep listen` serves, as the transcripts name them (test-vectors/README.md). */
-const vectorProfiles = (): ProfileDefinition[] => testProfiles(['echo', 'ans', 'hold']);
+const vectorProfiles = (legacy: boolean): ProfileDefinition[] =>
+  testProfiles(['echo', 'ans', 'hold']).map((p) => (legacy ? { ...p, uri: p.uri.replace(':profile:test:', ':test:') } : p));
 
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
@@ -63,12 +68,14 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
   const names = (o['acceptServerNames'] as string[] | undefined) ?? undefined;
   delete o['acceptServerNames'];
   const security = o['security'];
+  // Vectors written before the profile names were unified with `beep listen` (urn:beamgate:test:*) still replay.
+  const legacy = JSON.stringify(t.steps).includes('urn:beamgate:test:');
   delete o['security'];
   const opts: SessionOptions = {
     receiveWindow: 4096,
     ...(o as Partial<SessionOptions>),
     role: t.role,
-    profiles: security === undefined ? vectorProfiles() : securedTestProfiles(vectorProfiles(), security),
+    profiles: security === undefined ? vectorProfiles(legacy) : securedTestProfiles(vectorProfiles(legacy), security),
     ...(names ? { acceptServerName: (n: string) => names.includes(n) } : {}),
   };
   const session = new Session(opts);
@@ -99,7 +106,8 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
     );
   };
   const where = (i: number): string => `${t.id} step ${i}`;
-  for (const [i, step] of t.steps.entries()) {
+  for (const [i, raw] of t.steps.entries()) {
+    const step: Step = { ...raw, do: raw.do ?? raw.action, outcome: raw.outcome ?? raw.action_result };
     if (step.send !== undefined || step.send_base64 !== undefined) {
       const bytes = step.send !== undefined ? Buffer.from(step.send, 'latin1') : Buffer.from(step.send_base64 as string, 'base64');
       if (byteByByte) for (let k = 0; k < bytes.length; k++) session.receive(bytes.subarray(k, k + 1));
