@@ -335,6 +335,10 @@ x.append(T('one-to-many reply: ANS ... NUL, NUL has size 0', ['C.16', 'C.17'], '
 p = Peer(); s, m = listener_open(p, chans=((1, ECHO), (3, HOLD)))
 x.append(T('either side may send MSG on a channel (both roles on one channel)', ['C.13', 'F.37'], 'listener', s + [
     {'send': p.f('MSG', 1, 0, '\r\nx')}, {'expect_match': echo_re(1, 0, 'x')}]))
+p = Peer(); s, m = listener_open(p)
+x.append(T('pipelined MSGs on one channel are answered in MSG order', ['C.20', 'B.10'], 'listener', s + [
+    {'send': p.f('MSG', 1, 0, '\r\none') + p.f('MSG', 1, 1, '\r\ntwo') + p.f('MSG', 1, 2, '\r\nthree')},
+    {'expect_match': echo_re(1, 0, 'one') + echo_re(1, 1, 'two') + echo_re(1, 2, 'three')}]))
 files['sessions-exchanges.json'] = x
 
 # ---------------------------------------------------------------- flow control (D, E)

@@ -19,8 +19,11 @@ class Peer:
         self.seq[ch] = s + n
         return f"{kw} {ch} {msgno} . {s} {n}\r\n{payload}END\r\n"
 
+# Other application profiles (urn:...) a live listener offers may appear between the expected ones; the TLS and
+# SASL profiles offered stay exactly these.
+OTHER_APP = r"(?:<profile uri='urn:[^']*'\s*/>)*"
 def greet_re(uris):
-    inner = ''.join(r"<profile uri='" + E(u) + r"'\s*/>" for u in uris)
+    inner = ''.join(OTHER_APP + r"<profile uri='" + E(u) + r"'\s*/>" for u in uris) + OTHER_APP
     body = r"<greeting\s*/>" if not uris else r"<greeting>" + inner + r"</greeting>"
     return r"RPY 0 0 \. 0 \d+\r\n" + XML_RE + body + r"END\r\n"
 def start_xml(num, uri, content=None):
