@@ -9,7 +9,7 @@ import { FrameParser } from '../wire/frame-parser.js';
 import type { DataFrame } from '../wire/frame.js';
 import { malformedFrameVectors, probeFrame, type FrameVector, type ProbeOutcome } from './frame-probes.js';
 import { renameProfiles } from './rename.js';
-import { replayVector, Wire, type ReplayOptions, type Target, type VectorOutcome } from './replay.js';
+import { replayVector, Wire, wireOrder, type ReplayOptions, type Target, type VectorOutcome } from './replay.js';
 import { Tally, type RuleReport } from './report.js';
 import { loadRules, loadSessionVectors, needsOf, rulesOf, SASL_PREFIX, TEST_PROFILE_PREFIX, TLS_URI, type SessionVector } from './vectors.js';
 
@@ -53,8 +53,20 @@ function securityKey(o: unknown): string {
 
 
 /** Why a vector cannot run against this peer, or undefined when it can. */
-function notApplicable(v: SessionVector, o: ListenerCheckOptions, offered: ReadonlySet<string>, peerWindow: number): string | undefined {
+function notApplicable(
+  v: SessionVector,
+  o: ListenerCheckOptions,
+  offered: ReadonlySet<string>,
+  peerWindow: number,
+  greetsFirst: boolean,
+): string | undefined {
   if (v.role !== 'listener') return 'plays the listener role (beep conform --listen)';
+  const steps = wireOrder(v.steps);
+  const theirGreeting = steps.findIndex((s) => s.expect_match?.startsWith('RPY 0 0 ') === true);
+  const oursDone = steps.findIndex((s) => /(?:^|END\r\n)RPY 0 0 \. /.test(s.send ?? ''));
+  if (!greetsFirst && theirGreeting >= 0 && !(oursDone >= 0 && oursDone < theirGreeting)) {
+    return 'needs a listener that greets first (this one waits for ours, see F.34)';
+  }
   if (v.iut !== undefined && v.iut !== o.iut) return `pins ${v.iut}'s own output`;
   const assumed = (v.options?.['receiveWindow'] as number | undefined) ?? 4096;
   // Bound to the IUT's window: it expects the IUT's SEQs on a channel, or its refusal of a frame past the window.
@@ -87,7 +99,7 @@ function notApplicable(v: SessionVector, o: ListenerCheckOptions, offered: Reado
 }
 
 /** Connect, withhold our greeting, and wait for the peer's (RFC 3080 §2.3.1.1: sent at once, independently). */
-async function greetingProbe(o: ListenerCheckOptions, tally: Tally): Promise<string[] | undefined> {
+async function greetingProbe(o: ListenerCheckOptions, tally: Tally): Promise<{ profiles: string[] | undefined; first: boolean }> {
   const wire = await Wire.connect(o.target, o.stepTimeout);
   let greeting: DataFrame | undefined;
   const parser = new FrameParser({
@@ -108,6 +120,7 @@ async function greetingProbe(o: ListenerCheckOptions, tally: Tally): Promise<str
   };
   try {
     const first = await wire.until(() => (pump(), greeting !== undefined), o.stepTimeout);
+    const result = (profiles: string[] | undefined): { profiles: string[] | undefined; first: boolean } => ({ profiles, first });
     if (first) tally.add('F.34', { source: 'greeting-probe', verdict: 'PASS' });
     else {
       tally.add('F.34', {
@@ -120,12 +133,12 @@ async function greetingProbe(o: ListenerCheckOptions, tally: Tally): Promise<str
       await wire.until(() => (pump(), greeting !== undefined), o.stepTimeout);
     }
     tally.addFindings('greeting-probe', wire.judge.findings);
-    if (greeting === undefined) return undefined;
+    if (greeting === undefined) return result(undefined);
     try {
       const m = parseChannel0(parseEntity(greeting.payload).body, { expect: 'rpy' });
-      return m.type === 'greeting' ? m.profiles : undefined;
+      return result(m.type === 'greeting' ? m.profiles : undefined);
     } catch {
-      return undefined;
+      return result(undefined);
     }
   } finally {
     wire.close();
@@ -197,7 +210,8 @@ async function windowProbe(o: ListenerCheckOptions, uri: string, tally: Tally): 
 export async function checkListener(o: ListenerCheckOptions): Promise<CheckResult> {
   const rules = loadRules(o.vectorsDir);
   const tally = new Tally();
-  const peerProfiles = await greetingProbe(o, tally);
+  const probe = await greetingProbe(o, tally);
+  const peerProfiles = probe.profiles;
   const offeredUris = new Set(peerProfiles ?? []);
   const roles = new Map<string, string>();
   for (const name of ['echo', 'ans', 'hold'] as const) {
@@ -227,7 +241,7 @@ export async function checkListener(o: ListenerCheckOptions): Promise<CheckResul
         o.onFrameProbe?.(p);
         continue;
       }
-      const reason = notApplicable(v, o, offered, peerWindow);
+      const reason = notApplicable(v, o, offered, peerWindow, probe.first);
       const renamed = reason === undefined ? renameProfiles(v, roles) : undefined;
       if (reason !== undefined || renamed === undefined) {
         const r = reason ?? 'its exact expected octets name the test profile';

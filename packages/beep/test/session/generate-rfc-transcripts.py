@@ -52,8 +52,10 @@ class Peer:
         return frame(kw, ch, msgno, s, payload, more, ansno)
 
 
+# XML may be followed by white space (XML 1.0 Misc); Vortex ends its channel-0 XML with CRLF.
+XML_TAIL = lambda b: b + r"\s*" if b.startswith(r"Content-Type: application/beep\+xml") else b
 def reply_re(kw, ch, msgno, body_re, more=r'\.'):
-    return rf"{kw} {ch} {msgno} {more} \d+ \d+\r\n{body_re}END\r\n"
+    return rf"{kw} {ch} {msgno} {more} \d+ \d+\r\n{XML_TAIL(body_re)}END\r\n"
 def profile_re(m, uri, content_re=None):
     if content_re is None: return reply_re('RPY', 0, m, XML_RE + r"<profile\s+uri=['\"]" + E(uri) + r"['\"]\s*/>")
     return reply_re('RPY', 0, m, XML_RE + r"<profile\s+uri=['\"]" + E(uri) + r"['\"]\s*>" + content_re + r"</profile>")
@@ -553,8 +555,9 @@ cv = []
 p = Peer(); s, m = listen_open(p)
 cv.append(T('cov-open-channel-zero-size', "frames on an open channel are accepted, a zero-size MSG included (echoed as a zero-size RPY)",
     ['C.11', 'B.9'], 'listener', s + [
-    {'send': p.f('MSG', 1, 0, '')}, {'expect': 'RPY 1 0 . 0 0\r\nEND\r\n'},
-    {'send': p.f('MSG', 1, 1, '\r\nx')}, {'expect': 'RPY 1 1 . 0 3\r\n\r\nxEND\r\n'}]))
+    # an echo profile returns the entity (size 0) or the body behind an empty header block (CRLF, Vortex)
+    {'send': p.f('MSG', 1, 0, '')}, {'expect_match': r'RPY 1 0 \. 0 (?:0\r\n|2\r\n\r\n)END\r\n'},
+    {'send': p.f('MSG', 1, 1, '\r\nx')}, {'expect_match': r'RPY 1 1 \. (?:0|2) 3\r\n\r\nxEND\r\n'}]))
 p = Peer(); s = init_open(p)
 cv.append(T('cov-multi-frame-reply', "a reply in several frames of the same keyword (RPY * then RPY .) is one reply; the msgno is free again afterwards",
     ['C.14', 'C.15', 'C.18'], 'initiator', s + [

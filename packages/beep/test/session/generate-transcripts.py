@@ -48,8 +48,10 @@ def start_xml(num, uri, content=None, enc=None, server=None):
     e = f" encoding='{enc}'" if enc else ''
     return XML + f"<start number='{num}'{sv}><profile uri='{uri}'{e}>{content}</profile></start>"
 
+# XML may be followed by white space (XML 1.0 Misc); Vortex ends its channel-0 XML with CRLF.
+XML_TAIL = lambda b: b + r"\s*" if b.startswith(r"Content-Type: application/beep\+xml") else b
 def rpy_re(ch, msgno, body_re, kw='RPY', more=r'\.'):
-    return rf"{kw} {ch} {msgno} {more} \d+ \d+\r\n{body_re}END\r\n"
+    return rf"{kw} {ch} {msgno} {more} \d+ \d+\r\n{XML_TAIL(body_re)}END\r\n"
 def profile_ok(ch0msgno, uri):
     return rpy_re(0, ch0msgno, r"Content-Type: application/beep\+xml\r\n\r\n<profile uri='" + E(uri) + r"'\s*/>")
 def err_re(ch, msgno, code):
@@ -111,6 +113,7 @@ p = Peer()
 g.append(T('greeting without a MIME header block is accepted (lenient)', ['F.34'], 'listener', [
     {'expect_match': GREET_RE}, {'send': p.f('RPY', 0, 0, '<greeting/>')},
     {'send': p.f('MSG', 0, 1, start_xml(1, ECHO))}, {'expect_match': profile_ok(1, ECHO)}]))
+g[-1]['iut'] = 'beamgate'  # a policy of beamgate's: without headers the RFC's default type is not beep+xml
 files['sessions-greeting.json'] = g
 
 # ---------------------------------------------------------------- channel management (H, I, G.40, F.37)
@@ -220,9 +223,10 @@ x.append(T('echo on an open channel; MSG on a channel never started terminates',
     {'send': p.f('MSG', 3, 0, '\r\nhello')}, {'expect_close': 'BEEP_UNKNOWN_CHANNEL'}]))
 p = Peer(); s, m = listener_open(p)
 x.append(T('a payload without MIME headers is accepted as a message (echoed whole)', ['C.21'], 'listener', s + [
-    {'send': p.f('MSG', 1, 0, 'plain')}, {'expect_match': rpy_re(1, 0, 'plain')},
+    # the echo returns the entity, or the body behind an empty header block (Vortex)
+    {'send': p.f('MSG', 1, 0, 'plain')}, {'expect_match': rpy_re(1, 0, r'(?:\r\n)?plain')},
     {'send': p.f('MSG', 1, 1, 'Content-Type: text/plain\r\nX-A: 1\r\n\r\nbody')},
-    {'expect_match': rpy_re(1, 1, E('Content-Type: text/plain\r\nX-A: 1\r\n\r\nbody'))}]))
+    {'expect_match': rpy_re(1, 1, '(?:' + E('Content-Type: text/plain\r\nX-A: 1\r\n') + ')?' + E('\r\nbody'))}]))
 p = Peer(); s, m = listener_open(p, chans=((1, HOLD),))
 x.append(T('MSG reusing an unanswered msgno terminates', ['C.12'], 'listener', s + [
     {'send': p.f('MSG', 1, 0, '\r\na')}, {'expect_nothing': True},

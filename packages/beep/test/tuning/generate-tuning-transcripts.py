@@ -25,11 +25,13 @@ OTHER_APP = r"(?:<profile uri='urn:[^']*'\s*/>)*"
 def greet_re(uris):
     inner = ''.join(OTHER_APP + r"<profile uri='" + E(u) + r"'\s*/>" for u in uris) + OTHER_APP
     body = r"<greeting\s*/>" if not uris else r"<greeting>" + inner + r"</greeting>"
-    return r"RPY 0 0 \. 0 \d+\r\n" + XML_RE + body + r"END\r\n"
+    return r"RPY 0 0 \. 0 \d+\r\n" + XML_RE + body + r"\s*END\r\n"
 def start_xml(num, uri, content=None):
     if content is None: return XML + f"<start number='{num}'><profile uri='{uri}'/></start>"
     return XML + f"<start number='{num}'><profile uri='{uri}'><![CDATA[{content}]]></profile></start>"
-def reply_re(kw, ch, msgno, body_re): return rf"{kw} {ch} {msgno} \. \d+ \d+\r\n{body_re}END\r\n"
+# XML may be followed by white space (XML 1.0 Misc); Vortex ends its channel-0 XML with CRLF.
+XML_TAIL = lambda b: b + r"\s*" if b.startswith(r"Content-Type: application/beep\+xml") else b
+def reply_re(kw, ch, msgno, body_re): return rf"{kw} {ch} {msgno} \. \d+ \d+\r\n{XML_TAIL(body_re)}END\r\n"
 def profile_re(m, uri, content_re=None):
     if content_re is None: return reply_re('RPY', 0, m, XML_RE + r"<profile uri='" + E(uri) + r"'\s*/>")
     return reply_re('RPY', 0, m, XML_RE + r"<profile uri='" + E(uri) + r"'>" + content_re + r"</profile>")
