@@ -73,7 +73,7 @@ export async function judgeInitiators(o: InitiatorCheckOptions): Promise<{ repor
   const perSocket = new Map<net.Socket, { judge: WireJudge; last: { chunk: Buffer }; id: string }>();
   server.on('connection', (sock: net.Socket) => {
     const id = `session-${++n}`;
-    const judge = new WireJudge();
+    const judge = new WireJudge({ peerRole: 'initiator' });
     const last = { chunk: Buffer.alloc(0) };
     perSocket.set(sock, { judge, last, id });
     tapJudge(sock, judge, last);
@@ -95,10 +95,6 @@ export async function judgeInitiators(o: InitiatorCheckOptions): Promise<{ repor
   listener.on('session', (session: Session) => {
     const sock = [...perSocket.keys()].at(-1);
     const ctx = sock ? perSocket.get(sock) : undefined;
-    session.on('channel', (ch) => {
-      const odd = ch.number % 2 === 1;
-      tally.add('F.37', odd ? { source: ctx?.id ?? 'session', verdict: 'PASS' } : { source: ctx?.id ?? 'session', verdict: 'FAIL', detail: `the initiator started channel ${ch.number}` });
-    });
     session.once('close', (reason?: Error) => {
       const code = (reason as { code?: string } | undefined)?.code;
       const rule = code ? ruleForCode(code) : undefined;

@@ -41,6 +41,8 @@ function direction(): Direction {
 export interface JudgeOptions {
   /** The window we advertise per channel before any SEQ (default 4096). */
   ourWindow?: number;
+  /** The role of the peer under test, for channel-number parity (F.37). Default listener. */
+  peerRole?: 'initiator' | 'listener';
 }
 
 /**
@@ -61,9 +63,11 @@ export class WireJudge {
   private readonly theirParser: FrameParser;
   private broken = false;
   private readonly ourWindow: number;
+  private readonly peerRole: 'initiator' | 'listener';
 
   constructor(opts: JudgeOptions = {}) {
     this.ourWindow = opts.ourWindow ?? DEFAULT_WINDOW;
+    this.peerRole = opts.peerRole ?? 'listener';
     this.ourParser = new FrameParser({ onFrame: (f) => this.onOurs(f), maxFrameSize: 2 ** 31 - 1 });
     this.theirParser = new FrameParser({ onFrame: (f) => this.onTheirs(f), maxFrameSize: 2 ** 31 - 1 });
   }
@@ -271,6 +275,11 @@ export class WireJudge {
       this.pass('G.40');
       this.pass('G.41');
       if (m.type === 'greeting') this.pass('F.34');
+      if (m.type === 'start') {
+        const odd = m.number % 2 === 1;
+        if (odd === (this.peerRole === 'initiator')) this.pass('F.37');
+        else this.fail('F.37', `the ${this.peerRole} asked to start channel ${m.number}`, head);
+      }
       if ((m.type === 'error' || m.type === 'close') && !REPLY_CODES.has(m.code)) {
         this.fail('I.47', `reply code ${m.code} is not one of RFC 3080 §8`, head + entity.body.toString('latin1').slice(0, 120));
       } else if (m.type === 'error' || m.type === 'close') this.pass('I.47');
