@@ -20,6 +20,8 @@ export interface ListenerCheckOptions extends ReplayOptions {
   echo?: string;
   ans?: string;
   hold?: string;
+  /** The --echo profile returns piggybacked start content in its <profile> reply. */
+  echoContent?: boolean;
   /** A one-to-many probe: start `uri`, send `body`, judge the ANS ... NUL that comes back. */
   ansProbe?: { uri: string; body: string };
   /** The peer offers TLS (any certificate): run the TLS vectors. */
@@ -83,6 +85,7 @@ function notApplicable(
   for (const p of ['echo', 'ans', 'hold'] as const) {
     if (needs.includes(p) && !offered.has(p)) return `needs an ${p} profile (--${p} URI)`;
   }
+  if (needs.includes('echo-content') && !offered.has('echo-content')) return 'needs an echo profile that returns start content (--echo-content)';
   const sec = v.options?.['security'];
   if (sec !== undefined) {
     const plainSasl = securityKey({ sasl: { users: [o.sasl], allowCleartext: true } });
@@ -218,11 +221,14 @@ export async function checkListener(o: ListenerCheckOptions): Promise<CheckResul
     const uri = o[name] ?? TEST_PROFILE_PREFIX + name;
     if (o[name] !== undefined || offeredUris.has(uri)) roles.set(name, uri);
   }
-  const offered = new Set(roles.keys());
+  const offered = new Set<string>(roles.keys());
+  // beamgate's echo profile returns piggybacked start content; another echo profile only when the user says so.
+  if (o.echoContent || (roles.has('echo') && o.echo === undefined)) offered.add('echo-content');
   void TLS_URI;
   void SASL_PREFIX;
   const echoUri = roles.get('echo');
   const peerWindow = echoUri !== undefined ? await windowProbe(o, echoUri, tally) : 4096;
+  if (o.ansProbe !== undefined) await ansProbe(o, o.ansProbe, tally);
 
   const vectors = loadSessionVectors(o.vectorsDir).filter((v) => o.only === undefined || rulesOf(v).some((r) => o.only?.includes(r)));
   const outcomes: CheckResult['outcomes'] = [];
@@ -268,6 +274,5 @@ export async function checkListener(o: ListenerCheckOptions): Promise<CheckResul
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
-  if (o.ansProbe !== undefined) await ansProbe(o, o.ansProbe, tally);
   return { reports: tally.report(rules.filter((r) => /^[A-K]\./.test(r.id))), outcomes, ...(peerProfiles ? { greeting: { profiles: peerProfiles } } : {}) };
 }

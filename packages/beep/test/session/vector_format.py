@@ -20,6 +20,10 @@ def finalize(t):
     """Adds `needs` and turns the initiator's scripted acts into `do` / `outcome` steps (no API hooks)."""
     text = repr(t['steps'])
     needs = [name for uri, name in NEEDS.items() if uri in text]
+    # Piggybacked start content for the echo profile, which must return it in its <profile> reply.
+    sends = ' '.join(st.get('send', '') for st in t['steps'])
+    if re.search(re.escape(ECHO) + r"'[^>/]*>(?!</profile>)", sends):
+        needs.append('echo-content')
     if TLS in text:
         needs.append('tls')
     if SASL_PREFIX in text:
