@@ -13,9 +13,10 @@ import type { RawReply } from '../client/connection.js';
 import { BeamError } from '../client/errors.js';
 import { resolveTarget } from '../client/target.js';
 
-type Json = null | number | string | boolean | Json[] | { [k: string]: Json };
+export type Json = null | number | string | boolean | Json[] | { [k: string]: Json };
 
-interface Step {
+/** A step of test-vectors/beam/job-transcripts.json (test-vectors/README.md, Beam job transcripts). */
+export interface Step {
   send: string[];
   reply?: Json;
   reply_type?: 'integer';
@@ -24,7 +25,7 @@ interface Step {
   bind?: string;
 }
 
-interface Vector {
+export interface Vector {
   id: string;
   rule: string;
   description: string;

@@ -48,6 +48,18 @@ function print(reports: RuleReport[], json: boolean, verbose: boolean, extra: Re
   return status;
 }
 
+/** A peer that cannot be reached is a connection error (exit 2), not a verdict. */
+async function reachable<T>(what: string, p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === undefined || !/^E[A-Z]+$/.test(code)) throw e;
+    process.stderr.write(`beep conform: cannot reach ${what}: ${(e as Error).message}\n`);
+    return undefined;
+  }
+}
+
 export async function runConform(argv: string[]): Promise<number> {
   const parsed = parseCommand(CONFORM_SPEC, argv);
   if (parsed === undefined) return 0;
@@ -75,7 +87,7 @@ export async function runConform(argv: string[]): Promise<number> {
   const probeUri = stringOpt(values, 'ans-probe');
   const sasl = stringOpt(values, 'sasl');
   if (sasl !== undefined && !sasl.includes(':')) throw new UsageError('--sasl expects USER:PASS');
-  const r = await checkListener({
+  const r = await reachable(`${target.host}:${target.port}`, checkListener({
     target,
     vectorsDir,
     stepTimeout,
@@ -100,6 +112,7 @@ export async function runConform(argv: string[]): Promise<number> {
             ),
         }
       : {}),
-  });
+  }));
+  if (r === undefined) return 2;
   return print(r.reports, json, verbose, { role: 'initiator', target: `${target.host}:${target.port}`, peerProfiles: r.greeting?.profiles ?? null });
 }

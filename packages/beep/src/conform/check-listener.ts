@@ -11,7 +11,7 @@ import { malformedFrameVectors, probeFrame, type FrameVector, type ProbeOutcome 
 import { renameProfiles } from './rename.js';
 import { replayVector, Wire, wireOrder, type ReplayOptions, type Target, type VectorOutcome } from './replay.js';
 import { Tally, type RuleReport } from './report.js';
-import { loadRules, loadSessionVectors, needsOf, rulesOf, SASL_PREFIX, TEST_PROFILE_PREFIX, TLS_URI, type SessionVector } from './vectors.js';
+import { loadRules, loadSessionVectors, needsOf, rulesOf, TEST_PROFILE_PREFIX, type SessionVector } from './vectors.js';
 
 export interface ListenerCheckOptions extends ReplayOptions {
   target: Target;
@@ -224,8 +224,6 @@ export async function checkListener(o: ListenerCheckOptions): Promise<CheckResul
   const offered = new Set<string>(roles.keys());
   // beamgate's echo profile returns piggybacked start content; another echo profile only when the user says so.
   if (o.echoContent || (roles.has('echo') && o.echo === undefined)) offered.add('echo-content');
-  void TLS_URI;
-  void SASL_PREFIX;
   const echoUri = roles.get('echo');
   const peerWindow = echoUri !== undefined ? await windowProbe(o, echoUri, tally) : 4096;
   if (o.ansProbe !== undefined) await ansProbe(o, o.ansProbe, tally);
