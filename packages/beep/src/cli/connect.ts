@@ -1,4 +1,8 @@
-/** `beep connect`: open a channel, send one message and print its reply, or measure throughput with --count. */
+/**
+ * `beep connect`: open a channel, send the messages (in order) and print their replies, or measure throughput with
+ * --count. Every wait (TCP connect, greeting, TLS, SASL, start, each reply, each close) is bounded by --timeout;
+ * each channel is closed before the session.
+ */
 import net from 'node:net';
 import { connect } from '../api/connect.js';
 import type { Channel } from '../session/channel.js';
@@ -9,17 +13,26 @@ import { TEST_PROFILE_URIS, testProfileUri } from '../testing/test-profiles.js';
 import { intOpt, parseCommand, peerOptionsFrom, PEER_OPTIONS, stringOpt, UsageError, type CommandSpec } from './options.js';
 import { traceDuplex } from './trace.js';
 import { CONNECT_SECURITY_OPTIONS, connectSecurityFrom } from './security-flags.js';
+import { WaitTimeoutError, within } from './wait-limit.js';
+
+/** Default of --timeout, in seconds. */
+export const DEFAULT_CONNECT_TIMEOUT_S = 60;
 
 export const CONNECT_SPEC: CommandSpec = {
   name: 'connect',
-  usage: 'beep connect HOST:PORT --profile URI|echo|ans|sink [--msg DATA | --stdin [--max-stdin BYTES]] [--count N --size S --channels C]',
+  usage:
+    'beep connect HOST:PORT --profile URI|echo|ans|sink [--content XML] [--msg DATA ... | --stdin [--max-stdin BYTES]]\n' +
+    '       [--count N --size S --channels C] [--timeout SECONDS]',
   summary:
-    'Start a channel and send one message: RPY and ANS bodies go to stdout, an ERR (code and text) to stderr with\n' +
-    'exit status 1. With --count, send N messages instead and print the throughput.',
+    'Start a channel and send the messages in order: RPY and ANS bodies go to stdout, an ERR (code and text) to\n' +
+    'stderr with exit status 1. With --count, send N messages instead and print the throughput.',
   options: {
     unix: { type: 'string', arg: 'PATH', help: 'connect to a unix socket instead of HOST:PORT' },
     profile: { type: 'string', arg: 'URI', help: 'profile URI, or echo, ans, sink for the test profiles' },
-    msg: { type: 'string', short: 'm', arg: 'DATA', help: 'message body (default empty)' },
+    msg: { type: 'string', short: 'm', multiple: true, arg: 'DATA', help: 'message body (default empty); repeat to send several, in order' },
+    content: { type: 'string', arg: 'TEXT', help: 'content to piggyback in the start (e.g. an XML element), sent as CDATA' },
+    serverName: { type: 'string', arg: 'NAME', help: "the start's serverName attribute (RFC 3080 §2.3.1.2)" },
+    timeout: { type: 'string', short: 't', arg: 'SECONDS', help: 'limit on every wait for the peer (default 60); exit 2 when it passes' },
     stdin: { type: 'boolean', help: 'read the message body from stdin' },
     'max-stdin': { type: 'string', arg: 'BYTES', help: 'refuse a --stdin body larger than this (default 64M; it is held in memory)' },
     count: { type: 'string', short: 'n', arg: 'N', help: 'throughput mode: send N messages in total' },
@@ -30,7 +43,9 @@ export const CONNECT_SPEC: CommandSpec = {
     ...CONNECT_SECURITY_OPTIONS,
     ...PEER_OPTIONS,
   },
-  notes: 'Exit status: 0 success, 1 ERR reply or failed exchange, 2 usage or connection error.',
+  notes:
+    'Exit status: 0 success, 1 ERR reply or failed exchange, 2 usage or connection error or timeout.\n' +
+    'A trailing newline is added only when stdout is a terminal and the output does not end with one.',
 };
 
 type Target = { host: string; port: number } | { path: string };
@@ -62,24 +77,41 @@ async function readStdin(limit: number): Promise<Buffer> {
   return Buffer.concat(chunks, total);
 }
 
-function openSocket(target: Target, trace: boolean): Promise<net.Socket> {
+function openSocket(target: Target, trace: boolean, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const sock = 'path' in target ? net.connect({ path: target.path }) : net.connect(target);
-    sock.once('error', reject);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new WaitTimeoutError(`no TCP connection within ${timeoutMs / 1000} s (--timeout)`));
+    }, timeoutMs);
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     sock.once('connect', () => {
-      sock.off('error', reject);
+      clearTimeout(timer);
+      sock.removeAllListeners('error');
       if (trace) traceDuplex(sock, (line) => process.stderr.write(line + '\n'));
       resolve(sock);
     });
   });
 }
 
-function write(out: NodeJS.WritableStream, data: Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    if (out.write(data)) resolve();
-    else out.once('drain', resolve);
-  });
-}
+/** Reply bodies go to stdout; the last octet written decides the trailing newline on a terminal. */
+const stdout = {
+  last: -1,
+  write(data: Buffer): Promise<void> {
+    if (data.length > 0) this.last = data[data.length - 1] as number;
+    return new Promise((resolve) => {
+      if (process.stdout.write(data)) resolve();
+      else process.stdout.once('drain', resolve);
+    });
+  },
+  /** A newline for the prompt's sake, only on a terminal and only when the output lacks one. */
+  finish(): void {
+    if (process.stdout.isTTY && this.last !== -1 && this.last !== 0x0a) process.stdout.write('\n');
+  },
+};
 
 function printErr(e: unknown): void {
   if (e instanceof BeepErrReply) process.stderr.write(`ERR ${e.replyCode} ${e.message}\n`);
@@ -90,12 +122,20 @@ function printErr(e: unknown): void {
 }
 
 /** One request: stream the RPY body (or the ANS bodies) to stdout as it arrives, whatever its size. */
-async function oneShot(ch: Channel, body: Buffer): Promise<number> {
+async function oneShot(ch: Channel, body: Buffer, timeoutMs: number): Promise<number> {
   try {
-    const reply = await ch.requestStream(body);
-    if (reply.stream !== undefined) for await (const c of reply.stream) await write(process.stdout, c as Buffer);
+    const reply = await within(timeoutMs, 'reply', ch.requestStream(body));
+    if (reply.stream !== undefined) {
+      const it = reply.stream[Symbol.asyncIterator]();
+      for (;;) {
+        const r = await within(timeoutMs, 'more of the reply', it.next() as Promise<IteratorResult<Buffer>>);
+        if (r.done) break;
+        await stdout.write(r.value);
+      }
+    }
     return 0;
   } catch (e) {
+    if (e instanceof WaitTimeoutError) throw e;
     printErr(e);
     return 1;
   }
@@ -112,14 +152,15 @@ interface ThroughputResult {
   errors: number;
 }
 
-async function throughput(session: Session, uri: string, count: number, size: number, nch: number, depth: number): Promise<ThroughputResult> {
-  const channels = await Promise.all(Array.from({ length: nch }, () => session.startChannel(uri)));
+async function throughput(channels: Channel[], uri: string, count: number, size: number, depth: number, progress: () => void): Promise<ThroughputResult> {
+  const nch = channels.length;
   const body = Buffer.alloc(size);
   for (let i = 0; i < size; i++) body[i] = 0x41 + (i % 26);
   const checkEcho = uri === TEST_PROFILE_URIS.echo;
   let errors = 0;
   let firstError: unknown;
   const check = (r: IncomingMessage): void => {
+    progress();
     if (checkEcho && !r.payload.equals(body)) errors++;
   };
   const start = process.hrtime.bigint();
@@ -132,6 +173,7 @@ async function throughput(session: Session, uri: string, count: number, size: nu
           try {
             check(await ch.request(body));
           } catch (e) {
+            progress();
             errors++;
             firstError ??= e;
           }
@@ -178,46 +220,71 @@ export async function runConnect(argv: string[]): Promise<number> {
   if (profileArg === undefined) throw new UsageError('--profile is required');
   const uri = testProfileUri(profileArg);
   const count = intOpt(values, 'count', 1, Number.MAX_SAFE_INTEGER);
-  const msg = stringOpt(values, 'msg');
-  if (msg !== undefined && values['stdin'] === true) throw new UsageError('use either --msg or --stdin');
+  const msgs = (values['msg'] as string[] | undefined) ?? [];
+  if (msgs.length > 0 && values['stdin'] === true) throw new UsageError('use either --msg or --stdin');
+  if (count !== undefined && msgs.length + (values['stdin'] === true ? 1 : 0) > 0) throw new UsageError('--count sends its own messages: no --msg or --stdin');
+  const content = stringOpt(values, 'content');
+  const serverName = stringOpt(values, 'serverName');
+  const timeoutS = intOpt(values, 'timeout', 1, 2 ** 31 / 1000) ?? DEFAULT_CONNECT_TIMEOUT_S;
+  const timeoutMs = timeoutS * 1000;
   const maxStdin = intOpt(values, 'max-stdin', 0, 2 ** 31 - 1) ?? DEFAULT_MAX_STDIN;
   if (values['max-stdin'] !== undefined && values['stdin'] !== true) throw new UsageError('--max-stdin needs --stdin');
   if (count === undefined && (values['size'] !== undefined || values['channels'] !== undefined)) {
     throw new UsageError('--size and --channels need --count');
   }
-  const sessionOpts = { ...peerOptionsFrom(values), ...connectSecurityFrom(values, 'host' in target ? target.host : undefined) };
+  const security = connectSecurityFrom(values, 'host' in target ? target.host : undefined);
+  // The tuning exchanges carry the same bound (their own timers end the session cleanly).
+  if (security.tls !== undefined && security.tls !== true) security.tls.timeoutMs = timeoutMs;
+  if (security.sasl !== undefined) security.sasl.timeoutMs = timeoutMs;
+  const sessionOpts = { ...peerOptionsFrom(values), ...security };
+  const startOpts = { ...(content !== undefined ? { content } : {}), ...(serverName !== undefined ? { serverName } : {}) };
+  const bodies = values['stdin'] === true ? [await readStdin(maxStdin)] : (msgs.length > 0 ? msgs : ['']).map((m) => Buffer.from(m, 'utf8'));
 
   let sock: net.Socket;
   let session: Session;
   try {
-    sock = await openSocket(target, values['trace'] === true);
-    session = await connect(sock, sessionOpts);
+    sock = await openSocket(target, values['trace'] === true, timeoutMs);
+    session = await within(timeoutMs, 'greeting (or TLS / SASL outcome)', connect(sock, sessionOpts), () => sock.destroy());
   } catch (e) {
     printErr(e);
     return 2;
   }
-  let status: number;
+  let status = 0;
+  const channels: Channel[] = [];
   try {
     if (count !== undefined) {
       const size = intOpt(values, 'size', 0, 2 ** 31 - 1) ?? 100;
       const nch = intOpt(values, 'channels', 1, 1 << 20) ?? 1;
       const depth = intOpt(values, 'depth', 1, 1 << 20) ?? 128;
-      const r = await throughput(session, uri, count, size, nch, depth);
-      process.stdout.write(values['json'] === true ? JSON.stringify(r) + '\n' : table(r));
-      status = r.errors === 0 ? 0 : 1;
+      for (let i = 0; i < nch; i++) channels.push(await within(timeoutMs, 'start reply', session.startChannel(uri, startOpts)));
+      let last = Date.now();
+      let watchdog: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        watchdog = setInterval(() => {
+          if (Date.now() - last > timeoutMs) reject(new WaitTimeoutError(`no reply within ${timeoutS} s (--timeout)`));
+        }, Math.min(1000, timeoutMs));
+      });
+      try {
+        const r = await Promise.race([throughput(channels, uri, count, size, depth, () => (last = Date.now())), stalled]);
+        process.stdout.write(values['json'] === true ? JSON.stringify(r) + '\n' : table(r));
+        status = r.errors === 0 ? 0 : 1;
+      } finally {
+        clearInterval(watchdog);
+      }
     } else {
-      const body = values['stdin'] === true ? await readStdin(maxStdin) : Buffer.from(msg ?? '', 'utf8');
-      const ch = await session.startChannel(uri);
-      status = await oneShot(ch, body);
+      const ch = await within(timeoutMs, 'start reply', session.startChannel(uri, startOpts));
+      channels.push(ch);
+      for (const body of bodies) status = Math.max(status, await oneShot(ch, body, timeoutMs));
     }
+    // Each channel is closed before the session (RFC 3080 §2.3.1.3), so the peer sees an orderly end.
+    for (const ch of channels) if (ch.isOpen) await within(timeoutMs, 'answer to the channel close', ch.close());
+    await within(timeoutMs, 'answer to the session close', session.close());
   } catch (e) {
     printErr(e);
-    status = e instanceof UsageError ? 2 : 1;
+    status = e instanceof UsageError || e instanceof WaitTimeoutError ? 2 : Math.max(status, 1);
+    if (e instanceof WaitTimeoutError || session.closed) session.destroy();
+    else await within(timeoutMs, 'answer to the session close', session.close()).catch(() => session.destroy());
   }
-  try {
-    await session.close();
-  } catch {
-    session.destroy();
-  }
+  stdout.finish();
   return status;
 }

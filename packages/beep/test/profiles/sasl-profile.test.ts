@@ -89,14 +89,55 @@ describe('BEEP SASL profile (RFC 3080 §4.1)', () => {
     expect(server.identity).to.deep.include({ mechanism: 'SCRAM-SHA-256', identity: 'user' });
   });
 
-  it('CRAM-MD5: empty piggybacked blob gets the challenge in the start reply', async () => {
+  it('CRAM-MD5 (server-first): a start without content gets the challenge in the start reply, as Vortex expects', async () => {
     const server = base({ hostname: 'beamgate.test' });
     const { step, t } = await exchange(server, client({ mechanism: 'CRAM-MD5' }), clear);
-    expect(t.start).to.equal('<blob />');
+    expect(t.start).to.equal(undefined);
     const challenge = Buffer.from(/<blob>(.*)<\/blob>/.exec(t.startReply ?? '')?.[1] ?? '', 'base64').toString();
     expect(challenge).to.match(/^<\d+\.\d+@beamgate\.test>$/);
     expect(t.messages).to.have.length(1);
     expect(step.kind).to.equal('complete');
+  });
+
+  it('CRAM-MD5: an empty piggybacked blob also gets the challenge in the start reply', async () => {
+    const server = base({ hostname: 'beamgate.test' });
+    const ch = server.openChannel('http://iana.org/beep/SASL/CRAM-MD5', clear);
+    const r = await ch.onStart('<blob />');
+    expect(r.outcome.status).to.equal('continue');
+    expect(Buffer.from(/<blob>(.*)<\/blob>/.exec(r.content ?? '')?.[1] ?? '', 'base64').toString()).to.match(/@beamgate\.test>$/);
+  });
+
+  it('client: a server-first challenge is taken from the start reply or from the RPY to an empty blob', async () => {
+    const challenge = '<1896.697170952@postoffice.reston.mci.net>';
+    const blob = `<blob>${b64(challenge)}</blob>`;
+    const digest = `<blob>${b64('tim b913a602c7eda7a495b4e6e7334d3890')}</blob>`;
+    const a = client({ mechanism: 'CRAM-MD5' });
+    expect(await a.startContent()).to.equal(undefined);
+    expect(await a.onStartReply(blob)).to.deep.equal({ kind: 'send', body: digest });
+    expect(await a.onReply('rpy', "<blob status='complete'/>")).to.deep.equal({ kind: 'complete' });
+    const b = client({ mechanism: 'CRAM-MD5' });
+    await b.startContent();
+    expect(await b.onStartReply(undefined)).to.deep.equal({ kind: 'send', body: '<blob />' });
+    expect(await b.onReply('rpy', `<![CDATA[${blob}]]>`)).to.deep.equal({ kind: 'send', body: digest });
+    expect(await b.onReply('rpy', "<blob status='complete' />")).to.deep.equal({ kind: 'complete' });
+  });
+
+  it('EXTERNAL: the verified TLS client certificate is the identity; another authzid needs authorization', async () => {
+    const ext: SaslChannelContext = { secure: true, externalIdentity: 'CN=tim,O=beamgate' };
+    const server = base({ allowExternal: true });
+    expect(server.profileUris(ext)[0]).to.equal('http://iana.org/beep/SASL/EXTERNAL');
+    expect(server.profileUris(clear)).to.not.include('http://iana.org/beep/SASL/EXTERNAL');
+    expect(base().profileUris(ext)).to.not.include('http://iana.org/beep/SASL/EXTERNAL');
+    const { step, t } = await exchange(server, new SaslClient({ mechanism: 'EXTERNAL' }), ext);
+    expect(t.start).to.equal('<blob />');
+    expect(t.startReply).to.equal("<blob status='complete' />");
+    expect(step.kind).to.equal('complete');
+    expect(server.identity).to.deep.include({ mechanism: 'EXTERNAL', authcid: 'CN=tim,O=beamgate', identity: 'CN=tim,O=beamgate' });
+
+    const other = await exchange(base({ allowExternal: true }), new SaslClient({ mechanism: 'EXTERNAL', authzid: 'root' }), ext);
+    expect((other.step as { error: { replyCode: number } }).error.replyCode).to.equal(537);
+    const noCert = await exchange(base({ allowExternal: true }), new SaslClient({ mechanism: 'EXTERNAL' }), secure);
+    expect((noCert.step as { error: { replyCode: number } }).error.replyCode).to.equal(535);
   });
 
   it('ANONYMOUS with trace information when allowed', async () => {
@@ -106,7 +147,7 @@ describe('BEEP SASL profile (RFC 3080 §4.1)', () => {
     expect(server.identity).to.deep.include({ identity: 'anonymous', trace: 'sirhc@example.org' });
   });
 
-  it('without piggybacking, the start reply is empty and the initial response goes as the first MSG', async () => {
+  it('without piggybacking, the start reply is empty (but for a server-first challenge) and the initial response goes as the first MSG', async () => {
     for (const mechanism of ['PLAIN', 'CRAM-MD5', 'SCRAM-SHA-256'] as const) {
       const server = base();
       const c = mechanism === 'SCRAM-SHA-256'
@@ -114,7 +155,9 @@ describe('BEEP SASL profile (RFC 3080 §4.1)', () => {
         : client({ mechanism, piggyback: false });
       const { step, t } = await exchange(server, c);
       expect(t.start, mechanism).to.equal(undefined);
-      expect(t.startReply, mechanism).to.equal(undefined);
+      // A server-first mechanism gets its challenge in the start reply all the same.
+      if (mechanism === 'CRAM-MD5') expect(t.startReply, mechanism).to.match(/^<blob>[A-Za-z0-9+/=]+<\/blob>$/);
+      else expect(t.startReply, mechanism).to.equal(undefined);
       expect(step.kind, mechanism).to.equal('complete');
     }
   });

@@ -8,8 +8,11 @@ import { Session, type SessionBinding } from '../../src/session/session.js';
 import type { Channel } from '../../src/session/channel.js';
 import type { ProfileDefinition } from '../../src/session/types.js';
 import type { SessionOptions } from '../../src/session/options.js';
-import { testProfiles } from '../../src/testing/test-profiles.js';
+import { ansProfile, echoProfile, sinkProfile, testProfiles } from '../../src/testing/test-profiles.js';
 import { securedTestProfiles } from '../tuning/transcript-security.js';
+import '../../src/api/session-security.js';
+
+type InitiatorAct = 'start_channel' | 'request' | 'close_channel' | 'close_session' | 'start_tls' | 'authenticate';
 
 export interface Step {
   send?: string;
@@ -20,9 +23,15 @@ export interface Step {
   expect_nothing?: boolean;
   wait_ms?: number;
   /** What the initiator under test does next by itself (its script); a TCP replayer only awaits the bytes. */
-  do?: 'start_channel' | 'request' | 'close_channel' | 'close_session';
+  do?: InitiatorAct;
   /** Legacy name of `do` (still accepted). */
-  action?: 'start_channel' | 'request' | 'close_channel' | 'close_session';
+  action?: InitiatorAct;
+  /** authenticate: the SASL mechanism and credentials. */
+  mechanism?: string;
+  authcid?: string;
+  password?: string;
+  authzid?: string;
+  trace?: string;
   id?: string;
   profile?: string;
   channel?: number;
@@ -71,11 +80,15 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
   // Vectors written before the profile names were unified with `beep listen` (urn:beamgate:test:*) still replay.
   const legacy = JSON.stringify(t.steps).includes('urn:beamgate:test:');
   delete o['security'];
+  // `profileSet`: 'none' (offer nothing, as `beep connect` does) or 'cli' (the `beep listen` test profiles).
+  const set = o['profileSet'];
+  delete o['profileSet'];
+  const base = set === 'none' ? [] : set === 'cli' ? [echoProfile(), ansProfile(), sinkProfile()] : vectorProfiles(legacy);
   const opts: SessionOptions = {
     receiveWindow: 4096,
     ...(o as Partial<SessionOptions>),
     role: t.role,
-    profiles: security === undefined ? vectorProfiles(legacy) : securedTestProfiles(vectorProfiles(legacy), security),
+    profiles: security === undefined ? base : securedTestProfiles(base, security),
     ...(names ? { acceptServerName: (n: string) => names.includes(n) } : {}),
   };
   const session = new Session(opts);
@@ -158,6 +171,23 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
           break;
         case 'close_session':
           track(step.id, session.close());
+          break;
+        case 'start_tls':
+          // The handshake never happens here: the IUT goes quiet after <proceed/> (the replayer's rewrap hangs).
+          track(step.id, session.startTls({ rejectUnauthorized: false }));
+          break;
+        case 'authenticate':
+          track(
+            step.id,
+            session.authenticate({
+              mechanism: step.mechanism as never,
+              allowCleartext: true,
+              ...(step.authcid !== undefined ? { authcid: step.authcid } : {}),
+              ...(step.password !== undefined ? { password: step.password } : {}),
+              ...(step.authzid !== undefined ? { authzid: step.authzid } : {}),
+              ...(step.trace !== undefined ? { trace: step.trace } : {}),
+            }),
+          );
           break;
       }
       await settle();

@@ -150,6 +150,30 @@ v.append(T('tls is not offered without a certificate: its start is refused with 
     {'send': p.f('MSG', 0, 1, start_xml(1, TLS, '<ready />'))}, {'expect_match': err_re(0, 1, 550)},
     {'send': p.f('MSG', 0, 2, start_xml(3, ECHO))}, {'expect_match': profile_re(2, ECHO)}], SASL_USERS))
 
+# ---------------------------------------------------------------- both spellings of profile content
+# Receivers accept content entity-escaped or as CDATA; replies go as CDATA (peers such as Vortex 1.1 compare the raw
+# text and refuse the escaped form; docs/interop.md).
+def start_escaped(num, uri, content):
+    esc = content.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace("'", '&apos;')
+    return XML + f"<start number='{num}'><profile uri='{uri}'>{esc}</profile></start>"
+def cdata_re(el_re): return r"<!\[CDATA\[" + el_re + r"\]\]>"
+p = Peer()
+v.append(T('tls ready sent entity-escaped is accepted, and proceed goes back as CDATA', ['J.48', 'H.43'],
+    opened(p, [TLS] + APP) + [
+    {'send': p.f('MSG', 0, 1, start_escaped(1, TLS, '<ready />'))},
+    {'expect_match': profile_re(1, TLS, cdata_re(r"<proceed\s*/>"))},
+    {'expect_nothing': True}], TLS_ONLY))
+p = Peer()
+v.append(T('sasl PLAIN blob sent entity-escaped is accepted, and the complete blob goes back as CDATA', ['K.51', 'H.43'],
+    opened(p, OPEN_PLAIN) + [
+    {'send': p.f('MSG', 0, 1, start_escaped(1, SASL('PLAIN'), blob(PLAIN_OK)))},
+    {'expect_match': profile_re(1, SASL('PLAIN'), cdata_re(r"<blob status='complete'\s*/>"))}], CLEAR))
+p = Peer()
+v.append(T('sasl CRAM-MD5 (server-first) start without content gets the challenge in the start reply, as CDATA', ['K.51', 'K.52'],
+    opened(p, [SASL('SCRAM-SHA-256'), SASL('CRAM-MD5')] + APP) + [
+    {'send': p.f('MSG', 0, 1, start_xml(1, SASL('CRAM-MD5')))},
+    {'expect_match': profile_re(1, SASL('CRAM-MD5'), cdata_re(r"<blob>[A-Za-z0-9+/]+=*</blob>"))}], SASL_USERS))
+
 ids = [t['id'] for t in v]
 assert len(ids) == len(set(ids)), ids
 doc = {'kind': 'beep-session', 'version': 1,

@@ -171,7 +171,7 @@ describe('tuning: TLS profile over TCP', function () {
     const start = XML + `<start number='1'><profile uri='${TLS_PROFILE_URI}'><![CDATA[<ready />]]></profile></start>`;
     sock.write(frame('MSG', 0, 1, greetLen, start));
     const reply = await raw.waitFor((f) => f.channel === 0 && f.msgno === 1);
-    expect(reply.payload.toString()).to.contain('&lt;proceed /&gt;');
+    expect(reply.payload.toString()).to.contain('<![CDATA[<proceed />]]>');
     const server = h.accepted[0]!;
     const reason = await closed(server);
     expect(reason).to.be.instanceOf(BeepTlsError);

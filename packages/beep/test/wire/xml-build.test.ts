@@ -9,6 +9,7 @@ import {
   buildProfile,
   buildStart,
   cdata,
+  cdataSafe,
   escapeXmlAttr,
   escapeXmlText,
 } from '../../src/wire/xml/build.js';
@@ -23,6 +24,24 @@ describe('wire: channel-0 XML builders', () => {
     expect(escapeXmlAttr('a\tb\nc\rd')).to.equal('a&#9;b&#10;c&#13;d');
     expect(() => escapeXmlText('a\u0001')).to.throw(BeepUsageError);
     expect(cdata('x]]>y')).to.equal('<![CDATA[x]]]]><![CDATA[>y]]>');
+  });
+
+  it('sends profile content as CDATA when it can, escaped otherwise (Vortex compares the raw text)', () => {
+    expect(buildStart({ number: 1, profiles: [{ uri: 'http://iana.org/beep/TLS', content: '<ready />' }] })).to.equal(
+      "<start number='1'><profile uri='http://iana.org/beep/TLS'><![CDATA[<ready />]]></profile></start>",
+    );
+    expect(buildProfile({ uri: 'urn:x', content: "<blob status='complete' />" })).to.equal(
+      "<profile uri='urn:x'><![CDATA[<blob status='complete' />]]></profile>",
+    );
+    expect(buildProfile({ uri: 'urn:x', content: 'a]]>b' })).to.equal("<profile uri='urn:x'>a]]&gt;b</profile>");
+    expect(buildProfile({ uri: 'urn:x', content: 'a\r\nb' })).to.equal("<profile uri='urn:x'>a&#13;\nb</profile>");
+    expect(buildProfile({ uri: 'urn:x', content: '<a/>', cdata: false })).to.equal("<profile uri='urn:x'>&lt;a/&gt;</profile>");
+    expect(cdataSafe('<job/>')).to.equal(true);
+    expect(cdataSafe('x]]>')).to.equal(false);
+    for (const content of ['<ready />', 'a]]>b', 'a\r\nb', `<blob>${'A'.repeat(100)}</blob>`]) {
+      const p = parseChannel0(buildProfile({ uri: 'urn:x', content }), { expect: 'rpy' });
+      expect(p.type === 'profile' && p.content).to.equal(content);
+    }
   });
 
   it('round-trips every element through the parser, with hostile text', () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import net from 'node:net';
 import { GatewayClient } from '../../src/client/gateway-client.js';
 import type { Gateway } from '../../src/gateway.js';
 import { PeerReplyError } from '../../src/errors.js';
@@ -15,6 +16,20 @@ describe('gateway e2e: jobs over BEEP', function () {
   after(async () => {
     await client?.close().catch(() => {});
     await gw?.close(1000);
+  });
+
+  it('accepts escaped start content and answers with CDATA (peers such as Vortex 1.1 compare the raw text)', async () => {
+    const sock = net.connect(gw.beepAddress.port, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    const xml = 'Content-Type: application/beep+xml\r\n\r\n';
+    const greeting = `${xml}<greeting />`;
+    const start = `${xml}<start number='1'><profile uri='urn:beamgate:profile:job'>&lt;job name='echo' input='none'&gt;&lt;arg&gt;echo&lt;/arg&gt;&lt;/job&gt;</profile></start>`;
+    sock.write(`RPY 0 0 . 0 ${greeting.length}\r\n${greeting}END\r\nMSG 0 1 . ${greeting.length} ${start.length}\r\n${start}END\r\n`);
+    const deadline = Date.now() + 10000;
+    while (!/RPY 0 1 [^\r]*\r\n[\s\S]*?END\r\n/.test(got) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    sock.destroy();
+    expect(got).to.match(/<profile uri='urn:beamgate:profile:job'><!\[CDATA\[<job id='\d+'\/>\]\]><\/profile>END\r\n/);
   });
 
   it('runs cat with input', async () => {

@@ -3,7 +3,7 @@
  * at most 255 characters, UTF-8, no control characters.
  */
 import type { SaslClientMechanism, SaslServerMechanism, SaslServerStep } from './mechanism.js';
-import { badState, malformedMessage, utf8Strict } from './mechanism.js';
+import { badState, malformedMessage, SingleMessageClient, utf8Strict } from './mechanism.js';
 
 export const ANONYMOUS_MAX_TRACE_CHARS = 255;
 /** The authcid reported for anonymous logins. */
@@ -38,39 +38,12 @@ class AnonymousServer implements SaslServerMechanism {
   }
 }
 
-class AnonymousClient implements SaslClientMechanism {
-  readonly name = 'ANONYMOUS' as const;
-  readonly clientFirst = true;
-  private readonly message: Buffer;
-  private sent = false;
-
-  constructor(trace: string) {
-    validateTrace(trace);
-    this.message = Buffer.from(trace, 'utf8');
-  }
-
-  async initialResponse(): Promise<Buffer> {
-    this.sent = true;
-    return this.message;
-  }
-
-  async respond(challenge: Buffer): Promise<Buffer> {
-    // An empty challenge asks for the initial response (e.g. the server ignored the piggybacked one).
-    if (challenge.length !== 0) throw malformedMessage('ANONYMOUS server sent a non-empty challenge');
-    this.sent = true;
-    return this.message;
-  }
-
-  async complete(data: Buffer | undefined): Promise<void> {
-    if (!this.sent) throw badState('ANONYMOUS completed before the trace was sent');
-    if (data !== undefined && data.length > 0) throw malformedMessage('ANONYMOUS success carries no data');
-  }
-}
-
 export function createAnonymousServer(): SaslServerMechanism {
   return new AnonymousServer();
 }
 
 export function createAnonymousClient(options: { trace?: string } = {}): SaslClientMechanism {
-  return new AnonymousClient(options.trace ?? '');
+  const trace = options.trace ?? '';
+  validateTrace(trace);
+  return new SingleMessageClient('ANONYMOUS', Buffer.from(trace, 'utf8'), 'the trace');
 }

@@ -7,6 +7,7 @@ export type { ScramServerError } from './scram-messages.js';
 export * from './anonymous.js';
 export * from './plain.js';
 export * from './cram-md5.js';
+export * from './external.js';
 export * from './scram-sha-256.js';
 export * from './registry.js';
 export * from './blob.js';

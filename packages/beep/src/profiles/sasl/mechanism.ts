@@ -5,7 +5,7 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { BeepSaslError } from '../../errors.js';
 
-export type SaslMechanismName = 'ANONYMOUS' | 'PLAIN' | 'CRAM-MD5' | 'SCRAM-SHA-256';
+export type SaslMechanismName = 'ANONYMOUS' | 'PLAIN' | 'CRAM-MD5' | 'SCRAM-SHA-256' | 'EXTERNAL';
 
 /** Who authenticated. `identity` is the authorization identity in effect: authzid if one was given, else authcid. */
 export interface SaslIdentity {
@@ -76,5 +76,36 @@ export function utf8Strict(bytes: Uint8Array, what: string): string {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch (cause) {
     throw saslFailure('BEEP_SASL_MALFORMED', `${what} is not valid UTF-8`, 501, cause);
+  }
+}
+
+/**
+ * The client side of a mechanism that is one client message (ANONYMOUS, PLAIN, EXTERNAL): the message is the
+ * initial response; an empty challenge (the server asking for it, RFC 4422 §5) is answered with it once; success
+ * carries no data.
+ */
+export class SingleMessageClient implements SaslClientMechanism {
+  readonly clientFirst = true;
+  private sent = false;
+  private challenged = false;
+
+  /** `what` names the message in errors ("the trace", "the credentials"...). */
+  constructor(readonly name: SaslMechanismName, private readonly message: Buffer, private readonly what: string) {}
+
+  async initialResponse(): Promise<Buffer> {
+    this.sent = true;
+    return this.message;
+  }
+
+  async respond(challenge: Buffer): Promise<Buffer> {
+    if (challenge.length !== 0 || this.challenged) throw malformedMessage(`${this.name} server sent an unexpected challenge`);
+    this.challenged = true;
+    this.sent = true;
+    return this.message;
+  }
+
+  async complete(data: Buffer | undefined): Promise<void> {
+    if (!this.sent) throw badState(`${this.name} completed before ${this.what} was sent`);
+    if (data !== undefined && data.length > 0) throw malformedMessage(`${this.name} success carries no data`);
   }
 }

@@ -4,7 +4,7 @@
  * accept). The server SASLpreps authcid and passwd before checking them.
  */
 import type { SaslClientMechanism, SaslServerMechanism, SaslServerStep } from './mechanism.js';
-import { authFailed, badState, malformedMessage, saslFailure, utf8Strict } from './mechanism.js';
+import { authFailed, badState, malformedMessage, saslFailure, SingleMessageClient, utf8Strict } from './mechanism.js';
 import type { SaslCredentialStore } from './credentials.js';
 import { authorizeWith, verifyPlainWith } from './credentials.js';
 import { saslprep } from './saslprep.js';
@@ -73,40 +73,11 @@ class PlainServer implements SaslServerMechanism {
   }
 }
 
-class PlainClient implements SaslClientMechanism {
-  readonly name = 'PLAIN' as const;
-  readonly clientFirst = true;
-  private readonly message: Buffer;
-  private sent = false;
-  private challenged = false;
-
-  constructor(message: PlainMessage) {
-    this.message = buildPlainMessage(message);
-  }
-
-  async initialResponse(): Promise<Buffer> {
-    this.sent = true;
-    return this.message;
-  }
-
-  async respond(challenge: Buffer): Promise<Buffer> {
-    // Only an empty challenge (a request for the initial response) is meaningful, and only once.
-    if (challenge.length !== 0 || this.challenged) throw malformedMessage('PLAIN server sent an unexpected challenge');
-    this.challenged = true;
-    this.sent = true;
-    return this.message;
-  }
-
-  async complete(data: Buffer | undefined): Promise<void> {
-    if (!this.sent) throw badState('PLAIN completed before the credentials were sent');
-    if (data !== undefined && data.length > 0) throw malformedMessage('PLAIN success carries no data');
-  }
-}
-
 export function createPlainServer(options: PlainServerOptions): SaslServerMechanism {
   return new PlainServer(options);
 }
 
 export function createPlainClient(options: { authcid: string; password: string; authzid?: string | undefined }): SaslClientMechanism {
-  return new PlainClient({ authcid: options.authcid, password: options.password, authzid: options.authzid });
+  const message = buildPlainMessage({ authcid: options.authcid, password: options.password, authzid: options.authzid });
+  return new SingleMessageClient('PLAIN', message, 'the credentials');
 }

@@ -8,9 +8,11 @@
  *   while step.kind === 'send': send MSG step.body on the channel; step = await c.onReply(kind, body)
  *   step.kind 'complete' (c.identity is set) | 'failed' (step.error.replyCode) | 'aborted'
  *
- * The initial response is piggybacked in the start (a server-first mechanism piggybacks an empty `<blob />`, which
- * asks the server for its challenge at once). When the start reply carries nothing, the initial response is sent
- * as the first MSG instead.
+ * The initial response of a client-first mechanism is piggybacked in the start. A server-first mechanism
+ * (CRAM-MD5) starts the channel without content, as Vortex 1.1 does, and takes the challenge from the start reply
+ * or, when the reply carries nothing (a server that waits for a first message), sends an empty `<blob />` and
+ * takes it from the RPY. When the start reply of a client-first mechanism carries nothing, the initial response is
+ * sent as the first MSG instead.
  */
 import { BeepSaslError, BeepXmlError } from '../../errors.js';
 import type { SaslClientMechanism, SaslMechanismName } from './mechanism.js';
@@ -79,7 +81,7 @@ export class SaslClient {
     if (this.stateValue !== 'new') throw saslFailure('BEEP_SASL_BAD_STATE', 'startContent() called twice', 554);
     this.stateValue = 'started';
     this.initial = await this.mech.initialResponse();
-    if (this.config.piggyback === false) return undefined;
+    if (this.config.piggyback === false || !this.mech.clientFirst) return undefined;
     this.piggybacked = true;
     this.sentInitial = true;
     return buildBlob({ data: this.initial ?? Buffer.alloc(0) });

@@ -10,6 +10,9 @@
  *   MSG on that channel -> r = await ch.onMessage(body) -> reply r.kind ('rpy' | 'err') with r.body
  *     (Content-Type: application/beep+xml)
  *
+ * A start without content for a server-first mechanism (CRAM-MD5) is answered with the server's challenge in the
+ * start reply, as Vortex 1.1 expects (it waits for that challenge and sends nothing until it comes).
+ *
  * Failures on the first round travel inside the start's profile element (534, 535, 537, 538, 454, 501...);
  * later rounds fail with ERR. A client `<blob status='abort'/>` is answered with ERR 451 and the channel goes back
  * to idle (a new exchange may start with the next MSG). The session is authenticated at most once.
@@ -22,7 +25,7 @@ import type { SaslCredentialStore } from './credentials.js';
 import { buildBlob, parseBlob } from './blob.js';
 import { buildErrorElement } from '../xml/error-element.js';
 import { DEFAULT_PROFILE_XML_MAX_LENGTH } from '../xml/profile-xml.js';
-import { createServerMechanism, mechanismFromUri, mechanismsSupportedBy, saslProfileUri, sendsCleartextPassword, SASL_MECHANISMS } from './registry.js';
+import { createServerMechanism, isServerFirst, mechanismFromUri, mechanismsSupportedBy, saslProfileUri, sendsCleartextPassword, SASL_MECHANISMS } from './registry.js';
 
 const log = debuglog('beamgate:sasl');
 
@@ -34,6 +37,13 @@ export interface SaslServerConfig {
   allowCleartext?: boolean;
   /** Offer ANONYMOUS. Default false. */
   allowAnonymous?: boolean;
+  /** Offer EXTERNAL (the verified TLS client certificate) on sessions running over TLS. Default false. */
+  allowExternal?: boolean;
+  /**
+   * Listener integration: milliseconds a started SASL channel may take to reach success or failure; then the
+   * session is terminated (BEEP_SASL_TIMEOUT). Default 30000.
+   */
+  negotiationTimeoutMs?: number;
   /** Failed exchanges allowed per session; further attempts get 454. Default 5. */
   maxFailures?: number;
   /** Longest accepted `<blob>` document (characters). Default 16384. */
@@ -52,6 +62,8 @@ export interface SaslServerConfig {
 export interface SaslChannelContext {
   /** True when the session runs over TLS (after the TLS profile's handshake). */
   secure: boolean;
+  /** The identity of the verified TLS client certificate (its subject), for EXTERNAL. */
+  externalIdentity?: string | undefined;
 }
 
 export type SaslOutcome =
@@ -86,6 +98,7 @@ export class SaslServer {
   constructor(readonly config: SaslServerConfig) {
     const supported = mechanismsSupportedBy(config.credentials);
     if (config.allowAnonymous) supported.push('ANONYMOUS');
+    if (config.allowExternal) supported.push('EXTERNAL');
     const wanted = config.mechanisms ?? SASL_MECHANISMS;
     this.offered = SASL_MECHANISMS.filter((m) => wanted.includes(m) && supported.includes(m));
   }
@@ -105,7 +118,9 @@ export class SaslServer {
 
   /** Whether `mechanism` may run on a session with this security state. */
   allows(mechanism: SaslMechanismName, ctx: SaslChannelContext): boolean {
-    return this.offered.includes(mechanism) && (ctx.secure || this.config.allowCleartext === true || !sendsCleartextPassword(mechanism));
+    if (!this.offered.includes(mechanism)) return false;
+    if (mechanism === 'EXTERNAL') return ctx.secure;
+    return ctx.secure || this.config.allowCleartext === true || !sendsCleartextPassword(mechanism);
   }
 
   /** Profile URIs to list in the greeting (none once authenticated). */
@@ -146,10 +161,11 @@ export class SaslServer {
   }
 
   /** @internal */
-  createMechanism(name: SaslMechanismName): SaslServerMechanism {
+  createMechanism(name: SaslMechanismName, ctx: SaslChannelContext): SaslServerMechanism {
     const c = this.config;
     return createServerMechanism(name, {
       credentials: c.credentials,
+      externalIdentity: ctx.externalIdentity,
       ...(c.env ? { env: c.env } : {}),
       ...(c.hostname !== undefined ? { hostname: c.hostname } : {}),
       ...(c.scramServerNonce ? { scramServerNonce: c.scramServerNonce } : {}),
@@ -177,8 +193,9 @@ export class SaslServerChannel {
       const refusal = this.policyRefusal();
       if (refusal) return { content: buildErrorElement(errorOf(refusal)), outcome: { status: 'failed', error: refusal } };
       const empty = content === undefined || (typeof content === 'string' ? content.trim() === '' : content.length === 0);
-      if (empty) return { content: undefined, outcome: { status: 'idle' } };
-      const r = await this.handle(content);
+      if (empty && !isServerFirst(this.mechanism)) return { content: undefined, outcome: { status: 'idle' } };
+      // Server-first with nothing piggybacked: run the first round now so that the challenge rides on the reply.
+      const r = empty ? await this.run(undefined) : await this.handle(content);
       return { content: r.ok ? r.body : buildErrorElement(errorOf(r.error)), outcome: r.outcome };
     });
   }
@@ -239,14 +256,19 @@ export class SaslServerChannel {
     if (blob.status === 'complete') {
       return this.fail(saslFailure('BEEP_SASL_MALFORMED', "a client may not send status='complete'", 501), true);
     }
+    return this.run(blob.data);
+  }
+
+  /** One mechanism round with the client's data (undefined: none yet, the server speaks first). */
+  private async run(data: Buffer | undefined): Promise<Reply> {
     if (this.stateValue === 'idle') {
       const refusal = this.policyRefusal();
       if (refusal) return this.fail(refusal, false);
-      this.current = this.server.createMechanism(this.mechanism);
+      this.current = this.server.createMechanism(this.mechanism, this.ctx);
       this.stateValue = 'in-progress';
     }
     try {
-      const step = await (this.current as SaslServerMechanism).step(blob.data);
+      const step = await (this.current as SaslServerMechanism).step(data);
       if (step.kind === 'challenge') return { ok: true, body: buildBlob({ data: step.data }), outcome: { status: 'continue' } };
       if (this.server.identity) {
         return this.fail(saslFailure('BEEP_SASL_ALREADY_AUTHENTICATED', 'this session is already authenticated', 554), false);

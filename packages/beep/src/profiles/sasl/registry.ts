@@ -5,12 +5,22 @@ import { createAnonymousClient, createAnonymousServer } from './anonymous.js';
 import { createPlainClient, createPlainServer } from './plain.js';
 import { createCramMd5Client, createCramMd5Server } from './cram-md5.js';
 import { createScramSha256Client, createScramSha256Server } from './scram-sha-256.js';
+import { createExternalClient, createExternalServer } from './external.js';
 
 export const SASL_URI_PREFIX = 'http://iana.org/beep/SASL/';
 /** The SASL service name for BEEP (RFC 3080 §4.1). */
 export const SASL_SERVICE_NAME = 'beep';
-/** Strongest first: the order servers advertise and clients prefer. */
-export const SASL_MECHANISMS: readonly SaslMechanismName[] = ['SCRAM-SHA-256', 'CRAM-MD5', 'PLAIN', 'ANONYMOUS'];
+/**
+ * Strongest first: the order servers advertise and clients prefer. EXTERNAL (the TLS client certificate) is only
+ * offered by a listener that verifies client certificates and only used by a client that asks for it. DIGEST-MD5
+ * is not implemented: RFC 6331 moved it to Historic (weak, interoperability problems); SCRAM-SHA-256 replaces it.
+ */
+export const SASL_MECHANISMS: readonly SaslMechanismName[] = ['EXTERNAL', 'SCRAM-SHA-256', 'CRAM-MD5', 'PLAIN', 'ANONYMOUS'];
+
+/** Mechanisms whose first message comes from the server (RFC 4422 §5): the listener answers an empty start with it. */
+export function isServerFirst(mechanism: SaslMechanismName): boolean {
+  return mechanism === 'CRAM-MD5';
+}
 
 export function saslProfileUri(mechanism: SaslMechanismName): string {
   return SASL_URI_PREFIX + mechanism;
@@ -48,10 +58,14 @@ export interface SaslServerMechanismOptions {
   scramServerNonce?: () => string;
   /** PLAIN field limit, default 255 octets. */
   plainMaxFieldOctets?: number;
+  /** EXTERNAL: the verified TLS client certificate's identity, if any. */
+  externalIdentity?: string | undefined;
 }
 
 export function createServerMechanism(name: SaslMechanismName, options: SaslServerMechanismOptions): SaslServerMechanism {
   switch (name) {
+    case 'EXTERNAL':
+      return createExternalServer({ credentials: options.credentials, externalIdentity: options.externalIdentity });
     case 'ANONYMOUS':
       return createAnonymousServer();
     case 'PLAIN':
@@ -86,6 +100,7 @@ export interface SaslClientCredentials {
 
 export function createClientMechanism(name: SaslMechanismName, creds: SaslClientCredentials): SaslClientMechanism {
   if (name === 'ANONYMOUS') return createAnonymousClient(creds.trace === undefined ? {} : { trace: creds.trace });
+  if (name === 'EXTERNAL') return createExternalClient({ authzid: creds.authzid });
   if (creds.authcid === undefined || creds.password === undefined) {
     throw new TypeError(`SASL ${name} needs authcid and password`);
   }

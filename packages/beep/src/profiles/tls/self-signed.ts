@@ -15,6 +15,8 @@ export interface SelfSignedOptions {
   days?: number;
   /** Clock for the validity period (tests). Default Date.now(). */
   now?: number;
+  /** Also allow the certificate as a TLS client certificate (extended key usage clientAuth). Default false. */
+  clientAuth?: boolean;
 }
 
 export interface SelfSignedCertificate {
@@ -48,7 +50,7 @@ export function generateSelfSigned(options: SelfSignedOptions = {}): SelfSignedC
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'extKeyUsage', serverAuth: true, ...(options.clientAuth === true ? { clientAuth: true } : {}) },
     { name: 'subjectAltName', altNames: altNames.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
     { name: 'subjectKeyIdentifier' },
   ]);

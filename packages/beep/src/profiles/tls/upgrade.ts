@@ -76,31 +76,22 @@ export function upgradeToTls(socket: net.Socket | Duplex, options: UpgradeToTlsO
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS;
   log('%s handshake starting (%d pending bytes, %s path)', options.role, pendingLength, native ? 'native' : 'duplex');
 
+  if (options.role === 'server') return serverHandshake(socket, carrier, options, minVersion, timeoutMs);
   let tlsSocket: tls.TLSSocket;
   try {
-    if (options.role === 'server') {
-      if (options.key === undefined || options.cert === undefined) throw new TypeError('a TLS server needs key and cert');
-      const secureContext = tls.createSecureContext({
-        key: options.key, cert: options.cert, minVersion, ...(options.ca !== undefined ? { ca: options.ca } : {}),
-      });
-      tlsSocket = new tls.TLSSocket(carrier, {
-        isServer: true, secureContext, requestCert: options.requestCert ?? false, rejectUnauthorized,
-      });
-    } else {
-      const peer = socket instanceof net.Socket ? socket.remoteAddress : undefined;
-      const identity = options.servername ?? options.host ?? peer ?? 'localhost';
-      const sni = options.servername !== undefined && net.isIP(options.servername) === 0 ? options.servername : undefined;
-      tlsSocket = tls.connect({
-        socket: carrier,
-        rejectUnauthorized,
-        minVersion,
-        ...(sni !== undefined ? { servername: sni } : {}),
-        ...(options.ca !== undefined ? { ca: options.ca } : {}),
-        ...(options.key !== undefined ? { key: options.key } : {}),
-        ...(options.cert !== undefined ? { cert: options.cert } : {}),
-        checkServerIdentity: (_host, cert) => tls.checkServerIdentity(identity, cert),
-      });
-    }
+    const peer = socket instanceof net.Socket ? socket.remoteAddress : undefined;
+    const identity = options.servername ?? options.host ?? peer ?? 'localhost';
+    const sni = options.servername !== undefined && net.isIP(options.servername) === 0 ? options.servername : undefined;
+    tlsSocket = tls.connect({
+      socket: carrier,
+      rejectUnauthorized,
+      minVersion,
+      ...(sni !== undefined ? { servername: sni } : {}),
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      ...(options.key !== undefined ? { key: options.key } : {}),
+      ...(options.cert !== undefined ? { cert: options.cert } : {}),
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(identity, cert),
+    });
   } catch (err) {
     socket.destroy();
     return Promise.reject(new BeepTlsError('BEEP_TLS_HANDSHAKE_FAILED', `cannot start TLS: ${(err as Error).message}`, { cause: err }));
@@ -129,10 +120,6 @@ export function upgradeToTls(socket: net.Socket | Duplex, options: UpgradeToTlsO
     };
     const onSecure = (): void => {
       if (settled) return;
-      if (options.role === 'server' && options.requestCert && rejectUnauthorized && !tlsSocket.authorized) {
-        fail(new BeepTlsError('BEEP_TLS_UNAUTHORIZED', `client certificate rejected: ${String(tlsSocket.authorizationError)}`));
-        return;
-      }
       settled = true;
       cleanup();
       log('%s handshake done (%s)', options.role, tlsSocket.getProtocol());
@@ -150,10 +137,90 @@ export function upgradeToTls(socket: net.Socket | Duplex, options: UpgradeToTlsO
     const timer = setTimeout(() => {
       fail(new BeepTlsError('BEEP_TLS_HANDSHAKE_TIMEOUT', `TLS handshake did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
-    tlsSocket.once(options.role === 'server' ? 'secure' : 'secureConnect', onSecure);
+    tlsSocket.once('secureConnect', onSecure);
     tlsSocket.on('error', onError);
     tlsSocket.once('close', onClose);
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The server side: the connection is handed to a tls.Server (not wrapped in a bare TLSSocket), because only the
+ * server path verifies a requested client certificate and sets `authorized` / `authorizationError`. The server
+ * accepts any certificate at the TLS level and the check is made here, so that a refusal is a BEEP_TLS_UNAUTHORIZED
+ * error with the reason rather than a silent close.
+ */
+function serverHandshake(
+  socket: net.Socket | Duplex,
+  carrier: Duplex,
+  options: UpgradeToTlsOptions,
+  minVersion: tls.SecureVersion,
+  timeoutMs: number,
+): Promise<tls.TLSSocket> {
+  if (options.key === undefined || options.cert === undefined) {
+    socket.destroy();
+    return Promise.reject(new BeepTlsError('BEEP_TLS_HANDSHAKE_FAILED', 'cannot start TLS: a TLS server needs key and cert'));
+  }
+  const requestCert = options.requestCert ?? false;
+  const rejectUnauthorized = options.rejectUnauthorized ?? true;
+  let server: tls.Server;
+  try {
+    server = tls.createServer({
+      key: options.key,
+      cert: options.cert,
+      minVersion,
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      requestCert,
+      rejectUnauthorized: false,
+    });
+  } catch (err) {
+    socket.destroy();
+    return Promise.reject(new BeepTlsError('BEEP_TLS_HANDSHAKE_FAILED', `cannot start TLS: ${(err as Error).message}`, { cause: err }));
+  }
+  return new Promise<tls.TLSSocket>((resolve, reject) => {
+    let settled = false;
+    let made: tls.TLSSocket | undefined;
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      server.removeAllListeners();
+      carrier.off('close', onClose);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (error: BeepTlsError): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      log('server handshake failed: %s', error.message);
+      made?.on('error', () => undefined);
+      made?.destroy();
+      socket.destroy();
+      reject(error);
+    };
+    const onClose = (): void => fail(new BeepTlsError('BEEP_TLS_HANDSHAKE_FAILED', 'connection closed during the TLS handshake'));
+    const onAbort = (): void => fail(new BeepTlsError('BEEP_TLS_HANDSHAKE_FAILED', 'TLS handshake aborted', { cause: options.signal?.reason }));
+    const timer = setTimeout(() => {
+      fail(new BeepTlsError('BEEP_TLS_HANDSHAKE_TIMEOUT', `TLS handshake did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    server.on('secureConnection', (tlsSocket: tls.TLSSocket) => {
+      made = tlsSocket;
+      if (settled) return;
+      if (requestCert && rejectUnauthorized && !tlsSocket.authorized) {
+        fail(new BeepTlsError('BEEP_TLS_UNAUTHORIZED', `client certificate rejected: ${String(tlsSocket.authorizationError ?? 'none presented')}`));
+        return;
+      }
+      settled = true;
+      cleanup();
+      log('server handshake done (%s)', tlsSocket.getProtocol());
+      resolve(tlsSocket);
+    });
+    server.on('tlsClientError', (err: Error, tlsSocket: tls.TLSSocket) => {
+      made = tlsSocket;
+      fail(new BeepTlsError('BEEP_TLS_HANDSHAKE_FAILED', `TLS handshake failed: ${err.message}`, { cause: err }));
+    });
+    carrier.once('close', onClose);
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    server.emit('connection', carrier);
   });
 }

@@ -4,7 +4,7 @@
  * (startChannel with `tuning`, tune, resume, channel requests).
  */
 import type { ConnectionOptions } from 'node:tls';
-import { BeepClosedError, BeepReplyError, BeepTlsError } from '../../errors.js';
+import { BeepClosedError, BeepReplyError, BeepTlsError, BeepUsageError } from '../../errors.js';
 import type { Channel } from '../../session/channel.js';
 import { BeepErrReply } from '../../session/reply-sinks.js';
 import type { Session } from '../../session/session.js';
@@ -20,6 +20,7 @@ import { TLS_PROFILE_URI } from '../tls/tls-xml.js';
 import { upgradeToTls } from '../tls/upgrade.js';
 import { setSessionIdentity } from './identity.js';
 import { rememberTlsSocket } from './tls-socket.js';
+import { DEFAULT_NEGOTIATION_TIMEOUT_MS, NegotiationTimer } from './negotiation-timer.js';
 
 const XML = { contentType: 'application/beep+xml' };
 
@@ -40,6 +41,11 @@ export interface StartTlsOptions {
   minVersion?: ConnectionOptions['minVersion'];
   /** Milliseconds the handshake may take. Default 10000. */
   handshakeTimeoutMs?: number;
+  /**
+   * Milliseconds the whole negotiation (start, `<proceed/>`, handshake, new greeting) may take; then the session is
+   * terminated and the promise rejects with BeepTlsError BEEP_TLS_TIMEOUT. Default 30000.
+   */
+  timeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -60,6 +66,11 @@ export interface AuthenticateOptions {
   signal?: AbortSignal;
   /** SCRAM client nonce source (tests). */
   nonce?: () => string;
+  /**
+   * Milliseconds the exchange may take; then the session is terminated and the promise rejects with BeepSaslError
+   * BEEP_SASL_TIMEOUT (a peer that stops answering mid-exchange leaves the session in an unknown state). Default 30000.
+   */
+  timeoutMs?: number;
 }
 
 function abortReason(signal: AbortSignal): Error {
@@ -90,6 +101,21 @@ function failedStep(step: TlsClientStep | SaslClientStep): never {
   throw new Error(`unexpected step ${step.kind}`);
 }
 
+/** Run a negotiation under a timer that terminates the session; rejects with the timer's error when it fired. */
+async function bounded<T>(session: Session, ms: number | undefined, error: (ms: number) => Error, run: () => Promise<T>): Promise<T> {
+  const limit = ms ?? DEFAULT_NEGOTIATION_TIMEOUT_MS;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new BeepUsageError('timeoutMs must be a positive integer');
+  let fired: Error | undefined;
+  const timer = new NegotiationTimer(session, limit, () => (fired = error(limit)));
+  try {
+    return await run();
+  } catch (e) {
+    throw fired ?? e;
+  } finally {
+    timer.clear();
+  }
+}
+
 /**
  * Negotiate TLS on the session (RFC 3080 §3.1): start the TLS profile with a piggybacked `<ready/>`, and on
  * `<proceed/>` run the handshake over the same connection, reset the session and exchange new greetings. Resolves
@@ -100,6 +126,12 @@ function failedStep(step: TlsClientStep | SaslClientStep): never {
 export async function startTls(session: Session, opts: StartTlsOptions = {}): Promise<GreetingInfo> {
   if (session.closed) throw new BeepClosedError('BEEP_SESSION_CLOSED', 'session closed');
   if (session.securityLayer === 'tls') throw new BeepTlsError('BEEP_TLS_BAD_STATE', 'the session already runs over TLS', { replyCode: 554 });
+  return bounded(session, opts.timeoutMs, (ms) => new BeepTlsError('BEEP_TLS_TIMEOUT', `TLS negotiation did not finish within ${ms} ms`), () =>
+    negotiateTls(session, opts),
+  );
+}
+
+async function negotiateTls(session: Session, opts: StartTlsOptions): Promise<GreetingInfo> {
   const machine = new TlsProfileClient();
   let channel: Channel;
   try {
@@ -152,7 +184,8 @@ export function chooseMechanism(session: Session, opts: Pick<AuthenticateOptions
   const secure = session.securityLayer === 'tls' || opts.allowCleartext === true;
   const haveSecret = opts.authcid !== undefined && opts.password !== undefined;
   for (const m of SASL_MECHANISMS) {
-    if (!offered.has(m)) continue;
+    // EXTERNAL only when asked for: it needs a client certificate the listener trusts.
+    if (!offered.has(m) || m === 'EXTERNAL') continue;
     if (m === 'ANONYMOUS' ? haveSecret : !haveSecret) continue;
     if (sendsCleartextPassword(m) && !secure) continue;
     return m;
@@ -191,6 +224,16 @@ export async function authenticate(session: Session, opts: AuthenticateOptions =
   }
   const signal = opts.signal;
   if (signal?.aborted) throw abortReason(signal);
+  return bounded(
+    session,
+    opts.timeoutMs,
+    (ms) => saslFailure('BEEP_SASL_TIMEOUT', `the SASL ${mechanism} exchange did not finish within ${ms} ms`, 454),
+    () => runSasl(session, mechanism, opts),
+  );
+}
+
+async function runSasl(session: Session, mechanism: SaslMechanismName, opts: AuthenticateOptions): Promise<string> {
+  const signal = opts.signal;
   let client: SaslClient;
   try {
     client = new SaslClient({

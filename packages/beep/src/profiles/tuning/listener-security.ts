@@ -11,8 +11,14 @@
  * Refusals of application profiles: 554 while TLS is required and not up (policy), 530 while SASL is required and
  * the session is not authenticated. Registered-but-hidden profiles (PLAIN before TLS, applications before TLS)
  * get these codes (or 538) instead of 550, so a client learns why.
+ *
+ * Stalls: a TLS channel started without `<ready/>` and a SASL exchange that has not succeeded or failed are
+ * bounded by `negotiationTimeoutMs` (tls / sasl options); the session is then terminated with BEEP_TLS_TIMEOUT or
+ * BEEP_SASL_TIMEOUT. EXTERNAL takes its identity from the verified TLS client certificate (`tls.requestCert`).
  */
+import { X509Certificate } from 'node:crypto';
 import { debuglog } from 'node:util';
+import { BeepSaslError, BeepTlsError } from '../../errors.js';
 import type { Channel } from '../../session/channel.js';
 import type { IncomingMessage, Responder } from '../../session/message.js';
 import type { Session } from '../../session/session.js';
@@ -26,7 +32,8 @@ import { TLS_PROFILE_URI } from '../tls/tls-xml.js';
 import { upgradeToTls } from '../tls/upgrade.js';
 import { setSessionIdentity } from './identity.js';
 import type { ResolvedSecurity } from './security-options.js';
-import { rememberTlsSocket } from './tls-socket.js';
+import { rememberTlsSocket, tlsSocketOf } from './tls-socket.js';
+import { DEFAULT_NEGOTIATION_TIMEOUT_MS, NegotiationTimer } from './negotiation-timer.js';
 
 const log = debuglog('beamgate:tuning');
 const XML = { contentType: 'application/beep+xml' };
@@ -48,6 +55,8 @@ interface SessionSecurity {
   /** SASL state machines created in onStart, picked up by onChannel. */
   pendingSasl: Map<number, SaslServerChannel>;
   saslChannels: WeakMap<Channel, SaslServerChannel>;
+  /** Negotiations under way, by channel number. */
+  timers: Map<number, NegotiationTimer>;
   tuning: boolean;
 }
 
@@ -109,6 +118,7 @@ export class ListenerSecurity {
         tls: new Map(),
         pendingSasl: new Map(),
         saslChannels: new WeakMap(),
+        timers: new Map(),
         tuning: false,
       };
       this.states.set(session, st);
@@ -150,6 +160,20 @@ export class ListenerSecurity {
     };
   }
 
+  private startTimer(session: Session, st: SessionSecurity, channel: number, ms: number, error: () => Error): void {
+    this.stopTimer(st, channel);
+    st.timers.set(channel, new NegotiationTimer(session, ms, () => {
+      const e = error();
+      log('%s', e.message);
+      return e;
+    }));
+  }
+
+  private stopTimer(st: SessionSecurity, channel: number): void {
+    st.timers.get(channel)?.clear();
+    st.timers.delete(channel);
+  }
+
   // ---------------------------------------------------------------- TLS
 
   private tlsProfile(): ProfileDefinition {
@@ -161,6 +185,9 @@ export class ListenerSecurity {
         if (isEmpty(info.content)) {
           // `ready` will come as a MSG on the channel.
           st.tls.set(info.channel, machine);
+          const ms = this.config.tls?.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS;
+          this.startTimer(info.session, st, info.channel, ms, () =>
+            new BeepTlsError('BEEP_TLS_TIMEOUT', `no <ready/> on the TLS channel within ${ms} ms`));
           return true;
         }
         const r = machine.onStart(info.content);
@@ -173,6 +200,7 @@ export class ListenerSecurity {
         const session = msg.channel.session;
         const st = this.state(session);
         const machine = st.tls.get(msg.channel.number) ?? new TlsProfileServer({ available: true, secure: st.secure || st.tuning });
+        this.stopTimer(st, msg.channel.number);
         const r = machine.onMessage(msg.payload);
         if (!r.proceed) {
           reply.err(r.body, XML);
@@ -216,6 +244,8 @@ export class ListenerSecurity {
           st.sasl = undefined;
           st.tls.clear();
           st.pendingSasl.clear();
+          for (const t of st.timers.values()) t.clear();
+          st.timers.clear();
           session.securityLayer = 'tls';
           rememberTlsSocket(session, sock);
           setSessionIdentity(session, undefined);
@@ -240,7 +270,7 @@ export class ListenerSecurity {
       onStart: async (info) => {
         const st = this.state(info.session);
         const server = this.saslServer(info.session, st);
-        const chan = server.openChannel(info.uri, { secure: st.secure });
+        const chan = server.openChannel(info.uri, { secure: st.secure, externalIdentity: certificateIdentity(info.session) });
         const r = await chan.onStart(info.content);
         if (r.outcome.status === 'failed' && r.outcome.error.replyCode !== undefined && POLICY_CODES.has(r.outcome.error.replyCode)) {
           // No round ran (PLAIN in the clear, already authenticated, too many failures): refuse the start.
@@ -248,6 +278,11 @@ export class ListenerSecurity {
           return { refuse: { code: e.replyCode as number, text: e.message } };
         }
         st.pendingSasl.set(info.channel, chan);
+        if (r.outcome.status === 'idle' || r.outcome.status === 'continue') {
+          const ms = this.config.sasl?.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS;
+          this.startTimer(info.session, st, info.channel, ms, () =>
+            new BeepSaslError('BEEP_SASL_TIMEOUT', `the SASL ${mech} exchange did not finish within ${ms} ms`, { replyCode: 454 }));
+        }
         return r.content === undefined ? true : { content: r.content };
       },
       onChannel: (channel) => {
@@ -256,7 +291,10 @@ export class ListenerSecurity {
         if (chan === undefined) return;
         st.pendingSasl.delete(channel.number);
         st.saslChannels.set(channel, chan);
-        channel.once('close', () => chan.close());
+        channel.once('close', () => {
+          chan.close();
+          this.stopTimer(st, channel.number);
+        });
       },
       onMessage: async (msg, reply) => {
         const st = this.state(msg.channel.session);
@@ -266,9 +304,23 @@ export class ListenerSecurity {
           return;
         }
         const r = await chan.onMessage(msg.payload);
+        if (r.outcome.status !== 'continue') this.stopTimer(st, msg.channel.number);
         if (r.kind === 'rpy') reply.rpy(r.body, XML);
         else reply.err(r.body, XML);
       },
     };
   }
+}
+
+/**
+ * The SASL EXTERNAL identity of a session: the subject of the TLS client certificate, when the handshake verified
+ * one, as an RFC 4514-style string (most specific first, e.g. `CN=bob,O=Example`).
+ */
+export function certificateIdentity(session: Session): string | undefined {
+  const sock = tlsSocketOf(session);
+  if (sock === undefined || !sock.authorized) return undefined;
+  const raw = sock.getPeerCertificate()?.raw;
+  if (raw === undefined || raw.length === 0) return undefined;
+  const subject = new X509Certificate(raw).subject;
+  return subject === '' ? undefined : subject.split('\n').reverse().join(',');
 }

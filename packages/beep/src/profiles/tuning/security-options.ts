@@ -9,6 +9,7 @@ import type { SaslServerConfig } from '../sasl/profile-server.js';
 import { generateSelfSigned } from '../tls/self-signed.js';
 import type { SelfSignedOptions } from '../tls/self-signed.js';
 import { DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS } from '../tls/upgrade.js';
+import { DEFAULT_NEGOTIATION_TIMEOUT_MS } from './negotiation-timer.js';
 import { createUserPasswordStore } from './user-store.js';
 
 type Pem = string | Buffer;
@@ -18,8 +19,13 @@ interface TlsCommon {
   handshakeTimeoutMs?: number;
   /** CAs trusted for client certificates (with requestCert). */
   ca?: Pem | Pem[];
-  /** Ask the client for a certificate (it must be trusted by `ca`). Default false. */
+  /**
+   * Ask the client for a certificate; it must be trusted by `ca` or the handshake fails. The certificate's subject
+   * then authenticates the session through SASL EXTERNAL (offered after TLS). Default false.
+   */
   requestCert?: boolean;
+  /** Milliseconds a TLS channel started without `<ready/>` may wait for it; then the session ends (BEEP_TLS_TIMEOUT). Default 30000. */
+  negotiationTimeoutMs?: number;
 }
 
 /** Server TLS: PEM key and certificate (inline or files), or a self-signed certificate generated at start. */
@@ -38,6 +44,8 @@ export interface ListenerSaslOptions
   allowCleartext?: boolean;
   /** Offer ANONYMOUS. Default false. */
   allowAnonymous?: boolean;
+  /** Offer EXTERNAL after TLS. Default: true when `tls.requestCert` (verified client certificates), else false. */
+  allowExternal?: boolean;
 }
 
 export interface SecurityPolicy {
@@ -60,6 +68,7 @@ export interface ResolvedTls {
   ca: Pem | Pem[] | undefined;
   requestCert: boolean;
   handshakeTimeoutMs: number;
+  negotiationTimeoutMs: number;
   /** SHA-256 fingerprint when the certificate was generated here. */
   fingerprint256: string | undefined;
 }
@@ -91,15 +100,20 @@ function resolveTls(o: ListenerTlsOptions): ResolvedTls {
     key = o.key;
     cert = o.cert;
   }
-  const handshakeTimeoutMs = o.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS;
-  if (!Number.isSafeInteger(handshakeTimeoutMs) || handshakeTimeoutMs < 1) {
-    throw new BeepUsageError('tls.handshakeTimeoutMs must be a positive integer');
-  }
-  return { key, cert, ca: o.ca, requestCert: o.requestCert ?? false, handshakeTimeoutMs, fingerprint256 };
+  const handshakeTimeoutMs = positiveMs('tls.handshakeTimeoutMs', o.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS);
+  const negotiationTimeoutMs = positiveMs('tls.negotiationTimeoutMs', o.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS);
+  if (o.requestCert === true && o.ca === undefined) throw new BeepUsageError('tls.requestCert needs tls.ca (the CAs that sign client certificates)');
+  return { key, cert, ca: o.ca, requestCert: o.requestCert ?? false, handshakeTimeoutMs, negotiationTimeoutMs, fingerprint256 };
 }
 
-function resolveSasl(o: ListenerSaslOptions): SaslServerConfig {
+function positiveMs(what: string, ms: number): number {
+  if (!Number.isSafeInteger(ms) || ms < 1) throw new BeepUsageError(`${what} must be a positive integer`);
+  return ms;
+}
+
+function resolveSasl(o: ListenerSaslOptions, requestCert: boolean): SaslServerConfig {
   const { users, credentials, ...rest } = o;
+  positiveMs('sasl.negotiationTimeoutMs', rest.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS);
   if (users !== undefined && credentials !== undefined) throw new BeepUsageError('sasl: give either credentials or users, not both');
   let store: SaslCredentialStore;
   if (credentials !== undefined) store = credentials;
@@ -113,7 +127,7 @@ function resolveSasl(o: ListenerSaslOptions): SaslServerConfig {
       throw new BeepUsageError(`sasl.users: ${(e as Error).message}`, 'BEEP_INVALID_ARGUMENT', { cause: e });
     }
   }
-  return { ...rest, credentials: store };
+  return { allowExternal: requestCert, ...rest, credentials: store };
 }
 
 /** Undefined when no security option was given (the profiles are then used as they are). */
@@ -121,10 +135,10 @@ export function resolveSecurity(o: ListenerSecurityOptions): ResolvedSecurity | 
   if (o.tls === undefined && o.sasl === undefined && o.require === undefined) return undefined;
   const require = { tls: o.require?.tls === true, sasl: o.require?.sasl === true };
   if (require.tls && o.tls === undefined) throw new BeepUsageError('require.tls needs tls options (a key and certificate)');
-  if (require.sasl && o.sasl === undefined) throw new BeepUsageError('require.sasl needs sasl options (credentials)');
-  return {
-    tls: o.tls === undefined ? undefined : resolveTls(o.tls),
-    sasl: o.sasl === undefined ? undefined : resolveSasl(o.sasl),
-    require,
-  };
+  const tls = o.tls === undefined ? undefined : resolveTls(o.tls);
+  const requestCert = tls?.requestCert === true;
+  // Verified client certificates are an identity: offer EXTERNAL even when no SASL users are configured.
+  const sasl = o.sasl !== undefined ? resolveSasl(o.sasl, requestCert) : requestCert ? { credentials: {}, allowExternal: true } : undefined;
+  if (require.sasl && sasl === undefined) throw new BeepUsageError('require.sasl needs sasl options (credentials) or tls.requestCert');
+  return { tls, sasl, require };
 }

@@ -70,10 +70,24 @@ export interface ProfileToBuild {
   uri: string;
   /** Piggybacked content: a string (UTF-8) or bytes. */
   content?: string | Buffer;
-  /** `base64` encodes the content; `none` (default) escapes it as text. Buffers default to base64. */
+  /** `base64` encodes the content; `none` (default) sends it as text. Buffers default to base64. */
   encoding?: ProfileEncoding;
-  /** With encoding `none`, emit the content as a CDATA section instead of escaped text. */
+  /**
+   * With encoding `none`: `true` always a CDATA section (a `]]>` inside is split across two), `false` always
+   * entity-escaped text; default: CDATA when `cdataSafe(content)`, escaped text otherwise.
+   */
   cdata?: boolean;
+}
+
+/**
+ * Whether text can travel as one CDATA section unchanged: no `]]>` (it would end the section) and no CR (XML
+ * end-of-line handling turns CR and CRLF into LF inside CDATA too; escaped text keeps it as `&#13;`).
+ *
+ * Profile content goes as CDATA whenever it can because peers that compare the raw text of `<profile>` (Vortex
+ * 1.1: `<![CDATA[<ready />]]>`, docs/interop.md) refuse the entity-escaped form, which is equally legal XML.
+ */
+export function cdataSafe(s: string): boolean {
+  return !s.includes(']]>') && !s.includes('\r');
 }
 
 function profileXml(p: ProfileToBuild): string {
@@ -88,7 +102,7 @@ function profileXml(p: ProfileToBuild): string {
     body = (Buffer.isBuffer(p.content) ? p.content : Buffer.from(p.content, 'utf8')).toString('base64');
   } else {
     const s = Buffer.isBuffer(p.content) ? p.content.toString('utf8') : p.content;
-    body = p.cdata ? cdata(s) : escapeXmlText(s);
+    body = (p.cdata ?? cdataSafe(s)) ? cdata(s) : escapeXmlText(s);
   }
   return `${head}>${body}</profile>`;
 }
