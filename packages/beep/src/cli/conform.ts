@@ -4,6 +4,7 @@ import { judgeInitiators } from '../conform/check-initiator.js';
 import { exitStatus, formatReport, type RuleReport } from '../conform/report.js';
 import { defaultVectorsDir } from '../conform/vectors.js';
 import { parseTarget } from './connect.js';
+import { log } from './log.js';
 import { intOpt, parseCommand, stringOpt, UsageError, type CommandSpec } from './options.js';
 
 export const CONFORM_SPEC: CommandSpec = {
@@ -78,6 +79,7 @@ export async function runConform(argv: string[]): Promise<number> {
       waitMs: (intOpt(values, 'wait', 1, 86400) ?? 60) * 1000,
       stepTimeout,
       vectorsDir,
+      onListening: (port) => log('listening', { host: stringOpt(values, 'host') ?? '127.0.0.1', port }),
     });
     return print(r.reports, json, verbose, { role: 'listener', sessions: r.sessions });
   }

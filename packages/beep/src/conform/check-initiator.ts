@@ -107,7 +107,6 @@ export async function judgeInitiators(o: InitiatorCheckOptions): Promise<{ repor
   });
   const addr = server.address() as net.AddressInfo;
   o.onListening?.(addr.port);
-  process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), event: 'listening', host: addr.address, port: addr.port }) + '\n');
   const timer = setTimeout(finish, o.waitMs);
   await done;
   clearTimeout(timer);
