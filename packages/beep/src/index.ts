@@ -6,3 +6,4 @@ export * from './profiles/index.js';
 export type { ConnectSecurityOptions } from './api/session-security.js';
 export * from './testing/test-profiles.js';
 export { MessageStream } from './session/message-stream.js';
+export * from './conform/index.js';

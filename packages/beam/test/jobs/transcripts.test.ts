@@ -8,25 +8,12 @@ import type { AttachJobsOptions } from '../../src/jobs/engine.js';
 import { ErrorReply, NULL_ARRAY, SimpleString, type Reply } from '../../src/wire/reply.js';
 import { startServer } from '../client/server-harness.js';
 import { Harness } from './harness.js';
+import type { Json, Vector as TranscriptVector } from '../../src/conform/check.js';
 
 /** Replays test-vectors/beam/job-transcripts.json (format: test-vectors/README.md, "Beam job transcripts"). */
 
-type Json = null | number | string | boolean | Json[] | { [k: string]: Json };
-
-interface Step {
-  send: string[];
-  reply?: Json;
-  reply_type?: 'integer';
-  reply_error?: string;
-  reply_match?: string;
-  bind?: string;
-}
-
-interface Vector {
-  id: string;
-  description: string;
+interface Vector extends Omit<TranscriptVector, 'options'> {
   options: AttachJobsOptions;
-  steps: Step[];
 }
 
 const FILE = fileURLToPath(new URL('../../../../../test-vectors/beam/job-transcripts.json', import.meta.url));

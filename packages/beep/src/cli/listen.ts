@@ -10,7 +10,7 @@ import { LISTEN_SECURITY_OPTIONS, listenSecurityFrom, listenerSecurityFields, lo
 
 export const LISTEN_SPEC: CommandSpec = {
   name: 'listen',
-  usage: 'beep listen [--host 127.0.0.1] --port P [--unix PATH] [--profile echo|ans|sink ...] [options]',
+  usage: 'beep listen [--host 127.0.0.1] --port P [--unix PATH] [--profile echo|ans|sink|hold ...] [options]',
   summary: 'Accept BEEP sessions and serve the built-in test profiles.',
   options: {
     host: { type: 'string', arg: 'HOST', help: 'address to bind (default 127.0.0.1)' },
@@ -35,6 +35,7 @@ export const LISTEN_SPEC: CommandSpec = {
     `  echo  ${TEST_PROFILE_URIS.echo}  RPY with the same entity`,
     `  ans   ${TEST_PROFILE_URIS.ans}   body "N,SIZE": N ANS of SIZE octets, then NUL`,
     `  sink  ${TEST_PROFILE_URIS.sink}  reads a MSG of any size as a stream, empty RPY`,
+    `  hold  ${TEST_PROFILE_URIS.hold}  never answers (for pending-reply checks)`,
     '',
     'Log lines (stderr, JSON): listening, session.open, channel.open, session.close, shutdown, stopped.',
     'SIGINT/SIGTERM: stop accepting, release live sessions (2 s grace), exit 0.',
@@ -42,9 +43,9 @@ export const LISTEN_SPEC: CommandSpec = {
 };
 
 function profileNames(v: unknown): TestProfileName[] {
-  const list = Array.isArray(v) ? (v as string[]) : ['echo', 'ans', 'sink'];
+  const list = Array.isArray(v) ? (v as string[]) : Object.keys(TEST_PROFILE_URIS);
   for (const n of list) {
-    if (!(n in TEST_PROFILE_URIS)) throw new UsageError(`--profile: unknown test profile ${JSON.stringify(n)} (echo, ans, sink)`);
+    if (!(n in TEST_PROFILE_URIS)) throw new UsageError(`--profile: unknown test profile ${JSON.stringify(n)} (echo, ans, sink, hold)`);
   }
   return list as TestProfileName[];
 }

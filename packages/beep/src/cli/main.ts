@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `beep` command: `beep listen ...` and `beep connect ...` (see `beep <command> --help`). */
+import { runConform } from './conform.js';
 import { runConnect } from './connect.js';
 import { runListen } from './listen.js';
 import { UsageError } from './options.js';
@@ -7,8 +8,9 @@ import { UsageError } from './options.js';
 const USAGE = `Usage: beep <command> [options]
 
 Commands:
-  listen    accept BEEP sessions and serve the built-in test profiles (echo, ans, sink)
+  listen    accept BEEP sessions and serve the built-in test profiles (echo, ans, sink, hold)
   connect   open a channel to a BEEP peer, send a message, print the reply (or measure throughput)
+  conform   check a live BEEP peer against the rules of test-vectors/rules.json
 
 Run 'beep <command> --help' for the options of a command.
 `;
@@ -21,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
         return await runListen(rest);
       case 'connect':
         return await runConnect(rest);
+      case 'conform':
+        return await runConform(rest);
       case undefined:
       case '-h':
       case '--help':

@@ -1,8 +1,11 @@
 /**
  * Built-in test profiles, served by `beep listen` and used by the gateway tests:
- * - echo: replies RPY with the request's entity, headers included (`urn:beamgate:profile:test:echo`);
+ * - echo: replies RPY with the request's entity, headers included, and returns piggybacked start content in its
+ *   `<profile>` reply (`urn:beamgate:profile:test:echo`);
  * - ans:  body `N,SIZE` gives N ANS of SIZE octets each, then NUL (`urn:beamgate:profile:test:ans`);
- * - sink: reads the MSG as a stream (any size) and replies an empty RPY (`urn:beamgate:profile:test:sink`).
+ * - sink: reads the MSG as a stream (any size) and replies an empty RPY (`urn:beamgate:profile:test:sink`);
+ * - hold: never answers; a held MSG keeps its msgno in use until the channel or session ends
+ *   (`urn:beamgate:profile:test:hold`, used by the conformance vectors for pending-reply rules).
  */
 import type { ProfileDefinition } from '../session/types.js';
 
@@ -10,6 +13,7 @@ export const TEST_PROFILE_URIS = Object.freeze({
   echo: 'urn:beamgate:profile:test:echo',
   ans: 'urn:beamgate:profile:test:ans',
   sink: 'urn:beamgate:profile:test:sink',
+  hold: 'urn:beamgate:profile:test:hold',
 } as const);
 
 export type TestProfileName = keyof typeof TEST_PROFILE_URIS;
@@ -25,6 +29,10 @@ export interface AnsProfileOptions {
 export function echoProfile(): ProfileDefinition {
   return {
     uri: TEST_PROFILE_URIS.echo,
+    onStart: (info) =>
+      info.content === undefined
+        ? true
+        : { content: info.encoding === 'base64' ? info.content : info.content.toString('utf8'), encoding: info.encoding },
     onMessage(msg, reply) {
       reply.rpy(msg.raw, { raw: true });
     },
@@ -67,9 +75,19 @@ export function sinkProfile(): ProfileDefinition {
   };
 }
 
-/** The named test profiles (default: all three). */
-export function testProfiles(names: readonly TestProfileName[] = ['echo', 'ans', 'sink']): ProfileDefinition[] {
-  const make: Record<TestProfileName, () => ProfileDefinition> = { echo: echoProfile, ans: ansProfile, sink: sinkProfile };
+/** Never replies: the MSG stays unanswered (its msgno in use) until the channel or the session ends. */
+export function holdProfile(): ProfileDefinition {
+  return { uri: TEST_PROFILE_URIS.hold, onMessage: () => undefined };
+}
+
+/** The named test profiles (default: all four). */
+export function testProfiles(names: readonly TestProfileName[] = ['echo', 'ans', 'sink', 'hold']): ProfileDefinition[] {
+  const make: Record<TestProfileName, () => ProfileDefinition> = {
+    echo: echoProfile,
+    ans: ansProfile,
+    sink: sinkProfile,
+    hold: holdProfile,
+  };
   return [...new Set(names)].map((n) => make[n]());
 }
 

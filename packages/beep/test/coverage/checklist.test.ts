@@ -1,5 +1,5 @@
 /**
- * Coverage of the 53 rules of the BEEP checklist (/work/shared/beep-checklist.md) by the language-neutral vectors in
+ * Coverage of the 53 BEEP rules (A.1 ... K.53 of test-vectors/rules.json, docs/rules.md) by the language-neutral vectors in
  * test-vectors/beep/*.json: every rule has at least one vector, and every rule where a violation can be fed to an
  * implementation has both a valid and a violating case.
  *

@@ -8,10 +8,11 @@ import { Session, type SessionBinding } from '../../src/session/session.js';
 import type { Channel } from '../../src/session/channel.js';
 import type { ProfileDefinition } from '../../src/session/types.js';
 import type { SessionOptions } from '../../src/session/options.js';
-import type { Responder } from '../../src/session/message.js';
+import { ansProfile, echoProfile, sinkProfile, testProfiles } from '../../src/testing/test-profiles.js';
 import { securedTestProfiles } from '../tuning/transcript-security.js';
-import { ansProfile, echoProfile, sinkProfile } from '../../src/testing/test-profiles.js';
 import '../../src/api/session-security.js';
+
+type InitiatorAct = 'start_channel' | 'request' | 'close_channel' | 'close_session' | 'start_tls' | 'authenticate';
 
 export interface Step {
   send?: string;
@@ -21,7 +22,10 @@ export interface Step {
   expect_close?: string | null;
   expect_nothing?: boolean;
   wait_ms?: number;
-  action?: 'start_channel' | 'request' | 'close_channel' | 'close_session' | 'start_tls' | 'authenticate';
+  /** What the initiator under test does next by itself (its script); a TCP replayer only awaits the bytes. */
+  do?: InitiatorAct;
+  /** Legacy name of `do` (still accepted). */
+  action?: InitiatorAct;
   /** authenticate: the SASL mechanism and credentials. */
   mechanism?: string;
   authcid?: string;
@@ -33,6 +37,9 @@ export interface Step {
   channel?: number;
   body?: string;
   content?: string;
+  /** What the initiator under test's application saw for the `do` step with this id. */
+  outcome?: string;
+  /** Legacy name of `outcome` (still accepted). */
   action_result?: string;
   ok?: boolean;
   reply_code?: number;
@@ -45,37 +52,17 @@ export interface Transcript {
   rules: string[];
   description: string;
   role: 'initiator' | 'listener';
+  /** What the peer under test must offer: echo, ans, hold, tls, sasl, script, or just channel0. */
+  needs?: string[];
   /** Set when the vector pins one implementation's exact output (e.g. 'beamgate'); others skip it. */
   iut?: string;
   options?: Record<string, unknown>;
   steps: Step[];
 }
 
-export const TEST_PROFILES = {
-  echo: 'urn:beamgate:test:echo',
-  ans: 'urn:beamgate:test:ans',
-  hold: 'urn:beamgate:test:hold',
-};
-
-function testProfiles(held: Responder[]): ProfileDefinition[] {
-  return [
-    {
-      uri: TEST_PROFILES.echo,
-      onStart: (info) =>
-        info.content === undefined ? true : { content: info.encoding === 'base64' ? info.content : info.content.toString('utf8'), encoding: info.encoding },
-      onMessage: (msg, reply) => reply.rpy(msg.payload),
-    },
-    {
-      uri: TEST_PROFILES.ans,
-      onMessage: (msg, reply) => {
-        const n = Number(msg.text());
-        for (let i = 0; i < n; i++) void reply.ans(`ans ${i}`).catch(() => undefined);
-        reply.nul();
-      },
-    },
-    { uri: TEST_PROFILES.hold, onMessage: (_msg, reply) => void held.push(reply) },
-  ];
-}
+/** The profiles `beep listen` serves, as the transcripts name them (test-vectors/README.md). */
+const vectorProfiles = (legacy: boolean): ProfileDefinition[] =>
+  testProfiles(['echo', 'ans', 'hold']).map((p) => (legacy ? { ...p, uri: p.uri.replace(':profile:test:', ':test:') } : p));
 
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
@@ -86,16 +73,17 @@ function regexFromPattern(p: string): RegExp {
 }
 
 export async function runTranscript(t: Transcript, byteByByte: boolean): Promise<void> {
-  const held: Responder[] = [];
   const o = { ...(t.options ?? {}) } as Record<string, unknown>;
   const names = (o['acceptServerNames'] as string[] | undefined) ?? undefined;
   delete o['acceptServerNames'];
   const security = o['security'];
+  // Vectors written before the profile names were unified with `beep listen` (urn:beamgate:test:*) still replay.
+  const legacy = JSON.stringify(t.steps).includes('urn:beamgate:test:');
   delete o['security'];
   // `profileSet`: 'none' (offer nothing, as `beep connect` does) or 'cli' (the `beep listen` test profiles).
   const set = o['profileSet'];
   delete o['profileSet'];
-  const base = set === 'none' ? [] : set === 'cli' ? [echoProfile(), ansProfile(), sinkProfile()] : testProfiles(held);
+  const base = set === 'none' ? [] : set === 'cli' ? [echoProfile(), ansProfile(), sinkProfile()] : vectorProfiles(legacy);
   const opts: SessionOptions = {
     receiveWindow: 4096,
     ...(o as Partial<SessionOptions>),
@@ -131,7 +119,8 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
     );
   };
   const where = (i: number): string => `${t.id} step ${i}`;
-  for (const [i, step] of t.steps.entries()) {
+  for (const [i, raw] of t.steps.entries()) {
+    const step: Step = { ...raw, do: raw.do ?? raw.action, outcome: raw.outcome ?? raw.action_result };
     if (step.send !== undefined || step.send_base64 !== undefined) {
       const bytes = step.send !== undefined ? Buffer.from(step.send, 'latin1') : Buffer.from(step.send_base64 as string, 'base64');
       if (byteByByte) for (let k = 0; k < bytes.length; k++) session.receive(bytes.subarray(k, k + 1));
@@ -160,8 +149,8 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
       expect(out.toString('latin1'), `${where(i)}: unexpected output`).to.equal('');
     } else if (step.wait_ms !== undefined) {
       await new Promise((r) => setTimeout(r, step.wait_ms));
-    } else if (step.action !== undefined) {
-      switch (step.action) {
+    } else if (step.do !== undefined) {
+      switch (step.do) {
         case 'start_channel': {
           const p = session.startChannel(step.profile as string, {
             ...(step.channel !== undefined ? { number: step.channel } : {}),
@@ -202,10 +191,10 @@ export async function runTranscript(t: Transcript, byteByByte: boolean): Promise
           break;
       }
       await settle();
-    } else if (step.action_result !== undefined) {
+    } else if (step.outcome !== undefined) {
       await settle();
-      const r = results.get(step.action_result);
-      expect(r, `${where(i)}: action ${step.action_result} has not settled`).to.not.equal(undefined);
+      const r = results.get(step.outcome);
+      expect(r, `${where(i)}: ${step.outcome} has not settled`).to.not.equal(undefined);
       expect(r?.ok, `${where(i)}: ${String((r?.error as Error | undefined)?.message)}`).to.equal(step.ok ?? true);
       if (step.reply_code !== undefined) expect((r?.error as { replyCode?: number }).replyCode).to.equal(step.reply_code);
       if (step.reply_body !== undefined) expect((r?.value as { text(): string }).text()).to.equal(step.reply_body);

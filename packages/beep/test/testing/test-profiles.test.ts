@@ -21,8 +21,8 @@ describe('testing: built-in test profiles', function () {
   });
 
   it('advertises the three URIs, which name their profile', () => {
-    expect(session.peerProfiles).to.deep.equal([TEST_PROFILE_URIS.echo, TEST_PROFILE_URIS.ans, TEST_PROFILE_URIS.sink]);
-    for (const n of ['echo', 'ans', 'sink'] as const) expect(testProfileUri(n)).to.equal(TEST_PROFILE_URIS[n]).and.contain(n);
+    expect(session.peerProfiles).to.deep.equal([TEST_PROFILE_URIS.echo, TEST_PROFILE_URIS.ans, TEST_PROFILE_URIS.sink, TEST_PROFILE_URIS.hold]);
+    for (const n of ['echo', 'ans', 'sink', 'hold'] as const) expect(testProfileUri(n)).to.equal(TEST_PROFILE_URIS[n]).and.contain(n);
     expect(testProfileUri('urn:other')).to.equal('urn:other');
   });
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # Generates test-vectors/beep/sessions-tuning.json: checklist J (TLS profile) and K (SASL profiles) plus the
 # listener security policy. Run from anywhere: python3 generate-tuning-transcripts.py
-import json, re, base64, os
+import json, re, base64, os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'session'))
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'test-vectors', 'beep', 'sessions-tuning.json')
 E = re.escape
 XML = 'Content-Type: application/beep+xml\r\n\r\n'
 XML_RE = r"Content-Type: application/beep\+xml\r\n\r\n"
-ECHO = 'urn:beamgate:test:echo'; ANS = 'urn:beamgate:test:ans'; HOLD = 'urn:beamgate:test:hold'
+from vector_format import ECHO, ANS, HOLD, finalize
 TLS = 'http://iana.org/beep/TLS'
 def SASL(m): return 'http://iana.org/beep/SASL/' + m
 APP = [ECHO, ANS, HOLD]
@@ -18,14 +19,19 @@ class Peer:
         self.seq[ch] = s + n
         return f"{kw} {ch} {msgno} . {s} {n}\r\n{payload}END\r\n"
 
+# Other application profiles (urn:...) a live listener offers may appear between the expected ones; the TLS and
+# SASL profiles offered stay exactly these.
+OTHER_APP = r"(?:<profile uri='urn:[^']*'\s*/>)*"
 def greet_re(uris):
-    inner = ''.join(r"<profile uri='" + E(u) + r"'\s*/>" for u in uris)
+    inner = ''.join(OTHER_APP + r"<profile uri='" + E(u) + r"'\s*/>" for u in uris) + OTHER_APP
     body = r"<greeting\s*/>" if not uris else r"<greeting>" + inner + r"</greeting>"
-    return r"RPY 0 0 \. 0 \d+\r\n" + XML_RE + body + r"END\r\n"
+    return r"RPY 0 0 \. 0 \d+\r\n" + XML_RE + body + r"\s*END\r\n"
 def start_xml(num, uri, content=None):
     if content is None: return XML + f"<start number='{num}'><profile uri='{uri}'/></start>"
     return XML + f"<start number='{num}'><profile uri='{uri}'><![CDATA[{content}]]></profile></start>"
-def reply_re(kw, ch, msgno, body_re): return rf"{kw} {ch} {msgno} \. \d+ \d+\r\n{body_re}END\r\n"
+# XML may be followed by white space (XML 1.0 Misc); Vortex ends its channel-0 XML with CRLF.
+XML_TAIL = lambda b: b + r"\s*" if b.startswith(r"Content-Type: application/beep\+xml") else b
+def reply_re(kw, ch, msgno, body_re): return rf"{kw} {ch} {msgno} \. \d+ \d+\r\n{XML_TAIL(body_re)}END\r\n"
 def profile_re(m, uri, content_re=None):
     if content_re is None: return reply_re('RPY', 0, m, XML_RE + r"<profile uri='" + E(uri) + r"'\s*/>")
     return reply_re('RPY', 0, m, XML_RE + r"<profile uri='" + E(uri) + r"'>" + content_re + r"</profile>")
@@ -40,7 +46,7 @@ PLAIN_OK = b'\0bob\0secret'; PLAIN_BAD = b'\0bob\0wrong'
 SASL_USERS = {'sasl': {'users': ['bob:secret']}}
 def T(name, rules, steps, options):
     vid = re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')
-    return {'id': vid, 'rule': rules[0], 'rules': rules, 'description': name, 'role': 'listener', 'options': {'security': options}, 'steps': steps}
+    return finalize({'id': vid, 'rule': rules[0], 'rules': rules, 'description': name, 'role': 'listener', 'options': {'security': options}, 'steps': steps})
 
 def opened(p, uris):
     return [{'expect_match': greet_re(uris)}, {'send': p.f('RPY', 0, 0, XML + '<greeting />')}]

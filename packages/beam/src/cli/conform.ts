@@ -1,0 +1,38 @@
+/** `beam conform redis://HOST:PORT`: check a Beam server against the BEAM.* rules of test-vectors/rules.json. */
+import { parseArgs } from 'node:util';
+import { beamExitStatus, checkBeam, defaultVectorsDir, formatBeamReport } from '../conform/check.js';
+import { UsageError } from './serve.js';
+
+export const CONFORM_HELP = `Usage: beam conform redis://HOST:PORT [--timeout MS] [--vectors DIR] [--json]
+
+Replay the Beam job transcripts (test-vectors/beam/job-transcripts.json) against a live Beam server, probe SYNC and
+the reserved /beam keys, and print one line per rule: PASS, FAIL (with what came back) or N/A.
+
+Options:
+  --timeout MS     longest wait for one reply, BLPOP included (default 5000)
+  --vectors DIR    test-vectors directory (default the repository copy)
+  --json           print the report as one JSON object
+  -h, --help       show this help
+
+Exit status: 0 when every applicable MUST rule holds, 1 when one fails, 2 usage error.
+`;
+
+export async function conform(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { timeout: { type: 'string' }, vectors: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(CONFORM_HELP);
+    return 0;
+  }
+  const url = positionals[0];
+  if (positionals.length !== 1 || url === undefined || !/^(rediss?|unix):/.test(url)) throw new UsageError('expected one redis://HOST:PORT');
+  const timeout = values.timeout === undefined ? 5000 : Number(values.timeout);
+  if (!Number.isInteger(timeout) || timeout < 1) throw new UsageError('--timeout expects milliseconds');
+  const verdicts = await checkBeam({ url, timeout, vectorsDir: values.vectors ?? defaultVectorsDir() });
+  const status = beamExitStatus(verdicts);
+  process.stdout.write(values.json ? JSON.stringify({ target: url, status, rules: verdicts }) + '\n' : formatBeamReport(verdicts));
+  return status;
+}

@@ -1,0 +1,36 @@
+/** Which rule of test-vectors/rules.json a beamgate error code (test-vectors/README.md) enforces. */
+const RULE_OF_CODE: Readonly<Record<string, string>> = {
+  BEEP_BAD_KEYWORD: 'A.1',
+  BEEP_HEADER_SYNTAX: 'A.2',
+  BEEP_PARAM_COUNT: 'A.3',
+  BEEP_NUMBER_RANGE: 'A.5',
+  BEEP_BAD_MORE: 'A.6',
+  BEEP_HEADER_TOO_LONG: 'A.7',
+  BEEP_BAD_TRAILER: 'B.8',
+  BEEP_NUL_MORE: 'C.17',
+  BEEP_NUL_PAYLOAD: 'C.17',
+  BEEP_UNKNOWN_CHANNEL: 'C.11',
+  BEEP_MSGNO_IN_USE: 'C.12',
+  BEEP_UNEXPECTED_REPLY: 'C.13',
+  BEEP_KEYWORD_CHANGED: 'C.15',
+  BEEP_NUL_INCOMPLETE: 'C.16',
+  BEEP_INTERLEAVED: 'C.18',
+  BEEP_REPLY_OUT_OF_ORDER: 'C.20',
+  BEEP_BAD_CHANNEL0_REPLY: 'C.21',
+  BEEP_PREMATURE_REPLY: 'C.22',
+  BEEP_BAD_SEQNO: 'D.24',
+  BEEP_WINDOW_EXCEEDED: 'D.25',
+  BEEP_SEQ_BAD_ACKNO: 'E.28',
+  BEEP_SEQ_WINDOW_SHRINK: 'E.28',
+  BEEP_EXPECTED_GREETING: 'F.36',
+  BEEP_BAD_GREETING: 'G.39',
+  BEEP_CHANNEL0_ANS: 'G.40',
+  BEEP_BAD_START_REPLY: 'H.43',
+  BEEP_BAD_CLOSE_REPLY: 'F.38',
+  BEEP_MIME_SYNTAX: 'C.21',
+  BEEP_MIME_CONTENT_TYPE: 'C.21',
+};
+
+export function ruleForCode(code: string): string | undefined {
+  return RULE_OF_CODE[code];
+}
