@@ -18,7 +18,7 @@ import { Notifications } from './notifications.js';
 import { claimRetainMs, Reaper } from './reaper.js';
 import { RedisJobContext } from './redis-context.js';
 import { scripts } from './scripts.js';
-import { connectRedis, targetDb, whenReady, type RedisLike, type RedisTarget } from './target.js';
+import { connectRedis, isCluster, targetDb, whenReady, type RedisLike, type RedisTarget } from './target.js';
 
 export const DEFAULT_LEASE_MS = 10_000;
 export const DEFAULT_RECONCILE_MS = 1000;
@@ -38,6 +38,8 @@ export interface WorkerOptions extends Omit<JobEngineOptions, 'shared'> {
 export class BeamWorker extends EventEmitter {
   readonly engine: JobEngine;
   readonly redis: RedisLike;
+  /** Lease and catalog only: renewals never queue behind job traffic. */
+  private readonly leaseConn: RedisLike;
   private readonly context: RedisJobContext;
   private readonly notes: Notifications;
   private readonly reaper: Reaper;
@@ -77,6 +79,8 @@ export class BeamWorker extends EventEmitter {
     this.spacePrefix = `__keyspace@${db}__:`;
     this.redis = connectRedis(target);
     this.redis.on('error', () => {}); // ioredis reconnects; outages show as waiting commands
+    this.leaseConn = isCluster(this.redis) ? this.redis.duplicate() : this.redis.duplicate();
+    this.leaseConn.on('error', () => {});
     this.context = new RedisJobContext(this.redis);
     this.engine = new JobEngine(this.context, { ...engineOptions, shared: { finish: (id) => this.finish(id) } });
     this.engine.on('exit', (id: number, status: number) => this.exited(id, status));
@@ -154,13 +158,14 @@ export class BeamWorker extends EventEmitter {
     this.registered = false;
     await this.notes.close();
     this.redis.disconnect();
+    this.leaseConn.disconnect();
   }
 
   // ---- internals ----
 
   private async register(): Promise<void> {
     this.wid = `${this.prefix}-${process.pid}-${randomBytes(4).toString('hex')}`;
-    await scripts(this.redis).beamLease(WORKERS_KEY, this.wid, this.leaseMs, 'register');
+    await scripts(this.leaseConn).beamLease(WORKERS_KEY, this.wid, this.leaseMs, 'register');
     await this.publishCatalog();
     this.registered = true;
     this.emit('registered', this.wid);
@@ -170,7 +175,7 @@ export class BeamWorker extends EventEmitter {
   private async publishCatalog(): Promise<void> {
     const h = workerHandlersKey(this.wid);
     const e = workerExecKey(this.wid);
-    const m = this.redis.multi().del(h, e);
+    const m = this.leaseConn.multi().del(h, e);
     const names = this.engine.registry.names();
     if (names.length > 0) m.sadd(h, ...names);
     const allow = this.engine.execAllowList;
@@ -182,7 +187,7 @@ export class BeamWorker extends EventEmitter {
     if (this.beating || this.closing || !this.registered) return;
     this.beating = true;
     try {
-      const ok = await scripts(this.redis).beamLease(WORKERS_KEY, this.wid, this.leaseMs, 'renew');
+      const ok = await scripts(this.leaseConn).beamLease(WORKERS_KEY, this.wid, this.leaseMs, 'renew');
       if (ok === 1) await this.publishCatalog();
       else await this.leaseLost();
     } catch (e) {
