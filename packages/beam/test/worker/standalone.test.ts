@@ -119,6 +119,55 @@ describe('beam worker on a real redis-server', function () {
     expect(await readJob(r, next)).to.deep.equal({ frames: ['1:still here\n', '1:', '2:'], status: 0 });
   });
 
+  it('output back-pressure: a job stops while /jobs/$id/out holds its bound, and resumes as a reader drains it', async () => {
+    const FRAMES = 10;
+    const w = await BeamWorker.start({
+      target: { kind: 'standalone', url: `redis://127.0.0.1:${redis.port}` },
+      leaseMs: LEASE,
+      name: 'bp',
+      limits: { maxQueuedOutputFrames: FRAMES, maxOutputFrameBytes: 1024, streamHighWaterMark: 1024 },
+      handlers: {
+        flood: async (job) => {
+          for (let i = 0; i < 200; i++) {
+            if (!job.stdout.write(`${i}:${'x'.repeat(1000)}`)) await new Promise((ok) => job.stdout.once('drain', ok));
+          }
+          return 0;
+        },
+      },
+    });
+    try {
+      // Only this worker has 'flood': the others fail it with 127, so wait for a claim by it.
+      let id = -1;
+      for (let tries = 0; tries < 20 && id < 0; tries++) {
+        const j = await startJob(r, 'flood');
+        const c = await waitFor('claim', async () => r.get(claimKey(j)));
+        if (c.startsWith(`run:${w.id}`) || c.startsWith(`done:${w.id}`)) id = j;
+      }
+      expect(id).to.be.at.least(0);
+      await waitFor('a full output list', async () => (await r.llen(`/jobs/${id}/out`)) >= FRAMES);
+      let data = 0;
+      let maxLen = 0;
+      for (;;) {
+        maxLen = Math.max(maxLen, await r.llen(`/jobs/${id}/out`));
+        const f = await r.lpop(`/jobs/${id}/out`);
+        if (f !== null) {
+          if (f.startsWith('1:')) data += f.length - 2;
+          continue;
+        }
+        if (await r.exists(`/jobs/${id}/status`)) break;
+        const x = await r.blpop(`/jobs/${id}/out`, 0.05);
+        if (x && x[1].startsWith('1:')) data += x[1].length - 2;
+      }
+      let want = 0;
+      for (let i = 0; i < 200; i++) want += `${i}:`.length + 1000;
+      expect(data).to.equal(want);
+      expect(maxLen).to.be.at.most(FRAMES + 1);
+      expect(await r.get(`/jobs/${id}/status`)).to.equal('0');
+    } finally {
+      await w.close();
+    }
+  });
+
   it('a Redis restart: workers reconnect, register again and run new jobs', async () => {
     const port = redis.port;
     await redis.kill();
