@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
 import { resolveSecurityConfig, type SecurityFlags } from './security-config.js';
+import { scaleContext, type ScaleFlags } from './scale-config.js';
 
 export interface Address {
   host: string;
@@ -15,7 +16,20 @@ export interface Address {
 /** TLS to a remote context (`rediss://`): `true` verifies against the system CAs. */
 export type ContextTls = true | { ca?: string | Buffer; servername?: string; rejectUnauthorized?: boolean };
 
-export type ContextConfig = { kind: 'embedded' } | { kind: 'remote'; url: string; host: string; port: number; db: number; tls?: ContextTls };
+export type ContextConfig =
+  | { kind: 'embedded' }
+  | {
+      kind: 'remote';
+      url: string;
+      host: string;
+      port: number;
+      db: number;
+      tls?: ContextTls;
+      /** host:port is a seed of a Redis Cluster (scale-config.ts). */
+      cluster?: true;
+      /** The master these Sentinels name (scale-config.ts). */
+      sentinel?: { sentinels: Address[]; name: string };
+    };
 
 export interface GatewayLimits {
   maxJobXml: number;
@@ -83,12 +97,14 @@ export interface GatewayConfig {
   access: AccessConfig | undefined;
   /** TLS on the plain RESP listener too, with the BEEP listener's certificate. */
   respTls: boolean;
+  /** Run a Beam worker in the gateway's process (`--worker`, a Redis context only). */
+  worker: boolean;
   /** Where each top-level value came from (`--beep`, `BEAMGATE_BEEP`, `FILE: beep`, `default`), for logs. */
   sources: Record<string, string>;
 }
 
 /** Raw `serve` flag values as node:util parseArgs returns them. */
-export interface ServeFlags extends SecurityFlags {
+export interface ServeFlags extends SecurityFlags, ScaleFlags {
   beep?: string;
   resp?: string;
   context?: string;
@@ -311,7 +327,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
   const str = (p: { value: string | unknown[]; source: string }): string => p.value as string;
 
   const contextPick = pick('context', flags.context, '--context');
-  const context = contextPick ? parseContext(str(contextPick), contextPick.source) : { kind: 'embedded' as const };
+  const { context, worker } = scaleContext(contextPick ? parseContext(str(contextPick), contextPick.source) : { kind: 'embedded' as const }, flags, envOf);
   sources['context'] = contextPick?.source ?? 'default';
 
   const beepPick = pick('beep', flags.beep, '--beep');
@@ -376,7 +392,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     context.tls = { ca };
   }
 
-  return { beep, resp, context, exec, metrics, logLevel, shutdownTimeoutMs, limits, security, access, respTls, sources };
+  return { beep, resp, context, exec, metrics, logLevel, shutdownTimeoutMs, limits, security, access, respTls, worker, sources };
 }
 
 export function formatAddress(a: Address): string {

@@ -19,6 +19,7 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
     security: config.security,
     ...(config.access ? { access: config.access } : {}),
     ...(config.respTls ? { respTls: true } : {}),
+    ...(config.worker ? { worker: true } : {}),
     logger: log,
   });
   const cert = gateway.certificate ? publishCertificate(gateway.certificate) : undefined;
@@ -36,7 +37,7 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
   if (resp) log.info('listening', { component: 'resp', address: formatAddress({ host: resp.address, port: resp.port }), ...(config.respTls ? tlsFields : { tls: false }) });
   const m = gateway.metricsAddress;
   if (m) log.info('listening', { component: 'metrics', address: formatAddress({ host: m.address, port: m.port }) });
-  log.info('context', config.context.kind === 'embedded' ? { kind: 'embedded', exec: config.exec } : { kind: 'remote', url: config.context.url });
+  log.info('context', config.context.kind === 'embedded' ? { kind: 'embedded', exec: config.exec } : { kind: 'remote', url: config.context.url.replace(/\/\/[^@/]*@/, '//***@'), worker: config.worker });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
