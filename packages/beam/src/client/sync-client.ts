@@ -188,10 +188,14 @@ export class BeamMirror extends EventEmitter {
       this.expectedReplies.push(fail('AUTH'));
     }
     this.send(['REPLCONF', 'capa', 'psync2']);
-    this.expectedReplies.push(fail('REPLCONF'));
-    const resume = this.offset >= 0 && this.replId !== '?';
-    this.send(['PSYNC', resume ? this.replId : '?', String(resume ? this.offset + 1 : -1)]);
-    this.expectedReplies.push((line) => this.onPsyncReply(line));
+    // PSYNC waits for this reply: Redis refuses SYNC/PSYNC while earlier replies are still unsent ("pending output").
+    this.expectedReplies.push((line) => {
+      fail('REPLCONF')(line);
+      if (line.startsWith('-')) return;
+      const resume = this.offset >= 0 && this.replId !== '?';
+      this.send(['PSYNC', resume ? this.replId : '?', String(resume ? this.offset + 1 : -1)]);
+      this.expectedReplies.push((l) => this.onPsyncReply(l));
+    });
     this.state = 'connecting';
   }
 

@@ -12,6 +12,8 @@ import { mergeNotifyFlags, missingNotifyFlags, NOTIFY_FLAGS } from './keys.js';
 import { isCluster, type RedisLike } from './target.js';
 
 function nodeName(r: Redis): string {
+  const s = (r as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
+  if (s?.remoteAddress && s.remotePort) return `${s.remoteAddress}:${s.remotePort}`;
   const o = r.options;
   return o.path ? `unix:${o.path}` : `${o.host}:${o.port}`;
 }
@@ -34,7 +36,14 @@ export class Notifications extends EventEmitter {
       this.syncNodes();
     } else {
       const main = this.redis;
-      main.on('ready', () => void this.enable(main));
+      let first = main.status === 'ready';
+      main.on('ready', () => {
+        void this.enable(main);
+        // Reconnected (a restart, a Sentinel failover): the subscriber follows to wherever the master is now.
+        // Sentinel only kills normal clients of a demoted master, not subscribers.
+        if (first) this.subscribers.get('main')?.disconnect(true);
+        first = true;
+      });
       if (main.status === 'ready') await this.enable(main);
       this.add('main', main.duplicate());
     }

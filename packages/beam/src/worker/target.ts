@@ -82,6 +82,10 @@ export function connectRedis(t: RedisTarget, extra: RedisOptions = {}): RedisLik
       ...(t.password !== undefined ? { password: t.password } : {}),
       ...(t.db !== undefined ? { db: t.db } : {}),
       sentinelRetryStrategy: (n: number) => Math.min(100 * n, 1000),
+      // Sentinel does not always disconnect the clients of a demoted master: follow +switch-master, and treat
+      // a READONLY reply (we are talking to a replica) as a reason to reconnect and resend.
+      failoverDetector: true,
+      reconnectOnError: (e: Error) => (e.message.startsWith('READONLY') ? 2 : false),
     });
   }
   const redisOptions: RedisOptions = {

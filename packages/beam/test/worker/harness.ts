@@ -1,56 +1,11 @@
 /** Real redis-server / redis-sentinel / cluster processes and `beam worker` children for the scale-out tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { freePort, run, tempDir, waitFor } from '../sync/helpers.js';
+import type { Cluster, Redis } from 'ioredis';
 
-export { freePort, run, tempDir, waitFor };
+export * from '../../src/testing/redis-servers.js';
 
 export const BEAM_CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-export interface Server {
-  port: number;
-  dir: string;
-  proc: ChildProcess;
-  /** SIGKILL, then wait for the exit (the directory stays for a restart). */
-  kill(): Promise<void>;
-  /** kill() and remove the directory. */
-  stop(): Promise<void>;
-}
-
-/** Starts `cmd` (redis-server or redis-sentinel) on 127.0.0.1:port and waits until it answers PING. */
-export async function startServer(cmd: string, args: string[], port: number, dir: string): Promise<Server> {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
-  let output = '';
-  proc.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-8000)));
-  proc.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-8000)));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const kill = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
-  };
-  const server: Server = { port, dir, proc, kill, stop: async () => (await kill(), rmSync(dir, { recursive: true, force: true })) };
-  try {
-    await waitFor(`${cmd} on ${port}`, async () => {
-      if (proc.exitCode !== null) throw new Error(`${cmd} exited: ${output}`);
-      return (await run('redis-cli', ['-p', String(port), 'PING'], 2000)).stdout.trim() === 'PONG';
-    });
-  } catch (e) {
-    await server.stop();
-    throw e;
-  }
-  return server;
-}
-
-/** A redis-server without persistence (unless `extra` asks for it) on `port` (default: a free one). */
-export async function startRedisServer(extra: string[] = [], port?: number, dir = tempDir()): Promise<Server> {
-  const p = port ?? (await freePort());
-  const args = ['--port', String(p), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extra];
-  return startServer('redis-server', args, p, dir);
-}
 
 export interface WorkerProcess {
   proc: ChildProcess;
@@ -94,7 +49,7 @@ export async function spawnWorker(args: string[]): Promise<WorkerProcess> {
 }
 
 /** Creates and starts a job with ioredis as any client would; returns its id. */
-export async function startJob(r: Redis | import('ioredis').Cluster, name: string, args: string[] = [name], input?: string[]): Promise<number> {
+export async function startJob(r: Redis | Cluster, name: string, args: string[] = [name], input?: string[]): Promise<number> {
   const id = (await r.rpush('/jobs', name)) - 1;
   await r.rpush(`/jobs/${id}/args`, ...args);
   if (input) await r.rpush(`/jobs/${id}/in`, ...input);
@@ -103,7 +58,7 @@ export async function startJob(r: Redis | import('ioredis').Cluster, name: strin
 }
 
 /** Reads a job's whole output until its exit: frames in order and the status from /jobs/$id/wait. */
-export async function readJob(r: Redis | import('ioredis').Cluster, id: number, timeoutS = 10): Promise<{ frames: string[]; status: number }> {
+export async function readJob(r: Redis | Cluster, id: number, timeoutS = 10): Promise<{ frames: string[]; status: number }> {
   const frames: string[] = [];
   const end = Date.now() + timeoutS * 1000;
   for (;;) {
