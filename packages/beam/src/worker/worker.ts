@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { JobEngine } from '../jobs/engine.js';
 import { JOBS_KEY, jobKey, parseJobKey } from '../jobs/keys.js';
 import { DEFAULT_RETAIN_FINISHED_MS, DEFAULT_UNSTARTED_TTL_MS, type JobEngineOptions } from '../jobs/options.js';
+import { readWorkerCatalog } from './catalog.js';
 import { claimKey, WORKERS_KEY, workerExecKey, workerHandlersKey, workerJobsKey } from './keys.js';
 import { Notifications } from './notifications.js';
 import { claimRetainMs, Reaper } from './reaper.js';
@@ -253,6 +254,10 @@ export class BeamWorker extends EventEmitter {
     const wid = this.wid;
     const r = this.redis;
     try {
+      if (!(await this.mayTake(id))) {
+        if (!this.candidates.has(id)) this.candidates.set(id, Date.now());
+        return false;
+      }
       // Listed before claimed: a worker that dies in between leaves an id its reapers skip, never a lost claim.
       await r.sadd(workerJobsKey(wid), String(id));
       const won = (await r.exists(jobKey(id, 'status'))) === 0 && (await r.set(claimKey(id), `run:${wid}`, 'NX')) === 'OK';
@@ -275,6 +280,18 @@ export class BeamWorker extends EventEmitter {
     } finally {
       this.offering.delete(id);
     }
+  }
+
+  /**
+   * Workers may differ (handlers, exec allow-lists): a job this worker cannot run is left to a live worker that
+   * can, and taken (to fail with 127 or 126, as on one server) only when none can.
+   */
+  private async mayTake(id: number): Promise<boolean> {
+    const [name, arg1] = await Promise.all([this.redis.lindex(JOBS_KEY, id), this.redis.lindex(jobKey(id, 'args'), 1)]);
+    if (name === null) return true;
+    const args = arg1 === null ? [name] : [name, arg1];
+    if (this.engine.check(name, args) === 'ok') return true;
+    return (await readWorkerCatalog(this.redis)).check(name, args) !== 'ok';
   }
 
   /** SharedContextHooks.finish: `run:WID -> done:WID`; false when a reaper got there first. */
