@@ -253,18 +253,21 @@ export class BeamWorker extends EventEmitter {
     this.offering.add(id);
     const wid = this.wid;
     const r = this.redis;
+    const unlist = (): Promise<unknown> => r.srem(workerJobsKey(wid), String(id));
     try {
+      // A job this worker cannot run is left to a live worker that can (see mayTake).
       if (!(await this.mayTake(id))) {
         if (!this.candidates.has(id)) this.candidates.set(id, Date.now());
         return false;
       }
       // Listed before claimed: a worker that dies in between leaves an id its reapers skip, never a lost claim.
+      // A finished job's claim outlives its keys, so SET NX also refuses a job that already ran.
       await r.sadd(workerJobsKey(wid), String(id));
-      const won = (await r.exists(jobKey(id, 'status'))) === 0 && (await r.set(claimKey(id), `run:${wid}`, 'NX')) === 'OK';
+      const won = (await r.set(claimKey(id), `run:${wid}`, 'NX')) === 'OK';
       if (!won || wid !== this.wid || this.closing) {
-        await r.srem(workerJobsKey(wid), String(id));
         // Won while leaving: released, so that another worker takes it.
         if (won) await r.del(claimKey(id));
+        await unlist();
         this.candidates.delete(id);
         return false;
       }
