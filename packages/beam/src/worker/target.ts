@@ -108,22 +108,34 @@ export function isCluster(r: RedisLike): r is Cluster {
   return r instanceof Cluster;
 }
 
-/** Resolves once the client has connected (or rejects after `timeoutMs`). */
-export async function whenReady(r: RedisLike, timeoutMs = 10_000): Promise<void> {
+/**
+ * Resolves once the client has connected; rejects after `timeoutMs`, or at the first connection error when
+ * `failFast` (a gateway refusing a bad context at start) — ioredis itself would retry for ever.
+ */
+export async function whenReady(r: RedisLike, timeoutMs = 10_000, failFast = false): Promise<void> {
   if (r.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
+    let last: Error | undefined;
     const t = setTimeout(() => {
       cleanup();
-      reject(new RedisTargetError(`Redis not ready after ${timeoutMs} ms (status ${r.status})`));
+      reject(new RedisTargetError(`Redis not ready after ${timeoutMs} ms (status ${r.status}${last ? `; ${last.message}` : ''})`, { cause: last }));
     }, timeoutMs);
     const ok = (): void => {
       cleanup();
       resolve();
     };
+    const failed = (e: Error): void => {
+      last = e;
+      if (!failFast) return;
+      cleanup();
+      reject(new RedisTargetError(e.message, { cause: e }));
+    };
     const cleanup = (): void => {
       clearTimeout(t);
       r.off('ready', ok);
+      r.off('error', failed);
     };
     r.on('ready', ok);
+    r.on('error', failed);
   });
 }

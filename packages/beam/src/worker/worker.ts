@@ -321,7 +321,11 @@ export class BeamWorker extends EventEmitter {
     const n = await r.llen(JOBS_KEY);
     const max = this.engine.limits.maxUnstartedJobs;
     const now = Date.now();
-    if (this.seenLength === undefined || n < this.seenLength) this.seenLength = Math.max(0, n - max);
+    if (this.seenLength === undefined || n < this.seenLength) {
+      // First pass, or `/jobs` shrank (a flush, a restart without persistence): look at the newest ids afresh.
+      this.candidates.clear();
+      this.seenLength = Math.max(0, n - max);
+    }
     for (let id = this.seenLength; id < n; id++) if (!this.mine.has(id)) this.candidates.set(id, now);
     this.seenLength = n;
     for (const [id, at] of this.candidates) {

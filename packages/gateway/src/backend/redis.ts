@@ -128,7 +128,7 @@ export class RedisBackend implements Backend {
   static async create(opts: RedisBackendOptions): Promise<RedisBackend> {
     const b = new RedisBackend(opts);
     try {
-      await W.whenReady(b.main, opts.connectTimeoutMs ?? 5000);
+      await W.whenReady(b.main, opts.connectTimeoutMs ?? 5000, true);
       await refusing('the context does not answer PING', b.main.ping().catch((e: unknown) => Promise.reject(mapError(e))));
       if (opts.worker) {
         b.worker = await BeamWorker.start({
