@@ -1,6 +1,6 @@
 /**
  * A real Redis (standalone, Sentinel-managed or Cluster) as the gateway's context, through ioredis
- * (docs/scale-out.md §6). Jobs run on the `beam worker`s sharing that Redis, or on an in-process one
+ * (docs/scale-out.md §7). Jobs run on the `beam worker`s sharing that Redis, or on an in-process one
  * (`--worker`). Job commands go through one shared client; blocking reads get a connection of their own per
  * command client. RESP-profile channels relay raw RESP to the master (not available on a Cluster).
  */
