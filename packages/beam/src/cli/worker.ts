@@ -121,7 +121,7 @@ export async function worker(argv: string[]): Promise<number> {
     return 0;
   }
   const { options } = parsed;
-  const w = await BeamWorker.start(options);
+  const w = BeamWorker.create(options);
   w.on('claim', (id: number) => logLine('info', 'job start', { id }));
   w.on('exit', (id: number, status: number) => logLine('info', 'job exit', { id, status }));
   w.on('reaped', (id: number, lost: string) => logLine('warn', 'job of a lost worker ended', { id, worker: lost, status: 255 }));
@@ -129,6 +129,7 @@ export async function worker(argv: string[]): Promise<number> {
   w.on('registered', (wid: string) => logLine('info', 'registered', { worker: wid }));
   w.on('config', (node: string, flags: string) => logLine('info', 'keyspace notifications enabled', { node, flags }));
   w.on('warning', (text: string) => logLine('warn', text));
+  await w.run();
   logLine('info', 'worker ready', { worker: w.id, ...describe(options.target), exec: options.exec });
   return new Promise<number>((resolve) => {
     let stopping = false;

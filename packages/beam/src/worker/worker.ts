@@ -64,6 +64,7 @@ export class BeamWorker extends EventEmitter {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private beating = false;
   private reconciling = false;
+  private connectTimeoutMs = 10_000;
 
   private constructor(options: WorkerOptions) {
     super();
@@ -94,20 +95,32 @@ export class BeamWorker extends EventEmitter {
 
   /** Connects, enables notifications, registers the worker and starts taking jobs. */
   static async start(options: WorkerOptions): Promise<BeamWorker> {
+    const w = BeamWorker.create(options);
+    await w.run();
+    return w;
+  }
+
+  /** A worker not yet connected: attach listeners (e.g. 'config', emitted while starting), then `run()`. */
+  static create(options: WorkerOptions): BeamWorker {
     const w = new BeamWorker(options);
+    w.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    return w;
+  }
+
+  /** Connects, enables notifications, registers and starts taking jobs (closes the worker if that fails). */
+  async run(): Promise<void> {
     try {
-      await whenReady(w.redis, options.connectTimeoutMs ?? 10_000);
-      await w.notes.start();
-      await w.notes.subscribe([w.setChannel]);
-      await w.register();
+      await whenReady(this.redis, this.connectTimeoutMs);
+      await this.notes.start();
+      await this.notes.subscribe([this.setChannel]);
+      await this.register();
     } catch (e) {
-      await w.close().catch(() => {});
+      await this.close().catch(() => {});
       throw e;
     }
-    w.heartbeatTimer = setInterval(() => void w.heartbeat(), Math.max(100, Math.floor(w.leaseMs / 3)));
-    w.reconcileTimer = setInterval(() => void w.reconcile(), w.reconcileMs);
-    void w.reconcile();
-    return w;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.leaseMs / 3)));
+    this.reconcileTimer = setInterval(() => void this.reconcile(), this.reconcileMs);
+    void this.reconcile();
   }
 
   /** This worker's id in `/beam/workers` (changes when a lost lease forces it to register again). */
