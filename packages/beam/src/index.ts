@@ -62,6 +62,10 @@ export { BeamClient, BeamError, BeamConnectionError, RespConnection, resolveTarg
 export type { BeamClientOptions, RunOptions, Reply as ClientReply, BeamJob, RawReply, BeamTarget } from './client/index.js';
 export { openSocket, type BeamClientTlsOptions } from './client/index.js';
 
+// Beam on a real Redis: workers, claims, catalogs (docs/scale-out.md).
+export * as worker from './worker/index.js';
+export { BeamWorker, type WorkerOptions, type RedisTarget } from './worker/index.js';
+
 // Replication building blocks (SYNC/PSYNC, RDB).
 export * as sync from './sync/index.js';
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
 import { parseBeepTargets, resolveSecurityConfig, type SecurityFlags } from './security-config.js';
+import { scaleContext, type ScaleFlags } from './scale-config.js';
 
 export interface Address {
   host: string;
@@ -15,7 +16,20 @@ export interface Address {
 /** TLS to a remote context (`rediss://`): `true` verifies against the system CAs. */
 export type ContextTls = true | { ca?: string | Buffer; servername?: string; rejectUnauthorized?: boolean };
 
-export type ContextConfig = { kind: 'embedded' } | { kind: 'remote'; url: string; host: string; port: number; db: number; tls?: ContextTls };
+export type ContextConfig =
+  | { kind: 'embedded' }
+  | {
+      kind: 'remote';
+      url: string;
+      host: string;
+      port: number;
+      db: number;
+      tls?: ContextTls;
+      /** host:port is a seed of a Redis Cluster (scale-config.ts). */
+      cluster?: true;
+      /** The master these Sentinels name (scale-config.ts). */
+      sentinel?: { sentinels: Address[]; name: string };
+    };
 
 export interface GatewayLimits {
   maxJobXml: number;
@@ -93,6 +107,8 @@ export interface GatewayConfig {
   allowBeepTargets: string[];
   /** Lockouts after repeated authentication failures (SASL and RESP AUTH); false: off; undefined: defaults. */
   authThrottle: AuthThrottleConfig | false | undefined;
+  /** Run a Beam worker in the gateway's process (`--worker`, a Redis context only). */
+  worker: boolean;
   /** Where each top-level value came from (`--beep`, `BEAMGATE_BEEP`, `FILE: beep`, `default`), for logs. */
   sources: Record<string, string>;
 }
@@ -123,7 +139,7 @@ function parseAuthThrottle(v: unknown, source: string): AuthThrottleConfig | fal
 }
 
 /** Raw `serve` flag values as node:util parseArgs returns them. */
-export interface ServeFlags extends SecurityFlags {
+export interface ServeFlags extends SecurityFlags, ScaleFlags {
   beep?: string;
   resp?: string;
   context?: string;
@@ -352,7 +368,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
   const str = (p: { value: string | unknown[]; source: string }): string => p.value as string;
 
   const contextPick = pick('context', flags.context, '--context');
-  const context = contextPick ? parseContext(str(contextPick), contextPick.source) : { kind: 'embedded' as const };
+  const { context, worker } = scaleContext(contextPick ? parseContext(str(contextPick), contextPick.source) : { kind: 'embedded' as const }, flags, envOf);
   sources['context'] = contextPick?.source ?? 'default';
 
   const beepPick = pick('beep', flags.beep, '--beep');
@@ -419,7 +435,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
   }
 
   const authThrottle = file['authThrottle'] === undefined ? undefined : parseAuthThrottle(file['authThrottle'], `${configPath}: authThrottle`);
-  return { beep, resp, context, exec, metrics, logLevel, shutdownTimeoutMs, limits, security, access, respTls, allowBeepTargets: sec.allowBeepTargets, authThrottle, sources };
+  return { beep, resp, context, exec, metrics, logLevel, shutdownTimeoutMs, limits, security, access, respTls, allowBeepTargets: sec.allowBeepTargets, authThrottle, worker, sources };
 }
 
 export function formatAddress(a: Address): string {

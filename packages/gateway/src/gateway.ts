@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { listen, parseUserPassword, type Listener, type ListenOptions, type SaslThrottleOptions, type Session } from '@beamgate/beep';
 import type { AuthThrottleOptions, JobHandler, JobLimits } from '@beamgate/beam';
 import { EmbeddedBackend } from './backend/embedded.js';
-import { RemoteBackend } from './backend/remote.js';
+import { RedisBackend } from './backend/redis.js';
 import type { Backend } from './backend/types.js';
 import { DEFAULT_LIMITS, formatAddress, type AccessConfig, type Address, type ContextConfig, type GatewayLimits, type SecurityConfig } from './config.js';
 import { jobProfile, sessionId } from './job/job-profile.js';
@@ -16,6 +16,7 @@ import { GatewayMetrics, startMetricsServer, type MetricsServer } from './metric
 import { respProfile, type RespHub } from './resp/resp-profile.js';
 import { beepHandler } from './reverse/beep-handler.js';
 import { ConfigError, GatewayStartError } from './errors.js';
+import { redisTarget } from './scale-config.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 import { JobQuotas } from './job/quotas.js';
 
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   allowBeepTargets?: readonly string[];
   /** Lockouts after repeated authentication failures (BEEP SASL and RESP AUTH alike); false: off. */
   authThrottle?: AuthThrottleOptions | false;
+  /** With a Redis context: also run a Beam worker in this process (exec, handlers and jobLimits apply to it). */
+  worker?: boolean;
 }
 
 export class Gateway {
@@ -186,9 +189,14 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       ...(opts.resp ? { resp: opts.resp } : {}),
     });
   } else {
-    const remote = new RemoteBackend({ host: context.host, port: context.port, db: context.db, ...(context.tls ? { tls: context.tls } : {}) });
-    await remote.probe();
-    backend = remote;
+    backend = await RedisBackend.create({
+      target: redisTarget(context),
+      ...(typeof context.tls === 'object' ? { tls: context.tls } : {}),
+      maxRespMessage: limits.maxRespMessage,
+      ...(opts.worker
+        ? { worker: { exec: opts.exec ?? [], handlers: { ...opts.handlers, beep: beepHandler() }, ...(opts.jobLimits ? { limits: opts.jobLimits } : {}) } }
+        : {}),
+    });
   }
   const jobHub: JobHub = {
     backend, limits, metrics, log: log.child({ component: 'job' }), held: new Set(), known: new Map(), channels: new Set(), draining: false,

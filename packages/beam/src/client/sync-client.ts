@@ -188,10 +188,14 @@ export class BeamMirror extends EventEmitter {
       this.expectedReplies.push(fail('AUTH'));
     }
     this.send(['REPLCONF', 'capa', 'psync2']);
-    this.expectedReplies.push(fail('REPLCONF'));
-    const resume = this.offset >= 0 && this.replId !== '?';
-    this.send(['PSYNC', resume ? this.replId : '?', String(resume ? this.offset + 1 : -1)]);
-    this.expectedReplies.push((line) => this.onPsyncReply(line));
+    // PSYNC waits for this reply: Redis refuses SYNC/PSYNC while earlier replies are still unsent ("pending output").
+    this.expectedReplies.push((line) => {
+      fail('REPLCONF')(line);
+      if (line.startsWith('-')) return;
+      const resume = this.offset >= 0 && this.replId !== '?';
+      this.send(['PSYNC', resume ? this.replId : '?', String(resume ? this.offset + 1 : -1)]);
+      this.expectedReplies.push((l) => this.onPsyncReply(l));
+    });
     this.state = 'connecting';
   }
 
@@ -242,7 +246,28 @@ export class BeamMirror extends EventEmitter {
         data = data.subarray(part.length);
         this.rdbLeft -= part.length;
         for (const e of this.rdb!.push(part)) this.load(e);
-        if (this.rdbLeft === 0) this.rdbLoaded();
+        if (this.rdbLeft === 0) {
+          const first = this.firstSync !== null;
+          this.rdbLoaded();
+          const socket = this.socket;
+          if (first && data.length > 0 && socket) {
+            // Writes that followed the snapshot in the same chunk wait until the caller of sync() has seen the
+            // loaded snapshot and subscribed to 'change' (its continuation runs before setImmediate).
+            const rest = data;
+            socket.pause();
+            setImmediate(() => {
+              if (this.socket !== socket || socket.destroyed) return;
+              try {
+                this.onData(rest);
+              } catch (e) {
+                socket.destroy(e as Error);
+                return;
+              }
+              socket.resume();
+            });
+            return;
+          }
+        }
         continue;
       }
       this.onStream(data);

@@ -15,6 +15,7 @@ import {
   resolveLimits,
   type JobEngineOptions,
   type JobLimits,
+  type SharedContextHooks,
 } from './options.js';
 import { JobRun } from './run.js';
 import { parseSignal, type SignalName } from './signals.js';
@@ -60,6 +61,7 @@ export class JobEngine extends EventEmitter {
   private readonly execBuiltin: JobHandler;
   private readonly retainFinishedMs: number;
   private readonly killGraceMs: number;
+  private readonly shared: SharedContextHooks | undefined;
   private readonly runs = new Map<number, JobRun>();
   /** Every id whose start was accepted since the last flush of database 0 (a job starts once, ever). */
   private readonly started = new IdSet();
@@ -94,6 +96,7 @@ export class JobEngine extends EventEmitter {
     this.limits = resolveLimits(options.limits);
     this.retainFinishedMs = options.retainFinishedMs ?? DEFAULT_RETAIN_FINISHED_MS;
     this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.shared = options.shared;
     if (!(this.retainFinishedMs >= 0)) throw new RangeError('retainFinishedMs must be >= 0');
     if (!(this.killGraceMs >= 0)) throw new RangeError('killGraceMs must be >= 0');
     const unstartedTtlMs = options.unstartedTtlMs ?? DEFAULT_UNSTARTED_TTL_MS;
@@ -120,8 +123,11 @@ export class JobEngine extends EventEmitter {
     this.filter = createJobFilter(this.filterHost());
     context.on('keyspace', this.onKeyspace);
     context.on('flush', this.onFlush);
-    this.publishCatalog();
-    this.publishing = true;
+    // A shared context holds one catalog per engine, published by its owner (beam worker).
+    if (!this.shared) {
+      this.publishCatalog();
+      this.publishing = true;
+    }
   }
 
   registerHandler(name: string, handler: JobHandler): this {
@@ -171,7 +177,7 @@ export class JobEngine extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     // Withdrawn first: nothing may look runnable on a context whose engine is leaving.
-    this.publish('DEL', HANDLERS_KEY, EXEC_KEY);
+    if (!this.shared) this.publish('DEL', HANDLERS_KEY, EXEC_KEY);
     this.closed = true;
     this.unstarted.stop();
     const waits = [...this.runs.values()].map((r) => new Promise<void>((resolve) => {
@@ -289,14 +295,21 @@ export class JobEngine extends EventEmitter {
       this.publish('DEL', jobKey(id));
       return;
     }
-    // Without the filter (e.g. no dispatcher) the start is claimed here.
-    this.unstarted.starting(id);
-    this.started.add(id);
+    // Without the filter (e.g. no dispatcher) the start is claimed here; on a shared context, by its owner.
+    if (!this.shared) {
+      this.unstarted.starting(id);
+      this.started.add(id);
+    }
     this.active.add(id);
     const run = new JobRun(
       id,
       this.store,
-      { limits: this.limits, retainFinishedMs: this.retainFinishedMs, killGraceMs: this.killGraceMs },
+      {
+        limits: this.limits,
+        retainFinishedMs: this.retainFinishedMs,
+        killGraceMs: this.killGraceMs,
+        ...(this.shared ? { finish: this.shared.finish } : {}),
+      },
       (bytes) => {
         const rec = this.records.get(id);
         if (rec) rec.inBytes = Math.max(0, rec.inBytes - bytes);

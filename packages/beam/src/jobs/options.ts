@@ -28,7 +28,19 @@ export interface JobLimits {
   streamHighWaterMark: number;
 }
 
+/**
+ * For an engine that shares its context with other engines (`beam worker` on a real Redis): starts are claimed
+ * outside the engine, so it neither remembers started ids nor publishes `/beam/handlers`, and it publishes a
+ * job's exit only when `finish` says this engine still owns the job.
+ */
+export interface SharedContextHooks {
+  /** Right before the exit status is written: true if this engine may publish it (its claim still holds). */
+  finish(id: number): Promise<boolean>;
+}
+
 export interface JobEngineOptions {
+  /** Set when the context is shared with other engines (see SharedContextHooks). */
+  shared?: SharedContextHooks;
   /** Extra handlers by name (added after the built-ins, so they can replace them). */
   handlers?: Record<string, import('./handler.js').JobHandler> | Map<string, import('./handler.js').JobHandler>;
   /** Program names that may be run as jobs (exact match, no shell). Empty by default: nothing runs. */

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { parseAddress, type Address, type ServeFlags } from '../config.js';
 import { SECURITY_FLAG_NAMES, SECURITY_FLAG_OPTIONS } from '../security-config.js';
+import { SCALE_FLAG_OPTIONS } from '../scale-config.js';
 import { parseRunSecurity, RUN_SECURITY_OPTIONS, type RunSecurity } from './security-args.js';
 
 export const MAIN_HELP = `Usage: beamgate <command> [options]
@@ -29,6 +30,12 @@ Options:
                                                          [BEAMGATE_RESP, default 127.0.0.1:6380]
   --context URL           'embedded' or redis://HOST:PORT[/DB]
                                                          [BEAMGATE_CONTEXT, default embedded]
+  --cluster               the --context URL is a seed node of a Redis Cluster  [BEAMGATE_CLUSTER=1]
+  --sentinel HOST:PORT,.. the context is the master these Sentinels name (with --master)
+                                                         [BEAMGATE_SENTINEL]
+  --master NAME           the Sentinels' master name     [BEAMGATE_MASTER]
+  --worker                also run a Beam worker in this process (Redis contexts; it runs
+                          --exec programs and the beep handler)  [BEAMGATE_WORKER=1]
   --exec NAMES            comma-separated programs the exec handler may run
                                                          [BEAMGATE_EXEC, default none]
   --config FILE           JSON configuration file        [BEAMGATE_CONFIG]
@@ -137,6 +144,7 @@ function parseServe(argv: string[]): Command {
         metrics: { type: 'string' },
         'log-level': { type: 'string' },
         ...SECURITY_FLAG_OPTIONS,
+        ...SCALE_FLAG_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -147,7 +155,7 @@ function parseServe(argv: string[]): Command {
     const v = values[k];
     if (v !== undefined) flags[k] = v;
   }
-  for (const k of SECURITY_FLAG_NAMES) {
+  for (const k of [...SECURITY_FLAG_NAMES, ...(Object.keys(SCALE_FLAG_OPTIONS) as Array<keyof typeof SCALE_FLAG_OPTIONS>)]) {
     const v = values[k];
     if (v !== undefined) (flags as Record<string, unknown>)[k] = v;
   }

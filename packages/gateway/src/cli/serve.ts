@@ -22,6 +22,7 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
     ...(config.respTls ? { respTls: true } : {}),
     allowBeepTargets: config.allowBeepTargets,
     ...(config.authThrottle !== undefined ? { authThrottle: config.authThrottle } : {}),
+    ...(config.worker ? { worker: true } : {}),
     logger: log,
   });
   const cert = gateway.certificate ? publishCertificate(gateway.certificate) : undefined;
@@ -50,7 +51,7 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
   log.info('beep handler', { allowBeepTargets: config.allowBeepTargets });
   const m = gateway.metricsAddress;
   if (m) log.info('listening', { component: 'metrics', address: formatAddress({ host: m.address, port: m.port }) });
-  log.info('context', config.context.kind === 'embedded' ? { kind: 'embedded', exec: config.exec } : { kind: 'remote', url: config.context.url });
+  log.info('context', config.context.kind === 'embedded' ? { kind: 'embedded', exec: config.exec } : { kind: 'remote', url: config.context.url.replace(/\/\/[^@/]*@/, '//***@'), worker: config.worker });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
