@@ -28,9 +28,12 @@ Options:
   --retain-finished-ms MS     keep finished jobs' keys this long (default 3600000; 0 = forever)
   --unstarted-ttl-ms MS       reclaim jobs created but not started within this long (default 600000; 0 = never)
   --max-unstarted-jobs N      jobs created and not yet started at once (default 10000)
+  --kill-grace-ms MS          a signalled job still running after this long is killed (default 5000)
   -h, --help                  show this help
 
-Logs are JSON lines on stderr. SIGINT/SIGTERM (or a client's SHUTDOWN) kill running jobs and close cleanly.
+Logs are JSON lines on stderr. SIGINT/SIGTERM (or a client's SHUTDOWN) send TERM to every running job (to the
+whole process group of an exec'd program), kill what is left after --kill-grace-ms and close; a second signal
+kills every job at once and exits 1.
 `;
 
 /** `beam serve`'s flags: parses and range-checks them (throws UsageError or parseArgs' TypeError). */
@@ -50,6 +53,7 @@ export function parseServeArgs(argv: string[]) {
       'retain-finished-ms': { type: 'string' },
       'unstarted-ttl-ms': { type: 'string' },
       'max-unstarted-jobs': { type: 'string' },
+      'kill-grace-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -67,6 +71,7 @@ export function parseServeArgs(argv: string[]) {
   };
   const retainFinishedMs = opt('--retain-finished-ms', values['retain-finished-ms'], 0, 2 ** 31);
   const unstartedTtlMs = opt('--unstarted-ttl-ms', values['unstarted-ttl-ms'], 0, 2 ** 31);
+  const killGraceMs = opt('--kill-grace-ms', values['kill-grace-ms'], 0, 2 ** 31 - 1);
   return {
     values,
     port: intOption('--port', values.port, 0, 65535),
@@ -75,6 +80,7 @@ export function parseServeArgs(argv: string[]) {
       ...(Object.keys(limits).length > 0 ? { limits } : {}),
       ...(retainFinishedMs !== undefined ? { retainFinishedMs } : {}),
       ...(unstartedTtlMs !== undefined ? { unstartedTtlMs } : {}),
+      ...(killGraceMs !== undefined ? { killGraceMs } : {}),
     } satisfies Omit<JobEngineOptions, 'dispatcher'>,
   };
 }
@@ -126,11 +132,18 @@ export async function serve(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
-      if (stopping) return;
+      if (stopping) {
+        if (signal === 'SHUTDOWN') return;
+        // The exit hook of the job engine kills every job's process group.
+        logLine('warn', 'second signal: killing every job and exiting', { signal });
+        tls?.cleanup();
+        process.exit(1);
+      }
       stopping = true;
       logLine('info', 'shutting down', { signal });
       void (async () => {
-        await Promise.all([...engines].map((e) => e.close()));
+        // TERM first (every job's process group); the engines kill what is left after the kill grace.
+        await Promise.all([...engines].map((e) => e.shutdown()));
         await server.close();
         tls?.cleanup();
         logLine('info', 'closed');
@@ -139,8 +152,8 @@ export async function serve(argv: string[]): Promise<number> {
     };
     // A client's SHUTDOWN stops the process the same way.
     server.on('shutdown', () => stop('SHUTDOWN'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
 

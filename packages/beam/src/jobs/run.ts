@@ -39,6 +39,8 @@ export class JobRun {
   private killResolve!: () => void;
   private readonly killed = new Promise<void>((resolve) => (this.killResolve = resolve));
   private isKilled = false;
+  /** Set by io.reportExit: the status stands even if the job is killed while its output drains. */
+  private reportedStatus: number | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
   private exited = false;
   /** The context was flushed: this run may not write any key again. */
@@ -104,7 +106,7 @@ export class JobRun {
     }
     let status: number;
     if (outcome.kind === 'killed') {
-      status = 128 + SIGNALS.KILL;
+      status = this.reportedStatus ?? 128 + SIGNALS.KILL;
     } else if (outcome.kind === 'error') {
       if (this.firstSignal !== null) {
         status = 128 + SIGNALS[this.firstSignal];
@@ -133,6 +135,7 @@ export class JobRun {
       checkStream(n);
       let w = this.outputs.get(n);
       if (!w) {
+        this.out.reserve(n);
         w = new FrameWritable(n, this.out, this.settings.limits.streamHighWaterMark);
         this.outputs.set(n, w);
         if (this.isKilled) w.destroy();
@@ -164,6 +167,9 @@ export class JobRun {
       onSignal: (listener) => {
         this.signalListeners.add(listener);
         return () => this.signalListeners.delete(listener);
+      },
+      reportExit: (status) => {
+        if (Number.isInteger(status)) this.reportedStatus = status & 0xff;
       },
     };
   }

@@ -27,9 +27,9 @@ describe('jobs: back-pressure', function () {
       limits: { maxQueuedOutputFrames: maxFrames, maxOutputFrameBytes: 8, streamHighWaterMark: 64 },
     });
     const id = await h.start('flood');
-    await until(async () => (await h.cmd('LLEN', `/jobs/${id}/out`)) === maxFrames);
-    await tick(100);
-    expect(await h.cmd('LLEN', `/jobs/${id}/out`)).to.equal(maxFrames);
+    // Two frames stay free for the close frames of streams 1 and 2.
+    await until(async () => (await h.cmd('LLEN', `/jobs/${id}/out`)) === maxFrames - 2);
+    expect(await h.cmd('LLEN', `/jobs/${id}/out`)).to.equal(maxFrames - 2);
     expect(h.engine.activeJobs()).to.deep.equal([id]);
 
     // Drain everything; the job then finishes with all 800k bytes delivered in order.
@@ -53,7 +53,7 @@ describe('jobs: back-pressure', function () {
     }
     expect(bytes).to.equal(800_000);
     expect(frames).to.equal(100_000 + 2);
-    expect(maxSeen).to.be.at.most(maxFrames);
+    expect(maxSeen).to.be.at.most(maxFrames - 2);
     expect(await h.cmd('GET', `/jobs/${id}/status`)).to.equal('0');
   });
 
@@ -63,10 +63,10 @@ describe('jobs: back-pressure', function () {
       limits: { maxQueuedOutputBytes: 50_000, maxOutputFrameBytes: 4096, streamHighWaterMark: 16384 },
     });
     const id = await h.start('flood');
-    await until(async () => ((await h.cmd('LRANGE', `/jobs/${id}/out`, 0, -1)) as string[]).join('').length >= 50_000);
-    await tick(50);
+    // Filled exactly: the last frame is cut to the room left beside the two close frames' 4 bytes.
+    await until(async () => ((await h.cmd('LRANGE', `/jobs/${id}/out`, 0, -1)) as string[]).join('').length >= 50_000 - 4);
     const queued = ((await h.cmd('LRANGE', `/jobs/${id}/out`, 0, -1)) as string[]).reduce((n, f) => n + f.length, 0);
-    expect(queued).to.be.at.most(50_000 + 4096 + 5);
+    expect(queued).to.equal(50_000 - 4);
     const r = await h.collect(id);
     expect(r.stdout.length).to.equal(1_000_000);
     expect(r.frames.length).to.be.below(10_000 / 4);
