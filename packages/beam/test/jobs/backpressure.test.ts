@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { errorText, Harness, tick, until } from './harness.js';
+import { errorText, Harness, turn, until } from './harness.js';
 import type { JobHandler } from '../../src/jobs/handler.js';
 
 /** Writes n chunks of `size` bytes, honouring write() back-pressure. */
@@ -43,7 +43,7 @@ describe('jobs: back-pressure', function () {
       const batch = (await h.on(reader, 'LPOP', `/jobs/${id}/out`, 500)) as string[] | null;
       if (!Array.isArray(batch)) {
         if ((await h.on(reader, 'GET', `/jobs/${id}/status`)) !== null) break;
-        await tick(1);
+        await turn();
         continue;
       }
       for (const f of batch) {
@@ -82,7 +82,6 @@ describe('jobs: back-pressure', function () {
     for (let i = 0; i < 100 && !refused; i++) {
       const r = await h.cmd('RPUSH', `/jobs/${id}/in`, `0:${'x'.repeat(16)}`);
       if (typeof r !== 'number') refused = errorText(r);
-      await tick(1);
     }
     expect(refused).to.match(/input queue full/);
     expect(await h.cmd('LLEN', `/jobs/${id}/in`)).to.be.at.most(10);
@@ -97,11 +96,11 @@ describe('jobs: back-pressure', function () {
     while (sent < 2_000_000) {
       const r = await h.cmd('RPUSH', `/jobs/${id}/in`, `0:${piece}`);
       if (typeof r !== 'number') {
-        await tick(1);
+        await turn(); // refused (queue full): let the job read, then retry
         continue;
       }
       sent += piece.length;
-      if (r > 32) await tick(1);
+      if (r > 32) await turn();
     }
     await h.cmd('RPUSH', `/jobs/${id}/in`, '0:');
     const out = await reading;
