@@ -22,7 +22,7 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
     expect(await h.cmd('EXISTS', ...keysOf(0))).to.equal(3);
     const records = (h.engine as unknown as { records: Map<number, unknown> }).records;
     expect(records.has(0)).to.equal(true);
-    await until(async () => (await h.cmd('EXISTS', ...keysOf(0))) === 0, 2000);
+    await until(async () => (await h.cmd('EXISTS', ...keysOf(0))) === 0);
     expect(records.has(0)).to.equal(false);
     expect(errorText(await h.cmd('SET', '/jobs/0', ''))).to.equal(
       'ERR /jobs/0: job 0 expired before it was started (unstartedTtlMs); create a new job',
@@ -62,7 +62,7 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
     expect(await h.cmd('RPUSH', '/jobs', 'echo', 'echo', 'echo')).to.equal(3);
     for (const id of [0, 1, 2]) expect(await h.cmd('RPUSH', `/jobs/${id}/args`, 'echo', `j${id}`)).to.equal(2);
     expect(await h.cmd('SET', '/jobs/1', '')).to.equal('OK');
-    await until(async () => (await h.cmd('EXISTS', '/jobs/0/args', '/jobs/2/args')) === 0, 2000);
+    await until(async () => (await h.cmd('EXISTS', '/jobs/0/args', '/jobs/2/args')) === 0);
     expect(await h.cmd('EXISTS', '/jobs/1/args')).to.equal(1);
     expect((await h.collect(1)).stdout).to.equal('j1\n');
     expect(errorText(await h.cmd('SET', '/jobs/2', ''))).to.match(/expired before it was started/);
@@ -100,7 +100,7 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
     expect(await h.cmd('RPUSH', '/jobs', 'echo')).to.equal(3);
     expect(errorText(await h.cmd('RPUSH', '/jobs', 'echo'))).to.match(/maxUnstartedJobs 2/);
     // Expiry makes room too.
-    await until(async () => !((await h.cmd('RPUSH', '/jobs', 'echo', 'echo')) instanceof ErrorReply), 2000);
+    await until(async () => !((await h.cmd('RPUSH', '/jobs', 'echo', 'echo')) instanceof ErrorReply));
     expect(await h.cmd('LLEN', '/jobs')).to.equal(5);
   });
 
