@@ -247,7 +247,28 @@ export class BeamMirror extends EventEmitter {
         data = data.subarray(part.length);
         this.rdbLeft -= part.length;
         for (const e of this.rdb!.push(part)) this.load(e);
-        if (this.rdbLeft === 0) this.rdbLoaded();
+        if (this.rdbLeft === 0) {
+          const first = this.firstSync !== null;
+          this.rdbLoaded();
+          const socket = this.socket;
+          if (first && data.length > 0 && socket) {
+            // start() has just resolved: its caller attaches its 'change' listeners in the microtasks that follow.
+            // Writes that came in the same read as the snapshot's end are applied on the next turn, after them.
+            const rest = data;
+            socket.pause();
+            setImmediate(() => {
+              if (this.socket !== socket) return;
+              try {
+                this.onData(rest);
+              } catch (e) {
+                socket.destroy(e as Error);
+                return;
+              }
+              socket.resume();
+            });
+            return;
+          }
+        }
         continue;
       }
       this.onStream(data);

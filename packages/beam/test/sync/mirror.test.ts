@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BeamClient } from '../../src/client/beam-client.js';
 import type { BeamMirror, MirrorChange } from '../../src/client/sync-client.js';
 import { createServer, type BeamServer, type BeamServerOptions } from '../../src/server/server.js';
 import { replicationFor } from '../../src/server/replication.js';
 import { encodeCommand } from '../../src/sync/propagation.js';
+import { writeRdbSync } from '../../src/sync/rdb-writer.js';
+import { staticSnapshot } from '../../src/sync/snapshot-source.js';
 import { plain, RespClient, waitFor } from './helpers.js';
 import { canonOfContext, mixedWrites } from './server-helpers.js';
 
@@ -199,5 +201,46 @@ describe('cli: beam sync', function () {
       mc.close();
     }
     expect(await exited).to.equal(0);
+  });
+});
+
+describe('sync: writes in the same read as the end of the snapshot', function () {
+  this.timeout(10000);
+  let master: NetServer | null = null;
+  let mirror: BeamMirror | null = null;
+  afterEach(async () => {
+    await mirror?.close();
+    mirror = null;
+    await new Promise((r) => (master ? master.close(r) : r(null)));
+    master = null;
+  });
+
+  it('reach the change listeners attached once sync() resolves', async () => {
+    // A master that sends the snapshot and the first write in one segment: the mirror reads them together.
+    const rdb = writeRdbSync(staticSnapshot(new Map([[0, [{ key: Buffer.from('old'), type: 'string' as const, value: Buffer.from('v'), expireAt: null }]]])));
+    master = createNetServer((s) => {
+      s.on('error', () => {});
+      let seen = '';
+      s.on('data', (d: Buffer) => {
+        seen += d.toString('latin1');
+        if (!seen.includes('PSYNC')) return;
+        seen = '';
+        s.write(Buffer.concat([Buffer.from(`+OK\r\n+FULLRESYNC ${'a'.repeat(40)} 0\r\n$${rdb.length}\r\n`), rdb, encodeCommand(['SET', 'new', 'w'])]));
+      });
+      // +OK answers REPLCONF; PSYNC's answer follows in the same write.
+    });
+    await new Promise<void>((r) => master!.listen(0, '127.0.0.1', r));
+    const port = (master.address() as AddressInfo).port;
+    const client = new BeamClient({ port });
+    try {
+      mirror = await client.sync({ reconnect: false });
+      const changes: string[] = [];
+      mirror.on('change', (c: MirrorChange) => changes.push(`${c.event} ${c.key.toString()}`));
+      await waitFor('the write applied', async () => mirror!.get('new') !== undefined);
+      expect(changes).to.deep.equal(['set new']);
+      expect(mirror.get('old')).to.deep.equal(Buffer.from('v'));
+    } finally {
+      await client.close();
+    }
   });
 });
