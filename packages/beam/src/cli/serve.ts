@@ -44,9 +44,12 @@ Options:
   --maxmemory-clients BYTES   request bytes all clients together may hold; over it the clients holding
                               the most are closed (default 536870912; 0 = no bound)
   --timeout SECONDS           close clients idle this long (default 0 = never, as Redis)
+  --kill-grace-ms MS          a signalled job still running after this long is killed (default 5000)
   -h, --help                  show this help
 
-Logs are JSON lines on stderr. SIGINT/SIGTERM (or a client's SHUTDOWN) kill running jobs and close cleanly.
+Logs are JSON lines on stderr. SIGINT/SIGTERM (or a client's SHUTDOWN) send TERM to every running job (to the
+whole process group of an exec'd program), kill what is left after --kill-grace-ms and close; a second signal
+kills every job at once and exits 1.
 `;
 
 /** `beam serve`'s flags: parses and range-checks them (throws UsageError or parseArgs' TypeError). */
@@ -76,6 +79,7 @@ export function parseServeArgs(argv: string[]) {
       'client-query-buffer-limit': { type: 'string' },
       'maxmemory-clients': { type: 'string' },
       timeout: { type: 'string' },
+      'kill-grace-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -121,6 +125,7 @@ export function parseServeArgs(argv: string[]) {
   if (mmc !== undefined) config['maxmemory-clients'] = String(mmc);
   const timeout = opt('--timeout', values.timeout, 0, 2 ** 31);
   if (timeout !== undefined) config.timeout = String(timeout);
+  const killGraceMs = opt('--kill-grace-ms', values['kill-grace-ms'], 0, 2 ** 31 - 1);
   return {
     users,
     config,
@@ -132,6 +137,7 @@ export function parseServeArgs(argv: string[]) {
       ...(Object.keys(limits).length > 0 ? { limits } : {}),
       ...(retainFinishedMs !== undefined ? { retainFinishedMs } : {}),
       ...(unstartedTtlMs !== undefined ? { unstartedTtlMs } : {}),
+      ...(killGraceMs !== undefined ? { killGraceMs } : {}),
     } satisfies Omit<JobEngineOptions, 'dispatcher'>,
   };
 }
@@ -194,11 +200,18 @@ export async function serve(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
-      if (stopping) return;
+      if (stopping) {
+        if (signal === 'SHUTDOWN') return;
+        // The exit hook of the job engine kills every job's process group.
+        logLine('warn', 'second signal: killing every job and exiting', { signal });
+        tls?.cleanup();
+        process.exit(1);
+      }
       stopping = true;
       logLine('info', 'shutting down', { signal });
       void (async () => {
-        await Promise.all([...engines].map((e) => e.close()));
+        // TERM first (every job's process group); the engines kill what is left after the kill grace.
+        await Promise.all([...engines].map((e) => e.shutdown()));
         await server.close();
         tls?.cleanup();
         logLine('info', 'closed');
@@ -207,8 +220,8 @@ export async function serve(argv: string[]): Promise<number> {
     };
     // A client's SHUTDOWN stops the process the same way.
     server.on('shutdown', () => stop('SHUTDOWN'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
 

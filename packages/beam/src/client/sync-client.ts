@@ -62,6 +62,8 @@ export class BeamMirror extends EventEmitter {
   /** The mirrored data: query it with `context.call(mirror.client, argv)` or use get()/keys(). */
   readonly context: Context;
   readonly client: ClientState;
+  /** Applies the snapshot and the stream: the master's client (every key live for it, see ClientState.master). */
+  private readonly link: ClientState;
   replId = '?';
   /** Replication offset of the last byte applied (-1 before the first snapshot). */
   offset = -1;
@@ -87,8 +89,11 @@ export class BeamMirror extends EventEmitter {
     super();
     this.target = target;
     this.opts = opts;
-    this.context = new Context({ activeExpireInterval: 0 });
+    // A replica's dataset: keys expire only by the master's DEL, never by the mirror's clock (which may run
+    // ahead of the master's, or apply its writes late): expiring them here would lose or misapply writes.
+    this.context = new Context({ activeExpireInterval: 0, replica: true });
     this.client = this.context.createInternalClient();
+    this.link = this.context.createInternalClient({ master: true });
     this.context.on('keyspace', (e: KeyspaceEvent) => {
       if (this.emitChanges) this.emit('change', { db: e.db, event: e.event, key: e.key, cls: e.cls } satisfies MirrorChange);
     });
@@ -281,21 +286,21 @@ export class BeamMirror extends EventEmitter {
     this.rdbLeft = Number(m[1]);
     this.rdb = new RdbParser(this.opts.maxBulk !== undefined ? { maxBulk: this.opts.maxBulk } : {});
     this.emitChanges = false;
-    this.context.call(this.client, [B('FLUSHALL')]);
+    this.context.call(this.link, [B('FLUSHALL')]);
     this.phase = 'rdb';
     if (this.rdbLeft === 0) throw new BeamConnectionError('replication: empty RDB', 'BEAM_PROTOCOL');
   }
 
   private load(e: RdbEntry): void {
-    if (e.expireAt !== null && e.expireAt <= Date.now()) return;
-    this.client.db = e.db;
+    // Also keys past their TTL on our clock: the master still has them, and its later writes may use them.
+    this.link.db = e.db;
     const key = e.key;
     const run = (name: string, items: Buffer[]): void => {
-      for (let i = 0; i < items.length; i += CHUNK) this.context.call(this.client, [B(name), key, ...items.slice(i, i + CHUNK)]);
+      for (let i = 0; i < items.length; i += CHUNK) this.context.call(this.link, [B(name), key, ...items.slice(i, i + CHUNK)]);
     };
     switch (e.type) {
       case 'string':
-        this.context.call(this.client, [B('SET'), key, e.value]);
+        this.context.call(this.link, [B('SET'), key, e.value]);
         break;
       case 'list':
         run('RPUSH', e.value);
@@ -313,13 +318,13 @@ export class BeamMirror extends EventEmitter {
         this.stats.skippedKeys++;
         return;
     }
-    if (e.expireAt !== null) this.context.call(this.client, [B('PEXPIREAT'), key, B(String(e.expireAt))]);
+    if (e.expireAt !== null) this.context.call(this.link, [B('PEXPIREAT'), key, B(String(e.expireAt))]);
   }
 
   private rdbLoaded(): void {
     this.rdb!.end();
     this.rdb = null;
-    this.client.db = 0;
+    this.link.db = 0;
     this.stats.fullSyncs++;
     debug('snapshot loaded: %d keys in db0', this.context.dbsize(0));
     this.goStreaming();
@@ -357,14 +362,14 @@ export class BeamMirror extends EventEmitter {
     if (IGNORED.has(name)) {
       if (name === 'select') {
         const db = Number(argv[1]?.toString('latin1'));
-        if (Number.isInteger(db) && db >= 0 && db < this.context.dbs.length) this.client.db = db;
+        if (Number.isInteger(db) && db >= 0 && db < this.context.dbs.length) this.link.db = db;
       } else if (name === 'replconf' && argv[1]?.toString('latin1').toLowerCase() === 'getack') {
         queueMicrotask(() => this.ack());
       }
       return;
     }
-    this.emit('command', this.client.db, argv);
-    const r = this.context.call(this.client, argv);
+    this.emit('command', this.link.db, argv);
+    const r = this.context.call(this.link, argv);
     if (r instanceof Promise) return; // a blocking command cannot come from a master; never waits
     if (r instanceof ErrorReply) {
       this.stats.failedCommands++;

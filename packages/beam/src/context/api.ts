@@ -17,6 +17,11 @@ export interface ClientState {
   inExec: boolean;
   /** Internal clients (job engine, replication) may write reserved `/beam*` keys. */
   readonly internal: boolean;
+  /**
+   * The replication master's commands on a replica (a mirror): every key is live for them, whatever its TTL on
+   * the local clock; keys expire only by the master's DEL (Redis' master client on a replica).
+   */
+  readonly master?: boolean;
   /** Aborted when the connection closes: cancels blocking waits. */
   readonly signal: AbortSignal;
   /** Set while the client is blocked on keys: ends the wait (CLIENT UNBLOCK), with an error reply or as a timeout. */

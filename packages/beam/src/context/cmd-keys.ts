@@ -80,7 +80,7 @@ const scan: Impl = (ctx, client, argv) => {
     if (e.seq < args.cursor) return false; // resuming without a cached iterator: skip what was already returned
     lastSeq = e.seq;
     if (e.x !== 0 && e.x <= ctx.t) {
-      if (db.data.get(k) === e) ctx.expireEntry(db, k, e);
+      if (db.data.get(k) === e && !ctx.replica) ctx.expireEntry(db, k, e);
       return true;
     }
     if (args.type !== null && e.t !== typeId) return true;
@@ -162,7 +162,9 @@ function expireGeneric(ctx: Context, client: ClientState, argv: Buffer[], second
     if (flags & X_GT && (w <= cur || cur === -1)) return 0;
     if (flags & X_LT && cur !== -1 && w >= cur) return 0;
   }
-  if (w <= ctx.t) {
+  // A time already past deletes the key, except on a replica applying its master's write (Redis'
+  // checkAlreadyExpired): the master's clock said it was still live, and its DEL follows when it expires there.
+  if (w <= ctx.t && !ctx.fromMaster) {
     ctx.removeEntry(db, key, e);
     ctx.dirty++;
     ctx.propagateAs([[B_DEL, keyBuf]]);
@@ -215,7 +217,7 @@ export function randomKeyOf(ctx: Context, db: Db): string | null {
     for (const [k, e] of db.data) {
       if (i-- > 0) continue;
       if (e.x !== 0 && e.x <= ctx.t) {
-        ctx.expireEntry(db, k, e);
+        if (!ctx.replica) ctx.expireEntry(db, k, e);
         break;
       }
       return k;

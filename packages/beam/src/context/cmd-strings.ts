@@ -219,7 +219,7 @@ const getex: Impl = (ctx, client, argv) => {
   if (e === undefined) return null;
   if (e.t !== T_STRING) return E_WRONGTYPE;
   const value = e.v as Buffer;
-  if (ext.flags & (F_EXAT | F_PXAT) && ext.at <= ctx.t) {
+  if (ext.flags & (F_EXAT | F_PXAT) && ext.at <= ctx.t && !ctx.fromMaster) {
     ctx.removeEntry(db, key, e);
     ctx.notify(db.id, 'del', keyBuf, 'g');
     ctx.dirty++;

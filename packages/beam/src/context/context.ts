@@ -49,6 +49,11 @@ export interface ContextOptions {
    * `proto-max-bulk-len`, as Redis does.
    */
   maxLcsTableBytes?: number;
+  /**
+   * The dataset of a replica (BeamMirror): keys never expire locally. A key past its TTL reads as absent but
+   * stays until the master's DEL, and the master's own commands see it as live (ClientState.master).
+   */
+  replica?: boolean;
 }
 
 /** One key/value pair as `entries()` yields it for snapshots. Values are the live objects: do not mutate. */
@@ -113,6 +118,10 @@ export class Context extends EventEmitter {
   readonly random: () => number;
   /** Snapshot of the clock for the running command (Redis' commandTimeSnapshot). */
   t = 0;
+  /** The running command comes from a replication master (ClientState.master): no key expires for it. */
+  fromMaster = false;
+  /** ContextOptions.replica: expired keys are hidden, never deleted locally. */
+  readonly replica: boolean;
   readonly blocking = new BlockingRegistry();
 
   private readonly nowFn: () => number;
@@ -148,6 +157,7 @@ export class Context extends EventEmitter {
     this.dbs = [];
     for (let i = 0; i < n; i++) this.dbs.push(new Db(i));
     this.nowFn = opts.now ?? Date.now;
+    this.replica = opts.replica === true;
     this.random = opts.random ?? Math.random;
     this.expireBudget = opts.activeExpireBudget ?? 2000;
     this.scanCursorLimit = opts.scanCursorCache ?? 256;
@@ -201,8 +211,11 @@ export class Context extends EventEmitter {
     return this.nowFn();
   }
 
-  /** A client for in-process callers (job engine, replication): db 0, RESP2, may write reserved keys. */
-  createInternalClient(): ClientState {
+  /**
+   * A client for in-process callers (job engine, replication): db 0, RESP2, may write reserved keys. `master`
+   * makes it the replication master's client of a replica (ClientState.master).
+   */
+  createInternalClient(opts: { master?: boolean } = {}): ClientState {
     const ac = new AbortController();
     return {
       id: -1 - this.internalIds++,
@@ -212,6 +225,7 @@ export class Context extends EventEmitter {
       inExec: false,
       internal: true,
       signal: ac.signal,
+      ...(opts.master === true ? { master: true } : {}),
     };
   }
 
@@ -246,8 +260,10 @@ export class Context extends EventEmitter {
     if (this.closed) return new ErrorReply('ERR context closed');
     const prevOverride = this.override;
     const prevDb = this.curDb;
+    const prevFromMaster = this.fromMaster;
     this.override = undefined;
     this.curDb = client.db;
+    this.fromMaster = client.master === true;
     this.t = this.nowFn();
     const dirty0 = this.dirty;
     const evStart = this.evq.length;
@@ -267,6 +283,7 @@ export class Context extends EventEmitter {
     } finally {
       this.override = prevOverride;
       this.curDb = prevDb;
+      this.fromMaster = prevFromMaster;
     }
     this.flushEvents(evStart, pStart);
     if (this.blocking.ready.size > 0) {
@@ -341,11 +358,11 @@ export class Context extends EventEmitter {
     if (this.wantPropagate) this.pq.push({ db, argv });
   }
 
-  /** Looks a key up, expiring it lazily. */
+  /** Looks a key up, expiring it lazily (not for the replication master's commands: see ClientState.master). */
   lookup(db: Db, key: string): Entry | undefined {
     const e = db.data.get(key);
-    if (e !== undefined && e.x !== 0 && e.x <= this.t) {
-      this.expireEntry(db, key, e);
+    if (e !== undefined && e.x !== 0 && e.x <= this.t && !this.fromMaster) {
+      if (!this.replica) this.expireEntry(db, key, e);
       return undefined;
     }
     return e;
@@ -502,7 +519,7 @@ export class Context extends EventEmitter {
 
   /** One active expiry pass: deletes keys whose deadline passed (bounded per database). */
   activeExpire(): void {
-    if (this.closed) return;
+    if (this.closed || this.replica) return;
     this.t = this.nowFn();
     const evStart = this.evq.length;
     const pStart = this.pq.length;

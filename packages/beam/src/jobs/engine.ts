@@ -173,6 +173,29 @@ export class JobEngine extends EventEmitter {
     return true;
   }
 
+  /**
+   * Sends TERM to every running job (to an exec'd program's whole process group), waits for them to exit (a job
+   * still running after killGraceMs is killed by its own grace timer), then closes. Bounded by killGraceMs.
+   */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    const exits = [...this.runs.values()].map((r) => this.exitOf(r));
+    for (const r of this.runs.values()) r.signal('TERM');
+    await Promise.all(exits);
+    await this.close();
+  }
+
+  private exitOf(run: JobRun): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const onExit = (id: number): void => {
+        if (id !== run.id) return;
+        this.off('exit', onExit);
+        resolve();
+      };
+      this.on('exit', onExit);
+    });
+  }
+
   /** Kills every running job (KILL), waits until they have published their exit, and detaches. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -180,12 +203,9 @@ export class JobEngine extends EventEmitter {
     if (!this.shared) this.publish('DEL', HANDLERS_KEY, EXEC_KEY);
     this.closed = true;
     this.unstarted.stop();
-    const waits = [...this.runs.values()].map((r) => new Promise<void>((resolve) => {
-      this.on('exit', (id: number) => {
-        if (id === r.id) resolve();
-      });
-      r.signal('KILL');
-    }));
+    const runs = [...this.runs.values()];
+    const waits = runs.map((r) => this.exitOf(r));
+    for (const r of runs) r.signal('KILL');
     await Promise.all(waits);
     for (const remove of this.filterRemovers.splice(0)) remove();
     this.context.off('keyspace', this.onKeyspace);

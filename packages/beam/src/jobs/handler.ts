@@ -25,6 +25,11 @@ export interface JobIO {
   readonly signal: AbortSignal;
   /** Called for every signal the job receives (the AbortSignal only reports the first); returns an unsubscribe. */
   onSignal(listener: (name: SignalName) => void): () => void;
+  /**
+   * Tells the engine the job's final status before the handler returns (e.g. its program exited and only
+   * its output is still being flushed): if the job is killed meanwhile, this status is published, not 137.
+   */
+  reportExit(status: number): void;
 }
 
 /**

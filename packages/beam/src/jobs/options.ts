@@ -14,9 +14,9 @@ export interface JobLimits {
   maxEnvBytes: number;
   /** Highest stream number in a frame (input or output). */
   maxStream: number;
-  /** Output frames queued in `/jobs/$id/out` before the handler's writes wait for a reader. */
+  /** Frames `/jobs/$id/out` may hold, close frames included; the handler's writes wait for a reader (at least 3). */
   maxQueuedOutputFrames: number;
-  /** Output bytes queued in `/jobs/$id/out` before the handler's writes wait (a frame may overshoot once). */
+  /** Bytes `/jobs/$id/out` may hold, close frames included; a frame is cut to fit (at least 16). */
   maxQueuedOutputBytes: number;
   /** Largest data part of one output frame; larger writes are split. */
   maxOutputFrameBytes: number;
@@ -86,5 +86,8 @@ export function resolveLimits(partial: Partial<JobLimits> | undefined): JobLimit
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`job limit ${k} must be a positive integer, got ${v}`);
   }
+  // Room for the close frames of stdout and stderr plus one data frame.
+  if (limits.maxQueuedOutputFrames < 3) throw new RangeError(`job limit maxQueuedOutputFrames must be at least 3, got ${limits.maxQueuedOutputFrames}`);
+  if (limits.maxQueuedOutputBytes < 16) throw new RangeError(`job limit maxQueuedOutputBytes must be at least 16, got ${limits.maxQueuedOutputBytes}`);
   return limits;
 }

@@ -41,6 +41,8 @@ export class JobRun {
   private killResolve!: () => void;
   private readonly killed = new Promise<void>((resolve) => (this.killResolve = resolve));
   private isKilled = false;
+  /** Set by io.reportExit: the status stands even if the job is killed while its output drains. */
+  private reportedStatus: number | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
   private exited = false;
   /** The context was flushed: this run may not write any key again. */
@@ -106,7 +108,7 @@ export class JobRun {
     }
     let status: number;
     if (outcome.kind === 'killed') {
-      status = 128 + SIGNALS.KILL;
+      status = this.reportedStatus ?? 128 + SIGNALS.KILL;
     } else if (outcome.kind === 'error') {
       if (this.firstSignal !== null) {
         status = 128 + SIGNALS[this.firstSignal];
@@ -135,6 +137,7 @@ export class JobRun {
       checkStream(n);
       let w = this.outputs.get(n);
       if (!w) {
+        this.out.reserve(n);
         w = new FrameWritable(n, this.out, this.settings.limits.streamHighWaterMark);
         this.outputs.set(n, w);
         if (this.isKilled) w.destroy();
@@ -166,6 +169,9 @@ export class JobRun {
       onSignal: (listener) => {
         this.signalListeners.add(listener);
         return () => this.signalListeners.delete(listener);
+      },
+      reportExit: (status) => {
+        if (Number.isInteger(status)) this.reportedStatus = status & 0xff;
       },
     };
   }

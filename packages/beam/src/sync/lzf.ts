@@ -1,7 +1,15 @@
 import { RdbError } from './errors.js';
 
+/** Most bytes one input byte of LZF can produce. */
+export const LZF_MAX_RATIO = 88;
+
 /** LZF decompression (the format liblzf writes and Redis uses for compressed RDB strings). */
 export function lzfDecompress(input: Uint8Array, outLen: number): Buffer {
+  // A 3-byte back-reference expands to at most 264 bytes (88 per input byte), and nothing expands more: a
+  // larger declared length is corrupt, and refused before it is allocated (a few bytes must not cost 512 MiB).
+  if (outLen > input.length * LZF_MAX_RATIO) {
+    throw new RdbError('RDB_BAD_ENCODING', `LZF string declares ${outLen} bytes from ${input.length}: more than LZF can expand to`);
+  }
   const out = Buffer.allocUnsafe(outLen);
   let ip = 0;
   let op = 0;

@@ -3,7 +3,7 @@ import { parseServeArgs, SERVE_HELP, UsageError } from '../../src/cli/serve.js';
 
 describe('cli: beam serve flags', () => {
   it('documents every job-engine flag in --help', () => {
-    for (const flag of ['--max-jobs N', '--retain-finished-ms MS', '--unstarted-ttl-ms MS', '--max-unstarted-jobs N']) {
+    for (const flag of ['--max-jobs N', '--retain-finished-ms MS', '--unstarted-ttl-ms MS', '--max-unstarted-jobs N', '--kill-grace-ms MS']) {
       expect(SERVE_HELP, flag).to.include(flag);
     }
     expect(SERVE_HELP).to.match(/--unstarted-ttl-ms MS .*default 600000; 0 = never/);
@@ -16,6 +16,7 @@ describe('cli: beam serve flags', () => {
     expect(p.port).to.equal(0);
     expect(p.jobs).to.deep.equal({ limits: { maxJobs: 3, maxUnstartedJobs: 7 }, retainFinishedMs: 5, unstartedTtlMs: 0 });
     expect(parseServeArgs(['--unstarted-ttl-ms', '1500']).jobs).to.deep.equal({ unstartedTtlMs: 1500 });
+    expect(parseServeArgs(['--kill-grace-ms', '0']).jobs).to.deep.equal({ killGraceMs: 0 });
     expect(parseServeArgs(['--max-unstarted-jobs', '1']).jobs).to.deep.equal({ limits: { maxUnstartedJobs: 1 } });
   });
 
@@ -25,6 +26,7 @@ describe('cli: beam serve flags', () => {
       ['--max-unstarted-jobs', ['--max-unstarted-jobs', 'x']],
       ['--unstarted-ttl-ms', ['--unstarted-ttl-ms=-1']],
       ['--unstarted-ttl-ms', ['--unstarted-ttl-ms', '1.5']],
+      ['--kill-grace-ms', ['--kill-grace-ms=1.5']],
     ];
     for (const [flag, argv] of bad) {
       expect(() => parseServeArgs(argv), argv.join(' ')).to.throw(UsageError, new RegExp(`^${flag} must be an integer`));

@@ -133,7 +133,7 @@ describe('context differential vs real redis-server', function () {
           const argv = words(line);
           const theirs = await Promise.race([
             conn!.send(argv),
-            new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`redis-server did not answer ${line}`)), 3000).unref()),
+            new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`redis-server did not answer ${line}`)), 20000).unref()),
           ]);
           let r = ctx.call(c, argv);
           if (r instanceof Promise) r = await r;

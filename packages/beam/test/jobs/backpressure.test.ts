@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { errorText, Harness, tick, until } from './harness.js';
+import { errorText, Harness, turn, until } from './harness.js';
 import type { JobHandler } from '../../src/jobs/handler.js';
 
 /** Writes n chunks of `size` bytes, honouring write() back-pressure. */
@@ -27,9 +27,9 @@ describe('jobs: back-pressure', function () {
       limits: { maxQueuedOutputFrames: maxFrames, maxOutputFrameBytes: 8, streamHighWaterMark: 64 },
     });
     const id = await h.start('flood');
-    await until(async () => (await h.cmd('LLEN', `/jobs/${id}/out`)) === maxFrames);
-    await tick(100);
-    expect(await h.cmd('LLEN', `/jobs/${id}/out`)).to.equal(maxFrames);
+    // Two frames stay free for the close frames of streams 1 and 2.
+    await until(async () => (await h.cmd('LLEN', `/jobs/${id}/out`)) === maxFrames - 2);
+    expect(await h.cmd('LLEN', `/jobs/${id}/out`)).to.equal(maxFrames - 2);
     expect(h.engine.activeJobs()).to.deep.equal([id]);
 
     // Drain everything; the job then finishes with all 800k bytes delivered in order.
@@ -43,7 +43,7 @@ describe('jobs: back-pressure', function () {
       const batch = (await h.on(reader, 'LPOP', `/jobs/${id}/out`, 500)) as string[] | null;
       if (!Array.isArray(batch)) {
         if ((await h.on(reader, 'GET', `/jobs/${id}/status`)) !== null) break;
-        await tick(1);
+        await turn();
         continue;
       }
       for (const f of batch) {
@@ -53,7 +53,7 @@ describe('jobs: back-pressure', function () {
     }
     expect(bytes).to.equal(800_000);
     expect(frames).to.equal(100_000 + 2);
-    expect(maxSeen).to.be.at.most(maxFrames);
+    expect(maxSeen).to.be.at.most(maxFrames - 2);
     expect(await h.cmd('GET', `/jobs/${id}/status`)).to.equal('0');
   });
 
@@ -63,10 +63,10 @@ describe('jobs: back-pressure', function () {
       limits: { maxQueuedOutputBytes: 50_000, maxOutputFrameBytes: 4096, streamHighWaterMark: 16384 },
     });
     const id = await h.start('flood');
-    await until(async () => ((await h.cmd('LRANGE', `/jobs/${id}/out`, 0, -1)) as string[]).join('').length >= 50_000);
-    await tick(50);
+    // Filled exactly: the last frame is cut to the room left beside the two close frames' 4 bytes.
+    await until(async () => ((await h.cmd('LRANGE', `/jobs/${id}/out`, 0, -1)) as string[]).join('').length >= 50_000 - 4);
     const queued = ((await h.cmd('LRANGE', `/jobs/${id}/out`, 0, -1)) as string[]).reduce((n, f) => n + f.length, 0);
-    expect(queued).to.be.at.most(50_000 + 4096 + 5);
+    expect(queued).to.equal(50_000 - 4);
     const r = await h.collect(id);
     expect(r.stdout.length).to.equal(1_000_000);
     expect(r.frames.length).to.be.below(10_000 / 4);
@@ -82,7 +82,6 @@ describe('jobs: back-pressure', function () {
     for (let i = 0; i < 100 && !refused; i++) {
       const r = await h.cmd('RPUSH', `/jobs/${id}/in`, `0:${'x'.repeat(16)}`);
       if (typeof r !== 'number') refused = errorText(r);
-      await tick(1);
     }
     expect(refused).to.match(/input queue full/);
     expect(await h.cmd('LLEN', `/jobs/${id}/in`)).to.be.at.most(10);
@@ -97,11 +96,11 @@ describe('jobs: back-pressure', function () {
     while (sent < 2_000_000) {
       const r = await h.cmd('RPUSH', `/jobs/${id}/in`, `0:${piece}`);
       if (typeof r !== 'number') {
-        await tick(1);
+        await turn(); // refused (queue full): let the job read, then retry
         continue;
       }
       sent += piece.length;
-      if (r > 32) await tick(1);
+      if (r > 32) await turn();
     }
     await h.cmd('RPUSH', `/jobs/${id}/in`, '0:');
     const out = await reading;

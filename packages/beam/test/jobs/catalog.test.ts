@@ -5,7 +5,7 @@ import { RespSet } from '../../src/wire/reply.js';
 import { Context } from '../../src/context/context.js';
 import { attachJobs } from '../../src/jobs/engine.js';
 import type { Reply } from '../../src/wire/reply.js';
-import { errorText, Harness, plain, tick } from './harness.js';
+import { errorText, Harness, plain, turn } from './harness.js';
 
 /** A catalog from plain sets, as a remote client would build it from the published keys. */
 function catalog(handlers: string[], allow: string[]): JobCatalog {
@@ -68,7 +68,7 @@ describe('jobs: the published catalog', function () {
     it(`is published again after ${flush}`, async () => {
       h = new Harness({ exec: ['ls'] });
       expect(await h.cmd(flush)).to.equal('OK');
-      await tick();
+      await turn(); // the catalog is published in a microtask after the flush
       expect(await members(HANDLERS_KEY)).to.deep.equal(['cat', 'echo', 'exec']);
       expect(await members(EXEC_KEY)).to.deep.equal(['ls']);
     });

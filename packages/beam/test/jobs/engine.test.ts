@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { errorText, Harness, tick, until } from './harness.js';
+import { errorText, Harness, turn, until } from './harness.js';
 import type { JobHandler } from '../../src/jobs/handler.js';
 
 describe('jobs: engine', function () {
@@ -25,7 +25,7 @@ describe('jobs: engine', function () {
     const gate = new Promise<void>((r) => (release = r));
     h = new Harness({ handlers: { gate: async () => (await gate, 7) } });
     const id = await h.start('gate');
-    await tick(20);
+    await h.running(id);
     expect(await h.cmd('GET', `/jobs/${id}/status`)).to.equal(null);
     expect(h.engine.activeJobs()).to.deep.equal([id]);
     release();
@@ -58,7 +58,7 @@ describe('jobs: engine', function () {
     h = new Harness();
     const id = await h.start('cat', ['cat'], ['0:abc']);
     const reading = h.collect(id);
-    await tick(10);
+    await until(async () => (await h.cmd('LLEN', `/jobs/${id}/in`)) === 0); // the job took 'abc'
     expect(await h.cmd('RPUSH', `/jobs/${id}/in`, '0:def', '0:')).to.be.a('number');
     const r = await reading;
     expect(r.stdout).to.equal('abcdef');
@@ -125,7 +125,7 @@ describe('jobs: engine', function () {
     h.client.db = 1;
     expect(await h.cmd('RPUSH', '/jobs', 'echo')).to.equal(1);
     expect(await h.cmd('SET', '/jobs/0', 'anything')).to.equal('OK');
-    await tick(20);
+    await turn(); // the engine reacts to keyspace events in microtasks
     expect(await h.cmd('EXISTS', '/jobs/0/out')).to.equal(0);
     h.client.db = 0;
     expect(await h.cmd('EXISTS', '/jobs/0/out')).to.equal(0);
@@ -150,7 +150,7 @@ describe('jobs: engine', function () {
     await h.start('forever');
     expect(h.engine.activeJobs()).to.deep.equal([0]);
     await h.cmd('FLUSHDB');
-    await tick(10);
+    await turn();
     expect(h.engine.activeJobs()).to.deep.equal([]);
     const id = await h.start('echo', ['echo', 'again']);
     expect(id).to.equal(0);
@@ -162,7 +162,7 @@ describe('jobs: engine', function () {
     const id = await h.start('echo', ['echo', 'x']);
     await until(async () => (await h.cmd('GET', `/jobs/${id}/status`)) === '0');
     expect(await h.cmd('PTTL', `/jobs/${id}/status`)).to.be.within(1, 50);
-    await until(async () => (await h.cmd('EXISTS', `/jobs/${id}`, `/jobs/${id}/args`, `/jobs/${id}/out`, `/jobs/${id}/status`, `/jobs/${id}/wait`)) === 0, 2000);
+    await until(async () => (await h.cmd('EXISTS', `/jobs/${id}`, `/jobs/${id}/args`, `/jobs/${id}/out`, `/jobs/${id}/status`, `/jobs/${id}/wait`)) === 0);
     // Still started: it cannot run again.
     expect(errorText(await h.cmd('SET', `/jobs/${id}`, ''))).to.match(/already started/);
   });
@@ -199,7 +199,7 @@ describe('jobs: signals', function () {
       },
     });
     const id = await h.start('sleep');
-    await tick(10);
+    await h.running(id);
     expect(await h.cmd('RPUSH', `/jobs/${id}/signal`, 'TERM')).to.equal(1);
     const r = await h.collect(id);
     expect(r.status).to.equal(143);
@@ -209,7 +209,7 @@ describe('jobs: signals', function () {
   it('KILL ends a job that ignores signals: 137', async () => {
     h = new Harness({ handlers: { stubborn } });
     const id = await h.start('stubborn');
-    await tick(10);
+    await h.running(id);
     await h.cmd('RPUSH', `/jobs/${id}/signal`, 'KILL');
     const r = await h.collect(id);
     expect(r.status).to.equal(137);
@@ -219,7 +219,7 @@ describe('jobs: signals', function () {
   it('a job ignoring TERM is killed after killGraceMs', async () => {
     h = new Harness({ handlers: { stubborn }, killGraceMs: 30 });
     const id = await h.start('stubborn');
-    await tick(10);
+    await h.running(id);
     await h.cmd('RPUSH', `/jobs/${id}/signal`, 'SIGTERM');
     expect((await h.collect(id)).status).to.equal(137);
   });
@@ -228,7 +228,7 @@ describe('jobs: signals', function () {
     h = new Harness();
     const id = await h.start('cat');
     await h.cmd('RPUSH', `/jobs/${id}/in`, '0:partial');
-    await tick(10);
+    await until(async () => (await h.cmd('LLEN', `/jobs/${id}/out`)) === 1); // cat copied it
     await h.cmd('RPUSH', `/jobs/${id}/signal`, 'INT');
     const r = await h.collect(id);
     expect(r.status).to.equal(130);

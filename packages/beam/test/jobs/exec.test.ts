@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Harness, tick } from './harness.js';
+import { Harness } from './harness.js';
 
 describe('jobs: exec', function () {
   this.timeout(10000);
@@ -56,7 +56,6 @@ describe('jobs: exec', function () {
   it('signals reach the child: TERM -> 143', async () => {
     h = new Harness({ exec: ['sleep'] });
     const id = await h.start('exec', ['exec', 'sleep', '30']);
-    await tick(100);
     await h.cmd('RPUSH', `/jobs/${id}/signal`, 'TERM');
     expect((await h.collect(id)).status).to.equal(143);
   });

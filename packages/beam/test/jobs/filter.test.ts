@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { errorText, Harness, tick } from './harness.js';
+import { errorText, Harness, until } from './harness.js';
 
 describe('jobs: protocol errors (command filter)', function () {
   this.timeout(10000);
@@ -91,7 +91,7 @@ describe('jobs: protocol errors (command filter)', function () {
   it('lets readers consume out and wait with any pop command', async () => {
     await h.cmd('RPUSH', '/jobs/0/in', '0:hello', '0:');
     await h.cmd('SET', '/jobs/0', '');
-    await tick(20);
+    await until(async () => (await h.cmd('LLEN', '/jobs/0/wait')) === 1);
     expect(await h.cmd('LPOP', '/jobs/0/out')).to.equal('1:hello');
     expect(await h.cmd('RPOP', '/jobs/0/out')).to.equal('2:');
     expect(await h.cmd('LMOVE', '/jobs/0/out', 'mine', 'LEFT', 'RIGHT')).to.equal('1:');

@@ -11,11 +11,20 @@ export class Harness {
   readonly client: DispatchClient;
   private readonly clients: DispatchClient[] = [];
 
+  /** Ids whose handler has been called (the engine's 'start' event). */
+  readonly startedIds = new Set<number>();
+
   constructor(options: AttachJobsOptions = {}) {
     this.context = new Context({ activeExpireInterval: 10 });
     this.dispatcher = new Dispatcher({ context: this.context });
     this.engine = attachJobs(this.context, { dispatcher: this.dispatcher, ...options });
+    this.engine.on('start', (id: number) => this.startedIds.add(id));
     this.client = this.newClient();
+  }
+
+  /** Resolves once job `id`'s handler runs. */
+  async running(id: number): Promise<void> {
+    await until(() => this.startedIds.has(id));
   }
 
   newClient(): DispatchClient {
@@ -91,13 +100,14 @@ export function errorText(r: unknown): string {
   return r.message;
 }
 
-export const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** One turn of the event loop: every queued microtask (the engine's keyspace reactions) has run after it. */
+export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Polls until fn() is truthy or the time is up. */
-export async function until(fn: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
+/** Polls until fn() is truthy or the time is up (a deadline generous enough for a loaded machine). */
+export async function until(fn: () => boolean | Promise<boolean>, ms = 10000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await fn())) {
     if (Date.now() > end) throw new Error('condition not met in time');
-    await tick(5);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

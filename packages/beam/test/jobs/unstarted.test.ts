@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Context } from '../../src/context/context.js';
 import { JobEngine } from '../../src/jobs/engine.js';
 import { ErrorReply } from '../../src/wire/reply.js';
-import { errorText, Harness, tick, until } from './harness.js';
+import { errorText, Harness, turn, until } from './harness.js';
 
 describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () {
   this.timeout(10000);
@@ -22,7 +22,7 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
     expect(await h.cmd('EXISTS', ...keysOf(0))).to.equal(3);
     const records = (h.engine as unknown as { records: Map<number, unknown> }).records;
     expect(records.has(0)).to.equal(true);
-    await until(async () => (await h.cmd('EXISTS', ...keysOf(0))) === 0, 2000);
+    await until(async () => (await h.cmd('EXISTS', ...keysOf(0))) === 0);
     expect(records.has(0)).to.equal(false);
     expect(errorText(await h.cmd('SET', '/jobs/0', ''))).to.equal(
       'ERR /jobs/0: job 0 expired before it was started (unstartedTtlMs); create a new job',
@@ -46,7 +46,10 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
     const running = await h.start('gate', ['gate', 'a']);
     const done = await h.start('echo', ['echo', 'b']);
     await h.collect(done);
-    await tick(150);
+    // A witness created after both: once it is reclaimed, their deadline has passed too.
+    const witness = ((await h.cmd('RPUSH', '/jobs', 'echo')) as number) - 1;
+    await h.cmd('RPUSH', `/jobs/${witness}/args`, 'echo', 'w');
+    await until(async () => (await h.cmd('EXISTS', `/jobs/${witness}/args`)) === 0);
     expect(await h.cmd('EXISTS', `/jobs/${running}/args`, `/jobs/${done}/args`)).to.equal(2);
     expect(h.engine.activeJobs()).to.deep.equal([running]);
     release();
@@ -59,7 +62,7 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
     expect(await h.cmd('RPUSH', '/jobs', 'echo', 'echo', 'echo')).to.equal(3);
     for (const id of [0, 1, 2]) expect(await h.cmd('RPUSH', `/jobs/${id}/args`, 'echo', `j${id}`)).to.equal(2);
     expect(await h.cmd('SET', '/jobs/1', '')).to.equal('OK');
-    await until(async () => (await h.cmd('EXISTS', '/jobs/0/args', '/jobs/2/args')) === 0, 2000);
+    await until(async () => (await h.cmd('EXISTS', '/jobs/0/args', '/jobs/2/args')) === 0);
     expect(await h.cmd('EXISTS', '/jobs/1/args')).to.equal(1);
     expect((await h.collect(1)).stdout).to.equal('j1\n');
     expect(errorText(await h.cmd('SET', '/jobs/2', ''))).to.match(/expired before it was started/);
@@ -69,7 +72,15 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
     h = new Harness({ unstartedTtlMs: 0 });
     await h.cmd('RPUSH', '/jobs', 'echo');
     await h.cmd('RPUSH', '/jobs/0/args', 'echo', 'kept');
-    await tick(100);
+    // A witness engine with a 50 ms ttl: once its job is reclaimed, 50 ms have passed and timers have run.
+    const w = new Harness({ unstartedTtlMs: 50 });
+    try {
+      await w.cmd('RPUSH', '/jobs', 'echo');
+      await w.cmd('RPUSH', '/jobs/0/args', 'echo', 'w');
+      await until(async () => (await w.cmd('EXISTS', '/jobs/0/args')) === 0);
+    } finally {
+      await w.close();
+    }
     expect(await h.cmd('EXISTS', '/jobs/0/args')).to.equal(1);
     expect(await h.cmd('SET', '/jobs/0', '')).to.equal('OK');
     expect((await h.collect(0)).stdout).to.equal('kept\n');
@@ -89,7 +100,7 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
     expect(await h.cmd('RPUSH', '/jobs', 'echo')).to.equal(3);
     expect(errorText(await h.cmd('RPUSH', '/jobs', 'echo'))).to.match(/maxUnstartedJobs 2/);
     // Expiry makes room too.
-    await until(async () => !((await h.cmd('RPUSH', '/jobs', 'echo', 'echo')) instanceof ErrorReply), 2000);
+    await until(async () => !((await h.cmd('RPUSH', '/jobs', 'echo', 'echo')) instanceof ErrorReply));
     expect(await h.cmd('LLEN', '/jobs')).to.equal(5);
   });
 
@@ -104,7 +115,7 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
     h = new Harness({ unstartedTtlMs: 60, limits: { maxUnstartedJobs: 1 } });
     await h.cmd('RPUSH', '/jobs', 'echo');
     await h.cmd('FLUSHDB');
-    await tick(5);
+    await turn();
     expect(await h.cmd('RPUSH', '/jobs', 'echo')).to.equal(1);
     expect(await h.cmd('RPUSH', '/jobs/0/args', 'echo', 'after flush')).to.equal(2);
     expect(await h.cmd('SET', '/jobs/0', '')).to.equal('OK');
@@ -124,7 +135,11 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
       await context.call(c, ['RPUSH', '/jobs', 'echo', 'echo'].map((s) => Buffer.from(s)));
       await context.call(c, ['RPUSH', '/jobs/0/args', 'echo', 'old'].map((s) => Buffer.from(s)));
       const engine = new JobEngine(context, { unstartedTtlMs: 20, limits: { maxUnstartedJobs: 1 } });
-      await tick(80);
+      // A job created after the attach is tracked: once it is reclaimed, the old ones would have been too.
+      await context.call(c, ['RPUSH', '/jobs', 'echo'].map((s) => Buffer.from(s)));
+      await turn();
+      await context.call(c, ['RPUSH', '/jobs/2/args', 'echo', 'new'].map((s) => Buffer.from(s)));
+      await until(async () => (await context.call(c, ['EXISTS', '/jobs/2/args'].map((s) => Buffer.from(s)))) === 0);
       expect(await context.call(c, ['EXISTS', '/jobs/0/args'].map((s) => Buffer.from(s)))).to.equal(1);
       await engine.close();
     } finally {

@@ -3,19 +3,8 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { rawExchange, runCli, serverPerTest } from './helpers.js';
+import { until } from './tools-helpers.js';
 
-function until<T>(fn: () => T | undefined, timeoutMs = 3000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      const v = fn();
-      if (v !== undefined) resolve(v);
-      else if (Date.now() - t0 > timeoutMs) reject(new Error('timed out'));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 describe('server: real Redis clients', function () {
   this.timeout(30000);
@@ -138,7 +127,7 @@ describe('server: real Redis clients', function () {
       return v;
     });
     expect(await b.ping()).to.equal('PONG');
-    await new Promise((r) => setTimeout(r, 30));
+    await until(async () => ((await b.info('clients')).includes('blocked_clients:1') ? true : undefined));
     expect(order).to.deep.equal([]);
     expect(await b.rpush('q', 'job')).to.equal(1);
     expect(await popped).to.deep.equal(['q', 'job']);
@@ -207,9 +196,15 @@ describe('server: real Redis clients', function () {
     await new Promise((r) => s.once('connect', r));
     s.pause();
     s.write(Buffer.from('*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n'.repeat(n)));
-    await new Promise((r) => setTimeout(r, 300));
-    const info = await w.info('stats');
-    const processed = Number(/total_commands_processed:(\d+)/.exec(info)![1]);
+    // The server stops executing that client's commands: the count stays put over two successive reads.
+    const count = async (): Promise<number> => Number(/total_commands_processed:(\d+)/.exec(await w.info('stats'))![1]);
+    let last = -1;
+    const processed = await until(async () => {
+      const now = await count();
+      const stable = now === last + 1; // our own INFO is the only command in between
+      last = now;
+      return stable && now > 2 ? now : undefined;
+    }, 10000);
     expect(processed).to.be.lessThan(n);
     let bytes = 0;
     const expected = n * (100_000 + 2 + '$100000\r\n'.length);

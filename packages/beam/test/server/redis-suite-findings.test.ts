@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { PropagateEvent } from '../../src/context/api.js';
 import type { BeamServer } from '../../src/server/server.js';
-import { RespClient } from '../sync/helpers.js';
+import { RespClient, waitFor } from '../sync/helpers.js';
 import { rawExchange, startServer } from './helpers.js';
 
 /** Regressions for differences Redis' own TCL suite found (tools/redis-suite.sh); each checks Redis 7.0's behaviour. */
@@ -46,7 +46,7 @@ describe('server: behaviours from the Redis test suite', function () {
   it('CLIENT REPLY OFF still delivers subscribe confirmations and messages', async () => {
     const pub = await connect();
     const got = rawExchange(port, Buffer.from('CLIENT REPLY OFF\r\nSUBSCRIBE ch\r\nPING\r\n'), (d) => d.includes('hello'), 20);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('subscribed', async () => ((await pub.call('PUBSUB', 'NUMSUB', 'ch')) as unknown[])[1] === 1);
     expect(await pub.call('PUBLISH', 'ch', 'hello')).to.equal(1);
     const text = (await got).data.toString('latin1');
     expect(text).to.equal('*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n');
@@ -57,14 +57,13 @@ describe('server: behaviours from the Redis test suite', function () {
     const b = await connect();
     const id = Number(await a.call('CLIENT', 'ID'));
     const blocked = a.call('BLPOP', 'nokey', 0);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await b.str('INFO', 'clients')).to.include('blocked_clients:1\r\n');
+    await waitFor('blocked', async () => (await b.str('INFO', 'clients')).includes('blocked_clients:1\r\n'));
     expect(await b.call('CLIENT', 'UNBLOCK', id)).to.equal(1);
     expect(await blocked).to.equal(null);
     expect(await b.str('INFO', 'clients')).to.include('blocked_clients:0\r\n');
     expect(await b.call('CLIENT', 'UNBLOCK', id)).to.equal(0);
     const again = a.call('BLMOVE', 'nokey', 'dst', 'LEFT', 'RIGHT', 0);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('blocked', async () => (await b.str('INFO', 'clients')).includes('blocked_clients:1\r\n'));
     expect(await b.call('CLIENT', 'UNBLOCK', id, 'ERROR')).to.equal(1);
     expect(await err(again)).to.equal('UNBLOCKED client unblocked via CLIENT UNBLOCK');
     expect(await err(b.call('CLIENT', 'UNBLOCK', id, 'LATER'))).to.match(/^ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR/);

@@ -82,10 +82,8 @@ describe('server: RESP over TLS', function () {
   it('a plain RESP client gets no reply from the TLS port', async () => {
     const plain = client(`redis://127.0.0.1:${srv.port}`, { connectTimeoutMs: 2000 });
     await plain.connect();
-    const r = await Promise.race([
-      plain.call('PING').then(() => 'reply', (x: Error) => x.name),
-      new Promise((resolve) => setTimeout(() => resolve('no reply'), 300)),
-    ]);
+    // The TLS side takes the RESP bytes for a broken handshake and drops the connection: the call fails.
+    const r = await plain.call('PING').then(() => 'reply', (x: Error) => x.name);
     expect(r).to.not.equal('reply');
   });
 
@@ -115,7 +113,7 @@ describe('server: RESP over TLS', function () {
     const s2 = await startServer({}, { tls: { key: cert.key, cert: cert.cert } });
     const sock = tls.connect({ host: '127.0.0.1', port: s2.port });
     await new Promise((resolve) => sock.once('error', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!sock.closed) await new Promise((resolve) => sock.once('close', resolve));
     const t0 = Date.now();
     await s2.close();
     expect(Date.now() - t0).to.be.below(1000);

@@ -142,7 +142,7 @@ describe('server: client libraries (ioredis, node-redis)', function () {
     expect(await iso.multi().set('w', 'mine').exec()).to.deep.equal(['OK']);
 
     const blocked = iso.blPop('q', 5);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(async () => ((await c.info('clients')).includes('blocked_clients:1') ? true : undefined));
     await c.rPush('q', 'job');
     expect(await blocked).to.deep.equal({ key: 'q', element: 'job' });
 

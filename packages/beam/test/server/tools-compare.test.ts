@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BeamServer } from '../../src/server/server.js';
 import { startServer } from './helpers.js';
-import { runTool, until } from './tools-helpers.js';
+import { runMonitor, runTool, until } from './tools-helpers.js';
 
 /** A free TCP port on 127.0.0.1 (for redis-server, which cannot report a port it picked). */
 function freePort(): Promise<number> {
@@ -176,8 +176,9 @@ describe('server: Beam vs a real redis-server (redis-cli output)', function () {
   it('MONITOR lines match Redis\' (timestamps and ports aside)', async () => {
     const lines: string[] = [];
     for (const p of [redisPort, beamPort]) {
-      const mon = runTool('redis-cli', ['-p', String(p), 'monitor'], { until: (o) => o.includes('"lastsave"'), timeoutMs: 8000 });
-      await new Promise((r) => setTimeout(r, 300));
+      const monitor = runMonitor(['-p', String(p)], { until: (o) => o.includes('"lastsave"'), timeoutMs: 8000 });
+      const mon = monitor.done;
+      await Promise.race([monitor.started, mon]);
       for (const c of [['set', 'k', 'a b"c\n\x01\\'], ['-n', '2', 'incr', 'n'], ['auth', 'pw'], ['hello', '3', 'auth', 'default', 'pw'],
         ['config', 'get', 'maxmemory'], ['client', 'setname', 'x'], ['client', 'list'], ['object', 'encoding', 'k'], ['slowlog', 'len'],
         ['get'], ['nosuchcommand'], ['lastsave']]) {

@@ -17,6 +17,16 @@ export interface ToolOptions {
   timeoutMs?: number;
   /** Resolves early once stdout satisfies this (the tool is then killed). */
   until?: (stdout: string) => boolean;
+  /** Called with the whole stdout so far whenever more arrives. */
+  onStdout?: (stdout: string) => void;
+}
+
+/** Runs `redis-cli ... monitor` until `until` holds; `started` resolves once MONITOR has answered +OK. */
+export function runMonitor(args: string[], opts: ToolOptions): { started: Promise<void>; done: Promise<ToolRun> } {
+  let onOk!: () => void;
+  const started = new Promise<void>((resolve) => (onOk = resolve));
+  const done = runTool('redis-cli', [...args, 'monitor'], { ...opts, onStdout: (out) => (/^OK\r?\n/.test(out) ? onOk() : undefined) });
+  return { started, done };
 }
 
 /** Runs a real tool (redis-cli, redis-benchmark...) and collects its output, whatever its exit status. */
@@ -36,6 +46,7 @@ export function runTool(cmd: string, args: string[], opts: ToolOptions = {}): Pr
     const soft = opts.stopAfterMs !== undefined ? setTimeout(stop, opts.stopAfterMs) : null;
     p.stdout.on('data', (d: Buffer) => {
       stdout += d.toString('latin1');
+      opts.onStdout?.(stdout);
       if (opts.until?.(stdout) && !done) {
         done = true;
         stop();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { BeamServer } from '../../src/server/server.js';
 import { startServer } from './helpers.js';
-import { runTool, until, type ToolOptions } from './tools-helpers.js';
+import { runMonitor, runTool, until, type ToolOptions } from './tools-helpers.js';
 
 /** redis-cli (Debian's redis-tools 7.0) in the modes people use, against a Beam server. */
 describe('server: redis-cli modes', function () {
@@ -55,9 +55,9 @@ describe('server: redis-cli modes', function () {
   });
 
   it('MONITOR streams other clients\' commands in Redis\' format, hides admin commands, redacts AUTH', async () => {
-    const mon = runTool('redis-cli', ['-p', String(port), 'monitor'], { until: (o) => o.includes('"ping"'), timeoutMs: 8000 });
-    await until(() => (server.connectionCount >= 1 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 100));
+    const monitor = runMonitor(['-p', String(port)], { until: (o) => o.includes('"ping"'), timeoutMs: 8000 });
+    const mon = monitor.done;
+    await Promise.race([monitor.started, mon]);
     await cli(['set', 'a b', 'x"y\n\x01']);
     await cli(['-n', '3', 'incr', 'n']);
     await cli(['config', 'get', 'maxmemory']);

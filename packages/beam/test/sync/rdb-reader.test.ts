@@ -85,6 +85,10 @@ describe('sync/rdb-reader', function () {
     expect(lzfDecompress(data, 10).toString()).to.equal('abcabcabca');
     expect(() => lzfDecompress(data, 11)).to.throw(RdbError);
     expect(() => lzfDecompress(Buffer.from([0x20, 0x10]), 3)).to.throw(RdbError); // reference before start
+    // A declared length beyond what the input can expand to is refused before anything is allocated.
+    const longest = Buffer.from([0x00, 0x61, 0xe0, 0xff, 0x00]); // 'a', then a 264-byte back-reference: 265 bytes
+    expect(lzfDecompress(longest, 265).toString()).to.equal('a'.repeat(265));
+    expect(() => lzfDecompress(Buffer.from([0x00, 0x61]), 512 * 1024 * 1024)).to.throw(RdbError, /more than LZF can expand to/);
   });
 
   it('parses incrementally, one byte at a time, and reports the bytes after the trailer', () => {

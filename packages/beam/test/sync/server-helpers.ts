@@ -15,11 +15,15 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** The master's keyspace in canonical form, read directly from the Context. */
-export function canonOfContext(ctx: Context): Canon {
+/**
+ * A Context's keyspace in canonical form, read directly. With `liveAfter`, keys expiring by then are left out:
+ * two contexts read one after the other then agree on keys whose TTL ends between the two reads.
+ */
+export function canonOfContext(ctx: Context, liveAfter?: number): Canon {
   const all: Array<{ db: number; key: Buffer; type: string; value: unknown }> = [];
   for (let db = 0; db < ctx.dbs.length; db++) {
     for (const e of ctx.entries(db)) {
+      if (liveAfter !== undefined && e.expireAt !== null && e.expireAt <= liveAfter) continue;
       const value = e.type === 'list' ? (e.value as { toArray(): Buffer[] }).toArray() : e.value;
       all.push({ db, key: e.key, type: e.type, value });
     }

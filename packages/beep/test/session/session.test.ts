@@ -7,6 +7,11 @@ import type { Responder } from '../../src/session/message.js';
 import { BeepClosedError, BeepUsageError } from '../../src/errors.js';
 
 /** Two sessions wired back to back in memory (bytes delivered on the next turn). */
+/** `n` turns of the event loop: lets every ready callback run, whatever the machine's load (unlike a timer). */
+async function turns(n: number): Promise<void> {
+  for (let k = 0; k < n; k++) await new Promise((r) => setImmediate(r));
+}
+
 function pair(a: ProfileDefinition[], b: ProfileDefinition[], opts: Record<string, unknown> = {}): [Session, Session] {
   const i = new Session({ role: 'initiator', profiles: a, ...opts });
   const l = new Session({ role: 'listener', profiles: b, ...opts });
@@ -41,7 +46,7 @@ describe('session: state machine', function () {
     while (held.length < 3) await new Promise((r) => setImmediate(r));
     held[2]?.rpy('c');
     held[1]?.rpy('b');
-    await new Promise((r) => setTimeout(r, 20));
+    await turns(20);
     expect(order).to.deep.equal([]);
     held[0]?.rpy('a');
     await Promise.all(ps);
@@ -146,7 +151,7 @@ describe('session: state machine', function () {
     const it = ch.requestMany('go');
     const first = await it.next();
     expect(first.done).to.equal(false);
-    await new Promise((r) => setTimeout(r, 100));
+    await turns(100); // the producer goes on until the window is full, then waits
     expect(produced).to.be.lessThan(40);
     let n = 1;
     for (;;) {

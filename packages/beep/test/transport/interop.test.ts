@@ -118,9 +118,17 @@ describe('transport: interop with an independent peer', function () {
     peer.send('MSG', 1, 0, '\r\ngo');
     await peer.waitFor((f) => f.channel === 1 && f.type === 'ANS');
     sock.pause();
-    await new Promise((r) => setTimeout(r, 800));
+    // The kernel buffers fill, then the session's queue, then the producer waits: poll until it has stopped
+    // (no progress over three polls), with a deadline.
+    const deadline = Date.now() + 10000;
+    for (let still = 0, last = -1; still < 3; ) {
+      if (Date.now() > deadline) throw new Error(`the producer never stopped (${produced} blocks)`);
+      await new Promise((r) => setTimeout(r, 50));
+      still = produced === last ? still + 1 : 0;
+      last = produced;
+    }
     const p1 = produced;
-    await new Promise((r) => setTimeout(r, 400));
+    for (let k = 0; k < 100; k++) await new Promise((r) => setImmediate(r));
     expect(server).to.not.equal(undefined);
     expect(produced - p1, 'producer must be stalled').to.be.lessThan(3);
     expect((server as Session).queuedBytes).to.be.at.most(65536 + 8192 + 64);

@@ -68,6 +68,8 @@ describe('gateway e2e: concurrency and volume', function () {
   });
 
   it('streams 100 MiB of output with bounded memory; a stalled reader stalls the job', async function () {
+    // Two full GCs every 100 ms (liveMemory) make this slow on a loaded machine: 2 MiB/s at load 20.
+    this.timeout(180000);
     const total = 100 * 1024 * 1024;
     const chunk = Buffer.alloc(256 * 1024, 0x61);
     let sent = 0;
@@ -85,10 +87,17 @@ describe('gateway e2e: concurrency and volume', function () {
     const job = await client.run(['cat'], { stdin });
     // Nobody reads stdout for a while: back-pressure must reach the writer of stdin through
     // the client, BEEP, the gateway, the context and the job.
-    await new Promise((r) => setTimeout(r, 600));
+    // Poll (with a deadline) until stdin is no longer read: no progress over three polls.
+    const deadline = Date.now() + 30000;
+    for (let still = 0, last = -1; still < 3; ) {
+      if (Date.now() > deadline) throw new Error(`input never stalled (${sent} bytes sent)`);
+      await new Promise((r) => setTimeout(r, 100));
+      still = sent === last ? still + 1 : 0;
+      last = sent;
+    }
     const stalledAt = sent;
     const stalledMemory = liveMemory() - before;
-    await new Promise((r) => setTimeout(r, 400));
+    for (let k = 0; k < 100; k++) await new Promise((r) => setImmediate(r));
     expect(sent - stalledAt, 'input kept flowing while output was not read').to.be.below(4 * 1024 * 1024);
     expect(stalledAt, 'data accepted while stalled').to.be.below(40 * 1024 * 1024);
     let peak = stalledMemory;

@@ -117,7 +117,11 @@ describe('gateway e2e: context verdicts (remote context publishing its catalog)'
     } finally {
       // FLUSHALL makes the engine publish its catalog again.
       ctx.call(internal, [Buffer.from('FLUSHALL')]);
-      await new Promise((r) => setTimeout(r, 10));
+      const deadline = Date.now() + 10000;
+      while ((await ctx.call(internal, [Buffer.from('EXISTS'), Buffer.from('/beam/handlers')])) !== 1) {
+        if (Date.now() > deadline) throw new Error('catalog not published again');
+        await new Promise((r) => setImmediate(r));
+      }
     }
     expect((await refusal(client!.run(['no-such-handler']))).replyCode).to.equal(550);
   });

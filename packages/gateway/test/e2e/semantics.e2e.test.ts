@@ -8,6 +8,15 @@ import { PeerReplyError } from '../../src/errors.js';
 import { RESP_PROFILE_URI } from '../../src/wire/job-xml.js';
 import { collect, testGateway } from './helpers.js';
 
+/** Polls until `fn` holds, with a deadline. */
+async function until(fn: () => boolean | Promise<boolean>, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function status(beam: CommandClient, id: number, ms = 8000): Promise<number> {
   const r = await beam.call(['BLPOP', `/jobs/${id}/wait`, String(ms / 1000)]);
   if (!Array.isArray(r)) throw new Error(`job ${id} did not exit`);
@@ -44,8 +53,9 @@ describe('gateway e2e: channel close, session loss, detach, signals, drain, RESP
     const job = await c.run(['cat'], { stdin, detach: true });
     stdin.write('before\n');
     await new Promise((r) => job.stdout.once('data', r));
+    const open = gw.metrics.sessions.get();
     c.session.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => gw.metrics.sessions.get() < open); // the gateway has handled the loss
     expect(await beam.call(['GET', `/jobs/${job.id}/status`])).to.equal(null);
     await beam.call(['RPUSH', `/jobs/${job.id}/in`, '0:after\n', '0:']);
     expect(await status(beam, job.id)).to.equal(0);
@@ -82,7 +92,7 @@ describe('gateway e2e: channel close, session loss, detach, signals, drain, RESP
       const done = (async () => {
         for await (const a of ch.requestMany('<run/>', { contentType: 'application/beep+xml' })) answers.push(a.payload.toString());
       })();
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => gw3.metrics.jobs.get({ state: 'running' }) === 1);
       const started = Date.now();
       await ch.close();
       await done;
@@ -99,8 +109,7 @@ describe('gateway e2e: channel close, session loss, detach, signals, drain, RESP
     const c = await GatewayClient.connect({ host: '127.0.0.1', port: gw2.beepAddress.port });
     const stdin = new PassThrough();
     const job = await c.run(['cat'], { stdin });
-    const closing = gw2.close(5000);
-    await new Promise((r) => setTimeout(r, 50));
+    const closing = gw2.close(5000); // draining from now on
     const refused = await c.run(['echo']).then(() => undefined, (e: unknown) => e);
     expect((refused as PeerReplyError).replyCode).to.equal(421);
     stdin.end('last words\n');
@@ -119,7 +128,7 @@ describe('gateway e2e: channel close, session loss, detach, signals, drain, RESP
       expect(hello.payload.toString()).to.match(/^%/);
       expect(hello.payload.toString().endsWith('_\r\n')).to.equal(true);
       const blocked = a.request('BLPOP resp:list 5\r\n');
-      await new Promise((r) => setTimeout(r, 30));
+      await until(async () => String(await beam.call(['INFO', 'clients'])).includes('blocked_clients:1\r\n'));
       expect((await b.request('RPUSH resp:list v\r\nGET resp:missing\r\n')).payload.toString()).to.equal(':1\r\n$-1\r\n');
       expect((await blocked).payload.toString()).to.equal('*2\r\n$9\r\nresp:list\r\n$1\r\nv\r\n');
       const bad = await b.request('*2\r\n$3\r\nGET').then(() => undefined, (e: unknown) => e);
