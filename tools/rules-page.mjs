@@ -12,7 +12,7 @@ const GROUPS = [
   ['A', 'Frame header'], ['B', 'Payload and trailer'], ['C', 'Message correlation'], ['D', 'seqno and window'],
   ['E', 'SEQ (RFC 3081)'], ['F', 'Session'], ['G', 'Channel-0 XML'], ['H', 'Starting and closing channels'],
   ['I', 'Reply codes'], ['J', 'TLS profile'], ['K', 'SASL profiles'], ['RESP', 'RESP (Redis protocol)'],
-  ['BEAM', 'Beam job protocol'], ['GW', 'Gateway'],
+  ['BEAM', 'Beam job protocol'], ['GW', 'Gateway'], ['ROBUST', 'Robustness of every parser'],
 ];
 
 export function render() {

@@ -223,11 +223,15 @@ describe('sync: writes in the same read as the end of the snapshot', function ()
       let seen = '';
       s.on('data', (d: Buffer) => {
         seen += d.toString('latin1');
+        // As Redis: REPLCONF is answered at once (the mirror sends PSYNC only after that reply).
+        if (seen.includes('REPLCONF')) {
+          seen = seen.slice(seen.indexOf('REPLCONF') + 8);
+          s.write('+OK\r\n');
+        }
         if (!seen.includes('PSYNC')) return;
         seen = '';
-        s.write(Buffer.concat([Buffer.from(`+OK\r\n+FULLRESYNC ${'a'.repeat(40)} 0\r\n$${rdb.length}\r\n`), rdb, encodeCommand(['SET', 'new', 'w'])]));
+        s.write(Buffer.concat([Buffer.from(`+FULLRESYNC ${'a'.repeat(40)} 0\r\n$${rdb.length}\r\n`), rdb, encodeCommand(['SET', 'new', 'w'])]));
       });
-      // +OK answers REPLCONF; PSYNC's answer follows in the same write.
     });
     await new Promise<void>((r) => master!.listen(0, '127.0.0.1', r));
     const port = (master.address() as AddressInfo).port;

@@ -42,17 +42,26 @@ describe('test vectors: schemas and rules', () => {
 
   for (const file of vectorFiles(vectorsDir).sort()) {
     const name = file.slice(vectorsDir.length + 1);
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { kind: string; vectors: { id: string; rule?: string; rules?: string[] }[] };
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { kind: string; vectors?: { id: string; rule?: string; rules?: string[] }[]; seeds?: { id: string }[] };
     it(`${name} matches the ${doc.kind} schema`, () => {
       const validate = ajv.getSchema(schemaFor(doc.kind));
       expect(validate, `no schema for kind ${doc.kind}`).to.not.equal(undefined);
       const ok = validate?.(doc);
       expect(ok, ajv.errorsText(validate?.errors, { separator: '\n' })).to.equal(true);
     });
+    if (doc.vectors === undefined) {
+      // Seed inputs (test-vectors/fuzz/seeds.json) are material for a tool, not checks of a rule.
+      it(`${name}: ids are unique`, () => {
+        const ids = (doc.seeds ?? []).map((v) => v.id);
+        expect(new Set(ids).size, 'duplicate ids').to.equal(ids.length);
+      });
+      continue;
+    }
+    const vectors = doc.vectors;
     it(`${name}: ids are unique and every rule resolves to rules.json`, () => {
-      const ids = doc.vectors.map((v) => v.id);
+      const ids = vectors.map((v) => v.id);
       expect(new Set(ids).size, 'duplicate ids').to.equal(ids.length);
-      const missing = doc.vectors.flatMap((v) => [v.rule, ...(v.rules ?? [])].filter((r) => r === undefined || !ruleIds.has(r)).map((r) => `${v.id}: ${r}`));
+      const missing = vectors.flatMap((v) => [v.rule, ...(v.rules ?? [])].filter((r) => r === undefined || !ruleIds.has(r)).map((r) => `${v.id}: ${r}`));
       expect(missing).to.deep.equal([]);
     });
   }

@@ -45,7 +45,8 @@ describe('gateway e2e: concurrency and volume', function () {
   let client: GatewayClient;
   before(async () => {
     // Small context queues so that what the test measures is the gateway's and the client's own buffering.
-    gw = await testGateway({ jobLimits: JOB_LIMITS });
+    // 100 jobs on one session: above the default per-session quota (64), which quotas.e2e.test.ts covers.
+    gw = await testGateway({ jobLimits: JOB_LIMITS, limits: { maxJobsPerSession: 100 } });
     client = await GatewayClient.connect({ host: '127.0.0.1', port: gw.beepAddress.port });
   });
   after(async () => {

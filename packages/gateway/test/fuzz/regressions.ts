@@ -6,6 +6,8 @@ import type { Finding } from './harness.js';
 
 export interface RegressionVector {
   id: string;
+  /** The rule of test-vectors/rules.json every regression checks. */
+  rule: 'ROBUST.parsers';
   target: string;
   /** Run seed and index: they give the chunking and options the input was found with. */
   seed: number;
@@ -42,7 +44,7 @@ export function saveRegressions(findings: readonly Finding[]): number {
     const input_b64 = f.input.toString('base64');
     if (seen.has(`${f.target}:${input_b64}`)) continue;
     seen.add(`${f.target}:${input_b64}`);
-    vectors.push({ id: `${f.target}-${f.seed}-${f.index}`, target: f.target, seed: f.seed, index: f.index, kind: f.kind, description: f.detail.split('\n')[0]!, input_b64 });
+    vectors.push({ id: `${f.target}-${f.seed}-${f.index}`, rule: 'ROBUST.parsers', target: f.target, seed: f.seed, index: f.index, kind: f.kind, description: f.detail.split('\n')[0]!, input_b64 });
     added++;
   }
   const file: RegressionFile = {
