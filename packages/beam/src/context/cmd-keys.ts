@@ -59,6 +59,7 @@ const keys: Impl = (ctx, client, argv) => {
   const out: Reply[] = [];
   for (const [k, e] of db.data) {
     if (e.x !== 0 && e.x <= ctx.t) continue;
+    if (db.hidden > 0 && ctx.isHidden(k)) continue;
     const kb = Buffer.from(k, 'latin1');
     if (all || globMatch(pat, kb)) out.push(kb);
   }
@@ -84,6 +85,7 @@ const scan: Impl = (ctx, client, argv) => {
       return true;
     }
     if (args.type !== null && e.t !== typeId) return true;
+    if (db.hidden > 0 && ctx.isHidden(k)) return true;
     const kb = Buffer.from(k, 'latin1');
     if (args.match === null || globMatch(args.match, kb)) out.push(kb);
     return true;
@@ -210,7 +212,7 @@ const persist: Impl = (ctx, client, argv) => {
 
 /** A random live key of a database (O(N) walk: Map has no random access), or null when empty. */
 export function randomKeyOf(ctx: Context, db: Db): string | null {
-  for (let tries = 0; tries < 100 && db.data.size > 0; tries++) {
+  for (let tries = 0; tries < 100 && db.data.size - db.hidden > 0; tries++) {
     let i = Math.floor(ctx.random() * db.data.size);
     for (const [k, e] of db.data) {
       if (i-- > 0) continue;
@@ -218,6 +220,7 @@ export function randomKeyOf(ctx: Context, db: Db): string | null {
         ctx.expireEntry(db, k, e);
         break;
       }
+      if (db.hidden > 0 && ctx.isHidden(k)) break;
       return k;
     }
   }
@@ -229,7 +232,7 @@ const randomkey: Impl = (ctx, client) => {
   return k === null ? null : Buffer.from(k, 'latin1');
 };
 
-const dbsize: Impl = (ctx, client) => ctx.dbs[client.db]!.data.size;
+const dbsize: Impl = (ctx, client) => ctx.dbsize(client.db);
 
 function flushFlags(argv: Buffer[]): ErrorReply | null {
   if (argv.length === 2) {
@@ -245,6 +248,7 @@ function emptyDb(ctx: Context, db: Db): number {
   db.data = new Map();
   db.heap.clear();
   db.expires = 0;
+  db.hidden = 0;
   return n;
 }
 
@@ -340,13 +344,15 @@ const swapdb: Impl = (ctx, _client, argv) => {
   const da = ctx.dbs[a]!;
   const dbb = ctx.dbs[b]!;
   if (a !== b) {
-    const { data, heap, expires } = da;
+    const { data, heap, expires, hidden } = da;
     da.data = dbb.data;
     da.heap = dbb.heap;
     da.expires = dbb.expires;
+    da.hidden = dbb.hidden;
     dbb.data = data;
     dbb.heap = heap;
     dbb.expires = expires;
+    dbb.hidden = hidden;
     for (const db of [da, dbb]) {
       for (const [k, e] of db.data) if (e.t === T_LIST) ctx.signalList(db, k);
     }

@@ -49,6 +49,11 @@ export interface ContextOptions {
    * `proto-max-bulk-len`, as Redis does.
    */
   maxLcsTableBytes?: number;
+  /**
+   * Key prefixes of Beam's own keys (default ['/beam']): they stay readable by name, but DBSIZE, KEYS, SCAN,
+   * RANDOMKEY and INFO keyspace leave them out, so they never show in the user's keyspace.
+   */
+  hiddenPrefixes?: string[];
 }
 
 /** One key/value pair as `entries()` yields it for snapshots. Values are the live objects: do not mutate. */
@@ -141,6 +146,9 @@ export class Context extends EventEmitter {
   private keyObservers: KeyObserver[] = [];
   /** keyObservers.length > 0: the only cost on the write path while no snapshot runs. */
   private cow = false;
+  private readonly hiddenPrefixes: string[];
+  /** First char codes of hiddenPrefixes: most keys are told apart by one comparison. */
+  private readonly hiddenFirst: Set<number>;
 
   constructor(opts: ContextOptions = {}) {
     super();
@@ -152,6 +160,8 @@ export class Context extends EventEmitter {
     this.expireBudget = opts.activeExpireBudget ?? 2000;
     this.scanCursorLimit = opts.scanCursorCache ?? 256;
     this.maxLcsTableBytes = opts.maxLcsTableBytes ?? DEFAULT_LCS_MAX_TABLE_BYTES;
+    this.hiddenPrefixes = (opts.hiddenPrefixes ?? ['/beam']).filter((p) => p.length > 0);
+    this.hiddenFirst = new Set(this.hiddenPrefixes.map((p) => p.charCodeAt(0)));
     this.t = this.nowFn();
     this.on('newListener', (name: string | symbol) => {
       if (name === 'keyspace') this.wantKeyspace = true;
@@ -381,6 +391,8 @@ export class Context extends EventEmitter {
     }
     const e = new Entry(t, v, 0, this.nextSeq++);
     db.data.set(key, e);
+    if (this.isHidden(key)) db.hidden++;
+    else if (this.wantKeyspace) this.evq.push({ db: db.id, event: 'new', key: Buffer.from(key, 'latin1'), cls: 'n' });
     if (t === T_LIST && this.blocking.count > 0) this.blocking.signal(db.id, key);
     return e;
   }
@@ -390,6 +402,14 @@ export class Context extends EventEmitter {
     if (this.cow) this.beforeKeyChange(db, key, e, true);
     db.data.delete(key);
     if (e.x !== 0) db.expires--;
+    if (db.hidden > 0 && this.isHidden(key)) db.hidden--;
+  }
+
+  /** A key under one of the hidden prefixes (Beam's own keys: see ContextOptions.hiddenPrefixes). */
+  isHidden(key: string): boolean {
+    if (key.length === 0 || !this.hiddenFirst.has(key.charCodeAt(0))) return false;
+    for (const p of this.hiddenPrefixes) if (key.startsWith(p)) return true;
+    return false;
   }
 
   /** Deletes a key if present and live; returns true when it existed. */
@@ -600,8 +620,10 @@ export class Context extends EventEmitter {
     }
   }
 
+  /** Keys of a database, Beam's hidden ones excluded (DBSIZE). */
   dbsize(dbIndex: number): number {
-    return this.dbs[dbIndex]?.data.size ?? 0;
+    const db = this.dbs[dbIndex];
+    return db === undefined ? 0 : db.data.size - db.hidden;
   }
 
   expiresCount(dbIndex: number): number {
@@ -613,7 +635,7 @@ export class Context extends EventEmitter {
     const out: KeyspaceInfo[] = [];
     const now = this.nowFn();
     for (const db of this.dbs) {
-      if (db.data.size === 0) continue;
+      if (db.data.size - db.hidden === 0) continue;
       let sum = 0;
       let n = 0;
       if (db.expires > 0 && db.expires <= 10000) {
@@ -624,7 +646,7 @@ export class Context extends EventEmitter {
           }
         }
       }
-      out.push({ db: db.id, keys: db.data.size, expires: db.expires, avgTtl: n === 0 ? 0 : Math.round(sum / n) });
+      out.push({ db: db.id, keys: db.data.size - db.hidden, expires: db.expires, avgTtl: n === 0 ? 0 : Math.round(sum / n) });
     }
     return out;
   }

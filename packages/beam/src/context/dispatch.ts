@@ -414,7 +414,12 @@ export class Dispatcher {
   private run(c: DispatchClient, spec: CommandSpec, guarded: boolean, argv: Buffer[], stats: CommandStats): CommandResult {
     if (guarded && !c.internal && this.reserved.length > 0) {
       const bad = this.reservedKey(spec, argv);
-      if (bad !== null) return new ErrorReply(`ERR key '${bad}' is reserved: keys under /beam are written by Beam only`);
+      if (bad !== null) {
+        // DEL/UNLINK: Beam's keys are not part of the user's keyspace, so they count as absent; the others go.
+        if (spec.name !== 'del' && spec.name !== 'unlink') return new ErrorReply(`ERR key '${bad}' is reserved: keys under /beam are written by Beam only`);
+        argv = argv.filter((k, i) => i === 0 || !this.isReserved(k));
+        if (argv.length === 1) return 0;
+      }
     }
     const inv = new Invocation(argv, c);
     const filters = this.filters;
@@ -480,11 +485,16 @@ export class Dispatcher {
     const step = spec.step > 0 ? spec.step : 1;
     for (let i = spec.firstKey; i <= last && i < argv.length; i += step) {
       const k = argv[i]!;
-      for (const p of this.reserved) {
-        if (k.length >= p.length && k[0] === p[0] && k.compare(p, 0, p.length, 0, p.length) === 0) return k.toString();
-      }
+      if (this.isReserved(k)) return k.toString();
     }
     return null;
+  }
+
+  private isReserved(k: Buffer): boolean {
+    for (const p of this.reserved) {
+      if (k.length >= p.length && k[0] === p[0] && k.compare(p, 0, p.length, 0, p.length) === 0) return true;
+    }
+    return false;
   }
 
   // ---- WATCH bookkeeping (used by the transaction commands) ----

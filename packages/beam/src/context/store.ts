@@ -126,6 +126,8 @@ export class Db {
   heap = new ExpiryHeap();
   /** Keys with an expiry (INFO keyspace `expires=`). */
   expires = 0;
+  /** Keys under the context's hidden prefixes (Beam's catalog): in `data`, left out of DBSIZE/KEYS/SCAN. */
+  hidden = 0;
 
   constructor(public readonly id: number) {}
 

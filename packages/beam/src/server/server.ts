@@ -112,7 +112,7 @@ export class BeamServer extends EventEmitter {
     };
     if (opts.setup) this.setups.push(opts.setup);
     if (!opts.contextPerConnection) {
-      this.shared = this.serve(opts.context ?? new Context(opts.contextOptions), opts.context === undefined);
+      this.shared = this.serve(opts.context ?? new Context(this.contextOptions()), opts.context === undefined);
       this.dispatcher = this.shared.dispatcher;
       this.context = this.shared.context;
     }
@@ -136,6 +136,12 @@ export class BeamServer extends EventEmitter {
   addFilter(filter: CommandFilter): void {
     this.extraFilters.push(filter);
     for (const s of this.dispatchers()) s.dispatcher.addFilter(filter);
+  }
+
+  /** Options of the Contexts the server creates: Beam's reserved keys are also the hidden ones. */
+  private contextOptions(): ContextOptions {
+    const o = this.opts.contextOptions ?? {};
+    return this.opts.reservedPrefixes && o.hiddenPrefixes === undefined ? { ...o, hiddenPrefixes: this.opts.reservedPrefixes } : o;
   }
 
   private dispatchers(): Served[] {
@@ -168,7 +174,7 @@ export class BeamServer extends EventEmitter {
       return;
     }
     let served = this.shared;
-    if (!served) served = this.serve(new Context(this.opts.contextOptions), true);
+    if (!served) served = this.serve(new Context(this.contextOptions()), true);
     const limits = { ...this.opts.limits, maxBulkLength: Number(this.config.get('proto-max-bulk-len')) };
     const conn = new Connection(socket, served.dispatcher, limits, (c) => this.closed(c));
     registerClientSocket(conn.client, socket);
