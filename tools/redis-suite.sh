@@ -55,7 +55,7 @@ start_ref() {
   local log=$1 dir=$2
   mkdir -p "$dir"
   for _ in 1 2 3 4 5; do
-    PORT=$(( 20000 + RANDOM % 20000 ))
+    PORT=$(( 10000 + RANDOM % 10000 ))
     "$REF" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
@@ -77,7 +77,7 @@ run_unit() {
   if [ "$side" = beam ]; then start_beam "$base.server.log" || return 1
   else start_ref "$base.server.log" "$OUT/ref-dir" || return 1; fi
   # A random port block for the helper's own sockets, so parallel runs (other checkouts) do not collide.
-  local pbase=$(( 22000 + (RANDOM % 400) * 100 ))
+  local pbase=$(( 22000 + (RANDOM % 100) * 100 ))
   (cd "$SRC" && eval "tclsh tests/test_helper.tcl --host 127.0.0.1 --port $PORT --baseport $pbase --portcount 100 \
       --singledb --ignore-encoding \
       --ignore-digest --timeout ${REDIS_SUITE_TIMEOUT:-120} --tags \"$TAGS\" --single unit/$unit \
