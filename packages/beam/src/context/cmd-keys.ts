@@ -8,6 +8,7 @@ import { globMatch } from './glob.js';
 import { E_DB_RANGE, E_NOT_INT, E_NO_KEY, E_SAME_OBJECT, E_SYNTAX, invalidExpire } from './replies.js';
 import { advanceScan, keepScanIterator, parseScanArgs, scanCursorReply } from './scan.js';
 import { ZSet } from './zset.js';
+import { Stream } from './stream.js';
 
 const B_DEL = Buffer.from('DEL');
 const B_PEXPIREAT = Buffer.from('PEXPIREAT');
@@ -24,6 +25,7 @@ export function cloneValue(t: number, v: Value): Value {
   if (t === T_LIST) return Deque.from((v as Deque).toArray());
   if (t === T_HASH) return new Map(v as Map<string, Buffer>);
   if (v instanceof ZSet) return v.clone();
+  if (v instanceof Stream) return v.clone();
   return new Set(v as Set<string>);
 }
 

@@ -130,4 +130,21 @@ export const COMMAND_TABLE: readonly CommandMeta[] = [
   ['zremrangebyrank', 4, ['write'], 1, 1, 1, ['@write', '@sortedset', '@slow']],
   ['zremrangebylex', 4, ['write'], 1, 1, 1, ['@write', '@sortedset', '@slow']],
   ['zscan', -3, ['readonly'], 1, 1, 1, ['@read', '@sortedset', '@slow']],
+  // Streams.
+  ['xadd', -5, ['write', 'denyoom', 'fast'], 1, 1, 1, ['@write', '@stream', '@fast']],
+  ['xrange', -4, ['readonly'], 1, 1, 1, ['@read', '@stream', '@slow']],
+  ['xrevrange', -4, ['readonly'], 1, 1, 1, ['@read', '@stream', '@slow']],
+  ['xlen', 2, ['readonly', 'fast'], 1, 1, 1, ['@read', '@stream', '@fast']],
+  ['xread', -4, ['readonly', 'blocking', 'movablekeys'], 0, 0, 0, ['@read', '@stream', '@slow', '@blocking']],
+  ['xreadgroup', -7, ['write', 'blocking', 'movablekeys'], 0, 0, 0, ['@write', '@stream', '@slow', '@blocking']],
+  // A container in Redis (no flags of its own); 'write' here so that its subcommands propagate and snapshot.
+  ['xgroup', -2, ['write'], 0, 0, 0, ['@slow']],
+  ['xsetid', -3, ['write', 'denyoom', 'fast'], 1, 1, 1, ['@write', '@stream', '@fast']],
+  ['xack', -4, ['write', 'fast'], 1, 1, 1, ['@write', '@stream', '@fast']],
+  ['xpending', -3, ['readonly'], 1, 1, 1, ['@read', '@stream', '@slow']],
+  ['xclaim', -6, ['write', 'fast'], 1, 1, 1, ['@write', '@stream', '@fast']],
+  ['xautoclaim', -6, ['write', 'fast'], 1, 1, 1, ['@write', '@stream', '@fast']],
+  ['xdel', -3, ['write', 'fast'], 1, 1, 1, ['@write', '@stream', '@fast']],
+  ['xtrim', -4, ['write'], 1, 1, 1, ['@write', '@stream', '@slow']],
+  ['xinfo', -2, [], 0, 0, 0, ['@slow']],
 ];

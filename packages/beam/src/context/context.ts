@@ -22,6 +22,8 @@ import { LIST_COMMANDS, serveWaiter } from './cmd-lists.js';
 import { HASH_COMMANDS } from './cmd-hashes.js';
 import { SET_COMMANDS } from './cmd-sets.js';
 import { ZSET_COMMANDS } from './cmd-zsets.js';
+import { STREAM_COMMANDS } from './cmd-streams.js';
+import type { StreamNodeLimits } from './stream.js';
 
 const debug = debuglog('beamgate:context');
 
@@ -139,6 +141,8 @@ export class Context extends EventEmitter {
   private internalIds = 0;
   readonly scanCursors = new Map<string, Iterator<unknown>>();
   readonly scanCursorLimit: number;
+  /** Stream node sizes (CONFIG stream-node-max-entries/-bytes; a server keeps them current). */
+  readonly streamLimits: StreamNodeLimits = { maxEntries: 100, maxBytes: 4096 };
   /** See ContextOptions.maxLcsTableBytes; a server updates it on CONFIG SET proto-max-bulk-len. */
   maxLcsTableBytes: number;
   private closed = false;
@@ -180,6 +184,7 @@ export class Context extends EventEmitter {
       ...HASH_COMMANDS,
       ...SET_COMMANDS,
       ...ZSET_COMMANDS,
+      ...STREAM_COMMANDS,
     };
     for (const [name, arity, flags, firstKey, lastKey, step] of COMMAND_TABLE) {
       const impl = impls[name];
@@ -386,14 +391,14 @@ export class Context extends EventEmitter {
         old.x = 0;
         db.expires--;
       }
-      if (t === T_LIST && this.blocking.count > 0) this.blocking.signal(db.id, key);
+      if (this.blocking.count > 0) this.blocking.signal(db.id, key);
       return old;
     }
     const e = new Entry(t, v, 0, this.nextSeq++);
     db.data.set(key, e);
     if (this.isHidden(key)) db.hidden++;
     else if (this.wantKeyspace) this.evq.push({ db: db.id, event: 'new', key: Buffer.from(key, 'latin1'), cls: 'n' });
-    if (t === T_LIST && this.blocking.count > 0) this.blocking.signal(db.id, key);
+    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
     return e;
   }
 
@@ -402,6 +407,8 @@ export class Context extends EventEmitter {
     if (this.cow) this.beforeKeyChange(db, key, e, true);
     db.data.delete(key);
     if (e.x !== 0) db.expires--;
+    // A deleted stream ends its XREADGROUP waiters.
+    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
     if (db.hidden > 0 && this.isHidden(key)) db.hidden--;
   }
 
@@ -436,6 +443,11 @@ export class Context extends EventEmitter {
 
   /** Marks a list key as possibly ready for blocked clients. */
   signalList(db: Db, key: string): void {
+    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
+  }
+
+  /** Marks any key as possibly ready for blocked clients (streams, sorted sets). */
+  signalKey(db: Db, key: string): void {
     if (this.blocking.count > 0) this.blocking.signal(db.id, key);
   }
 
@@ -505,7 +517,18 @@ export class Context extends EventEmitter {
           if (w.done) continue;
           this.t = this.nowFn();
           const e = this.lookup(db, key);
-          if (e === undefined || e.t !== T_LIST || (e.v as Deque).length === 0) break;
+          if (w.serve !== undefined) {
+            const evStart = this.evq.length;
+            const pStart = this.pq.length;
+            if (this.cow && e !== undefined) this.beforeKeyChange(db, key, e, false);
+            const reply = w.serve(db, key, e);
+            if (reply === undefined) continue;
+            reg.remove(w);
+            this.flushEvents(evStart, pStart);
+            w.resolve(reply);
+            continue;
+          }
+          if (e === undefined || e.t !== T_LIST || (e.v as Deque).length === 0) continue;
           const evStart = this.evq.length;
           const pStart = this.pq.length;
           if (this.cow) this.beforeServe(db, key, e, w.dest);

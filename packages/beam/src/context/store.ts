@@ -1,4 +1,5 @@
 import type { Deque } from './deque.js';
+import type { Stream } from './stream.js';
 import type { ZSet } from './zset.js';
 
 const fcc = String.fromCharCode;
@@ -36,11 +37,12 @@ export const T_LIST = 1;
 export const T_HASH = 2;
 export const T_SET = 3;
 export const T_ZSET = 4;
+export const T_STREAM = 5;
 
-export const TYPE_NAMES = ['string', 'list', 'hash', 'set', 'zset'] as const;
+export const TYPE_NAMES = ['string', 'list', 'hash', 'set', 'zset', 'stream'] as const;
 export type TypeName = (typeof TYPE_NAMES)[number];
 
-export type Value = Buffer | Deque | Map<string, Buffer> | Set<string> | ZSet;
+export type Value = Buffer | Deque | Map<string, Buffer> | Set<string> | ZSet | Stream;
 
 /**
  * One key's slot. Mutated in place on overwrite so the key keeps its position (and `seq`) in the

@@ -88,6 +88,8 @@ export class BeamServer extends EventEmitter {
     // LCS' transient table is capped by proto-max-bulk-len, as in Redis.
     this.config.on('change', (key: string, value: string) => {
       if (key === 'proto-max-bulk-len') for (const s of this.dispatchers()) s.context.maxLcsTableBytes = Number(value);
+      if (key === 'stream-node-max-entries') for (const s of this.dispatchers()) s.context.streamLimits.maxEntries = Number(value);
+      if (key === 'stream-node-max-bytes') for (const s of this.dispatchers()) s.context.streamLimits.maxBytes = Number(value);
     });
     const self = this;
     this.monitors = new Monitors((active) => {
@@ -160,6 +162,8 @@ export class BeamServer extends EventEmitter {
     dispatcher.register(this.extraCommands);
     for (const f of this.extraFilters) dispatcher.addFilter(f);
     context.maxLcsTableBytes = Number(this.config.get('proto-max-bulk-len'));
+    context.streamLimits.maxEntries = Number(this.config.get('stream-node-max-entries'));
+    context.streamLimits.maxBytes = Number(this.config.get('stream-node-max-bytes'));
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
     for (const fn of this.setups) fn(dispatcher, context);
     if (this.monitors.size > 0) dispatcher.onExecuted = this.monitors.feed;
