@@ -90,6 +90,12 @@ export class BlockingRegistry {
     if (this.queues.has(slot)) this.ready.add(slot);
   }
 
+  /** Marks every key of a database someone waits on as ready (FLUSHDB/FLUSHALL: deleted streams end XREADGROUP). */
+  signalDb(db: number): void {
+    const prefix = db + ':';
+    for (const slot of this.queues.keys()) if (slot.startsWith(prefix)) this.ready.add(slot);
+  }
+
   /** Waiters on a slot, oldest first (a copy: serving mutates the queues). */
   waiters(slot: string): Waiter[] {
     const q = this.queues.get(slot);

@@ -251,6 +251,7 @@ function emptyDb(ctx: Context, db: Db): number {
   db.heap.clear();
   db.expires = 0;
   db.hidden = 0;
+  if (ctx.blocking.count > 0) ctx.blocking.signalDb(db.id);
   return n;
 }
 

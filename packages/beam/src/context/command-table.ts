@@ -147,4 +147,18 @@ export const COMMAND_TABLE: readonly CommandMeta[] = [
   ['xdel', -3, ['write', 'fast'], 1, 1, 1, ['@write', '@stream', '@fast']],
   ['xtrim', -4, ['write'], 1, 1, 1, ['@write', '@stream', '@slow']],
   ['xinfo', -2, [], 0, 0, 0, ['@slow']],
+  // Sorted sets: set operations, multi-key and blocking pops, random members, range store.
+  ['zunion', -3, ['readonly', 'movablekeys'], 0, 0, 0, ['@read', '@sortedset', '@slow']],
+  ['zinter', -3, ['readonly', 'movablekeys'], 0, 0, 0, ['@read', '@sortedset', '@slow']],
+  ['zdiff', -3, ['readonly', 'movablekeys'], 0, 0, 0, ['@read', '@sortedset', '@slow']],
+  ['zunionstore', -4, ['write', 'denyoom', 'movablekeys'], 1, 1, 1, ['@write', '@sortedset', '@slow']],
+  ['zinterstore', -4, ['write', 'denyoom', 'movablekeys'], 1, 1, 1, ['@write', '@sortedset', '@slow']],
+  ['zdiffstore', -4, ['write', 'denyoom', 'movablekeys'], 1, 1, 1, ['@write', '@sortedset', '@slow']],
+  ['zintercard', -3, ['readonly', 'movablekeys'], 0, 0, 0, ['@read', '@sortedset', '@slow']],
+  ['bzpopmin', -3, ['write', 'noscript', 'blocking', 'fast'], 1, -2, 1, ['@write', '@sortedset', '@fast', '@blocking']],
+  ['bzpopmax', -3, ['write', 'noscript', 'blocking', 'fast'], 1, -2, 1, ['@write', '@sortedset', '@fast', '@blocking']],
+  ['bzmpop', -5, ['write', 'blocking', 'movablekeys'], 0, 0, 0, ['@write', '@sortedset', '@slow', '@blocking']],
+  ['zmpop', -4, ['write', 'movablekeys'], 0, 0, 0, ['@write', '@sortedset', '@slow']],
+  ['zrandmember', -2, ['readonly'], 1, 1, 1, ['@read', '@sortedset', '@slow']],
+  ['zrangestore', -5, ['write', 'denyoom'], 1, 2, 1, ['@write', '@sortedset', '@slow']],
 ];

@@ -23,6 +23,7 @@ import { HASH_COMMANDS } from './cmd-hashes.js';
 import { SET_COMMANDS } from './cmd-sets.js';
 import { ZSET_COMMANDS } from './cmd-zsets.js';
 import { STREAM_COMMANDS } from './cmd-streams.js';
+import { ZSET_MULTI_COMMANDS } from './cmd-zsets-multi.js';
 import type { StreamNodeLimits } from './stream.js';
 
 const debug = debuglog('beamgate:context');
@@ -185,6 +186,7 @@ export class Context extends EventEmitter {
       ...SET_COMMANDS,
       ...ZSET_COMMANDS,
       ...STREAM_COMMANDS,
+      ...ZSET_MULTI_COMMANDS,
     };
     for (const [name, arity, flags, firstKey, lastKey, step] of COMMAND_TABLE) {
       const impl = impls[name];
@@ -359,10 +361,12 @@ export class Context extends EventEmitter {
   /** Looks a key up, expiring it lazily. */
   lookup(db: Db, key: string): Entry | undefined {
     const e = db.data.get(key);
-    if (e !== undefined && e.x !== 0 && e.x <= this.t) {
+    if (e === undefined) return e;
+    if (e.x !== 0 && e.x <= this.t) {
       this.expireEntry(db, key, e);
       return undefined;
     }
+    e.a = this.t;
     return e;
   }
 
@@ -395,6 +399,7 @@ export class Context extends EventEmitter {
       return old;
     }
     const e = new Entry(t, v, 0, this.nextSeq++);
+    e.a = this.t;
     db.data.set(key, e);
     if (this.isHidden(key)) db.hidden++;
     else if (this.wantKeyspace) this.evq.push({ db: db.id, event: 'new', key: Buffer.from(key, 'latin1'), cls: 'n' });

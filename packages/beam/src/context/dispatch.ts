@@ -32,6 +32,20 @@ export const REPLY_OFF = 1;
 export const REPLY_SKIP = 2;
 export const REPLY_SKIP_NEXT = 4;
 
+/** A connection's figures for CLIENT LIST. */
+export interface ClientIo {
+  fd(): number;
+  /** Bytes read but not yet parsed into commands. */
+  queryBuffer(): number;
+  /** Commands parsed but not yet run. */
+  pendingCommands(): number;
+  /** Reply bytes not yet taken by the socket. */
+  output(): number;
+}
+
+/** Redis' fixed per-client overhead in tot-mem (the client struct and its reply buffer, 7.0 on 64-bit). */
+const CLIENT_STRUCT_BYTES = 20496;
+
 export class DispatchClient implements ClientState, Subscriber {
   readonly id = nextClientId++;
   db = 0;
@@ -65,6 +79,8 @@ export class DispatchClient implements ClientState, Subscriber {
   onPush: ((r: Reply) => void) | null;
   onKill: (() => void) | null;
   unblock: ((error: boolean) => void) | null = null;
+  /** What the transport knows (CLIENT LIST fd, qbuf, omem, tot-mem); null for internal clients. */
+  io: ClientIo | null = null;
   /** CLIENT REPLY state (REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT bits); 0 = replies on. */
   replyFlags = 0;
   private readonly ac = new AbortController();
@@ -106,11 +122,19 @@ export class DispatchClient implements ClientState, Subscriber {
   describe(): string {
     const now = Date.now();
     const flags = (this.monitor ? 'O' : '') + (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '') || 'N';
-    return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=-1 name=${this.name ?? ''} `
+    const io = this.io;
+    const qbuf = io ? io.queryBuffer() : 0;
+    const omem = io ? io.output() : 0;
+    let multiMem = 0;
+    if (this.multi) for (const argv of this.multi) for (const a of argv) multiMem += a.length + 16;
+    const qbufFree = qbuf > 0 ? Math.max(0, 32768 - qbuf) : 0;
+    const totMem = io ? CLIENT_STRUCT_BYTES + qbuf + qbufFree + omem + multiMem : 0;
+    return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=${io ? io.fd() : -1} name=${this.name ?? ''} `
       + `age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastActive) / 1000)} `
       + `flags=${flags} db=${this.db} sub=${this.channels.size} psub=${this.patterns.size} ssub=0 `
-      + `multi=${this.multi ? this.multi.length : -1} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 `
-      + `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${this.lastCommand} user=default redir=-1 resp=${this.resp}`
+      + `multi=${this.multi ? this.multi.length : -1} qbuf=${qbuf} qbuf-free=${qbufFree} argv-mem=0 multi-mem=${multiMem} `
+      + `rbs=${io ? 1024 : 0} rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${totMem} events=r cmd=${this.lastCommand} `
+      + `user=default redir=-1 resp=${this.resp}`
       + (this.libName || this.libVer ? ` lib-name=${this.libName} lib-ver=${this.libVer}` : '');
   }
 }
@@ -163,12 +187,46 @@ export class ClientRegistry {
     else if (this.errorStats.size < MAX_ERROR_CODES) this.errorStats.set(code, 1);
   }
 
+  /** Highest used_memory seen (INFO used_memory_peak), sampled by sample() and at every INFO. */
+  peakMemory = 0;
+  /** Redis' instantaneous_ops_per_sec: commands per second over the last 16 samples of 100 ms. */
+  private readonly opsSamples: number[] = [];
+  private lastSample = { at: Date.now(), commands: 0 };
+
+  /** The memory figure INFO reports as used_memory; updates the peak. */
+  usedMemory(): number {
+    const m = process.memoryUsage();
+    const used = m.heapUsed + m.external;
+    if (used > this.peakMemory) this.peakMemory = used;
+    return used;
+  }
+
+  /** One serverCron-style sample (every 100 ms while a server runs): ops/sec and the memory peak. */
+  sample(now = Date.now()): void {
+    const dt = now - this.lastSample.at;
+    if (dt > 0) {
+      const ops = ((this.totalCommands - this.lastSample.commands) * 1000) / dt;
+      this.opsSamples.push(ops);
+      if (this.opsSamples.length > 16) this.opsSamples.shift();
+    }
+    this.lastSample = { at: now, commands: this.totalCommands };
+    this.usedMemory();
+  }
+
+  instantaneousOps(): number {
+    if (this.opsSamples.length === 0) return 0;
+    return Math.round(this.opsSamples.reduce((a, b) => a + b, 0) / this.opsSamples.length);
+  }
+
   resetStats(): void {
     this.totalConnections = 0;
     this.totalCommands = 0;
     this.rejectedConnections = 0;
     this.totalErrorReplies = 0;
     this.errorStats.clear();
+    this.opsSamples.length = 0;
+    this.lastSample = { at: Date.now(), commands: 0 };
+    this.peakMemory = 0;
     for (const st of this.commandStats.values()) st.calls = st.rejected = st.failed = 0;
   }
 }

@@ -49,6 +49,8 @@ export type Value = Buffer | Deque | Map<string, Buffer> | Set<string> | ZSet | 
  * database's insertion order, which SCAN relies on.
  */
 export class Entry {
+  /** Last access in ms (OBJECT IDLETIME), stamped by Context.lookup. */
+  a = 0;
   constructor(
     public t: number,
     public v: Value,

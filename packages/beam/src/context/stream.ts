@@ -36,7 +36,7 @@ function parseU64(s: string): bigint | null {
 
 export interface ParsedId {
   id: StreamId;
-  /** False for `ms` alone (missing seq filled in) and for `ms-*`. */
+  /** False only for `ms-*`. */
   seqGiven: boolean;
   /** `ms-*` (XADD only). */
   seqAuto: boolean;
@@ -54,7 +54,8 @@ export function parseId(b: Buffer, missingSeq: bigint, strict: boolean, allowAut
   const dash = s.indexOf('-');
   const ms = parseU64(dash < 0 ? s : s.slice(0, dash));
   if (ms === null) return null;
-  if (dash < 0) return { id: makeId(ms, missingSeq), seqGiven: false, seqAuto: false };
+  // A bare `ms` counts as given (ms-missingSeq); only `ms-*` leaves the sequence to XADD.
+  if (dash < 0) return { id: makeId(ms, missingSeq), seqGiven: true, seqAuto: false };
   const rest = s.slice(dash + 1);
   if (allowAuto && rest === '*') return { id: makeId(ms, 0n), seqGiven: false, seqAuto: true };
   const seq = parseU64(rest);

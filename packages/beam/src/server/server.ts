@@ -76,10 +76,14 @@ export class BeamServer extends EventEmitter {
   private readonly extraFilters: CommandFilter[] = [];
   private shared: Served | undefined;
   private readonly monitors: Monitors;
+  /** serverCron-style stats sampling (INFO instantaneous_ops_per_sec, used_memory_peak). */
+  private readonly cron: NodeJS.Timeout;
 
   constructor(opts: BeamServerOptions = {}) {
     super();
     this.opts = opts;
+    this.cron = setInterval(() => this.registry.sample(), 100);
+    this.cron.unref();
     this.config = new ServerConfig(opts.config ?? {});
     if (opts.requirepass !== undefined) this.config.set('requirepass', opts.requirepass);
     if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
@@ -236,6 +240,7 @@ export class BeamServer extends EventEmitter {
   private closing: Promise<void> | null = null;
 
   private async doClose(): Promise<void> {
+    clearInterval(this.cron);
     const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
     for (const c of [...this.connections]) c.destroy();
     await closing;
