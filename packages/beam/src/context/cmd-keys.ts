@@ -45,12 +45,19 @@ const del: Impl = (ctx, client, argv) => {
 const exists: Impl = (ctx, client, argv) => {
   const db = ctx.dbs[client.db]!;
   let n = 0;
+  for (let i = 1; i < argv.length; i++) if (ctx.peek(db, kstr(argv[i]!)) !== undefined) n++;
+  return n;
+};
+
+const touch: Impl = (ctx, client, argv) => {
+  const db = ctx.dbs[client.db]!;
+  let n = 0;
   for (let i = 1; i < argv.length; i++) if (ctx.lookup(db, kstr(argv[i]!)) !== undefined) n++;
   return n;
 };
 
 const type: Impl = (ctx, client, argv) => {
-  const e = ctx.lookup(ctx.dbs[client.db]!, kstr(argv[1]!));
+  const e = ctx.peek(ctx.dbs[client.db]!, kstr(argv[1]!));
   return e === undefined ? NONE : TYPE_REPLIES[e.t]!;
 };
 
@@ -189,7 +196,7 @@ const expireat: Impl = (ctx, client, argv) => expireGeneric(ctx, client, argv, t
 const pexpireat: Impl = (ctx, client, argv) => expireGeneric(ctx, client, argv, false, false, 'pexpireat');
 
 function ttlGeneric(ctx: Context, client: ClientState, argv: Buffer[], ms: boolean, abs: boolean): Reply {
-  const e = ctx.lookup(ctx.dbs[client.db]!, kstr(argv[1]!));
+  const e = ctx.peek(ctx.dbs[client.db]!, kstr(argv[1]!));
   if (e === undefined) return -2;
   if (e.x === 0) return -1;
   let ttl = abs ? e.x : e.x - ctx.t;
@@ -369,7 +376,6 @@ const swapdb: Impl = (ctx, _client, argv) => {
   return OK;
 };
 
-const touch: Impl = exists;
 
 const unlink: Impl = del;
 

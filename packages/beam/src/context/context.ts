@@ -370,6 +370,17 @@ export class Context extends EventEmitter {
     return e;
   }
 
+  /** lookup() without stamping the access time (Redis' LOOKUP_NOTOUCH: TTL, TYPE, EXISTS). */
+  peek(db: Db, key: string): Entry | undefined {
+    const e = db.data.get(key);
+    if (e === undefined) return e;
+    if (e.x !== 0 && e.x <= this.t) {
+      this.expireEntry(db, key, e);
+      return undefined;
+    }
+    return e;
+  }
+
   /** Looks a key up and checks its type; returns WRONGTYPE as a reply. */
   lookupTyped(db: Db, key: string, type: number): Entry | undefined | ErrorReply {
     const e = this.lookup(db, key);

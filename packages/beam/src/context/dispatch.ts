@@ -118,12 +118,19 @@ export class DispatchClient implements ClientState, Subscriber {
     this.onPush(this.resp === 3 ? new RespPush(items) : items);
   }
 
-  /** One CLIENT LIST line (without the newline), fields as Redis 7.0 prints them. */
-  describe(): string {
+  /**
+   * One CLIENT LIST line (without the newline), fields as Redis 7.0 prints them. `running` is the command this client
+   * is executing (CLIENT LIST/INFO asked by itself): Redis still holds it in the query buffer then.
+   */
+  describe(running?: Buffer[]): string {
     const now = Date.now();
     const flags = (this.monitor ? 'O' : '') + (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '') || 'N';
     const io = this.io;
-    const qbuf = io ? io.queryBuffer() : 0;
+    let qbuf = io ? io.queryBuffer() : 0;
+    if (io && running) {
+      qbuf += 3 + String(running.length).length;
+      for (const a of running) qbuf += 5 + String(a.length).length + a.length;
+    }
     const omem = io ? io.output() : 0;
     let multiMem = 0;
     if (this.multi) for (const argv of this.multi) for (const a of argv) multiMem += a.length + 16;

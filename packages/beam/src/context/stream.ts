@@ -395,3 +395,44 @@ export class Stream {
     return s;
   }
 }
+
+/** The plain shape of a stream read from an RDB (see sync/rdb-reader's RdbStream). */
+export interface StreamData {
+  entries: Array<{ id: StreamId; fields: Buffer[] }>;
+  lastId: StreamId;
+  firstId: StreamId;
+  maxDeletedId: StreamId;
+  entriesAdded: number;
+  groups: Array<{
+    name: Buffer;
+    lastId: StreamId;
+    entriesRead: number;
+    pel: Array<{ id: StreamId; deliveryTime: number; deliveryCount: number }>;
+    consumers: Array<{ name: Buffer; seenTime: number; pending: StreamId[] }>;
+  }>;
+}
+
+/** Builds a stream from its RDB form (RDB loading, replication). */
+export function streamFromData(d: StreamData, limits: StreamNodeLimits): Stream {
+  const s = new Stream();
+  for (const e of d.entries) s.append(e.id, e.fields, limits);
+  s.lastId = d.lastId;
+  s.firstId = d.firstId !== 0n || s.length === 0 ? d.firstId : s.edgeId(true);
+  s.maxDeletedId = d.maxDeletedId;
+  s.entriesAdded = d.entriesAdded;
+  for (const g of d.groups) {
+    const cg = new ConsumerGroup(g.name, g.lastId, g.entriesRead);
+    const times = new Map(g.pel.map((p) => [p.id, p]));
+    for (const c of g.consumers) {
+      const cc = cg.createConsumer(c.name, c.seenTime)!;
+      for (const id of c.pending) {
+        const p = times.get(id);
+        const nack: Nack = { consumer: cc, deliveryTime: p?.deliveryTime ?? 0, deliveryCount: p?.deliveryCount ?? 1 };
+        cc.pel.set(id, nack);
+        cg.pel.set(id, nack);
+      }
+    }
+    s.groups.set(g.name.toString('latin1'), cg);
+  }
+  return s;
+}
