@@ -508,6 +508,12 @@ export class Context extends EventEmitter {
     });
   }
 
+  /** block() for a waiter served by its own `serve` function (streams, sorted sets) on the given keys. */
+  blockServed(client: ClientState, keyBufs: Buffer[], serve: NonNullable<Waiter['serve']>, timeoutAt: number): Promise<Reply> {
+    const keys = keyBufs.map((b) => b.toString('latin1'));
+    return this.block({ client, db: client.db, keys, keyBufs, kind: 0, left: false, dest: null, destLeft: false, count: 0, legacyMove: false, serve }, timeoutAt);
+  }
+
   private scheduleServe(): void {
     if (this.serveScheduled) return;
     this.serveScheduled = true;
