@@ -157,7 +157,7 @@ function setGeneric(
   ctx.notify(db.id, 'set', keyBuf, '$');
   if (at >= 0) {
     ctx.setExpire(db, key, e, at);
-    if (!(flags & F_PXAT)) ctx.propagateAs([[B_SET, keyBuf, val, B_PXAT, int64Buffer(at)]]);
+    ctx.propagateAs([[B_SET, keyBuf, val, B_PXAT, int64Buffer(at)]]);
     ctx.notify(db.id, 'expire', keyBuf, 'g');
   }
   return flags & F_GET ? old : okReply;

@@ -407,7 +407,8 @@ export function streamFromData(d: RdbStream, limits: StreamNodeLimits): Stream {
   s.maxDeletedId = d.maxDeletedId;
   s.entriesAdded = d.entriesAdded;
   for (const g of d.groups) {
-    const cg = new ConsumerGroup(g.name, g.lastId, g.entriesRead);
+    // Redis < 7 did not record entries-read: Redis 7 estimates it at load (rdbLoadObject).
+    const cg = new ConsumerGroup(g.name, g.lastId, d.legacy ? s.estimateDistance(g.lastId) : g.entriesRead);
     const times = new Map(g.pel.map((p) => [p.id, p]));
     for (const c of g.consumers) {
       const cc = cg.createConsumer(c.name, c.seenTime)!;

@@ -246,4 +246,15 @@ describe('server: behaviours from the Redis test suite', function () {
     await c.call('GET', 'k');
     expect(await c.call('OBJECT', 'IDLETIME', 'k')).to.equal(0);
   });
+
+  it('COMMAND GETKEYSANDFLAGS reports each key with its Redis key-spec flags', async () => {
+    const c = await connect();
+    const flat = (r: unknown): unknown => (Buffer.isBuffer(r) ? r.toString() : Array.isArray(r) ? r.map(flat) : r);
+    expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'set', 'k1', 'v1'))).to.deep.equal([['k1', ['OW', 'update']]]);
+    expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'LMOVE', 'k1', 'k2', 'left', 'right'))).to.deep.equal(
+      [['k1', ['RW', 'access', 'delete']], ['k2', ['RW', 'insert']]]);
+    expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'zunionstore', 'd', '2', 'a', 'b'))).to.deep.equal(
+      [['d', ['OW', 'update']], ['a', ['RO', 'access']], ['b', ['RO', 'access']]]);
+    expect(await err(c.call('COMMAND', 'GETKEYSANDFLAGS', 'ping'))).to.match(/no key arguments/);
+  });
 });
