@@ -211,7 +211,7 @@ const xadd: Impl = (ctx, client, argv) => {
   }
   if (a.id === null || !a.seqGiven) prop[a.idx] = idb;
   ctx.propagateAs([prop]);
-  ctx.signalKey(db, key);
+  ctx.signalList(db, key);
   return idb;
 };
 
@@ -610,7 +610,7 @@ const xgroup: Impl = (ctx, client, argv) => {
       s!.groups.delete(gname.toString('latin1'));
       ctx.dirty++;
       ctx.notify(db.id, 'xgroup-destroy', keyBuf, 't');
-      ctx.signalKey(db, key);
+      ctx.signalList(db, key);
       return 1;
     case 'createconsumer': {
       const c = g!.createConsumer(argv[4]!, ctx.t);

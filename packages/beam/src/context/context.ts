@@ -457,13 +457,8 @@ export class Context extends EventEmitter {
     }
   }
 
-  /** Marks a list key as possibly ready for blocked clients. */
+  /** Marks a key (list, sorted set or stream) as possibly ready for blocked clients. */
   signalList(db: Db, key: string): void {
-    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
-  }
-
-  /** Marks any key as possibly ready for blocked clients (streams, sorted sets). */
-  signalKey(db: Db, key: string): void {
     if (this.blocking.count > 0) this.blocking.signal(db.id, key);
   }
 
