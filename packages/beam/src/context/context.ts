@@ -142,6 +142,11 @@ export class Context extends EventEmitter {
   private internalIds = 0;
   readonly scanCursors = new Map<string, Iterator<unknown>>();
   readonly scanCursorLimit: number;
+  /**
+   * Emit 'new' keyspace events (class `n`) when a key is created. Off by default, so listeners that do not ask for
+   * them never see them; the keyspace notifier turns it on while notify-keyspace-events has `n`.
+   */
+  newKeyEvents = false;
   /** Stream node sizes (CONFIG stream-node-max-entries/-bytes; a server keeps them current). */
   readonly streamLimits: StreamNodeLimits = { maxEntries: 100, maxBytes: 4096 };
   /** See ContextOptions.maxLcsTableBytes; a server updates it on CONFIG SET proto-max-bulk-len. */
@@ -413,7 +418,7 @@ export class Context extends EventEmitter {
     e.a = this.t;
     db.data.set(key, e);
     if (this.isHidden(key)) db.hidden++;
-    else if (this.wantKeyspace) this.evq.push({ db: db.id, event: 'new', key: Buffer.from(key, 'latin1'), cls: 'n' });
+    else if (this.newKeyEvents && this.wantKeyspace) this.evq.push({ db: db.id, event: 'new', key: Buffer.from(key, 'latin1'), cls: 'n' });
     if (this.blocking.count > 0) this.blocking.signal(db.id, key);
     return e;
   }
