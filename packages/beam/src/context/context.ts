@@ -22,6 +22,9 @@ import { LIST_COMMANDS, serveWaiter } from './cmd-lists.js';
 import { HASH_COMMANDS } from './cmd-hashes.js';
 import { SET_COMMANDS } from './cmd-sets.js';
 import { ZSET_COMMANDS } from './cmd-zsets.js';
+import { STREAM_COMMANDS } from './cmd-streams.js';
+import { ZSET_MULTI_COMMANDS } from './cmd-zsets-multi.js';
+import type { StreamNodeLimits } from './stream.js';
 
 const debug = debuglog('beamgate:context');
 
@@ -54,6 +57,11 @@ export interface ContextOptions {
    * stays until the master's DEL, and the master's own commands see it as live (ClientState.master).
    */
   replica?: boolean;
+  /**
+   * Key prefixes of Beam's own keys (default ['/beam']): they stay readable by name, but DBSIZE, KEYS, SCAN,
+   * RANDOMKEY and INFO keyspace leave them out, so they never show in the user's keyspace.
+   */
+  hiddenPrefixes?: string[];
 }
 
 /** One key/value pair as `entries()` yields it for snapshots. Values are the live objects: do not mutate. */
@@ -143,6 +151,13 @@ export class Context extends EventEmitter {
   private internalIds = 0;
   readonly scanCursors = new Map<string, Iterator<unknown>>();
   readonly scanCursorLimit: number;
+  /**
+   * Emit 'new' keyspace events (class `n`) when a key is created. Off by default, so listeners that do not ask for
+   * them never see them; the keyspace notifier turns it on while notify-keyspace-events has `n`.
+   */
+  newKeyEvents = false;
+  /** Stream node sizes (CONFIG stream-node-max-entries/-bytes; a server keeps them current). */
+  readonly streamLimits: StreamNodeLimits = { maxEntries: 100, maxBytes: 4096 };
   /** See ContextOptions.maxLcsTableBytes; a server updates it on CONFIG SET proto-max-bulk-len. */
   maxLcsTableBytes: number;
   private closed = false;
@@ -150,6 +165,9 @@ export class Context extends EventEmitter {
   private keyObservers: KeyObserver[] = [];
   /** keyObservers.length > 0: the only cost on the write path while no snapshot runs. */
   private cow = false;
+  private readonly hiddenPrefixes: string[];
+  /** First char codes of hiddenPrefixes: most keys are told apart by one comparison. */
+  private readonly hiddenFirst: Set<number>;
 
   constructor(opts: ContextOptions = {}) {
     super();
@@ -162,6 +180,8 @@ export class Context extends EventEmitter {
     this.expireBudget = opts.activeExpireBudget ?? 2000;
     this.scanCursorLimit = opts.scanCursorCache ?? 256;
     this.maxLcsTableBytes = opts.maxLcsTableBytes ?? DEFAULT_LCS_MAX_TABLE_BYTES;
+    this.hiddenPrefixes = (opts.hiddenPrefixes ?? ['/beam']).filter((p) => p.length > 0);
+    this.hiddenFirst = new Set(this.hiddenPrefixes.map((p) => p.charCodeAt(0)));
     this.t = this.nowFn();
     this.on('newListener', (name: string | symbol) => {
       if (name === 'keyspace') this.wantKeyspace = true;
@@ -180,6 +200,8 @@ export class Context extends EventEmitter {
       ...HASH_COMMANDS,
       ...SET_COMMANDS,
       ...ZSET_COMMANDS,
+      ...STREAM_COMMANDS,
+      ...ZSET_MULTI_COMMANDS,
     };
     for (const [name, arity, flags, firstKey, lastKey, step] of COMMAND_TABLE) {
       const impl = impls[name];
@@ -361,7 +383,20 @@ export class Context extends EventEmitter {
   /** Looks a key up, expiring it lazily (not for the replication master's commands: see ClientState.master). */
   lookup(db: Db, key: string): Entry | undefined {
     const e = db.data.get(key);
-    if (e !== undefined && e.x !== 0 && e.x <= this.t && !this.fromMaster) {
+    if (e === undefined) return e;
+    if (e.x !== 0 && e.x <= this.t && !this.fromMaster) {
+      if (!this.replica) this.expireEntry(db, key, e);
+      return undefined;
+    }
+    e.a = this.t;
+    return e;
+  }
+
+  /** lookup() without stamping the access time (Redis' LOOKUP_NOTOUCH: TTL, TYPE, EXISTS). */
+  peek(db: Db, key: string): Entry | undefined {
+    const e = db.data.get(key);
+    if (e === undefined) return e;
+    if (e.x !== 0 && e.x <= this.t && !this.fromMaster) {
       if (!this.replica) this.expireEntry(db, key, e);
       return undefined;
     }
@@ -393,12 +428,15 @@ export class Context extends EventEmitter {
         old.x = 0;
         db.expires--;
       }
-      if (t === T_LIST && this.blocking.count > 0) this.blocking.signal(db.id, key);
+      if (this.blocking.count > 0) this.blocking.signal(db.id, key);
       return old;
     }
     const e = new Entry(t, v, 0, this.nextSeq++);
+    e.a = this.t;
     db.data.set(key, e);
-    if (t === T_LIST && this.blocking.count > 0) this.blocking.signal(db.id, key);
+    if (this.isHidden(key)) db.hidden++;
+    else if (this.newKeyEvents && this.wantKeyspace) this.evq.push({ db: db.id, event: 'new', key: Buffer.from(key, 'latin1'), cls: 'n' });
+    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
     return e;
   }
 
@@ -407,6 +445,16 @@ export class Context extends EventEmitter {
     if (this.cow) this.beforeKeyChange(db, key, e, true);
     db.data.delete(key);
     if (e.x !== 0) db.expires--;
+    // A deleted stream ends its XREADGROUP waiters.
+    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
+    if (db.hidden > 0 && this.isHidden(key)) db.hidden--;
+  }
+
+  /** A key under one of the hidden prefixes (Beam's own keys: see ContextOptions.hiddenPrefixes). */
+  isHidden(key: string): boolean {
+    if (key.length === 0 || !this.hiddenFirst.has(key.charCodeAt(0))) return false;
+    for (const p of this.hiddenPrefixes) if (key.startsWith(p)) return true;
+    return false;
   }
 
   /** Deletes a key if present and live; returns true when it existed. */
@@ -431,7 +479,7 @@ export class Context extends EventEmitter {
     }
   }
 
-  /** Marks a list key as possibly ready for blocked clients. */
+  /** Marks a key (list, sorted set or stream) as possibly ready for blocked clients. */
   signalList(db: Db, key: string): void {
     if (this.blocking.count > 0) this.blocking.signal(db.id, key);
   }
@@ -477,6 +525,12 @@ export class Context extends EventEmitter {
     });
   }
 
+  /** block() for a waiter served by its own `serve` function (streams, sorted sets) on the given keys. */
+  blockServed(client: ClientState, keyBufs: Buffer[], serve: NonNullable<Waiter['serve']>, timeoutAt: number): Promise<Reply> {
+    const keys = keyBufs.map((b) => b.toString('latin1'));
+    return this.block({ client, db: client.db, keys, keyBufs, kind: 0, left: false, dest: null, destLeft: false, count: 0, legacyMove: false, serve }, timeoutAt);
+  }
+
   private scheduleServe(): void {
     if (this.serveScheduled) return;
     this.serveScheduled = true;
@@ -502,7 +556,18 @@ export class Context extends EventEmitter {
           if (w.done) continue;
           this.t = this.nowFn();
           const e = this.lookup(db, key);
-          if (e === undefined || e.t !== T_LIST || (e.v as Deque).length === 0) break;
+          if (w.serve !== undefined) {
+            const evStart = this.evq.length;
+            const pStart = this.pq.length;
+            if (this.cow && e !== undefined) this.beforeKeyChange(db, key, e, false);
+            const reply = w.serve(db, key, e);
+            if (reply === undefined) continue;
+            reg.remove(w);
+            this.flushEvents(evStart, pStart);
+            w.resolve(reply);
+            continue;
+          }
+          if (e === undefined || e.t !== T_LIST || (e.v as Deque).length === 0) continue;
           const evStart = this.evq.length;
           const pStart = this.pq.length;
           if (this.cow) this.beforeServe(db, key, e, w.dest);
@@ -617,8 +682,10 @@ export class Context extends EventEmitter {
     }
   }
 
+  /** Keys of a database, Beam's hidden ones excluded (DBSIZE). */
   dbsize(dbIndex: number): number {
-    return this.dbs[dbIndex]?.data.size ?? 0;
+    const db = this.dbs[dbIndex];
+    return db === undefined ? 0 : db.data.size - db.hidden;
   }
 
   expiresCount(dbIndex: number): number {
@@ -630,7 +697,7 @@ export class Context extends EventEmitter {
     const out: KeyspaceInfo[] = [];
     const now = this.nowFn();
     for (const db of this.dbs) {
-      if (db.data.size === 0) continue;
+      if (db.data.size - db.hidden === 0) continue;
       let sum = 0;
       let n = 0;
       if (db.expires > 0 && db.expires <= 10000) {
@@ -641,7 +708,7 @@ export class Context extends EventEmitter {
           }
         }
       }
-      out.push({ db: db.id, keys: db.data.size, expires: db.expires, avgTtl: n === 0 ? 0 : Math.round(sum / n) });
+      out.push({ db: db.id, keys: db.data.size - db.hidden, expires: db.expires, avgTtl: n === 0 ? 0 : Math.round(sum / n) });
     }
     return out;
   }

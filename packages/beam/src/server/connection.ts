@@ -79,6 +79,11 @@ export class Connection implements MemoryHolder {
       onPush: (r) => this.push(r),
       onKill: () => this.destroy(),
     });
+    this.client.io = {
+      fd: () => (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1,
+      queryBuffer: () => this.decoder.bufferedBytes,
+      output: () => this.socket.writableLength + this.writer.length,
+    };
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (e) => log('client %d socket error: %s', this.client.id, e.message));
