@@ -228,8 +228,13 @@ export async function checkListener(o: ListenerCheckOptions): Promise<CheckResul
   const offered = new Set<string>(roles.keys());
   // beamgate's echo profile returns piggybacked start content; another echo profile only when the user says so.
   if (o.echoContent || (roles.has('echo') && o.echo === undefined)) offered.add('echo-content');
-  const echoUri = roles.get('echo');
-  const peerWindow = echoUri !== undefined ? await windowProbe(o, echoUri, tally) : 4096;
+  // The window each test profile's channel announces: a vector is fitted to the one of the channel it uses.
+  const windows = new Map<string, number>();
+  for (const name of ['echo', 'hold'] as const) {
+    const uri = roles.get(name);
+    if (uri !== undefined) windows.set(name, await windowProbe(o, uri, tally));
+  }
+  const windowFor = (v: SessionVector): number => windows.get(needsOf(v).includes('hold') ? 'hold' : 'echo') ?? 4096;
   if (o.ansProbe !== undefined) await ansProbe(o, o.ansProbe, tally);
 
   const vectors = loadSessionVectors(o.vectorsDir).filter((v) => o.only === undefined || rulesOf(v).some((r) => o.only?.includes(r)));
@@ -250,7 +255,7 @@ export async function checkListener(o: ListenerCheckOptions): Promise<CheckResul
         continue;
       }
       const reason = notApplicable(v, o, offered, probe.first);
-      const fitted = reason === undefined ? fitWindow(v, peerWindow) : undefined;
+      const fitted = reason === undefined ? fitWindow(v, windowFor(v)) : undefined;
       const renamed = fitted !== undefined && typeof fitted !== 'string' ? renameProfiles(fitted, roles) : undefined;
       if (reason !== undefined || renamed === undefined) {
         const r = reason ?? (typeof fitted === 'string' ? fitted : 'its exact expected octets name the test profile');
