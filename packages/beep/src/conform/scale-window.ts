@@ -51,12 +51,16 @@ export function scaleWindow(v: SessionVector, from: number, to: number): Session
   return { ...v, steps };
 }
 
+/** A scaled frame still has a valid header: seqno and size within their ranges, no wrap (RFC 3080 §2.2.1.1). */
+const fits = (seqno: number, size: number): boolean => seqno + size <= 2 ** 32 - 1 && size <= 2 ** 31 - 1;
+
 function scaleSend(send: string, k: number): string | undefined {
   const header = HEADER_ONLY.exec(send);
   if (header) {
     // A lone header (its payload never follows): the receiver judges it from the header alone.
     const [, type, ch, msgno, more, seqno, size] = header;
     if (ch === '0') return send;
+    if (!fits(Number(seqno) * k, Number(size) * k)) return undefined;
     return `${type} ${ch} ${msgno} ${more} ${Number(seqno) * k} ${Number(size) * k}\r\n`;
   }
   let frames;
@@ -77,7 +81,7 @@ function scaleSend(send: string, k: number): string | undefined {
       out += `${f.type} ${f.channel} ${f.msgno} ${f.more ? '*' : '.'} ${f.seqno} ${f.payload.length}${f.type === 'ANS' ? ` ${f.ansno}` : ''}\r\n${payload}END\r\n`;
       continue;
     }
-    if (f.type === 'ANS' || f.seqno * k >= 2 ** 32) return undefined;
+    if (f.type === 'ANS' || !fits(f.seqno * k, f.payload.length * k)) return undefined;
     const c = payload[0] ?? '';
     if (payload !== c.repeat(payload.length)) return undefined;
     out += `${f.type} ${f.channel} ${f.msgno} ${f.more ? '*' : '.'} ${f.seqno * k} ${f.payload.length * k}\r\n${c.repeat(f.payload.length * k)}END\r\n`;
