@@ -9,6 +9,7 @@ import { FrameParser } from '../wire/frame-parser.js';
 import type { DataFrame } from '../wire/frame.js';
 import { malformedFrameVectors, probeFrame, type FrameVector, type ProbeOutcome } from './frame-probes.js';
 import { renameProfiles } from './rename.js';
+import { scaleWindow, windowBound } from './scale-window.js';
 import { replayVector, Wire, wireOrder, type ReplayOptions, type Target, type VectorOutcome } from './replay.js';
 import { Tally, type RuleReport } from './report.js';
 import { loadRules, loadSessionVectors, needsOf, rulesOf, TEST_PROFILE_PREFIX, type SessionVector } from './vectors.js';
@@ -59,7 +60,6 @@ function notApplicable(
   v: SessionVector,
   o: ListenerCheckOptions,
   offered: ReadonlySet<string>,
-  peerWindow: number,
   greetsFirst: boolean,
 ): string | undefined {
   if (v.role !== 'listener') return 'plays the listener role (beep conform --listen)';
@@ -70,12 +70,6 @@ function notApplicable(
     return 'needs a listener that greets first (this one waits for ours, see F.34)';
   }
   if (v.iut !== undefined && v.iut !== o.iut) return `pins ${v.iut}'s own output`;
-  const assumed = (v.options?.['receiveWindow'] as number | undefined) ?? 4096;
-  // Bound to the IUT's window: it expects the IUT's SEQs on a channel, or its refusal of a frame past the window.
-  const windowBound =
-    (rulesOf(v).includes('D.25') && v.steps.some((s) => s.expect_close !== undefined)) ||
-    v.steps.some((s) => /^SEQ [1-9]/.test(s.expect ?? s.expect_match ?? ''));
-  if (windowBound && assumed !== peerWindow) return `assumes a ${assumed}-octet receive window; the peer announced ${peerWindow}`;
   for (const [k, val] of Object.entries(v.options ?? {})) {
     if (k === 'security' || k === 'receiveWindow') continue;
     if (!(k in DEFAULT_OPTIONS) || DEFAULT_OPTIONS[k] !== val) return `needs the peer configured with ${k}=${JSON.stringify(val)}`;
@@ -99,6 +93,16 @@ function notApplicable(
   }
   if (needs.includes('tls') || needs.includes('sasl')) return 'needs TLS/SASL (--tls, --sasl)';
   return undefined;
+}
+
+/**
+ * A vector bound to the IUT's receive window, fitted to the window the peer announced (see scale-window.ts), or
+ * why it cannot be.
+ */
+function fitWindow(v: SessionVector, peerWindow: number): SessionVector | string {
+  const assumed = (v.options?.['receiveWindow'] as number | undefined) ?? 4096;
+  if (!windowBound(v) || assumed === peerWindow) return v;
+  return scaleWindow(v, assumed, peerWindow) ?? `assumes a ${assumed}-octet receive window and cannot be scaled to the ${peerWindow} octets the peer announced`;
 }
 
 /** Connect, withhold our greeting, and wait for the peer's (RFC 3080 §2.3.1.1: sent at once, independently). */
@@ -224,8 +228,13 @@ export async function checkListener(o: ListenerCheckOptions): Promise<CheckResul
   const offered = new Set<string>(roles.keys());
   // beamgate's echo profile returns piggybacked start content; another echo profile only when the user says so.
   if (o.echoContent || (roles.has('echo') && o.echo === undefined)) offered.add('echo-content');
-  const echoUri = roles.get('echo');
-  const peerWindow = echoUri !== undefined ? await windowProbe(o, echoUri, tally) : 4096;
+  // The window each test profile's channel announces: a vector is fitted to the one of the channel it uses.
+  const windows = new Map<string, number>();
+  for (const name of ['echo', 'hold'] as const) {
+    const uri = roles.get(name);
+    if (uri !== undefined) windows.set(name, await windowProbe(o, uri, tally));
+  }
+  const windowFor = (v: SessionVector): number => windows.get(needsOf(v).includes('hold') ? 'hold' : 'echo') ?? 4096;
   if (o.ansProbe !== undefined) await ansProbe(o, o.ansProbe, tally);
 
   const vectors = loadSessionVectors(o.vectorsDir).filter((v) => o.only === undefined || rulesOf(v).some((r) => o.only?.includes(r)));
@@ -245,10 +254,11 @@ export async function checkListener(o: ListenerCheckOptions): Promise<CheckResul
         o.onFrameProbe?.(p);
         continue;
       }
-      const reason = notApplicable(v, o, offered, peerWindow, probe.first);
-      const renamed = reason === undefined ? renameProfiles(v, roles) : undefined;
+      const reason = notApplicable(v, o, offered, probe.first);
+      const fitted = reason === undefined ? fitWindow(v, windowFor(v)) : undefined;
+      const renamed = fitted !== undefined && typeof fitted !== 'string' ? renameProfiles(fitted, roles) : undefined;
       if (reason !== undefined || renamed === undefined) {
-        const r = reason ?? 'its exact expected octets name the test profile';
+        const r = reason ?? (typeof fitted === 'string' ? fitted : 'its exact expected octets name the test profile');
         for (const rule of rulesOf(v)) tally.add(rule, { source: v.id, verdict: 'N/A', detail: r });
         const na = { id: v.id, status: 'n/a' as const, reason: r };
         outcomes.push(na);

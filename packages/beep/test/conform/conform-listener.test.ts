@@ -3,7 +3,7 @@
  * and deliberately broken ones (each caught by the rule that forbids what it does).
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { listen, type Listener } from '../../src/api/connect.js';
 import { checkListener, type ListenerCheckOptions } from '../../src/conform/check-listener.js';
@@ -53,6 +53,38 @@ describe('beep conform against a listener', function () {
       const doc = JSON.parse(json.stdout) as { status: number; rules: { id: string; verdict: string }[] };
       expect(doc.status).to.equal(0);
       expect(doc.rules.filter((r) => r.verdict === 'PASS').length).to.equal(passLines.length);
+    });
+  });
+
+  describe('`beep listen` with no flags (it announces a 65536-octet window)', () => {
+    let child: ChildProcess;
+    let port: number;
+    before(async () => {
+      child = spawn(process.execPath, [cli, 'listen', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stderr?.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /"event":"listening".*?"port":(\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`beep listen exited (${code}): ${out}`)));
+      });
+    });
+    after(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await gone;
+    });
+
+    it('the CLI exits 0 with at least 40 PASS lines; the window vectors run scaled to the announced window', async () => {
+      const text = await runCli(['conform', `127.0.0.1:${port}`]);
+      expect(text.code, text.stdout + text.stderr).to.equal(0);
+      const passLines = text.stdout.split('\n').filter((l) => /^PASS [A-K]\.\d+ /.test(l));
+      expect(passLines.length, text.stdout).to.be.at.least(40);
+      expect(text.stdout).to.not.match(/^FAIL /m);
+      for (const rule of ['D.25', 'E.30', 'E.31']) expect(text.stdout).to.match(new RegExp(`^PASS ${rule.replace('.', '\\.')} `, 'm'));
     });
   });
 
