@@ -22,6 +22,9 @@ import { LIST_COMMANDS, serveWaiter } from './cmd-lists.js';
 import { HASH_COMMANDS } from './cmd-hashes.js';
 import { SET_COMMANDS } from './cmd-sets.js';
 import { ZSET_COMMANDS } from './cmd-zsets.js';
+import { BIT_COMMANDS, BIT_TABLE } from './cmd-bits.js';
+import { SORT_COMMANDS, SORT_TABLE } from './cmd-sort.js';
+import { DUMP_COMMANDS, DUMP_TABLE } from './cmd-dump.js';
 
 const debug = debuglog('beamgate:context');
 
@@ -170,8 +173,11 @@ export class Context extends EventEmitter {
       ...HASH_COMMANDS,
       ...SET_COMMANDS,
       ...ZSET_COMMANDS,
+      ...BIT_COMMANDS,
+      ...SORT_COMMANDS,
+      ...DUMP_COMMANDS,
     };
-    for (const [name, arity, flags, firstKey, lastKey, step] of COMMAND_TABLE) {
+    for (const [name, arity, flags, firstKey, lastKey, step] of [...COMMAND_TABLE, ...BIT_TABLE, ...SORT_TABLE, ...DUMP_TABLE]) {
       const impl = impls[name];
       if (impl === undefined) continue;
       const write = flags.includes('write');
@@ -299,6 +305,11 @@ export class Context extends EventEmitter {
    */
   beginPropagationBatch(): void {
     if (this.batch === null && this.wantPropagate) this.batch = [];
+  }
+
+  /** True between beginPropagationBatch() and endPropagationBatch() (a transaction or script is running). */
+  get propagationBatching(): boolean {
+    return this.batch !== null;
   }
 
   endPropagationBatch(): void {

@@ -38,6 +38,7 @@ export class DispatchClient implements ClientState, Subscriber {
   resp: 2 | 3;
   name: string | null = null;
   inExec = false;
+  script = false;
   readonly internal: boolean;
   authenticated: boolean;
   libName = '';
