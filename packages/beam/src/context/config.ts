@@ -31,6 +31,7 @@ const DEFAULTS: ReadonlyArray<[string, string]> = [
   ['lazyfree-lazy-expire', 'no'], ['lazyfree-lazy-server-del', 'no'], ['lazyfree-lazy-user-flush', 'no'],
   ['replica-lazy-flush', 'no'], ['loading-process-events-interval-bytes', '2097152'],
   ['replicaof', ''], ['slaveof', ''], ['maxmemory-clients', '0'], ['repl-backlog-size', '1048576'],
+  ['hll-sparse-max-bytes', '3000'],
 ];
 
 /** Redis' HIDDEN_CONFIG parameters: CONFIG GET returns them only when asked by exact name. */
@@ -42,7 +43,7 @@ const BOOLEANS = new Set(['appendonly', 'protected-mode', 'slave-read-only', 're
   'stop-writes-on-bgsave-error', 'rdbcompression', 'lazyfree-lazy-eviction', 'replica-serve-stale-data',
   'aof-use-rdb-preamble', 'lazyfree-lazy-user-del', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
   'lazyfree-lazy-user-flush', 'replica-lazy-flush']);
-const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit', 'repl-backlog-size']);
+const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit', 'repl-backlog-size', 'hll-sparse-max-bytes']);
 
 /** notify-keyspace-events flag bits, as Redis defines them. */
 export const NOTIFY = {

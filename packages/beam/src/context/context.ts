@@ -25,6 +25,8 @@ import { ZSET_COMMANDS } from './cmd-zsets.js';
 import { BIT_COMMANDS, BIT_TABLE } from './cmd-bits.js';
 import { SORT_COMMANDS, SORT_TABLE } from './cmd-sort.js';
 import { DUMP_COMMANDS, DUMP_TABLE } from './cmd-dump.js';
+import { HLL_COMMANDS, HLL_TABLE } from './cmd-hll.js';
+import { GEO_COMMANDS, GEO_TABLE } from './cmd-geo.js';
 
 const debug = debuglog('beamgate:context');
 
@@ -139,6 +141,8 @@ export class Context extends EventEmitter {
   readonly scanCursorLimit: number;
   /** See ContextOptions.maxLcsTableBytes; a server updates it on CONFIG SET proto-max-bulk-len. */
   maxLcsTableBytes: number;
+  /** Largest sparse HyperLogLog before it turns dense (CONFIG hll-sparse-max-bytes; a server keeps it in sync). */
+  hllSparseMaxBytes = 3000;
   private closed = false;
   /** Snapshots being written (see observeKeys); replaced, never mutated, so a fan-out may unhook safely. */
   private keyObservers: KeyObserver[] = [];
@@ -176,8 +180,10 @@ export class Context extends EventEmitter {
       ...BIT_COMMANDS,
       ...SORT_COMMANDS,
       ...DUMP_COMMANDS,
+      ...HLL_COMMANDS,
+      ...GEO_COMMANDS,
     };
-    for (const [name, arity, flags, firstKey, lastKey, step] of [...COMMAND_TABLE, ...BIT_TABLE, ...SORT_TABLE, ...DUMP_TABLE]) {
+    for (const [name, arity, flags, firstKey, lastKey, step] of [...COMMAND_TABLE, ...BIT_TABLE, ...SORT_TABLE, ...DUMP_TABLE, ...HLL_TABLE, ...GEO_TABLE]) {
       const impl = impls[name];
       if (impl === undefined) continue;
       const write = flags.includes('write');

@@ -88,6 +88,7 @@ export class BeamServer extends EventEmitter {
     // LCS' transient table is capped by proto-max-bulk-len, as in Redis.
     this.config.on('change', (key: string, value: string) => {
       if (key === 'proto-max-bulk-len') for (const s of this.dispatchers()) s.context.maxLcsTableBytes = Number(value);
+      if (key === 'hll-sparse-max-bytes') for (const s of this.dispatchers()) s.context.hllSparseMaxBytes = Number(value);
     });
     const self = this;
     this.monitors = new Monitors((active) => {
@@ -154,6 +155,7 @@ export class BeamServer extends EventEmitter {
     dispatcher.register(this.extraCommands);
     for (const f of this.extraFilters) dispatcher.addFilter(f);
     context.maxLcsTableBytes = Number(this.config.get('proto-max-bulk-len'));
+    context.hllSparseMaxBytes = Number(this.config.get('hll-sparse-max-bytes') ?? 3000);
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
     for (const fn of this.setups) fn(dispatcher, context);
     if (this.monitors.size > 0) dispatcher.onExecuted = this.monitors.feed;
