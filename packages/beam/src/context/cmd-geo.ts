@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import type { CommandMeta } from './command-table.js';
-import { ErrorReply, RespDouble, type Reply } from '../wire/reply.js';
+import { ErrorReply, NULL_ARRAY, RespDouble, type Reply } from '../wire/reply.js';
 import { T_ZSET, keyString as kstr } from './store.js';
 import { ZSet } from './zset.js';
 import { parseInt64 } from './numbers.js';
@@ -173,7 +173,7 @@ const geoadd: Impl = (ctx, client, argv) => {
   if ((argv.length - i) % 3 !== 0 || argv.length - i === 0) {
     return new ErrorReply('ERR syntax error. Try GEOADD key [x1] [y1] [name1] [x2] [y2] [name2] ... ');
   }
-  if (xx && nx) return new ErrorReply('ERR XX and NX options at the same time are not compatible');
+  if (xx && nx) return E_SYNTAX;
   const zargv: Buffer[] = [B_ZADD, argv[1]!, ...opts];
   for (; i < argv.length; i += 3) {
     const xy = lonLat(argv[i]!, argv[i + 1]!);
@@ -211,7 +211,7 @@ const geopos: Impl = (ctx, client, argv) => {
   if (z instanceof ErrorReply) return z;
   return argv.slice(2).map((m) => {
     const s = z?.score(m.toString('latin1'));
-    if (s === undefined) return null;
+    if (s === undefined) return NULL_ARRAY;
     const [x, y] = decodeScore(s);
     return [coord(client, x), coord(client, y)];
   });

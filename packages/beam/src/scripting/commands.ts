@@ -6,6 +6,7 @@ import type { Dispatcher } from '../context/dispatch.js';
 import { globMatch } from '../context/glob.js';
 import { ErrorReply, OK, RespMap, RespSet, SimpleString, type Reply } from '../wire/reply.js';
 import { loadLua, loadedLua } from './lua-api.js';
+import { container } from '../server/commands/spec.js';
 import { ScriptEngine } from './engine.js';
 import { dumpFunctions, restoreFunctions } from './function-dump.js';
 
@@ -89,79 +90,87 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
   const spec = (name: string, arity: number, flags: string[], handler: CommandSpec['handler']): CommandSpec =>
     ({ name, arity, flags, firstKey: 0, lastKey: 0, step: 0, handler });
 
-  const script = withEngine((e, inv) => {
-    const sub = lower(inv.argv[1]);
-    const argc = inv.argv.length;
-    if (sub === 'help' && argc === 2) return HELP_SCRIPT.map((l) => new SimpleString(l));
-    if (sub === 'flush' && argc <= 3) {
-      if (argc === 3 && !['sync', 'async'].includes(lower(inv.argv[2]))) return new ErrorReply('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
-      e.flushScripts();
-      return OK;
+  const flushMode = (inv: CommandInvocation, what: string): ErrorReply | null => {
+    if (inv.argv.length > 3 || (inv.argv.length === 3 && !['sync', 'async'].includes(lower(inv.argv[2])))) {
+      return new ErrorReply(`ERR ${what}`);
     }
-    if (sub === 'exists' && argc >= 3) return inv.argv.slice(2).map((s) => (e.hasScript(s.toString('latin1')) ? 1 : 0));
-    if (sub === 'load' && argc === 3) {
-      const r = e.createScript(inv.argv[2]!);
-      return r instanceof ErrorReply ? r : r;
-    }
-    if (sub === 'kill' && argc === 2) return e.kill(true) ?? OK;
-    if (sub === 'debug' && argc === 3) {
-      const mode = lower(inv.argv[2]);
-      if (mode === 'no') return OK;
-      if (mode === 'yes' || mode === 'sync') return new ErrorReply('ERR SCRIPT DEBUG is not supported by this server');
-      return new ErrorReply('ERR Use SCRIPT DEBUG YES/SYNC/NO');
-    }
-    return new ErrorReply(`ERR unknown subcommand or wrong number of arguments for '${inv.argv[1]!.toString('latin1')}'. Try SCRIPT HELP.`);
+    return null;
+  };
+  const script = container('script', {
+    help: { arity: 2, run: () => HELP_SCRIPT.map((l) => new SimpleString(l)) },
+    flush: {
+      arity: -2,
+      run: withEngine((e, inv) => flushMode(inv, 'SCRIPT FLUSH only support SYNC|ASYNC option') ?? (e.flushScripts(), OK)),
+    },
+    exists: { arity: -3, run: withEngine((e, inv) => inv.argv.slice(2).map((s) => (e.hasScript(s.toString('latin1')) ? 1 : 0))) },
+    load: { arity: 3, run: withEngine((e, inv) => e.createScript(inv.argv[2]!)) },
+    kill: { arity: 2, run: withEngine((e) => e.kill(true) ?? OK) },
+    debug: {
+      arity: 3,
+      run: (inv) => {
+        const mode = lower(inv.argv[2]);
+        if (mode === 'no') return OK;
+        if (mode === 'yes' || mode === 'sync') return new ErrorReply('ERR SCRIPT DEBUG is not supported by this server');
+        return new ErrorReply('ERR Use SCRIPT DEBUG YES/SYNC/NO');
+      },
+    },
   });
 
-  const fn = withEngine((e, inv) => {
-    const sub = lower(inv.argv[1]);
-    const argv = inv.argv;
-    const argc = argv.length;
-    switch (sub) {
-      case 'help':
-        if (argc === 2) return HELP_FUNCTION.map((l) => new SimpleString(l));
-        break;
-      case 'load': {
+  const fn = container('function', {
+    help: { arity: 2, run: () => HELP_FUNCTION.map((l) => new SimpleString(l)) },
+    load: {
+      arity: -3,
+      run: withEngine((e, inv) => {
+        const argv = inv.argv;
         let replace = false;
         let i = 2;
-        for (; i < argc - 1; i++) {
+        for (; i < argv.length - 1; i++) {
           if (lower(argv[i]) === 'replace') replace = true;
           else return new ErrorReply(`ERR Unknown option given: ${argv[i]!.toString('latin1')}`);
         }
-        if (i >= argc) return new ErrorReply('ERR Function code is missing');
         const r = e.loadLibrary(argv[i]!, replace);
         if (typeof r === 'string') propagate(inv);
         return r;
-      }
-      case 'delete':
-        if (argc !== 3) break;
-        if (!e.deleteLibrary(argv[2]!.toString('latin1'))) return new ErrorReply('ERR Library not found');
+      }),
+    },
+    delete: {
+      arity: 3,
+      run: withEngine((e, inv) => {
+        if (!e.deleteLibrary(inv.argv[2]!.toString('latin1'))) return new ErrorReply('ERR Library not found');
         propagate(inv);
         return OK;
-      case 'flush':
-        if (argc > 3) break;
-        if (argc === 3 && !['sync', 'async'].includes(lower(argv[2]))) return new ErrorReply('ERR FUNCTION FLUSH only supports SYNC|ASYNC option');
+      }),
+    },
+    flush: {
+      arity: -2,
+      run: withEngine((e, inv) => {
+        const bad = flushMode(inv, 'FUNCTION FLUSH only supports SYNC|ASYNC option');
+        if (bad) return bad;
         e.flushFunctions();
         propagate(inv);
         return OK;
-      case 'kill':
-        if (argc === 2) return e.kill(false) ?? OK;
-        break;
-      case 'stats':
-        if (argc !== 2) break;
-        return new RespMap([
-          ['running_script', null],
-          ['engines', new RespMap([['LUA', new RespMap([['libraries_count', e.libraries.size], ['functions_count', e.functions.size]])]])],
-        ]);
-      case 'list': {
+      }),
+    },
+    kill: { arity: 2, run: withEngine((e) => e.kill(false) ?? OK) },
+    stats: {
+      arity: 2,
+      run: withEngine((e) => new RespMap([
+        ['running_script', null],
+        ['engines', new RespMap([['LUA', new RespMap([['libraries_count', e.libraries.size], ['functions_count', e.functions.size]])]])],
+      ])),
+    },
+    list: {
+      arity: -2,
+      run: withEngine((e, inv) => {
+        const argv = inv.argv;
         let withCode = false;
         let pattern: Buffer | null = null;
-        for (let i = 2; i < argc; i++) {
+        for (let i = 2; i < argv.length; i++) {
           const a = lower(argv[i]);
           if (!withCode && a === 'withcode') {
             withCode = true;
           } else if (pattern === null && a === 'libraryname') {
-            if (i >= argc - 1) return new ErrorReply('ERR library name argument was not given');
+            if (i >= argv.length - 1) return new ErrorReply('ERR library name argument was not given');
             pattern = argv[++i]!;
           } else {
             return new ErrorReply(`ERR Unknown argument ${argv[i]!.toString('latin1')}`);
@@ -180,24 +189,23 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
           out.push(new RespMap(entries));
         }
         return out;
-      }
-      case 'dump':
-        if (argc === 2) return dumpFunctions(e);
-        break;
-      case 'restore': {
-        if (argc !== 3 && argc !== 4) break;
-        const policy = argc === 4 ? lower(argv[3]) : 'append';
+      }),
+    },
+    dump: { arity: 2, run: withEngine((e) => dumpFunctions(e)) },
+    restore: {
+      arity: -3,
+      run: withEngine((e, inv) => {
+        const argv = inv.argv;
+        if (argv.length > 4) return new ErrorReply('ERR syntax error');
+        const policy = argv.length === 4 ? lower(argv[3]) : 'append';
         if (!['flush', 'append', 'replace'].includes(policy)) {
           return new ErrorReply('ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.');
         }
         const r = restoreFunctions(e, argv[2]!, policy as 'flush' | 'append' | 'replace');
         if (r === OK) propagate(inv);
         return r;
-      }
-      default:
-        break;
-    }
-    return new ErrorReply(`ERR unknown subcommand or wrong number of arguments for '${argv[1]!.toString('latin1')}'. Try FUNCTION HELP.`);
+      }),
+    },
   });
 
   return [

@@ -219,7 +219,8 @@ class LuaVm {
 
   close(): void {
     this.api.m._lua_close(this.L);
-    for (const p of this.fns) this.api.m.removeFunction(p);
+    // addFunction returns the same slot for a function object added twice: free each slot once.
+    for (const p of new Set(this.fns)) this.api.m.removeFunction(p);
   }
 
   /** Raises Redis' error table (luaPushError + luaError). */
@@ -661,7 +662,8 @@ export class ScriptEngine {
       api.pop(L, 1);
       if (s !== null) return s;
     }
-    return api.toStr(L, -1) ?? 'execution failure';
+    const s = api.toStr(L, -1);
+    return s === null ? 'execution failure' : `ERR ${s}`;
   }
 
   /** The reply for a script that raised an error (luaCallFunction's error branch). */

@@ -512,7 +512,7 @@ export function installCodecs(api: LuaApi, L: LuaState): number[] {
     if (r.pos < b.length) r.fail('the end');
     return 1;
   }));
-  const noop = (l: LuaState): number => {
+  const noop = () => (l: LuaState): number => {
     api.setTop(l, 0);
     return 0;
   };
@@ -525,11 +525,11 @@ export function installCodecs(api: LuaApi, L: LuaState): number[] {
     const n = Math.trunc(api.m._lua_tonumberx(l, 1, 0));
     return n >= 1 ? n : MAX_DEPTH;
   };
-  reg('encode_keep_buffer', noop);
+  reg('encode_keep_buffer', noop());
   reg('encode_max_depth', setting((l) => { cfg.encodeMaxDepth = depthArg(l); }));
   reg('decode_max_depth', setting((l) => { cfg.decodeMaxDepth = depthArg(l); }));
   reg('encode_invalid_numbers', setting((l) => { cfg.encodeInvalidNumbers = api.m._lua_toboolean(l, 1) !== 0; }));
-  reg('decode_invalid_numbers', noop);
+  reg('decode_invalid_numbers', noop());
   api.m._lua_pushlightuserdata(L, 0);
   api.setField(L, -2, 'null');
   api.setGlobal(L, 'cjson');

@@ -130,7 +130,7 @@ local function proxy(t, strict)
   readonly[p] = true
   setmetatable0(p, {__index = strict and function(_, k)
     local v = t[k]
-    if v == nil then nonexistent(_, k) end
+    if v == nil then error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
     return v
   end or t, __newindex = ro_error, __pairs = function() return next, t, nil end, __len = function() return #t end})
   return p
@@ -157,7 +157,7 @@ local function finish(lib_redis)
   setmetatable0(fenv, {__index = function(_, k)
     if loading then
       local v = load_api[k]
-      if v == nil then nonexistent(_, k) end
+      if v == nil then error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
       return v
     end
     return G[k]

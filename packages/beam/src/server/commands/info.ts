@@ -62,6 +62,8 @@ export function infoText(scope: CommandScope, sections: string[]): string {
       ['keyspace_misses', context?.stats.keyspaceMisses ?? 0],
       ['pubsub_channels', scope.dispatcher.hub.activeChannels().length], ['pubsub_patterns', scope.dispatcher.hub.numPat()],
       ['total_error_replies', env.registry.totalErrorReplies],
+      // MIGRATE is not implemented: no cached connections to other servers, ever.
+      ['migrate_cached_sockets', 0],
     ],
     replication: () => replicationInfo(context, env.runId),
     cpu: () => [
