@@ -35,48 +35,89 @@ const ALPHA_INF = 0.721347520444481703680;
 const E_NOT_HLL = new ErrorReply('WRONGTYPE Key is not a valid HyperLogLog string value.');
 const E_CORRUPT = new ErrorReply('INVALIDOBJ Corrupted HLL object detected');
 
-const M64 = 0xffffffffffffffffn;
-const MUL = 0xc6a4a7935bd1e995n;
+/** 64-bit values as [hi, lo] unsigned 32-bit halves: MurmurHash64A runs once per element, so no BigInt. */
+let rh = 0;
+let rl = 0;
 
-/** MurmurHash64A as Redis builds it (little-endian blocks). */
-export function murmur64a(data: Uint8Array, seed = 0xadc83b19n): bigint {
+/** (ah:al) * (bh:bl) mod 2^64 into rh:rl. */
+function mul64(ah: number, al: number, bh: number, bl: number): void {
+  const a0 = al & 0xffff;
+  const a1 = al >>> 16;
+  const b0 = bl & 0xffff;
+  const b1 = bl >>> 16;
+  const p00 = a0 * b0;
+  const p01 = a0 * b1;
+  const p10 = a1 * b0;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  const lo = ((mid & 0xffff) << 16) | (p00 & 0xffff);
+  const carry = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+  rh = (carry + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
+  rl = lo >>> 0;
+}
+
+const MH = 0xc6a4a793;
+const ML = 0x5bd1e995;
+
+/** MurmurHash64A as Redis builds it (little-endian blocks, seed 0xadc83b19): [hi, lo]. */
+export function murmur64a(data: Uint8Array, seed = 0xadc83b19): [number, number] {
   const len = data.length;
-  let h = (seed ^ ((BigInt(len) * MUL) & M64)) & M64;
+  // h = seed ^ (len * m)
+  mul64(0, len >>> 0, MH, ML);
+  let hh = rh ^ 0;
+  let hl = (rl ^ seed) >>> 0;
+  hh >>>= 0;
   const nblocks = len >> 3;
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (let i = 0; i < nblocks; i++) {
-    let k = dv.getBigUint64(i * 8, true);
-    k = (k * MUL) & M64;
-    k ^= k >> 47n;
-    k = (k * MUL) & M64;
-    h ^= k;
-    h = (h * MUL) & M64;
+    const o = i * 8;
+    let kl = (data[o]! | (data[o + 1]! << 8) | (data[o + 2]! << 16) | (data[o + 3]! << 24)) >>> 0;
+    let kh = (data[o + 4]! | (data[o + 5]! << 8) | (data[o + 6]! << 16) | (data[o + 7]! << 24)) >>> 0;
+    mul64(kh, kl, MH, ML);
+    kh = rh;
+    kl = rl;
+    // k ^= k >> 47
+    kl = (kl ^ (kh >>> 15)) >>> 0;
+    mul64(kh, kl, MH, ML);
+    hh = (hh ^ rh) >>> 0;
+    hl = (hl ^ rl) >>> 0;
+    mul64(hh, hl, MH, ML);
+    hh = rh;
+    hl = rl;
   }
   const tail = nblocks * 8;
   const rem = len & 7;
   if (rem > 0) {
-    for (let i = rem - 1; i >= 0; i--) h ^= BigInt(data[tail + i]!) << BigInt(8 * i);
-    h = (h * MUL) & M64;
+    for (let i = rem - 1; i >= 0; i--) {
+      const b = data[tail + i]!;
+      if (i >= 4) hh = (hh ^ (b << (8 * (i - 4)))) >>> 0;
+      else hl = (hl ^ (b << (8 * i))) >>> 0;
+    }
+    mul64(hh, hl, MH, ML);
+    hh = rh;
+    hl = rl;
   }
-  h ^= h >> 47n;
-  h = (h * MUL) & M64;
-  h ^= h >> 47n;
-  return h;
+  hl = (hl ^ (hh >>> 15)) >>> 0;
+  mul64(hh, hl, MH, ML);
+  hh = rh;
+  hl = rl;
+  hl = (hl ^ (hh >>> 15)) >>> 0;
+  return [hh, hl];
 }
 
 /** hllPatLen: the register index and the run length of zeros plus one for an element. */
 function patLen(ele: Uint8Array): [number, number] {
-  let hash = murmur64a(ele);
-  const index = Number(hash & BigInt(REGISTERS - 1));
-  hash >>= BigInt(P);
-  hash |= 1n << BigInt(Q);
+  const [hi, lo0] = murmur64a(ele);
+  const index = lo0 & (REGISTERS - 1);
+  // hash >>= P; hash |= 1 << Q; count trailing zeros + 1 (Q + 1 at most).
+  let lo = ((lo0 >>> P) | (hi << (32 - P))) >>> 0;
+  const h2 = ((hi >>> P) | (1 << (Q - 32))) >>> 0;
   let count = 1;
-  let lo = Number(hash & 0xffffffffn);
-  let hi = Number(hash >> 32n);
+  if (lo === 0) {
+    count += 32;
+    lo = h2;
+  }
   while ((lo & 1) === 0) {
     count++;
-    lo = (lo >>> 1) | ((hi & 1) << 31);
-    hi >>>= 1;
+    lo >>>= 1;
   }
   return [index, count];
 }
