@@ -154,5 +154,11 @@ export class ServerConfig extends EventEmitter {
     }
     this.values.set(key, v);
     this.emit('change', key, v);
+    // Redis 7 kept lua-time-limit as an alias of busy-reply-threshold.
+    const alias = key === 'lua-time-limit' ? 'busy-reply-threshold' : key === 'busy-reply-threshold' ? 'lua-time-limit' : null;
+    if (alias !== null && this.values.get(alias) !== v) {
+      this.values.set(alias, v);
+      this.emit('change', alias, v);
+    }
   }
 }

@@ -6,7 +6,7 @@ import type { Context } from '../context/context.js';
 import { DispatchClient, type Dispatcher } from '../context/dispatch.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import {
-  LUA_REGISTRYINDEX, LUA_TFUNCTION, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_MASKCOUNT, type LuaApi, type LuaState,
+  LUA_REGISTRYINDEX, LUA_TFUNCTION, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_MASKCOUNT, LUA_MASKLINE, type LuaApi, type LuaState,
 } from './lua-api.js';
 import { formatG, luaToReply, pushErrorTable, pushReply } from './convert.js';
 import { installCodecs } from './lua-codecs.js';
@@ -608,11 +608,17 @@ export class ScriptEngine {
     const ctx = this.context;
     const outer = ctx?.propagationBatching ?? true;
     if (!outer) ctx?.beginPropagationBatch();
+    // Scripts run on the event loop: while one runs, no other client is served, so nobody could send SCRIPT KILL.
+    // A script still running after busy-reply-threshold that has not written yet is stopped instead (the
+    // behaviour Redis' SCRIPT KILL gives it); one that has written runs on, as Redis refuses to kill it.
     const threshold = this.busyThreshold();
     if (threshold > 0) {
       this.setHook(L, () => {
-        if (run.killed) return 'Script killed by user with SCRIPT KILL...';
-        return null;
+        if (run.killed) return `-BUSY script ${name} stopped: it ran for more than busy-reply-threshold (${threshold} ms) without writing`;
+        if (run.writeDirty || Date.now() - run.startedAt < threshold) return null;
+        run.killed = true;
+        this.log('warning', `Lua script ${name} stopped: still running after ${threshold} ms (busy-reply-threshold)`);
+        return `-BUSY script ${name} stopped: it ran for more than busy-reply-threshold (${threshold} ms) without writing`;
       });
     }
     let reply: Reply;
@@ -643,6 +649,8 @@ export class ScriptEngine {
       this.hookPtr = api.m.addFunction((l: number) => {
         const msg = this.hookCheck?.() ?? null;
         if (msg !== null) {
+          // From now on the hook fires on every line, so a pcall in the script cannot swallow the stop for long.
+          api.m._lua_sethook(l, this.hookPtr, LUA_MASKLINE, 0);
           pushErrorTable(api, l, msg);
           api.error(l);
         }
