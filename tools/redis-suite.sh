@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Runs units of Redis' own TCL test suite against a Beam server (external-server mode).
+# Runs units of Redis' own TCL test suite against `beam serve` and against a real redis-server, the same way,
+# and prints per-unit counts side by side.
 #
 #   tools/redis-suite.sh /path/to/extracted/redis-7.0.x [unit ...]
 #
-# The Redis source tree is not part of this repo and nothing is downloaded: extract a Redis 7.0 source
-# tarball anywhere and pass its path. Needs tclsh 8.6 and a built packages/beam (npx tsc -b packages/beam).
-# A fresh server (ephemeral port) is started for each unit. Per-unit logs go to $OUT (default
-# /tmp/beam-redis-suite); the summary prints [ok]/[err]/[exception] counts per unit.
-# Tests listed in tools/redis-suite.skip (one exact name, or /regexp, a line; '#' lines are comments) are skipped.
-# Extra runtest arguments: REDIS_SUITE_ARGS="--skiptest 'name' ..." (word-split with eval).
+# The Redis source tree is not part of this repo and nothing is downloaded: extract a Redis 7.0 source tarball
+# anywhere and pass its path. Needs tclsh 8.6 and a built packages/beam (npx tsc -b packages/beam).
+# Strict flags, no skip list: --singledb --ignore-encoding --ignore-digest, with the needs: tags below excluded.
+# One fresh server (ephemeral port) per unit and per side. Per-unit logs go to $OUT (default /tmp/beam-redis-suite).
+#
+# Environment:
+#   REFERENCE_REDIS  redis-server binary for the reference column (default: redis-server on PATH; "" = skip it)
+#   BEAM_ARGS        extra `beam serve` arguments (e.g. --durable)
+#   REDIS_SUITE_TIMEOUT  per-test timeout in seconds (default 120)
+#   REDIS_SUITE_ARGS     extra runtest arguments (word-split with eval)
+#
+# Columns: ok/err/exc per side; `both` = tests that pass on both (by name); `%` = both / reference ok;
+# `stop` = the Beam run ended early (an [exception] or a missing "All tests passed"/summary line).
 set -u
 SRC=${1:?usage: redis-suite.sh REDIS_SOURCE_TREE [unit ...]}
 shift
@@ -16,51 +24,95 @@ SRC=$(cd "$SRC" && pwd)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-/tmp/beam-redis-suite}
 mkdir -p "$OUT"
-SKIPFILE=${SKIPFILE:-$ROOT/tools/redis-suite.skip}
+REF=${REFERENCE_REDIS-$(command -v redis-server || true)}
 UNITS=("$@")
 if [ ${#UNITS[@]} -eq 0 ]; then
-  UNITS=(type/string type/incr type/list type/list-2 type/list-3 type/hash type/set keyspace expire
-         pubsub multi scan info-command protocol querybuf auth introspection introspection-2 other quit)
+  UNITS=(type/string type/hash type/list type/set type/zset type/incr type/stream type/stream-cgroups keyspace
+         expire multi pubsub scan info-command protocol bitops bitfield sort dump hyperloglog geo scripting functions)
 fi
-# Tags of tests that need what Beam lacks or does differently (DEBUG, on-disk SAVE checks, maxmemory, latency
-# monitor, HyperLogLog debug, a local server process). needs:repl tests run: they read the SYNC stream.
+# Tests that need what neither side offers in external-server mode (DEBUG, on-disk SAVE checks, maxmemory, latency
+# monitor, HyperLogLog debug, a local server process).
 TAGS='-needs:debug -needs:save -needs:config-maxmemory -needs:pfdebug -needs:latency -needs:local-process'
 
-start_server() {
+SERVER_PID=
+PORT=
+start_beam() {
   local log=$1
-  if [ -n "${REFERENCE_REDIS:-}" ]; then
-    # Same tests against a real redis-server (REFERENCE_REDIS=/usr/bin/redis-server) to tell the suite's own
-    # assumptions about the environment from Beam's differences.
-    PORT=$(( 20000 + RANDOM % 20000 ))
-    "$REFERENCE_REDIS" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$OUT" >"$log" 2>&1 &
-    SERVER_PID=$!
-    sleep 0.5
-    return 0
-  fi
-  node "$ROOT/packages/beam/dist/src/cli/main.js" serve --port 0 2>"$log" &
+  # shellcheck disable=SC2086
+  node "$ROOT/packages/beam/dist/src/cli/main.js" serve --port 0 ${BEAM_ARGS:-} 2>"$log" &
   SERVER_PID=$!
   PORT=
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 200); do
     PORT=$(grep -o '"msg":"listening"[^}]*"port":[0-9]*' "$log" 2>/dev/null | grep -o '[0-9]*$' | head -1)
     [ -n "$PORT" ] && return 0
     sleep 0.1
   done
-  echo "server did not start, see $log" >&2
+  echo "beam did not start, see $log" >&2
   return 1
 }
 
-printf '%-22s %5s %5s %5s\n' unit ok err exc
-for unit in "${UNITS[@]}"; do
-  name=${unit//\//_}
-  start_server "$OUT/$name.server.log" || exit 1
-  (cd "$SRC" && eval "tclsh tests/test_helper.tcl --host 127.0.0.1 --port $PORT --ignore-encoding \
-      --ignore-digest --skipfile \"$SKIPFILE\" --timeout ${REDIS_SUITE_TIMEOUT:-120} --tags \"$TAGS\" --single unit/$unit \
-      ${REDIS_SUITE_ARGS:-}") >"$OUT/$name.log" 2>&1
+start_ref() {
+  local log=$1 dir=$2
+  mkdir -p "$dir"
+  for _ in 1 2 3 4 5; do
+    PORT=$(( 10000 + RANDOM % 10000 ))
+    "$REF" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >"$log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 100); do
+      grep -q 'Ready to accept connections' "$log" 2>/dev/null && return 0
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+  done
+  echo "redis-server did not start, see $log" >&2
+  return 1
+}
+
+# run_unit SIDE UNIT: runs one unit against a fresh server; leaves $OUT/<unit>.<side>.txt and the ok names list.
+run_unit() {
+  local side=$1 unit=$2 name=${2//\//_}
+  local base="$OUT/$name.$side"
+  if [ "$side" = beam ]; then start_beam "$base.server.log" || return 1
+  else start_ref "$base.server.log" "$OUT/ref-dir" || return 1; fi
+  # A random port block for the helper's own sockets, so parallel runs (other checkouts) do not collide.
+  local pbase=$(( 22000 + (RANDOM % 100) * 100 ))
+  (cd "$SRC" && eval "tclsh tests/test_helper.tcl --host 127.0.0.1 --port $PORT --baseport $pbase --portcount 100 \
+      --singledb --ignore-encoding \
+      --ignore-digest --timeout ${REDIS_SUITE_TIMEOUT:-120} --tags \"$TAGS\" --single unit/$unit \
+      ${REDIS_SUITE_ARGS:-}") >"$base.log" 2>&1
   kill "$SERVER_PID" 2>/dev/null
   wait "$SERVER_PID" 2>/dev/null
-  sed 's/\x1b\[[0-9;]*m//g' "$OUT/$name.log" >"$OUT/$name.txt"
-  ok=$(grep -c '^\[ok\]' "$OUT/$name.txt")
-  err=$(grep -c '^\[err\]' "$OUT/$name.txt")
-  exc=$(grep -c '^\[exception\]' "$OUT/$name.txt")
-  printf '%-22s %5s %5s %5s\n' "$unit" "$ok" "$err" "$exc"
+  sed 's/\x1b\[[0-9;]*m//g' "$base.log" >"$base.txt"
+  grep '^\[ok\]' "$base.txt" | sed -E 's/^\[ok\]: //; s/ \([0-9]+ ms\)$//' | sort -u >"$base.ok"
+}
+
+count() { grep -c "^\[$1\]" "$2" 2>/dev/null || true; }
+
+printf '%-22s | %5s %5s %4s | %5s %5s %4s | %5s %6s %4s\n' unit ref-ok err exc beam-ok err exc both % stop
+tot_ref=0 tot_both=0
+for unit in "${UNITS[@]}"; do
+  name=${unit//\//_}
+  r_ok=- r_err=- r_exc=-
+  if [ -n "$REF" ]; then
+    run_unit ref "$unit" || exit 1
+    r_ok=$(count ok "$OUT/$name.ref.txt"); r_err=$(count err "$OUT/$name.ref.txt"); r_exc=$(count exception "$OUT/$name.ref.txt")
+  fi
+  run_unit beam "$unit" || exit 1
+  t="$OUT/$name.beam.txt"
+  b_ok=$(count ok "$t"); b_err=$(count err "$t"); b_exc=$(count exception "$t")
+  stop=no
+  if [ "$b_exc" != 0 ] || ! grep -qE '^(\\o/ All tests passed|!!! WARNING The following tests failed)' "$t"; then stop=YES; fi
+  both=- pct=-
+  if [ -n "$REF" ]; then
+    both=$(comm -12 "$OUT/$name.ref.ok" "$OUT/$name.beam.ok" | wc -l)
+    pct=$(awk -v b="$both" -v r="$r_ok" 'BEGIN { printf "%.1f", r ? 100 * b / r : 100 }')
+    tot_ref=$((tot_ref + r_ok)); tot_both=$((tot_both + both))
+  fi
+  printf '%-22s | %5s %5s %4s | %5s %5s %4s | %5s %6s %4s\n' "$unit" "$r_ok" "$r_err" "$r_exc" "$b_ok" "$b_err" "$b_exc" "$both" "$pct" "$stop"
 done
+if [ -n "$REF" ]; then
+  printf 'total: %d of the %d tests redis-server passes (%s%%)\n' "$tot_both" "$tot_ref" \
+    "$(awk -v b="$tot_both" -v r="$tot_ref" 'BEGIN { printf "%.1f", r ? 100 * b / r : 100 }')"
+fi

@@ -3,9 +3,10 @@ import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import type { ClientState, KeyspaceEvent, FlushEvent } from '../context/api.js';
 import { Context } from '../context/context.js';
-import { T_LIST, TYPE_NAMES, type TypeName } from '../context/store.js';
+import { T_LIST, T_STREAM, TYPE_NAMES, type TypeName } from '../context/store.js';
 import type { Deque } from '../context/deque.js';
 import { RdbParser, type RdbEntry } from '../sync/rdb-reader.js';
+import { streamFromData } from '../context/stream.js';
 import { ReplicationStreamReader } from '../sync/stream-reader.js';
 import { encodeCommand } from '../sync/propagation.js';
 import { ErrorReply } from '../wire/reply.js';
@@ -284,6 +285,17 @@ export class BeamMirror extends EventEmitter {
       case 'zset':
         run('ZADD', e.value.flatMap(([m, s]) => [B(s === Infinity ? 'inf' : s === -Infinity ? '-inf' : String(s)), m]));
         break;
+      case 'stream': {
+        // Streams carry state no command sequence restores exactly (entries-added, PEL times): built directly.
+        const db = this.context.dbs[e.db];
+        if (db === undefined) return;
+        const k = key.toString('latin1');
+        const old = db.data.get(k);
+        if (old !== undefined) this.context.removeEntry(db, k, old);
+        const entry = this.context.addKey(db, k, T_STREAM, streamFromData(e.value, this.context.streamLimits));
+        if (e.expireAt !== null) this.context.setExpire(db, k, entry, e.expireAt);
+        return;
+      }
       default:
         this.stats.skippedKeys++;
         return;

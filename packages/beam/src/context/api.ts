@@ -61,8 +61,8 @@ export interface KeyspaceEvent {
   /** e.g. 'set', 'rpush', 'lpop', 'del', 'expire', 'expired', 'hset', 'sadd', 'rename_from', 'rename_to'. */
   event: string;
   key: Buffer;
-  /** Notification class as in notify-keyspace-events: '$' string, 'l' list, 'h' hash, 's' set, 'g' generic, 'x' expired, 'e' evicted. */
-  cls: '$' | 'l' | 'h' | 's' | 'z' | 'g' | 'x' | 'e';
+  /** Notification class as in notify-keyspace-events: '$' string, 'l' list, 'h' hash, 's' set, 'g' generic, 'x' expired, 'e' evicted, 't' stream, 'n' new key. */
+  cls: '$' | 'l' | 'h' | 's' | 'z' | 'g' | 'x' | 'e' | 't' | 'n';
 }
 
 /** Emitted for FLUSHDB (db number) and FLUSHALL (db = -1): WATCH treats every key of that db as touched. */

@@ -1,5 +1,6 @@
 import type { ClientState } from './api.js';
 import type { Reply } from '../wire/reply.js';
+import type { Db, Entry } from './store.js';
 
 /** What a blocked client does once one of its keys holds a list. */
 export const WAIT_POP = 0;
@@ -24,6 +25,11 @@ export interface Waiter {
   readonly count: number;
   /** BRPOPLPUSH propagates as RPOPLPUSH rather than LMOVE. */
   readonly legacyMove: boolean;
+  /**
+   * Serves the waiter from a ready key (streams, sorted sets): `e` is the key's live entry, if any. Returns the
+   * reply, or undefined to keep waiting. Without it the waiter is a list pop/move (serveWaiter).
+   */
+  readonly serve?: (db: Db, key: string, e: Entry | undefined) => Reply | undefined;
   resolve: (r: Reply) => void;
   timer: NodeJS.Timeout | null;
   onAbort: (() => void) | null;
@@ -82,6 +88,12 @@ export class BlockingRegistry {
   signal(db: number, key: string): void {
     const slot = BlockingRegistry.slot(db, key);
     if (this.queues.has(slot)) this.ready.add(slot);
+  }
+
+  /** Marks every key of a database someone waits on as ready (FLUSHDB/FLUSHALL: deleted streams end XREADGROUP). */
+  signalDb(db: number): void {
+    const prefix = db + ':';
+    for (const slot of this.queues.keys()) if (slot.startsWith(prefix)) this.ready.add(slot);
   }
 
   /** Waiters on a slot, oldest first (a copy: serving mutates the queues). */

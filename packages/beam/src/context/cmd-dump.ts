@@ -4,7 +4,8 @@ import type { CommandMeta } from './command-table.js';
 import { ErrorReply, OK } from '../wire/reply.js';
 import { Deque } from './deque.js';
 import { ZSet } from './zset.js';
-import { T_HASH, T_LIST, T_SET, T_STRING, T_ZSET, TYPE_NAMES, type Value, keyString as kstr } from './store.js';
+import { T_HASH, T_LIST, T_SET, T_STREAM, T_STRING, T_ZSET, TYPE_NAMES, type Value, keyString as kstr } from './store.js';
+import { streamFromData, type StreamNodeLimits } from './stream.js';
 import { parseInt64 } from './numbers.js';
 import { E_NOT_INT, E_SYNTAX } from './replies.js';
 import { crc64 } from '../sync/crc64.js';
@@ -82,12 +83,11 @@ function dumpValue(type: string, value: Value): Buffer {
 const dump: Impl = (ctx, client, argv) => {
   const e = ctx.lookup(ctx.dbs[client.db]!, kstr(argv[1]!));
   if (e === undefined) return null;
-  if (e.t > T_ZSET) return new ErrorReply('ERR DUMP of this type is not supported');
   return withDumpTrailer(dumpValue(TYPE_NAMES[e.t]!, e.v));
 };
 
 /** Parses a DUMP payload into a keyspace value, or null for bad data. */
-export function restoreValue(body: Buffer): { t: number; v: Value } | null {
+export function restoreValue(body: Buffer, limits: StreamNodeLimits): { t: number; v: Value } | null {
   let entry;
   try {
     const rdb = parseRdb(bodyAsRdb(body, true));
@@ -120,6 +120,8 @@ export function restoreValue(body: Buffer): { t: number; v: Value } | null {
       }
       return { t: T_ZSET, v: z };
     }
+    case 'stream':
+      return { t: T_STREAM, v: streamFromData(entry.value, limits) };
     default:
       return null;
   }
@@ -158,7 +160,7 @@ const restore: Impl = (ctx, client, argv) => {
   if (t < 0) return new ErrorReply('ERR Invalid TTL value, must be >= 0');
   const body = dumpBody(argv[3]!);
   if (body === null) return new ErrorReply('ERR DUMP payload version or checksum are wrong');
-  const val = restoreValue(body);
+  const val = restoreValue(body, ctx.streamLimits);
   if (val === null) return new ErrorReply('ERR Bad data format');
   const deleted = replace && ctx.deleteKey(db, key);
   let ttl = Number(t);

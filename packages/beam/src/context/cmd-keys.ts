@@ -8,6 +8,7 @@ import { globMatch } from './glob.js';
 import { E_DB_RANGE, E_NOT_INT, E_NO_KEY, E_SAME_OBJECT, E_SYNTAX, invalidExpire } from './replies.js';
 import { advanceScan, keepScanIterator, parseScanArgs, scanCursorReply } from './scan.js';
 import { ZSet } from './zset.js';
+import { Stream } from './stream.js';
 
 const B_DEL = Buffer.from('DEL');
 const B_PEXPIREAT = Buffer.from('PEXPIREAT');
@@ -24,6 +25,7 @@ export function cloneValue(t: number, v: Value): Value {
   if (t === T_LIST) return Deque.from((v as Deque).toArray());
   if (t === T_HASH) return new Map(v as Map<string, Buffer>);
   if (v instanceof ZSet) return v.clone();
+  if (v instanceof Stream) return v.clone();
   return new Set(v as Set<string>);
 }
 
@@ -43,12 +45,19 @@ const del: Impl = (ctx, client, argv) => {
 const exists: Impl = (ctx, client, argv) => {
   const db = ctx.dbs[client.db]!;
   let n = 0;
+  for (let i = 1; i < argv.length; i++) if (ctx.peek(db, kstr(argv[i]!)) !== undefined) n++;
+  return n;
+};
+
+const touch: Impl = (ctx, client, argv) => {
+  const db = ctx.dbs[client.db]!;
+  let n = 0;
   for (let i = 1; i < argv.length; i++) if (ctx.lookup(db, kstr(argv[i]!)) !== undefined) n++;
   return n;
 };
 
 const type: Impl = (ctx, client, argv) => {
-  const e = ctx.lookup(ctx.dbs[client.db]!, kstr(argv[1]!));
+  const e = ctx.peek(ctx.dbs[client.db]!, kstr(argv[1]!));
   return e === undefined ? NONE : TYPE_REPLIES[e.t]!;
 };
 
@@ -59,6 +68,7 @@ const keys: Impl = (ctx, client, argv) => {
   const out: Reply[] = [];
   for (const [k, e] of db.data) {
     if (e.x !== 0 && e.x <= ctx.t) continue;
+    if (db.hidden > 0 && ctx.isHidden(k)) continue;
     const kb = Buffer.from(k, 'latin1');
     if (all || globMatch(pat, kb)) out.push(kb);
   }
@@ -84,6 +94,7 @@ const scan: Impl = (ctx, client, argv) => {
       return true;
     }
     if (args.type !== null && e.t !== typeId) return true;
+    if (db.hidden > 0 && ctx.isHidden(k)) return true;
     const kb = Buffer.from(k, 'latin1');
     if (args.match === null || globMatch(args.match, kb)) out.push(kb);
     return true;
@@ -185,7 +196,7 @@ const expireat: Impl = (ctx, client, argv) => expireGeneric(ctx, client, argv, t
 const pexpireat: Impl = (ctx, client, argv) => expireGeneric(ctx, client, argv, false, false, 'pexpireat');
 
 function ttlGeneric(ctx: Context, client: ClientState, argv: Buffer[], ms: boolean, abs: boolean): Reply {
-  const e = ctx.lookup(ctx.dbs[client.db]!, kstr(argv[1]!));
+  const e = ctx.peek(ctx.dbs[client.db]!, kstr(argv[1]!));
   if (e === undefined) return -2;
   if (e.x === 0) return -1;
   let ttl = abs ? e.x : e.x - ctx.t;
@@ -210,7 +221,7 @@ const persist: Impl = (ctx, client, argv) => {
 
 /** A random live key of a database (O(N) walk: Map has no random access), or null when empty. */
 export function randomKeyOf(ctx: Context, db: Db): string | null {
-  for (let tries = 0; tries < 100 && db.data.size > 0; tries++) {
+  for (let tries = 0; tries < 100 && db.data.size - db.hidden > 0; tries++) {
     let i = Math.floor(ctx.random() * db.data.size);
     for (const [k, e] of db.data) {
       if (i-- > 0) continue;
@@ -218,6 +229,7 @@ export function randomKeyOf(ctx: Context, db: Db): string | null {
         ctx.expireEntry(db, k, e);
         break;
       }
+      if (db.hidden > 0 && ctx.isHidden(k)) break;
       return k;
     }
   }
@@ -229,7 +241,7 @@ const randomkey: Impl = (ctx, client) => {
   return k === null ? null : Buffer.from(k, 'latin1');
 };
 
-const dbsize: Impl = (ctx, client) => ctx.dbs[client.db]!.data.size;
+const dbsize: Impl = (ctx, client) => ctx.dbsize(client.db);
 
 function flushFlags(argv: Buffer[]): ErrorReply | null {
   if (argv.length === 2) {
@@ -245,6 +257,8 @@ function emptyDb(ctx: Context, db: Db): number {
   db.data = new Map();
   db.heap.clear();
   db.expires = 0;
+  db.hidden = 0;
+  if (ctx.blocking.count > 0) ctx.blocking.signalDb(db.id);
   return n;
 }
 
@@ -340,13 +354,15 @@ const swapdb: Impl = (ctx, _client, argv) => {
   const da = ctx.dbs[a]!;
   const dbb = ctx.dbs[b]!;
   if (a !== b) {
-    const { data, heap, expires } = da;
+    const { data, heap, expires, hidden } = da;
     da.data = dbb.data;
     da.heap = dbb.heap;
     da.expires = dbb.expires;
+    da.hidden = dbb.hidden;
     dbb.data = data;
     dbb.heap = heap;
     dbb.expires = expires;
+    dbb.hidden = hidden;
     for (const db of [da, dbb]) {
       for (const [k, e] of db.data) if (e.t === T_LIST) ctx.signalList(db, k);
     }
@@ -360,7 +376,6 @@ const swapdb: Impl = (ctx, _client, argv) => {
   return OK;
 };
 
-const touch: Impl = exists;
 
 const unlink: Impl = del;
 

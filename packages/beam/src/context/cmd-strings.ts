@@ -145,6 +145,8 @@ function setGeneric(
   let e: Entry;
   if (found !== undefined) {
     e = found;
+    // A stream replaced by SET ends its XREADGROUP waiters.
+    if (e.t !== T_STRING) ctx.signalKey(db, key);
     e.t = T_STRING;
     e.v = own(val);
     if (!(flags & F_KEEPTTL)) ctx.clearExpire(db, e);
@@ -260,6 +262,7 @@ function msetGeneric(ctx: Context, client: ClientState, argv: Buffer[], nx: bool
     const key = kstr(argv[i]!);
     const e = ctx.lookup(db, key);
     if (e !== undefined) {
+      if (e.t !== T_STRING) ctx.signalKey(db, key);
       e.t = T_STRING;
       e.v = own(argv[i + 1]!);
       ctx.clearExpire(db, e);

@@ -31,7 +31,47 @@ const DEFAULTS: ReadonlyArray<[string, string]> = [
   ['lazyfree-lazy-expire', 'no'], ['lazyfree-lazy-server-del', 'no'], ['lazyfree-lazy-user-flush', 'no'],
   ['replica-lazy-flush', 'no'], ['loading-process-events-interval-bytes', '2097152'],
   ['replicaof', ''], ['slaveof', ''], ['maxmemory-clients', '0'], ['repl-backlog-size', '1048576'],
-  ['hll-sparse-max-bytes', '3000'],
+  // The rest of Redis 7.0's parameters, with its defaults: stored and reported, no effect on Beam (see docs/beam.md).
+  ['acl-pubsub-default', 'resetchannels'], ['aclfile', ''], ['acllog-max-len', '128'],
+  ['active-defrag-cycle-max', '25'], ['active-defrag-cycle-min', '1'], ['active-defrag-ignore-bytes', '104857600'],
+  ['active-defrag-max-scan-fields', '1000'], ['active-defrag-threshold-lower', '10'],
+  ['active-defrag-threshold-upper', '100'], ['active-expire-effort', '1'], ['activedefrag', 'no'],
+  ['always-show-logo', 'no'], ['aof-disable-auto-gc', 'no'], ['aof-load-truncated', 'yes'],
+  ['aof-rewrite-incremental-fsync', 'yes'], ['aof-timestamp-enabled', 'no'], ['aof_rewrite_cpulist', ''],
+  ['appenddirname', 'appendonlydir'], ['auto-aof-rewrite-min-size', '67108864'],
+  ['auto-aof-rewrite-percentage', '100'], ['bgsave_cpulist', ''], ['bind-source-addr', ''], ['bio_cpulist', ''],
+  ['cluster-allow-pubsubshard-when-down', 'yes'], ['cluster-allow-reads-when-down', 'no'],
+  ['cluster-allow-replica-migration', 'yes'], ['cluster-announce-bus-port', '0'], ['cluster-announce-hostname', ''],
+  ['cluster-announce-ip', ''], ['cluster-announce-port', '0'], ['cluster-announce-tls-port', '0'],
+  ['cluster-config-file', 'nodes.conf'], ['cluster-link-sendbuf-limit', '0'], ['cluster-migration-barrier', '1'],
+  ['cluster-node-timeout', '15000'], ['cluster-port', '0'], ['cluster-preferred-endpoint-type', 'ip'],
+  ['cluster-replica-no-failover', 'no'], ['cluster-replica-validity-factor', '10'],
+  ['cluster-require-full-coverage', 'yes'], ['cluster-slave-no-failover', 'no'],
+  ['cluster-slave-validity-factor', '10'], ['crash-log-enabled', 'yes'], ['crash-memcheck-enabled', 'yes'],
+  ['disable-thp', 'yes'], ['dynamic-hz', 'yes'], ['hll-sparse-max-bytes', '3000'], ['ignore-warnings', ''],
+  ['io-threads-do-reads', 'no'], ['jemalloc-bg-thread', 'yes'], ['latency-tracking', 'yes'],
+  ['latency-tracking-info-percentiles', '50 99 99.9'], ['logfile', ''], ['masteruser', ''],
+  ['maxmemory-eviction-tenacity', '10'], ['min-slaves-max-lag', '10'], ['min-slaves-to-write', '0'],
+  ['no-appendfsync-on-rewrite', 'no'], ['oom-score-adj', 'no'], ['oom-score-adj-values', '0 200 800'],
+  ['pidfile', ''], ['proc-title-template', '{title} {listen-addr} {server-mode}'],
+  ['propagation-error-behavior', 'ignore'], ['rdb-del-sync-files', 'no'], ['rdb-save-incremental-fsync', 'yes'],
+  ['rdbchecksum', 'yes'], ['repl-backlog-ttl', '3600'], ['repl-disable-tcp-nodelay', 'no'],
+  ['repl-diskless-load', 'disabled'], ['repl-diskless-sync', 'yes'], ['repl-diskless-sync-delay', '5'],
+  ['repl-diskless-sync-max-replicas', '0'], ['repl-ping-slave-period', '10'], ['replica-announce-ip', ''],
+  ['replica-announce-port', '0'], ['replica-announced', 'yes'], ['replica-ignore-disk-write-errors', 'no'],
+  ['replica-ignore-maxmemory', 'yes'], ['replica-priority', '100'], ['sanitize-dump-payload', 'no'],
+  ['server_cpulist', ''], ['set-proc-title', 'yes'], ['shutdown-timeout', '10'], ['slave-announce-ip', ''],
+  ['slave-announce-port', '0'], ['slave-ignore-maxmemory', 'yes'], ['slave-lazy-flush', 'no'],
+  ['slave-priority', '100'], ['slave-serve-stale-data', 'yes'], ['socket-mark-id', '0'],
+  ['stream-node-max-bytes', '4096'], ['stream-node-max-entries', '100'], ['supervised', 'no'],
+  ['syslog-enabled', 'no'], ['syslog-facility', 'local0'], ['syslog-ident', 'redis'], ['tls-auth-clients', 'yes'],
+  ['tls-ca-cert-dir', ''], ['tls-ca-cert-file', ''], ['tls-cert-file', ''], ['tls-ciphers', ''],
+  ['tls-ciphersuites', ''], ['tls-client-cert-file', ''], ['tls-client-key-file', ''],
+  ['tls-client-key-file-pass', ''], ['tls-cluster', 'no'], ['tls-dh-params-file', ''], ['tls-key-file', ''],
+  ['tls-key-file-pass', ''], ['tls-port', '0'], ['tls-prefer-server-ciphers', 'no'], ['tls-protocols', ''],
+  ['tls-replication', 'no'], ['tls-session-cache-size', '20480'], ['tls-session-cache-timeout', '300'],
+  ['tls-session-caching', 'yes'], ['tracking-table-max-keys', '1000000'], ['unixsocket', ''],
+  ['unixsocketperm', '0'], ['zset-max-listpack-value', '64'], ['zset-max-ziplist-value', '64'],
 ];
 
 /** Redis' HIDDEN_CONFIG parameters: CONFIG GET returns them only when asked by exact name. */
@@ -44,6 +84,23 @@ const BOOLEANS = new Set(['appendonly', 'protected-mode', 'slave-read-only', 're
   'aof-use-rdb-preamble', 'lazyfree-lazy-user-del', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
   'lazyfree-lazy-user-flush', 'replica-lazy-flush']);
 const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit', 'repl-backlog-size', 'hll-sparse-max-bytes']);
+
+/** Redis 7.0's alias pairs: setting either name sets both. */
+const ALIAS_PAIRS: ReadonlyArray<[string, string]> = [
+  ['hash-max-ziplist-entries', 'hash-max-listpack-entries'], ['hash-max-ziplist-value', 'hash-max-listpack-value'],
+  ['zset-max-ziplist-entries', 'zset-max-listpack-entries'], ['zset-max-ziplist-value', 'zset-max-listpack-value'],
+  ['list-max-ziplist-size', 'list-max-listpack-size'], ['lua-time-limit', 'busy-reply-threshold'],
+  ['slave-read-only', 'replica-read-only'], ['slave-serve-stale-data', 'replica-serve-stale-data'],
+  ['slave-lazy-flush', 'replica-lazy-flush'], ['slave-ignore-maxmemory', 'replica-ignore-maxmemory'],
+  ['slave-priority', 'replica-priority'], ['slave-announce-ip', 'replica-announce-ip'],
+  ['slave-announce-port', 'replica-announce-port'], ['min-slaves-to-write', 'min-replicas-to-write'],
+  ['min-slaves-max-lag', 'min-replicas-max-lag'], ['repl-ping-slave-period', 'repl-ping-replica-period'],
+  ['cluster-slave-validity-factor', 'cluster-replica-validity-factor'],
+  ['cluster-slave-no-failover', 'cluster-replica-no-failover'], ['slaveof', 'replicaof'],
+];
+const ALIASES = new Map<string, string>([...ALIAS_PAIRS, ...ALIAS_PAIRS.map(([a, b]): [string, string] => [b, a])]);
+/** Parameters whose Redis default is yes/no take only yes/no; integer ones only integers (memory units allowed). */
+const DEFAULT_OF = new Map<string, string>(DEFAULTS);
 
 /** notify-keyspace-events flag bits, as Redis defines them. */
 export const NOTIFY = {
@@ -139,7 +196,7 @@ export class ServerConfig extends EventEmitter {
       if (flags === null) fail(`Invalid event class character. Use 'Ag$lshzxeKEtmdn'.`);
       this.notifyFlags = flags!;
       v = notifyFlagsToString(flags!);
-    } else if (BOOLEANS.has(key)) {
+    } else if (BOOLEANS.has(key) || DEFAULT_OF.get(key) === 'yes' || DEFAULT_OF.get(key) === 'no') {
       const b = value.toLowerCase();
       if (b !== 'yes' && b !== 'no') fail('argument must be \'yes\' or \'no\'');
       v = b;
@@ -151,12 +208,15 @@ export class ServerConfig extends EventEmitter {
       const n = parseMemory(value);
       if (n === null || n < 0) fail('argument must be a memory value');
       v = String(n);
+    } else if (/^-?\d+$/.test(DEFAULT_OF.get(key) ?? '')) {
+      const n = parseMemory(value);
+      if (n === null || !Number.isSafeInteger(n)) fail('argument couldn\'t be parsed into an integer');
+      v = String(n);
     }
     this.values.set(key, v);
     this.emit('change', key, v);
-    // Redis 7 kept lua-time-limit as an alias of busy-reply-threshold.
-    const alias = key === 'lua-time-limit' ? 'busy-reply-threshold' : key === 'busy-reply-threshold' ? 'lua-time-limit' : null;
-    if (alias !== null && this.values.get(alias) !== v) {
+    const alias = ALIASES.get(key);
+    if (alias !== undefined && this.values.has(alias)) {
       this.values.set(alias, v);
       this.emit('change', alias, v);
     }

@@ -27,6 +27,9 @@ import { SORT_COMMANDS, SORT_TABLE } from './cmd-sort.js';
 import { DUMP_COMMANDS, DUMP_TABLE } from './cmd-dump.js';
 import { HLL_COMMANDS, HLL_TABLE } from './cmd-hll.js';
 import { GEO_COMMANDS, GEO_TABLE } from './cmd-geo.js';
+import { STREAM_COMMANDS } from './cmd-streams.js';
+import { ZSET_MULTI_COMMANDS } from './cmd-zsets-multi.js';
+import type { StreamNodeLimits } from './stream.js';
 
 const debug = debuglog('beamgate:context');
 
@@ -54,6 +57,11 @@ export interface ContextOptions {
    * `proto-max-bulk-len`, as Redis does.
    */
   maxLcsTableBytes?: number;
+  /**
+   * Key prefixes of Beam's own keys (default ['/beam']): they stay readable by name, but DBSIZE, KEYS, SCAN,
+   * RANDOMKEY and INFO keyspace leave them out, so they never show in the user's keyspace.
+   */
+  hiddenPrefixes?: string[];
 }
 
 /** One key/value pair as `entries()` yields it for snapshots. Values are the live objects: do not mutate. */
@@ -139,6 +147,8 @@ export class Context extends EventEmitter {
   private internalIds = 0;
   readonly scanCursors = new Map<string, Iterator<unknown>>();
   readonly scanCursorLimit: number;
+  /** Stream node sizes (CONFIG stream-node-max-entries/-bytes; a server keeps them current). */
+  readonly streamLimits: StreamNodeLimits = { maxEntries: 100, maxBytes: 4096 };
   /** See ContextOptions.maxLcsTableBytes; a server updates it on CONFIG SET proto-max-bulk-len. */
   maxLcsTableBytes: number;
   /** Largest sparse HyperLogLog before it turns dense (CONFIG hll-sparse-max-bytes; a server keeps it in sync). */
@@ -148,6 +158,9 @@ export class Context extends EventEmitter {
   private keyObservers: KeyObserver[] = [];
   /** keyObservers.length > 0: the only cost on the write path while no snapshot runs. */
   private cow = false;
+  private readonly hiddenPrefixes: string[];
+  /** First char codes of hiddenPrefixes: most keys are told apart by one comparison. */
+  private readonly hiddenFirst: Set<number>;
 
   constructor(opts: ContextOptions = {}) {
     super();
@@ -159,6 +172,8 @@ export class Context extends EventEmitter {
     this.expireBudget = opts.activeExpireBudget ?? 2000;
     this.scanCursorLimit = opts.scanCursorCache ?? 256;
     this.maxLcsTableBytes = opts.maxLcsTableBytes ?? DEFAULT_LCS_MAX_TABLE_BYTES;
+    this.hiddenPrefixes = (opts.hiddenPrefixes ?? ['/beam']).filter((p) => p.length > 0);
+    this.hiddenFirst = new Set(this.hiddenPrefixes.map((p) => p.charCodeAt(0)));
     this.t = this.nowFn();
     this.on('newListener', (name: string | symbol) => {
       if (name === 'keyspace') this.wantKeyspace = true;
@@ -182,6 +197,8 @@ export class Context extends EventEmitter {
       ...DUMP_COMMANDS,
       ...HLL_COMMANDS,
       ...GEO_COMMANDS,
+      ...STREAM_COMMANDS,
+      ...ZSET_MULTI_COMMANDS,
     };
     for (const [name, arity, flags, firstKey, lastKey, step] of [...COMMAND_TABLE, ...BIT_TABLE, ...SORT_TABLE, ...DUMP_TABLE, ...HLL_TABLE, ...GEO_TABLE]) {
       const impl = impls[name];
@@ -361,7 +378,20 @@ export class Context extends EventEmitter {
   /** Looks a key up, expiring it lazily. */
   lookup(db: Db, key: string): Entry | undefined {
     const e = db.data.get(key);
-    if (e !== undefined && e.x !== 0 && e.x <= this.t) {
+    if (e === undefined) return e;
+    if (e.x !== 0 && e.x <= this.t) {
+      this.expireEntry(db, key, e);
+      return undefined;
+    }
+    e.a = this.t;
+    return e;
+  }
+
+  /** lookup() without stamping the access time (Redis' LOOKUP_NOTOUCH: TTL, TYPE, EXISTS). */
+  peek(db: Db, key: string): Entry | undefined {
+    const e = db.data.get(key);
+    if (e === undefined) return e;
+    if (e.x !== 0 && e.x <= this.t) {
       this.expireEntry(db, key, e);
       return undefined;
     }
@@ -393,12 +423,15 @@ export class Context extends EventEmitter {
         old.x = 0;
         db.expires--;
       }
-      if (t === T_LIST && this.blocking.count > 0) this.blocking.signal(db.id, key);
+      if (this.blocking.count > 0) this.blocking.signal(db.id, key);
       return old;
     }
     const e = new Entry(t, v, 0, this.nextSeq++);
+    e.a = this.t;
     db.data.set(key, e);
-    if (t === T_LIST && this.blocking.count > 0) this.blocking.signal(db.id, key);
+    if (this.isHidden(key)) db.hidden++;
+    else if (this.wantKeyspace) this.evq.push({ db: db.id, event: 'new', key: Buffer.from(key, 'latin1'), cls: 'n' });
+    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
     return e;
   }
 
@@ -407,6 +440,16 @@ export class Context extends EventEmitter {
     if (this.cow) this.beforeKeyChange(db, key, e, true);
     db.data.delete(key);
     if (e.x !== 0) db.expires--;
+    // A deleted stream ends its XREADGROUP waiters.
+    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
+    if (db.hidden > 0 && this.isHidden(key)) db.hidden--;
+  }
+
+  /** A key under one of the hidden prefixes (Beam's own keys: see ContextOptions.hiddenPrefixes). */
+  isHidden(key: string): boolean {
+    if (key.length === 0 || !this.hiddenFirst.has(key.charCodeAt(0))) return false;
+    for (const p of this.hiddenPrefixes) if (key.startsWith(p)) return true;
+    return false;
   }
 
   /** Deletes a key if present and live; returns true when it existed. */
@@ -433,6 +476,11 @@ export class Context extends EventEmitter {
 
   /** Marks a list key as possibly ready for blocked clients. */
   signalList(db: Db, key: string): void {
+    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
+  }
+
+  /** Marks any key as possibly ready for blocked clients (streams, sorted sets). */
+  signalKey(db: Db, key: string): void {
     if (this.blocking.count > 0) this.blocking.signal(db.id, key);
   }
 
@@ -502,7 +550,18 @@ export class Context extends EventEmitter {
           if (w.done) continue;
           this.t = this.nowFn();
           const e = this.lookup(db, key);
-          if (e === undefined || e.t !== T_LIST || (e.v as Deque).length === 0) break;
+          if (w.serve !== undefined) {
+            const evStart = this.evq.length;
+            const pStart = this.pq.length;
+            if (this.cow && e !== undefined) this.beforeKeyChange(db, key, e, false);
+            const reply = w.serve(db, key, e);
+            if (reply === undefined) continue;
+            reg.remove(w);
+            this.flushEvents(evStart, pStart);
+            w.resolve(reply);
+            continue;
+          }
+          if (e === undefined || e.t !== T_LIST || (e.v as Deque).length === 0) continue;
           const evStart = this.evq.length;
           const pStart = this.pq.length;
           if (this.cow) this.beforeServe(db, key, e, w.dest);
@@ -617,8 +676,10 @@ export class Context extends EventEmitter {
     }
   }
 
+  /** Keys of a database, Beam's hidden ones excluded (DBSIZE). */
   dbsize(dbIndex: number): number {
-    return this.dbs[dbIndex]?.data.size ?? 0;
+    const db = this.dbs[dbIndex];
+    return db === undefined ? 0 : db.data.size - db.hidden;
   }
 
   expiresCount(dbIndex: number): number {
@@ -630,7 +691,7 @@ export class Context extends EventEmitter {
     const out: KeyspaceInfo[] = [];
     const now = this.nowFn();
     for (const db of this.dbs) {
-      if (db.data.size === 0) continue;
+      if (db.data.size - db.hidden === 0) continue;
       let sum = 0;
       let n = 0;
       if (db.expires > 0 && db.expires <= 10000) {
@@ -641,7 +702,7 @@ export class Context extends EventEmitter {
           }
         }
       }
-      out.push({ db: db.id, keys: db.data.size, expires: db.expires, avgTtl: n === 0 ? 0 : Math.round(sum / n) });
+      out.push({ db: db.id, keys: db.data.size - db.hidden, expires: db.expires, avgTtl: n === 0 ? 0 : Math.round(sum / n) });
     }
     return out;
   }

@@ -32,6 +32,20 @@ export const REPLY_OFF = 1;
 export const REPLY_SKIP = 2;
 export const REPLY_SKIP_NEXT = 4;
 
+/** A connection's figures for CLIENT LIST. */
+export interface ClientIo {
+  fd(): number;
+  /** Bytes read but not yet parsed into commands. */
+  queryBuffer(): number;
+  /** Commands parsed but not yet run. */
+  pendingCommands(): number;
+  /** Reply bytes not yet taken by the socket. */
+  output(): number;
+}
+
+/** Redis' fixed per-client overhead in tot-mem (the client struct and its reply buffer, 7.0 on 64-bit). */
+const CLIENT_STRUCT_BYTES = 20496;
+
 export class DispatchClient implements ClientState, Subscriber {
   readonly id = nextClientId++;
   db = 0;
@@ -66,6 +80,8 @@ export class DispatchClient implements ClientState, Subscriber {
   onPush: ((r: Reply) => void) | null;
   onKill: (() => void) | null;
   unblock: ((error: boolean) => void) | null = null;
+  /** What the transport knows (CLIENT LIST fd, qbuf, omem, tot-mem); null for internal clients. */
+  io: ClientIo | null = null;
   /** CLIENT REPLY state (REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT bits); 0 = replies on. */
   replyFlags = 0;
   private readonly ac = new AbortController();
@@ -103,15 +119,30 @@ export class DispatchClient implements ClientState, Subscriber {
     this.onPush(this.resp === 3 ? new RespPush(items) : items);
   }
 
-  /** One CLIENT LIST line (without the newline), fields as Redis 7.0 prints them. */
-  describe(): string {
+  /**
+   * One CLIENT LIST line (without the newline), fields as Redis 7.0 prints them. `running` is the command this client
+   * is executing (CLIENT LIST/INFO asked by itself): Redis still holds it in the query buffer then.
+   */
+  describe(running?: Buffer[]): string {
     const now = Date.now();
     const flags = (this.monitor ? 'O' : '') + (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '') || 'N';
-    return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=-1 name=${this.name ?? ''} `
+    const io = this.io;
+    let qbuf = io ? io.queryBuffer() : 0;
+    if (io && running) {
+      qbuf += 3 + String(running.length).length;
+      for (const a of running) qbuf += 5 + String(a.length).length + a.length;
+    }
+    const omem = io ? io.output() : 0;
+    let multiMem = 0;
+    if (this.multi) for (const argv of this.multi) for (const a of argv) multiMem += a.length + 16;
+    const qbufFree = qbuf > 0 ? Math.max(0, 32768 - qbuf) : 0;
+    const totMem = io ? CLIENT_STRUCT_BYTES + qbuf + qbufFree + omem + multiMem : 0;
+    return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=${io ? io.fd() : -1} name=${this.name ?? ''} `
       + `age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastActive) / 1000)} `
       + `flags=${flags} db=${this.db} sub=${this.channels.size} psub=${this.patterns.size} ssub=0 `
-      + `multi=${this.multi ? this.multi.length : -1} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 `
-      + `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${this.lastCommand} user=default redir=-1 resp=${this.resp}`
+      + `multi=${this.multi ? this.multi.length : -1} qbuf=${qbuf} qbuf-free=${qbufFree} argv-mem=0 multi-mem=${multiMem} `
+      + `rbs=${io ? 1024 : 0} rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${totMem} events=r cmd=${this.lastCommand} `
+      + `user=default redir=-1 resp=${this.resp}`
       + (this.libName || this.libVer ? ` lib-name=${this.libName} lib-ver=${this.libVer}` : '');
   }
 }
@@ -164,12 +195,46 @@ export class ClientRegistry {
     else if (this.errorStats.size < MAX_ERROR_CODES) this.errorStats.set(code, 1);
   }
 
+  /** Highest used_memory seen (INFO used_memory_peak), sampled by sample() and at every INFO. */
+  peakMemory = 0;
+  /** Redis' instantaneous_ops_per_sec: commands per second over the last 16 samples of 100 ms. */
+  private readonly opsSamples: number[] = [];
+  private lastSample = { at: Date.now(), commands: 0 };
+
+  /** The memory figure INFO reports as used_memory; updates the peak. */
+  usedMemory(): number {
+    const m = process.memoryUsage();
+    const used = m.heapUsed + m.external;
+    if (used > this.peakMemory) this.peakMemory = used;
+    return used;
+  }
+
+  /** One serverCron-style sample (every 100 ms while a server runs): ops/sec and the memory peak. */
+  sample(now = Date.now()): void {
+    const dt = now - this.lastSample.at;
+    if (dt > 0) {
+      const ops = ((this.totalCommands - this.lastSample.commands) * 1000) / dt;
+      this.opsSamples.push(ops);
+      if (this.opsSamples.length > 16) this.opsSamples.shift();
+    }
+    this.lastSample = { at: now, commands: this.totalCommands };
+    this.usedMemory();
+  }
+
+  instantaneousOps(): number {
+    if (this.opsSamples.length === 0) return 0;
+    return Math.round(this.opsSamples.reduce((a, b) => a + b, 0) / this.opsSamples.length);
+  }
+
   resetStats(): void {
     this.totalConnections = 0;
     this.totalCommands = 0;
     this.rejectedConnections = 0;
     this.totalErrorReplies = 0;
     this.errorStats.clear();
+    this.opsSamples.length = 0;
+    this.lastSample = { at: Date.now(), commands: 0 };
+    this.peakMemory = 0;
     for (const st of this.commandStats.values()) st.calls = st.rejected = st.failed = 0;
   }
 }
@@ -415,7 +480,12 @@ export class Dispatcher {
   private run(c: DispatchClient, spec: CommandSpec, guarded: boolean, argv: Buffer[], stats: CommandStats): CommandResult {
     if (guarded && !c.internal && this.reserved.length > 0) {
       const bad = this.reservedKey(spec, argv);
-      if (bad !== null) return new ErrorReply(`ERR key '${bad}' is reserved: keys under /beam are written by Beam only`);
+      if (bad !== null) {
+        // DEL/UNLINK: Beam's keys are not part of the user's keyspace, so they count as absent; the others go.
+        if (spec.name !== 'del' && spec.name !== 'unlink') return new ErrorReply(`ERR key '${bad}' is reserved: keys under /beam are written by Beam only`);
+        argv = argv.filter((k, i) => i === 0 || !this.isReserved(k));
+        if (argv.length === 1) return 0;
+      }
     }
     const inv = new Invocation(argv, c);
     const filters = this.filters;
@@ -481,11 +551,16 @@ export class Dispatcher {
     const step = spec.step > 0 ? spec.step : 1;
     for (let i = spec.firstKey; i <= last && i < argv.length; i += step) {
       const k = argv[i]!;
-      for (const p of this.reserved) {
-        if (k.length >= p.length && k[0] === p[0] && k.compare(p, 0, p.length, 0, p.length) === 0) return k.toString();
-      }
+      if (this.isReserved(k)) return k.toString();
     }
     return null;
+  }
+
+  private isReserved(k: Buffer): boolean {
+    for (const p of this.reserved) {
+      if (k.length >= p.length && k[0] === p[0] && k.compare(p, 0, p.length, 0, p.length) === 0) return true;
+    }
+    return false;
   }
 
   // ---- WATCH bookkeeping (used by the transaction commands) ----

@@ -1,5 +1,6 @@
 import type { Deque } from './deque.js';
-import { T_HASH, T_LIST, T_SET, T_STRING, type Entry } from './store.js';
+import { T_HASH, T_LIST, T_SET, T_STRING, type Entry, T_STREAM } from './store.js';
+import type { Stream } from './stream.js';
 import type { ZSet } from './zset.js';
 
 /**
@@ -49,6 +50,8 @@ export function objectEncoding(e: Entry): string {
       for (const m of s) if (!isInt64Text(m)) return 'hashtable';
       return 'intset';
     }
+    case T_STREAM:
+      return 'stream';
     default: {
       const z = e.v as ZSet;
       if (z.size > ZSET_LP_ENTRIES) return 'skiplist';
@@ -160,6 +163,14 @@ export function memoryUsage(key: string, e: Entry, samples: number): number {
       } else {
         size += ROBJ + DICT + 8 * dictSlots(s.size) + sampled(s, s.size, samples, (m) => DICT_ENTRY + sdsAlloc(m.length));
       }
+      break;
+    }
+    case T_STREAM: {
+      // The stream struct, its rax and one listpack per node (entries at about their listpack size).
+      const st = e.v as Stream;
+      size += ROBJ + 128;
+      for (const n of st.nodes) size += 48 + jemallocSize(n.bytes);
+      for (const g of st.groups.values()) size += 96 + g.pel.size * 56 + g.consumers.size * 64;
       break;
     }
     default: {

@@ -109,6 +109,7 @@ export function hubFor(context: object): PubSubHub {
 
 const CLASS_BITS: Record<KeyspaceEvent['cls'], number> = {
   $: NOTIFY.$, l: NOTIFY.l, h: NOTIFY.h, s: NOTIFY.s, z: NOTIFY.z, g: NOTIFY.g, x: NOTIFY.x, e: NOTIFY.e,
+  t: NOTIFY.t, n: NOTIFY.n,
 };
 
 /**

@@ -1,4 +1,5 @@
 import type { Deque } from './deque.js';
+import type { Stream } from './stream.js';
 import type { ZSet } from './zset.js';
 
 const fcc = String.fromCharCode;
@@ -36,17 +37,20 @@ export const T_LIST = 1;
 export const T_HASH = 2;
 export const T_SET = 3;
 export const T_ZSET = 4;
+export const T_STREAM = 5;
 
-export const TYPE_NAMES = ['string', 'list', 'hash', 'set', 'zset'] as const;
+export const TYPE_NAMES = ['string', 'list', 'hash', 'set', 'zset', 'stream'] as const;
 export type TypeName = (typeof TYPE_NAMES)[number];
 
-export type Value = Buffer | Deque | Map<string, Buffer> | Set<string> | ZSet;
+export type Value = Buffer | Deque | Map<string, Buffer> | Set<string> | ZSet | Stream;
 
 /**
  * One key's slot. Mutated in place on overwrite so the key keeps its position (and `seq`) in the
  * database's insertion order, which SCAN relies on.
  */
 export class Entry {
+  /** Last access in ms (OBJECT IDLETIME), stamped by Context.lookup. */
+  a = 0;
   constructor(
     public t: number,
     public v: Value,
@@ -126,6 +130,8 @@ export class Db {
   heap = new ExpiryHeap();
   /** Keys with an expiry (INFO keyspace `expires=`). */
   expires = 0;
+  /** Keys under the context's hidden prefixes (Beam's catalog): in `data`, left out of DBSIZE/KEYS/SCAN. */
+  hidden = 0;
 
   constructor(public readonly id: number) {}
 

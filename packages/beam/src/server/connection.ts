@@ -67,6 +67,12 @@ export class Connection {
       onPush: (r) => this.push(r),
       onKill: () => this.destroy(),
     });
+    this.client.io = {
+      fd: () => (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1,
+      queryBuffer: () => this.decoder.bufferedBytes,
+      pendingCommands: () => this.queue.length - this.qi,
+      output: () => this.socket.writableLength + this.writer.length,
+    };
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (e) => log('client %d socket error: %s', this.client.id, e.message));

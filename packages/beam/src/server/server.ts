@@ -76,10 +76,14 @@ export class BeamServer extends EventEmitter {
   private readonly extraFilters: CommandFilter[] = [];
   private shared: Served | undefined;
   private readonly monitors: Monitors;
+  /** serverCron-style stats sampling (INFO instantaneous_ops_per_sec, used_memory_peak). */
+  private readonly cron: NodeJS.Timeout;
 
   constructor(opts: BeamServerOptions = {}) {
     super();
     this.opts = opts;
+    this.cron = setInterval(() => this.registry.sample(), 100);
+    this.cron.unref();
     this.config = new ServerConfig(opts.config ?? {});
     if (opts.requirepass !== undefined) this.config.set('requirepass', opts.requirepass);
     if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
@@ -89,6 +93,8 @@ export class BeamServer extends EventEmitter {
     this.config.on('change', (key: string, value: string) => {
       if (key === 'proto-max-bulk-len') for (const s of this.dispatchers()) s.context.maxLcsTableBytes = Number(value);
       if (key === 'hll-sparse-max-bytes') for (const s of this.dispatchers()) s.context.hllSparseMaxBytes = Number(value);
+      if (key === 'stream-node-max-entries') for (const s of this.dispatchers()) s.context.streamLimits.maxEntries = Number(value);
+      if (key === 'stream-node-max-bytes') for (const s of this.dispatchers()) s.context.streamLimits.maxBytes = Number(value);
     });
     const self = this;
     this.monitors = new Monitors((active) => {
@@ -113,7 +119,7 @@ export class BeamServer extends EventEmitter {
     };
     if (opts.setup) this.setups.push(opts.setup);
     if (!opts.contextPerConnection) {
-      this.shared = this.serve(opts.context ?? new Context(opts.contextOptions), opts.context === undefined);
+      this.shared = this.serve(opts.context ?? new Context(this.contextOptions()), opts.context === undefined);
       this.dispatcher = this.shared.dispatcher;
       this.context = this.shared.context;
     }
@@ -139,6 +145,12 @@ export class BeamServer extends EventEmitter {
     for (const s of this.dispatchers()) s.dispatcher.addFilter(filter);
   }
 
+  /** Options of the Contexts the server creates: Beam's reserved keys are also the hidden ones. */
+  private contextOptions(): ContextOptions {
+    const o = this.opts.contextOptions ?? {};
+    return this.opts.reservedPrefixes && o.hiddenPrefixes === undefined ? { ...o, hiddenPrefixes: this.opts.reservedPrefixes } : o;
+  }
+
   private dispatchers(): Served[] {
     return this.shared ? [this.shared] : [...this.perConnection.values()];
   }
@@ -156,6 +168,8 @@ export class BeamServer extends EventEmitter {
     for (const f of this.extraFilters) dispatcher.addFilter(f);
     context.maxLcsTableBytes = Number(this.config.get('proto-max-bulk-len'));
     context.hllSparseMaxBytes = Number(this.config.get('hll-sparse-max-bytes') ?? 3000);
+    context.streamLimits.maxEntries = Number(this.config.get('stream-node-max-entries'));
+    context.streamLimits.maxBytes = Number(this.config.get('stream-node-max-bytes'));
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
     for (const fn of this.setups) fn(dispatcher, context);
     if (this.monitors.size > 0) dispatcher.onExecuted = this.monitors.feed;
@@ -170,7 +184,7 @@ export class BeamServer extends EventEmitter {
       return;
     }
     let served = this.shared;
-    if (!served) served = this.serve(new Context(this.opts.contextOptions), true);
+    if (!served) served = this.serve(new Context(this.contextOptions()), true);
     const limits = { ...this.opts.limits, maxBulkLength: Number(this.config.get('proto-max-bulk-len')) };
     const conn = new Connection(socket, served.dispatcher, limits, (c) => this.closed(c));
     registerClientSocket(conn.client, socket);
@@ -228,6 +242,7 @@ export class BeamServer extends EventEmitter {
   private closing: Promise<void> | null = null;
 
   private async doClose(): Promise<void> {
+    clearInterval(this.cron);
     const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
     for (const c of [...this.connections]) c.destroy();
     await closing;

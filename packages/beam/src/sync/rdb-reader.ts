@@ -37,7 +37,27 @@ export type RdbEntry = EntryBase &
     | { type: 'set'; value: Buffer[] }
     | { type: 'hash'; value: Array<[Buffer, Buffer]> }
     | { type: 'zset'; value: Array<[Buffer, number]> }
+    | { type: 'stream'; value: RdbStream }
   );
+
+/** A stream as an RDB holds it (types 15, 19 and 21). IDs are ms << 64 | seq. */
+export interface RdbStream {
+  /** Live entries in ID order: id and field, value, field, value... */
+  entries: Array<{ id: bigint; fields: Buffer[] }>;
+  lastId: bigint;
+  /** 0 when the RDB type predates them (15). */
+  firstId: bigint;
+  maxDeletedId: bigint;
+  entriesAdded: number;
+  groups: Array<{
+    name: Buffer;
+    lastId: bigint;
+    /** -1 when unknown. */
+    entriesRead: number;
+    pel: Array<{ id: bigint; deliveryTime: number; deliveryCount: number }>;
+    consumers: Array<{ name: Buffer; seenTime: number; pending: bigint[] }>;
+  }>;
+}
 
 export interface RdbReadOptions {
   /** Longest string accepted (default 512 MiB, Redis' proto-max-bulk-len). */
@@ -95,6 +115,27 @@ class Cursor {
       this.pos += 8;
       if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RdbError('RDB_LIMIT', 'length does not fit in 53 bits');
       return { len: Number(v), encoded: false };
+    }
+    throw new RdbError('RDB_BAD_ENCODING', `unknown length prefix 0x${first.toString(16)}`);
+  }
+
+  /** A length as a bigint (stream IDs and counters use all 64 bits). */
+  bigLength(): bigint {
+    const first = this.u8();
+    const kind = first >> 6;
+    if (kind === 0) return BigInt(first & 0x3f);
+    if (kind === 1) return BigInt(((first & 0x3f) << 8) | this.u8());
+    if (first === 0x80) {
+      this.want(4);
+      const v = this.buf.readUInt32BE(this.pos);
+      this.pos += 4;
+      return BigInt(v);
+    }
+    if (first === 0x81) {
+      this.want(8);
+      const v = this.buf.readBigUInt64BE(this.pos);
+      this.pos += 8;
+      return v;
     }
     throw new RdbError('RDB_BAD_ENCODING', `unknown length prefix 0x${first.toString(16)}`);
   }
@@ -312,6 +353,93 @@ export class RdbParser {
     return out;
   }
 
+  /** rdbLoadObject's stream branch. */
+  private stream(type: number, cur: Cursor): RdbStream {
+    const max = this.maxElements;
+    const id = (): bigint => (cur.bigLength() << 64n) | cur.bigLength();
+    const rawId = (): bigint => {
+      const b = cur.take(16);
+      return (b.readBigUInt64BE(0) << 64n) | b.readBigUInt64BE(8);
+    };
+    const ms = (): number => {
+      const b = cur.take(8);
+      return Number(b.readBigInt64LE(0));
+    };
+    const MASK = (1n << 64n) - 1n;
+    const entries: RdbStream['entries'] = [];
+    const nodes = cur.plainLength();
+    for (let n = 0; n < nodes; n++) {
+      const key = cur.string();
+      if (key.length !== 16) throw new RdbError('RDB_BAD_ENCODING', 'stream node key is not 16 bytes');
+      const master = (key.readBigUInt64BE(0) << 64n) | key.readBigUInt64BE(8);
+      const lp = decodeListpack(cur.string(), max);
+      let i = 0;
+      const next = (): Buffer => {
+        const v = lp[i++];
+        if (v === undefined) throw new RdbError('RDB_BAD_ENCODING', 'truncated stream listpack');
+        return v;
+      };
+      const int = (): bigint => BigInt(next().toString('latin1'));
+      const live = Number(int());
+      const deleted = Number(int());
+      const mf = Number(int());
+      const masterFields: Buffer[] = [];
+      for (let f = 0; f < mf; f++) masterFields.push(next());
+      next(); // master entry terminator
+      for (let k = 0; k < live + deleted; k++) {
+        const flags = Number(int());
+        const eid = ((((master >> 64n) + int()) & MASK) << 64n) | (((master & MASK) + int()) & MASK);
+        const fields: Buffer[] = [];
+        if (flags & 2) {
+          for (let f = 0; f < mf; f++) fields.push(masterFields[f]!, next());
+        } else {
+          const nf = Number(int());
+          for (let f = 0; f < 2 * nf; f++) fields.push(next());
+        }
+        next(); // lp-count
+        if (!(flags & 1)) entries.push({ id: eid, fields });
+        if (entries.length > max) throw new RdbError('RDB_LIMIT', 'stream exceeds maxElements');
+      }
+    }
+    cur.plainLength(); // length: the live entries, counted above
+    const lastId = id();
+    let firstId = 0n;
+    let maxDeletedId = 0n;
+    let entriesAdded = entries.length;
+    if (type >= RdbType.STREAM_LISTPACKS_2) {
+      firstId = id();
+      maxDeletedId = id();
+      entriesAdded = Number(cur.bigLength());
+    } else if (entries.length > 0) firstId = entries[0]!.id;
+    const groups: RdbStream['groups'] = [];
+    const ng = cur.plainLength();
+    for (let g = 0; g < ng; g++) {
+      const name = cur.string();
+      const glast = id();
+      let entriesRead = -1;
+      if (type >= RdbType.STREAM_LISTPACKS_2) {
+        const v = cur.bigLength();
+        entriesRead = v === MASK ? -1 : Number(v);
+      }
+      const pel: RdbStream['groups'][number]['pel'] = [];
+      const np = cur.plainLength();
+      for (let p = 0; p < np; p++) pel.push({ id: rawId(), deliveryTime: ms(), deliveryCount: Number(cur.bigLength()) });
+      const consumers: RdbStream['groups'][number]['consumers'] = [];
+      const nc = cur.plainLength();
+      for (let c = 0; c < nc; c++) {
+        const cname = cur.string();
+        const seenTime = ms();
+        if (type >= RdbType.STREAM_LISTPACKS_3) ms(); // active-time (Redis 7.2)
+        const pending: bigint[] = [];
+        const n = cur.plainLength();
+        for (let p = 0; p < n; p++) pending.push(rawId());
+        consumers.push({ name: cname, seenTime, pending });
+      }
+      groups.push({ name, lastId: glast, entriesRead, pel, consumers });
+    }
+    return { entries, lastId, firstId, maxDeletedId, entriesAdded, groups };
+  }
+
   private value(type: number, cur: Cursor, key: Buffer): RdbEntry {
     const base = { db: this.db, key, expireAt: this.expireAt, encoding: type };
     const max = this.maxElements;
@@ -365,6 +493,10 @@ export class RdbParser {
         }
         return { ...base, type: 'list', value };
       }
+      case RdbType.STREAM_LISTPACKS:
+      case RdbType.STREAM_LISTPACKS_2:
+      case RdbType.STREAM_LISTPACKS_3:
+        return { ...base, type: 'stream', value: this.stream(type, cur) };
       default:
         throw new RdbError('RDB_UNSUPPORTED_TYPE', `unsupported RDB object type ${type}`);
     }

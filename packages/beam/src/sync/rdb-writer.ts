@@ -9,7 +9,8 @@ import {
   RdbOpcode,
   RdbType,
 } from './rdb-format.js';
-import type { SnapshotBytes, SnapshotEntry, SnapshotSource } from './snapshot-source.js';
+import type { SnapshotBytes, SnapshotEntry, SnapshotSource, StreamValue } from './snapshot-source.js';
+import { encodeListpack } from './listpack-encoder.js';
 import { members, pairs, zsetPairs } from './values.js';
 
 /**
@@ -115,6 +116,20 @@ class ChunkedOutput {
       this.pos += 8;
       this.total += 9;
     }
+  }
+
+  /** A length up to 2^64 - 1 (stream IDs and counters); -1 is written as 2^64 - 1, as C's cast does. */
+  lengthBig(v: bigint): void {
+    if (v < 0n) v += 1n << 64n;
+    if (v <= 0xffffffffn) {
+      this.length(Number(v));
+      return;
+    }
+    this.ensure(9);
+    this.cur[this.pos++] = 0x81;
+    this.cur.writeBigUInt64BE(v, this.pos);
+    this.pos += 8;
+    this.total += 9;
   }
 
   doubleLE(v: number): void {
@@ -263,8 +278,81 @@ class RdbEncoder {
         if (written < count) throw new Error('zset value yielded fewer pairs than its size');
         return true;
       }
+      case 'stream':
+        this.writeHeader(e, RdbType.STREAM_LISTPACKS_2);
+        this.stream(e.value as StreamValue);
+        return true;
       default:
         throw new TypeError(`cannot serialize value type ${String((e as { type: unknown }).type)}`);
+    }
+  }
+
+  /** RDB_TYPE_STREAM_LISTPACKS_2, as Redis 7.0 writes it (rdbSaveObject). */
+  private stream(s: StreamValue): void {
+    const out = this.out;
+    const MASK = (1n << 64n) - 1n;
+    const idParts = (id: bigint): void => {
+      out.lengthBig(id >> 64n);
+      out.lengthBig(id & MASK);
+    };
+    const rawId = (id: bigint): Buffer => {
+      const b = Buffer.alloc(16);
+      b.writeBigUInt64BE(id >> 64n, 0);
+      b.writeBigUInt64BE(id & MASK, 8);
+      return b;
+    };
+    out.length(s.nodes.length);
+    for (const n of s.nodes) {
+      const mf = n.masterFields;
+      const items: Array<Buffer | number | bigint> = [n.live, n.entries.length - n.live, mf.length, ...mf, 0];
+      const mms = n.master >> 64n;
+      const mseq = n.master & MASK;
+      for (const e of n.entries) {
+        const nf = e.fields.length / 2;
+        let same = nf === mf.length;
+        for (let i = 0; same && i < nf; i++) if (!e.fields[2 * i]!.equals(mf[i]!)) same = false;
+        items.push((e.deleted ? 1 : 0) | (same ? 2 : 0), (e.id >> 64n) - mms, (e.id & MASK) - mseq);
+        if (same) {
+          for (let i = 0; i < nf; i++) items.push(e.fields[2 * i + 1]!);
+          items.push(nf + 3);
+        } else {
+          items.push(nf, ...e.fields);
+          items.push(2 * nf + 4);
+        }
+      }
+      this.string(rawId(n.master));
+      const lp = encodeListpack(items);
+      out.length(lp.length);
+      out.bytes(lp);
+    }
+    out.length(s.length);
+    idParts(s.lastId);
+    idParts(s.firstId);
+    idParts(s.maxDeletedId);
+    out.length(s.entriesAdded);
+    const groups = s.sortedGroups();
+    out.length(groups.length);
+    for (const g of groups) {
+      this.string(g.name);
+      idParts(g.lastId);
+      out.lengthBig(BigInt(g.entriesRead));
+      const pel = g.sortedPel();
+      out.length(pel.length);
+      for (const id of pel) {
+        const n = g.pel.get(id)!;
+        out.bytes(rawId(id));
+        out.int64LE(n.deliveryTime);
+        out.length(n.deliveryCount);
+      }
+      const consumers = g.sortedConsumers();
+      out.length(consumers.length);
+      for (const c of consumers) {
+        this.string(c.name);
+        out.int64LE(c.seenTime);
+        const cp = g.sortedPel(c.pel);
+        out.length(cp.length);
+        for (const id of cp) out.bytes(rawId(id));
+      }
     }
   }
 

@@ -3,7 +3,7 @@
  * `captureSnapshot` in snapshot.ts) or a test fake provides it.
  */
 
-export type SnapshotValueType = 'string' | 'list' | 'hash' | 'set' | 'zset';
+export type SnapshotValueType = 'string' | 'list' | 'hash' | 'set' | 'zset' | 'stream';
 
 /** A binary string as the keyspace holds it. JS strings are converted with the writer's `stringEncoding`. */
 export type SnapshotBytes = Buffer | string;
@@ -15,6 +15,7 @@ export type SnapshotBytes = Buffer | string;
  * - hash:   `Map<field, value>` or an iterable of `[field, value]`
  * - set:    `Set<member>` or an iterable of members
  * - zset:   `Map<member, score>` or an iterable of `[member, score]`
+ * - stream: a `StreamValue` (the context's Stream)
  */
 export interface SnapshotEntry {
   key: SnapshotBytes;
@@ -54,4 +55,28 @@ export function staticSnapshot(dbs: ReadonlyMap<number, readonly SnapshotEntry[]
       entries: () => entries,
     }));
   return { databases: () => list, release: () => {} };
+}
+
+/** The shape of a stream the RDB writer reads (the context's Stream has it). IDs are ms << 64 | seq. */
+export interface StreamValue {
+  readonly nodes: ReadonlyArray<{
+    readonly master: bigint;
+    readonly masterFields: readonly Buffer[];
+    readonly live: number;
+    readonly entries: ReadonlyArray<{ readonly id: bigint; readonly fields: readonly Buffer[]; readonly deleted: boolean }>;
+  }>;
+  readonly length: number;
+  readonly lastId: bigint;
+  readonly firstId: bigint;
+  readonly maxDeletedId: bigint;
+  readonly entriesAdded: number;
+  sortedGroups(): ReadonlyArray<{
+    readonly name: Buffer;
+    readonly lastId: bigint;
+    readonly entriesRead: number;
+    readonly pel: ReadonlyMap<bigint, { readonly consumer: { readonly name: Buffer }; readonly deliveryTime: number; readonly deliveryCount: number }>;
+    sortedPel(pel?: ReadonlyMap<bigint, unknown>): bigint[];
+    sortedConsumers(): ReadonlyArray<{ readonly name: Buffer; readonly seenTime: number; readonly pel: ReadonlyMap<bigint, unknown> }>;
+  }>;
+  clone(): StreamValue;
 }

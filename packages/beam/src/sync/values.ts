@@ -1,4 +1,4 @@
-import type { SnapshotBytes } from './snapshot-source.js';
+import type { SnapshotBytes, StreamValue } from './snapshot-source.js';
 
 /** Normalizes the value shapes a keyspace may hold (see SnapshotEntry) into counted element sequences. */
 
@@ -64,6 +64,8 @@ export function cloneValue(type: string, value: unknown): unknown {
       return Array.from(pairs(value).items);
     case 'zset':
       return Array.from(zsetPairs(value).items);
+    case 'stream':
+      return (value as StreamValue).clone();
     default:
       return Array.from(members(value).items);
   }

@@ -19,7 +19,8 @@ describe('context: Context', () => {
     ctx = new Context({ now: () => now, activeExpireInterval: 0 });
     events = [];
     props = [];
-    ctx.on('keyspace', (e: KeyspaceEvent) => events.push(`${e.db}:${e.cls}:${e.event}:${e.key.toString('latin1')}`));
+    // 'new' events (notify-keyspace-events n) have their own test.
+    ctx.on('keyspace', (e: KeyspaceEvent) => e.cls !== 'n' && events.push(`${e.db}:${e.cls}:${e.event}:${e.key.toString('latin1')}`));
     ctx.on('propagate', (p: PropagateEvent) => props.push(`${p.db}:${str(p.argv)}`));
   });
   afterEach(() => ctx.close());
@@ -31,6 +32,15 @@ describe('context: Context', () => {
     expect(ctx.commands.get('blpop')!.flags).to.include('blocking');
     for (const n of ['set', 'lmpop', 'blmpop', 'hrandfield', 'sintercard', 'scan', 'copy', 'swapdb']) expect(ctx.commands.has(n), n).to.equal(true);
     expect(ctx.call(client(), words('NOPE a'))).to.have.property('message', "ERR unknown command 'NOPE', with args beginning with: 'a' ");
+  });
+
+  it("emits 'new' (class n) when a key is created, before the command's own event", () => {
+    const all: string[] = [];
+    ctx.on('keyspace', (e: KeyspaceEvent) => all.push(`${e.cls}:${e.event}:${e.key.toString('latin1')}`));
+    ctx.call(client(), words('SET k v'));
+    ctx.call(client(), words('SET k w'));
+    ctx.call(client(), words('RPUSH l a'));
+    expect(all).to.deep.equal(['n:new:k', '$:set:k', '$:set:k', 'n:new:l', 'l:rpush:l']);
   });
 
   it('runs through spec.handler the same way as call()', () => {

@@ -5,7 +5,7 @@ import { RespSet } from '../../src/wire/reply.js';
 import { Context } from '../../src/context/context.js';
 import { attachJobs } from '../../src/jobs/engine.js';
 import type { Reply } from '../../src/wire/reply.js';
-import { errorText, Harness, plain, tick } from './harness.js';
+import { errorText, Harness, plain, tick, until } from './harness.js';
 
 /** A catalog from plain sets, as a remote client would build it from the published keys. */
 function catalog(handlers: string[], allow: string[]): JobCatalog {
@@ -48,8 +48,29 @@ describe('jobs: the published catalog', function () {
     expect(await members(EXEC_KEY)).to.deep.equal(['ls', 'printf']);
     expect(await h.cmd('SISMEMBER', HANDLERS_KEY, 'upper')).to.equal(1);
     expect(errorText(await h.cmd('SADD', HANDLERS_KEY, 'fake'))).to.match(/reserved/);
-    expect(errorText(await h.cmd('DEL', EXEC_KEY))).to.match(/reserved/);
     expect(await members(HANDLERS_KEY)).to.not.include('fake');
+  });
+
+  it('keeps the catalog out of the user keyspace: DBSIZE, KEYS, SCAN, RANDOMKEY, FLUSHALL, DEL of a mix', async () => {
+    h = new Harness({ exec: ['ls'] });
+    expect(await members(EXEC_KEY)).to.deep.equal(['ls']);
+    expect(await h.cmd('DBSIZE')).to.equal(0);
+    expect(await h.cmd('KEYS', '*')).to.deep.equal([]);
+    expect(await h.cmd('RANDOMKEY')).to.equal(null);
+    expect(await h.cmd('SET', 'a', '1')).to.not.be.instanceOf(Error);
+    expect(await h.cmd('SET', 'b', '1')).to.not.be.instanceOf(Error);
+    const scan = (await h.cmd('SCAN', '0', 'COUNT', '100')) as [Buffer, Buffer[]];
+    expect(scan[1].map(String).sort()).to.deep.equal(['a', 'b']);
+    // Beam's keys count as absent for DEL; the user's keys go as in Redis.
+    expect(await h.cmd('DEL', 'a', EXEC_KEY, 'nosuch')).to.equal(1);
+    expect(await h.cmd('EXISTS', 'a')).to.equal(0);
+    expect(await h.cmd('DEL', EXEC_KEY)).to.equal(0);
+    expect(await members(EXEC_KEY)).to.deep.equal(['ls']);
+    await h.cmd('FLUSHALL');
+    expect(await h.cmd('DBSIZE')).to.equal(0);
+    // Republished right after the flush, and still readable by name.
+    await until(async () => (await members(EXEC_KEY)).length === 1);
+    expect(await h.cmd('DBSIZE')).to.equal(0);
   });
 
   it('follows registerHandler/unregisterHandler, and an empty allow-list publishes no exec key', async () => {

@@ -144,6 +144,7 @@ describe('server differential vs real redis-server: scripting, functions, bits, 
     ['hash', ['HSET k f1 v1 f2 v2'], 'HGETALL k'],
     ['zset', ['ZADD k 1 a 2.5 b -inf c inf d'], 'ZRANGE k 0 -1 WITHSCORES'],
     ['hyperloglog', ['PFADD k a b c d e f g'], 'PFCOUNT k'],
+    ['stream', ['XADD k 1-1 a 1', 'XADD k 2-1 b 2', 'XGROUP CREATE k g 0', 'XREADGROUP GROUP g c COUNT 1 STREAMS k >'], 'XRANGE k - +'],
   ];
   for (const [what, setup, check] of VALUES) {
     it(`DUMP/RESTORE round trips a ${what} both ways between Beam and redis-server`, async () => {

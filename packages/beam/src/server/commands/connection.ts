@@ -165,7 +165,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
           return OK;
         },
       },
-      info: { arity: 2, run: (inv) => `${clientOf(inv).describe()}\n` },
+      info: { arity: 2, run: (inv) => `${clientOf(inv).describe(inv.argv)}\n` },
       list: {
         arity: -2,
         run: (inv) => {
@@ -189,7 +189,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
               return E_SYNTAX;
             }
           }
-          return clients.map((c) => `${c.describe()}\n`).join('');
+          return clients.map((c) => `${c.describe(c === clientOf(inv) ? inv.argv : undefined)}\n`).join('');
         },
       },
       kill: {

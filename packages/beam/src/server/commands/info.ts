@@ -23,6 +23,7 @@ export function infoText(scope: CommandScope, sections: string[]): string {
   const uptime = Math.floor((now - env.registry.startedAt) / 1000);
   const clients = [...env.registry.clients.values()].filter((c) => !c.internal);
   const mem = process.memoryUsage();
+  const used = env.registry.usedMemory();
   const cpu = process.cpuUsage();
   const saved = context ? saveState(context) : undefined;
   const build: Record<string, () => Array<[string, string | number]>> = {
@@ -40,9 +41,9 @@ export function infoText(scope: CommandScope, sections: string[]): string {
       ['tracking_clients', 0], ['clients_in_timeout_table', 0],
     ],
     memory: () => [
-      ['used_memory', mem.heapUsed + mem.external], ['used_memory_human', human(mem.heapUsed + mem.external)],
-      ['used_memory_rss', mem.rss], ['used_memory_rss_human', human(mem.rss)], ['used_memory_peak', mem.rss],
-      ['used_memory_peak_human', human(mem.rss)], ['total_system_memory', os.totalmem()],
+      ['used_memory', used], ['used_memory_human', human(used)],
+      ['used_memory_rss', mem.rss], ['used_memory_rss_human', human(mem.rss)], ['used_memory_peak', env.registry.peakMemory],
+      ['used_memory_peak_human', human(env.registry.peakMemory)], ['total_system_memory', os.totalmem()],
       ['total_system_memory_human', human(os.totalmem())], ['maxmemory', env.config.get('maxmemory') ?? '0'],
       ['maxmemory_human', human(Number(env.config.get('maxmemory') ?? 0))],
       ['maxmemory_policy', env.config.get('maxmemory-policy') ?? 'noeviction'], ['mem_allocator', 'v8'],
@@ -56,7 +57,7 @@ export function infoText(scope: CommandScope, sections: string[]): string {
     ],
     stats: () => [
       ['total_connections_received', env.registry.totalConnections],
-      ['total_commands_processed', env.registry.totalCommands], ['instantaneous_ops_per_sec', 0],
+      ['total_commands_processed', env.registry.totalCommands], ['instantaneous_ops_per_sec', env.registry.instantaneousOps()],
       ['rejected_connections', env.registry.rejectedConnections], ['expired_keys', context?.stats.expiredKeys ?? 0],
       ['evicted_keys', 0], ['keyspace_hits', context?.stats.keyspaceHits ?? 0],
       ['keyspace_misses', context?.stats.keyspaceMisses ?? 0],

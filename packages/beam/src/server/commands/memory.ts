@@ -32,8 +32,8 @@ export function memoryCommands(scope: CommandScope): CommandSpec[] {
         run: (inv) => {
           const ke = entryOf(inv);
           if (!ke) return null;
-          // Access times are not tracked: every key reads as just used.
-          return lfu() ? E_LFU : 0;
+          if (lfu()) return E_LFU;
+          return Math.max(0, Math.floor((context!.now() - ke[1].a) / 1000));
         },
       },
       freq: {
