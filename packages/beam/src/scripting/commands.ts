@@ -196,7 +196,7 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
       arity: -3,
       run: withEngine((e, inv) => {
         const argv = inv.argv;
-        if (argv.length > 4) return new ErrorReply('ERR syntax error');
+        if (argv.length > 4) return new ErrorReply(`ERR unknown subcommand or wrong number of arguments for '${argv[1]!.toString('latin1')}'. Try FUNCTION HELP.`);
         const policy = argv.length === 4 ? lower(argv[3]) : 'append';
         if (!['flush', 'append', 'replace'].includes(policy)) {
           return new ErrorReply('ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.');
