@@ -144,6 +144,7 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
     flush: {
       arity: -2,
       run: withEngine((e, inv) => {
+        if (inv.argv.length > 3) return new ErrorReply(`ERR unknown subcommand or wrong number of arguments for '${inv.argv[1]!.toString('latin1')}'. Try FUNCTION HELP.`);
         const bad = flushMode(inv, 'FUNCTION FLUSH only supports SYNC|ASYNC option');
         if (bad) return bad;
         e.flushFunctions();

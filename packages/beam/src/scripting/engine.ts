@@ -62,18 +62,61 @@ export function sha1hex(b: Uint8Array): string {
   return createHash('sha1').update(b).digest('hex');
 }
 
-/** Splits a shebang line as sdssplitargs does for the simple cases Redis scripts use (spaces, quotes). */
+/** sdssplitargs: words separated by spaces, "double quotes" with \xHH and \n-style escapes, 'single quotes'. */
 function splitArgs(line: string): string[] | null {
   const out: string[] = [];
-  const re = /\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+))/gy;
-  let m: RegExpExecArray | null;
-  let last = 0;
-  while ((m = re.exec(line)) !== null) {
-    out.push(m[1] ?? m[2] ?? m[3] ?? '');
-    last = re.lastIndex;
+  let i = 0;
+  const n = line.length;
+  for (;;) {
+    while (i < n && /\s/.test(line[i]!)) i++;
+    if (i >= n) return out;
+    let cur = '';
+    let inq = false;
+    let insq = false;
+    for (;;) {
+      const c = line[i];
+      if (inq) {
+        if (c === undefined) return null;
+        if (c === '\\' && line[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
+          cur += String.fromCharCode(Number.parseInt(line.slice(i + 2, i + 4), 16));
+          i += 3;
+        } else if (c === '\\' && i + 1 < n) {
+          const e = line[++i]!;
+          cur += ({ n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' } as Record<string, string>)[e] ?? e;
+        } else if (c === '"') {
+          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
+          inq = false;
+          i++;
+          break;
+        } else {
+          cur += c;
+        }
+      } else if (insq) {
+        if (c === undefined) return null;
+        if (c === '\\' && line[i + 1] === "'") {
+          cur += "'";
+          i++;
+        } else if (c === "'") {
+          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
+          insq = false;
+          i++;
+          break;
+        } else {
+          cur += c;
+        }
+      } else if (c === undefined || /\s/.test(c)) {
+        break;
+      } else if (c === '"') {
+        inq = true;
+      } else if (c === "'") {
+        insq = true;
+      } else {
+        cur += c;
+      }
+      i++;
+    }
+    out.push(cur);
   }
-  if (line.slice(last).trim() !== '') return null;
-  return out;
 }
 
 /** evalExtractShebangFlags: `#!lua flags=no-writes,allow-oom`. Returns the flags and the shebang length, or an error. */
@@ -760,6 +803,12 @@ function parseNumKeys(b: Buffer, fcall: boolean): number | ErrorReply {
   const n = Number(s);
   if (n < 0) return new ErrorReply('ERR Number of keys can\'t be negative');
   return n;
+}
+
+/** The library name a FUNCTION LOAD payload declares, or null. */
+export function libraryName(code: Buffer): string | null {
+  const md = parseLibraryMeta(code);
+  return typeof md === 'string' ? null : md.name;
 }
 
 /** functionExtractLibMetaData: `#!<engine> name=<lib>` on the first line. */

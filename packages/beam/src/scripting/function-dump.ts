@@ -3,7 +3,7 @@ import { ErrorReply, OK, type Reply } from '../wire/reply.js';
 import { bodyAsRdb, dumpBody, withDumpTrailer } from '../context/cmd-dump.js';
 import { parseRdb } from '../sync/rdb-reader.js';
 import { RdbOpcode } from '../sync/rdb-format.js';
-import type { ScriptEngine } from './engine.js';
+import { libraryName, type ScriptEngine } from './engine.js';
 
 function rdbLength(len: number): Buffer {
   if (len < 1 << 6) return Buffer.from([len]);
@@ -34,6 +34,13 @@ export function restoreFunctions(e: ScriptEngine, payload: Buffer, policy: 'flus
     return new ErrorReply('ERR payload is not a valid functions dump');
   }
   const libs = [...e.libraries.values()].map((l) => l.code);
+  if (policy === 'append') {
+    // libraryJoin's texts (no quotes, unlike FUNCTION LOAD's).
+    for (const code of codes) {
+      const name = libraryName(code);
+      if (name !== null && e.libraries.has(name)) return new ErrorReply(`ERR Library ${name} already exists`);
+    }
+  }
   if (policy === 'flush') e.flushFunctions();
   if (policy === 'append') {
     for (const code of codes) {
