@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import {
   ErrorReply, MultiReply, NULL_ARRAY, RespDouble, RespMap, RespPush, RespSet, RespVerbatim, SimpleString, type Reply,
 } from '../wire/reply.js';
-import { formatDouble } from '../wire/double-format.js';
+import { formatDouble, stripZeros } from '../wire/double-format.js';
 import {
   LUA_TBOOLEAN, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, type LuaApi, type LuaState,
 } from './lua-api.js';
@@ -240,12 +240,4 @@ export function formatG(d: number, prec: number): string {
     return `${mant}e${x < 0 ? '-' : '+'}${ax < 10 ? '0' : ''}${ax}`;
   }
   return stripZeros(d.toFixed(Math.max(0, prec - 1 - x)));
-}
-
-function stripZeros(s: string): string {
-  if (s.indexOf('.') < 0) return s;
-  let e = s.length;
-  while (s.charCodeAt(e - 1) === 48) e--;
-  if (s.charCodeAt(e - 1) === 46) e--;
-  return s.slice(0, e);
 }
