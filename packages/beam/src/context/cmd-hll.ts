@@ -137,12 +137,24 @@ function denseSet(b: Uint8Array, off: number, i: number, v: number): void {
   if (fb > 2) b[byte + 1] = (b[byte + 1]! & ~(63 >> (8 - fb))) | (v >> (8 - fb));
 }
 
-/** Registers of a valid HLL string (dense or sparse), or null when the sparse data is corrupted. */
-function registersOf(s: Buffer): Uint8Array | null {
-  const regs = new Uint8Array(REGISTERS);
+/** Raises `regs` to the registers of a valid HLL string (hllMerge); false when the sparse data is corrupted. */
+function mergeInto(s: Buffer, regs: Uint8Array): boolean {
   if (s[4] === DENSE) {
-    for (let i = 0; i < REGISTERS; i++) regs[i] = denseGet(s, HDR, i);
-    return regs;
+    // Four 6-bit registers in every three bytes, least significant bits first.
+    for (let i = 0, p = HDR; i < REGISTERS; i += 4, p += 3) {
+      const b0 = s[p]!;
+      const b1 = s[p + 1]!;
+      const b2 = s[p + 2]!;
+      const r0 = b0 & 63;
+      const r1 = (b0 >> 6) | ((b1 & 15) << 2);
+      const r2 = (b1 >> 4) | ((b2 & 3) << 4);
+      const r3 = b2 >> 2;
+      if (r0 > regs[i]!) regs[i] = r0;
+      if (r1 > regs[i + 1]!) regs[i + 1] = r1;
+      if (r2 > regs[i + 2]!) regs[i + 2] = r2;
+      if (r3 > regs[i + 3]!) regs[i + 3] = r3;
+    }
+    return true;
   }
   let idx = 0;
   for (let p = HDR; p < s.length;) {
@@ -151,19 +163,25 @@ function registersOf(s: Buffer): Uint8Array | null {
       idx += (op & 0x3f) + 1;
       p++;
     } else if ((op & 0xc0) === 0x40) {
-      if (p + 1 >= s.length) return null;
+      if (p + 1 >= s.length) return false;
       idx += (((op & 0x3f) << 8) | s[p + 1]!) + 1;
       p += 2;
     } else {
       const val = ((op >> 2) & 0x1f) + 1;
       const run = (op & 3) + 1;
-      if (idx + run > REGISTERS) return null;
-      for (let k = 0; k < run; k++) regs[idx++] = val;
+      if (idx + run > REGISTERS) return false;
+      for (let k = 0; k < run; k++, idx++) if (val > regs[idx]!) regs[idx] = val;
       p++;
     }
-    if (idx > REGISTERS) return null;
+    if (idx > REGISTERS) return false;
   }
-  return idx === REGISTERS ? regs : null;
+  return idx === REGISTERS;
+}
+
+/** Registers of a valid HLL string (dense or sparse), or null when the sparse data is corrupted. */
+function registersOf(s: Buffer): Uint8Array | null {
+  const regs = new Uint8Array(REGISTERS);
+  return mergeInto(s, regs) ? regs : null;
 }
 
 /** The sparse opcodes for registers whose values are all <= 32. */
@@ -291,6 +309,24 @@ const pfadd: Impl = (ctx, client, argv) => {
   const key = kstr(argv[1]!);
   const s = hllOf(ctx, db, key);
   if (s instanceof ErrorReply) return s;
+  if (s !== null && s[4] === DENSE) {
+    // Dense: update the registers of a copy in place, no decoding.
+    const v = Buffer.from(s);
+    let changed = 0;
+    for (let i = 2; i < argv.length; i++) {
+      const [idx, c] = patLen(argv[i]!);
+      if (c > denseGet(v, HDR, idx)) {
+        denseSet(v, HDR, idx, c);
+        changed++;
+      }
+    }
+    if (changed === 0) return 0;
+    v[15] = v[15]! | 0x80;
+    store(ctx, db, key, v);
+    ctx.notify(db.id, 'pfadd', argv[1]!, '$');
+    ctx.dirty += changed;
+    return 1;
+  }
   let regs: Uint8Array | null;
   let created = false;
   if (s === null) {
@@ -324,9 +360,7 @@ const pfcount: Impl = (ctx, client, argv) => {
       const s = hllOf(ctx, db, kstr(argv[j]!));
       if (s instanceof ErrorReply) return s;
       if (s === null) continue;
-      const r = registersOf(s);
-      if (r === null) return E_CORRUPT;
-      for (let i = 0; i < REGISTERS; i++) if (r[i]! > max[i]!) max[i] = r[i]!;
+      if (!mergeInto(s, max)) return E_CORRUPT;
     }
     return count(max);
   }
@@ -355,9 +389,7 @@ const pfmerge: Impl = (ctx, client, argv) => {
     if (s instanceof ErrorReply) return s;
     if (s === null) continue;
     if (s[4] === DENSE) dense = true;
-    const r = registersOf(s);
-    if (r === null) return E_CORRUPT;
-    for (let i = 0; i < REGISTERS; i++) if (r[i]! > max[i]!) max[i] = r[i]!;
+    if (!mergeInto(s, max)) return E_CORRUPT;
   }
   const key = kstr(argv[1]!);
   const cur = hllOf(ctx, db, key) as Buffer | null;
