@@ -16,6 +16,8 @@ export interface ScriptingScope {
   version: string;
   /** Current busy-reply-threshold (CONFIG), ms. */
   busyThreshold: () => number;
+  /** ScriptEngineOptions.minStopMs. */
+  minStopMs?: number;
 }
 
 const engines = new WeakMap<Dispatcher, ScriptEngine>();
@@ -74,7 +76,10 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
     if (e) return e;
     const api = loadedLua();
     if (api === null) return null;
-    e = new ScriptEngine(api, { dispatcher: scope.dispatcher, context: scope.context, version: scope.version, busyThreshold: scope.busyThreshold });
+    e = new ScriptEngine(api, {
+      dispatcher: scope.dispatcher, context: scope.context, version: scope.version, busyThreshold: scope.busyThreshold,
+      ...(scope.minStopMs !== undefined ? { minStopMs: scope.minStopMs } : {}),
+    });
     engines.set(scope.dispatcher, e);
     return e;
   };

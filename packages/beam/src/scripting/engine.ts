@@ -381,6 +381,12 @@ export interface ScriptEngineOptions {
   version: string;
   /** busy-reply-threshold in ms, read at every script start. */
   busyThreshold: () => number;
+  /**
+   * A script that has not written is stopped once it has run for busy-reply-threshold and at least this long
+   * (default 5000 ms): Redis lets such a script run until SCRIPT KILL, which nobody can send while Lua holds the
+   * event loop here.
+   */
+  minStopMs?: number;
   /** Where redis.log() lines go (default: debuglog 'beamgate:scripting'). */
   log?: (level: string, msg: string) => void;
 }
@@ -396,6 +402,7 @@ export class ScriptEngine {
   readonly context: Context | undefined;
   readonly version: string;
   private readonly busyThreshold: () => number;
+  private readonly minStopMs: number;
   private readonly logFn: (level: string, msg: string) => void;
   private evalVm: LuaVm | null = null;
   private fnVm: LuaVm | null = null;
@@ -411,6 +418,7 @@ export class ScriptEngine {
     this.context = opts.context;
     this.version = opts.version;
     this.busyThreshold = opts.busyThreshold;
+    this.minStopMs = opts.minStopMs ?? 5000;
     this.logFn = opts.log ?? ((level, msg) => log('%s %s', level, msg));
   }
 
@@ -654,7 +662,8 @@ export class ScriptEngine {
     // Scripts run on the event loop: while one runs, no other client is served, so nobody could send SCRIPT KILL.
     // A script still running after busy-reply-threshold that has not written yet is stopped instead (the
     // behaviour Redis' SCRIPT KILL gives it); one that has written runs on, as Redis refuses to kill it.
-    const threshold = this.busyThreshold();
+    const busy = this.busyThreshold();
+    const threshold = busy > 0 ? Math.max(busy, this.minStopMs) : 0;
     if (threshold > 0) {
       this.setHook(L, () => {
         if (run.killed) return `-BUSY script ${name} stopped: it ran for more than busy-reply-threshold (${threshold} ms) without writing`;

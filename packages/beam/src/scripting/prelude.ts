@@ -15,7 +15,10 @@ local type, tostring0, error, select, floor = type, tostring, error, select, mat
 local mtype, tointeger, sformat = math.type, math.tointeger, string.format
 
 unpack = table.unpack
-loadstring = load
+-- Text chunks only: loading bytecode would bypass every check of the VM (Redis refuses it too).
+local load0 = load
+load = function(chunk, name, mode, env) return load0(chunk, name, 't', env) end
+loadstring = function(s, name) return load0(s, name, 't') end
 table.getn = function(t) return #t end
 math.pow = function(x, y) return x ^ y end
 math.mod = math.fmod
@@ -119,13 +122,19 @@ local function ro_error() error('Attempt to modify a readonly table', 2) end
 rawset = function(t, k, v) if readonly[t] then ro_error() end return rawset0(t, k, v) end
 setmetatable = function(t, m) if readonly[t] then ro_error() end return setmetatable0(t, m) end
 local function nonexistent(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
+local proxy
 local function protect(t)
   readonly[t] = true
   local mt = getmetatable0(t)
-  if mt == nil then setmetatable0(t, {__index = nonexistent, __newindex = ro_error}) end
+  if mt == nil then
+    mt = {__index = nonexistent, __newindex = ro_error}
+    -- getmetatable() sees a read-only view of the metatable, so it cannot be changed either.
+    mt.__metatable = proxy(mt)
+    setmetatable0(t, mt)
+  end
   return t
 end
-local function proxy(t, strict)
+proxy = function(t, strict)
   local p = {}
   readonly[p] = true
   setmetatable0(p, {__index = strict and function(_, k)
@@ -154,14 +163,14 @@ readonly[fenv] = true
 local api = {}
 local function finish(lib_redis)
   load_api.redis = proxy(lib_redis, true)
-  setmetatable0(fenv, {__index = function(_, k)
-    if loading then
-      local v = load_api[k]
-      if v == nil then error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
-      return v
-    end
-    return G[k]
-  end, __newindex = ro_error})
+  local fmt = {__index = function(_, k)
+    local v
+    if loading then v = load_api[k] else v = rawget(G, k) end
+    if v == nil then error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
+    return v
+  end, __newindex = ro_error}
+  fmt.__metatable = proxy(fmt)
+  setmetatable0(fenv, fmt)
   G.redis = proxy(G.redis)
   for _, name in ipairs({'string', 'math', 'table', 'bit', 'struct', 'cjson', 'cmsgpack', 'coroutine'}) do
     if G[name] then G[name] = proxy(G[name]) end

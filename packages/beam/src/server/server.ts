@@ -43,6 +43,11 @@ export interface BeamServerOptions {
   reservedPrefixes?: string[];
   /** Master-side replication (SYNC/PSYNC) settings: backlog size, replica output limit, timeouts. */
   replication?: ReplicationOptions;
+  /**
+   * A Lua script that has not written is stopped once it has run for busy-reply-threshold and at least this many ms
+   * (default 5000; see docs/architecture.md, scripting).
+   */
+  scriptMinStopMs?: number;
   /** Serve RESP over TLS on the listening port (key and certificate, optionally client certificates). */
   tls?: BeamServerTlsOptions;
 }
@@ -108,6 +113,7 @@ export class BeamServer extends EventEmitter {
       runId: randomBytes(20).toString('hex'),
       databases: opts.contextOptions?.databases ?? 16,
       monitors: this.monitors,
+      ...(opts.scriptMinStopMs !== undefined ? { scriptMinStopMs: opts.scriptMinStopMs } : {}),
       shutdown() {
         self.emit('shutdown');
         if (self.listenerCount('shutdown') === 0) void self.close();

@@ -44,6 +44,7 @@ describe('scripting on a Beam server', function () {
   });
 
   it('stops a script that runs past busy-reply-threshold without writing, even inside pcall; one that wrote runs on', async () => {
+    await srv.restart({ scriptMinStopMs: 0 });
     const c = await conn();
     expect(await c.send(words('CONFIG SET busy-reply-threshold 50'))).to.deep.equal({ simple: 'OK' });
     const r1 = await c.send(words('EVAL "while true do end" 0'));
@@ -55,6 +56,12 @@ describe('scripting on a Beam server', function () {
     expect(r3).to.be.a('number');
     expect(await c.send(words('PING'))).to.deep.equal({ simple: 'PONG' });
     expect(await c.send(words('SCRIPT KILL'))).to.deep.equal({ err: 'NOTBUSY No scripts in execution right now.' });
+  });
+
+  it('lets a script that has not written run for at least scriptMinStopMs (default 5 s), as long as Redis would', async () => {
+    const c = await conn();
+    await c.send(words('CONFIG SET busy-reply-threshold 10'));
+    expect(await c.send(words('EVAL "for i=1,100000 do redis.call(\'ping\') end return \'ok\'" 0'))).to.equal('ok');
   });
 
   it('keeps every byte of keys, arguments and replies', async () => {

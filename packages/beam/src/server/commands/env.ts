@@ -18,6 +18,8 @@ export interface ServerEnv {
   readonly databases: number;
   /** MONITOR clients of the whole server. */
   readonly monitors: Monitors;
+  /** See BeamServerOptions.scriptMinStopMs. */
+  readonly scriptMinStopMs?: number;
   /**
    * SHUTDOWN was accepted (after any SAVE it asked for): the server emits 'shutdown' and, when nobody listens,
    * closes itself.
