@@ -119,8 +119,8 @@ end
 -- Read-only tables, as Redis 7 makes the globals and its API tables.
 local readonly = setmetatable0({}, {__mode = 'k'})
 local function ro_error() error('Attempt to modify a readonly table', 2) end
-rawset = function(t, k, v) if readonly[t] then ro_error() end return rawset0(t, k, v) end
-setmetatable = function(t, m) if readonly[t] then ro_error() end return setmetatable0(t, m) end
+rawset = function(t, k, v) if readonly[t] then error('Attempt to modify a readonly table', 2) end return rawset0(t, k, v) end
+setmetatable = function(t, m) if readonly[t] then error('Attempt to modify a readonly table', 2) end return setmetatable0(t, m) end
 local function nonexistent(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
 local proxy
 local function protect(t)
