@@ -81,6 +81,12 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
       ...(scope.minStopMs !== undefined ? { minStopMs: scope.minStopMs } : {}),
     });
     engines.set(scope.dispatcher, e);
+    // Lua states live in the WebAssembly heap, outside the JS garbage collector: free them with the dispatcher.
+    const engine = e;
+    scope.dispatcher.onClose.push(() => {
+      engine.close();
+      engines.delete(scope.dispatcher);
+    });
     return e;
   };
   const withEngine = (fn: (e: ScriptEngine, inv: CommandInvocation) => Reply) => (inv: CommandInvocation): Reply | Promise<Reply> => {
