@@ -459,9 +459,19 @@ export class ScriptEngine {
     const vm = this.vm;
     const err = this.api.load(vm.L, body.subarray(sb.skip), '@user_script');
     if (err !== null) return new ErrorReply(`ERR Error compiling script (new function): ${err}`);
+    this.setEnv(vm, 'env');
     const ref = this.api.m._luaL_ref(vm.L, LUA_REGISTRYINDEX);
     this.scripts.set(sha, { body, ref, flags: sb.flags });
     return sha;
+  }
+
+  /** Sets the _ENV (first upvalue) of the chunk on top of the stack to one of the prelude's environments. */
+  private setEnv(vm: LuaVm, which: 'env' | 'fenv'): void {
+    const api = this.api;
+    api.m._lua_rawgeti(vm.L, LUA_REGISTRYINDEX, BigInt(vm.internals));
+    api.getField(vm.L, -1, which);
+    api.m._lua_setupvalue(vm.L, -3, 1);
+    api.pop(vm.L, 1);
   }
 
   hasScript(sha: string): boolean {
@@ -542,9 +552,8 @@ export class ScriptEngine {
     const err = api.load(L, code.subarray(md.skip), '@user_function');
     if (err !== null) return new ErrorReply(`ERR Error compiling function: ${err}`);
     // The chunk's _ENV is the functions environment, in loading mode while it runs.
+    this.setEnv(vm, 'fenv');
     api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(vm.internals));
-    api.getField(L, -1, 'fenv');
-    api.m._lua_setupvalue(L, -3, 1);
     api.getField(L, -1, 'set_loading');
     api.m._lua_pushboolean(L, 1);
     api.pcall(L, 1, 0, 0);

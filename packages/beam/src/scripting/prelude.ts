@@ -159,6 +159,8 @@ local load_api = {}
 local loading = false
 local fenv = {}
 readonly[fenv] = true
+local env = {}
+readonly[env] = true
 
 local api = {}
 local function finish(lib_redis)
@@ -186,7 +188,18 @@ local function finish(lib_redis)
   G.utf8 = nil
   G.collectgarbage = collectgarbage
   protect(G)
+  -- EVAL scripts run in an empty environment that reads the globals: assigning to an existing global (redis = ...,
+  -- _G = ...) must fail too, which a metatable on the globals themselves cannot catch.
+  local emt = {__index = function(_, k)
+    local v = rawget(G, k)
+    if v == nil then error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
+    return v
+  end, __newindex = ro_error}
+  emt.__metatable = proxy(emt)
+  setmetatable0(env, emt)
+  rawset0(G, '_G', env)
 end
+api.env = env
 api.errh = errh
 api.fenv = fenv
 api.set_loading = function(b) loading = b end
