@@ -15,7 +15,8 @@
 #   REDIS_SUITE_TIMEOUT  per-test timeout in seconds (default 120)
 #   REDIS_SUITE_ARGS     extra runtest arguments (word-split with eval)
 #
-# Columns: ok/err/exc per side; `both` = tests that pass on both (by name); `%` = both / reference ok;
+# Columns: ok/err/exc per side; `both` = distinct test names that pass on both; `%` = both / distinct names that
+# pass on the reference (a unit may run a test name twice, e.g. once per encoding);
 # `stop` = the Beam run ended early (an [exception] or a missing "All tests passed"/summary line).
 set -u
 SRC=${1:?usage: redis-suite.sh REDIS_SOURCE_TREE [unit ...]}
@@ -107,12 +108,13 @@ for unit in "${UNITS[@]}"; do
   both=- pct=-
   if [ -n "$REF" ]; then
     both=$(comm -12 "$OUT/$name.ref.ok" "$OUT/$name.beam.ok" | wc -l)
-    pct=$(awk -v b="$both" -v r="$r_ok" 'BEGIN { printf "%.1f", r ? 100 * b / r : 100 }')
-    tot_ref=$((tot_ref + r_ok)); tot_both=$((tot_both + both))
+    r_names=$(wc -l <"$OUT/$name.ref.ok")
+    pct=$(awk -v b="$both" -v r="$r_names" 'BEGIN { printf "%.1f", r ? 100 * b / r : 100 }')
+    tot_ref=$((tot_ref + r_names)); tot_both=$((tot_both + both))
   fi
   printf '%-22s | %5s %5s %4s | %5s %5s %4s | %5s %6s %4s\n' "$unit" "$r_ok" "$r_err" "$r_exc" "$b_ok" "$b_err" "$b_exc" "$both" "$pct" "$stop"
 done
 if [ -n "$REF" ]; then
-  printf 'total: %d of the %d tests redis-server passes (%s%%)\n' "$tot_both" "$tot_ref" \
+  printf 'total: %d of the %d distinct test names redis-server passes (%s%%)\n' "$tot_both" "$tot_ref" \
     "$(awk -v b="$tot_both" -v r="$tot_ref" 'BEGIN { printf "%.1f", r ? 100 * b / r : 100 }')"
 fi

@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, OK, SimpleString, type Reply } from '../wire/reply.js';
-import { T_HASH, T_LIST, T_STRING, TYPE_NAMES, type Db, type Entry, type Value, keyString as kstr } from './store.js';
+import { T_HASH, T_LIST, T_STRING, TYPE_NAMES, eqi, type Db, type Entry, type Value, keyString as kstr } from './store.js';
 import { Deque } from './deque.js';
 import { INT64_MAX, INT64_MIN, int64Buffer, parseInt32, parseInt64 } from './numbers.js';
 import { globMatch } from './glob.js';
@@ -14,10 +14,6 @@ const B_DEL = Buffer.from('DEL');
 const B_PEXPIREAT = Buffer.from('PEXPIREAT');
 const TYPE_REPLIES = TYPE_NAMES.map((n) => new SimpleString(n));
 const NONE = new SimpleString('none');
-
-function eqi(b: Buffer, lower: string): boolean {
-  return b.length === lower.length && b.toString('latin1').toLowerCase() === lower;
-}
 
 /** Deep copy of a value (COPY). */
 export function cloneValue(t: number, v: Value): Value {

@@ -2,7 +2,7 @@ import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, NULL_ARRAY, OK, type Reply } from '../wire/reply.js';
 import { Deque } from './deque.js';
-import { T_LIST, type Db, type Entry, keyString as kstr } from './store.js';
+import { T_LIST, eqi, type Db, type Entry, keyString as kstr } from './store.js';
 import { parseInt64, parseLong } from './numbers.js';
 import { parseLongDouble, longDoubleToNumber } from './longdouble.js';
 import { WAIT_MOVE, WAIT_MPOP, WAIT_POP, type Waiter } from './blocking.js';
@@ -26,10 +26,6 @@ const B_RPOPLPUSH = Buffer.from('RPOPLPUSH');
 const B_LEFT = Buffer.from('LEFT');
 const B_RIGHT = Buffer.from('RIGHT');
 const E_POSITIVE = new ErrorReply('ERR value is out of range, must be positive');
-
-function eqi(b: Buffer, lower: string): boolean {
-  return b.length === lower.length && b.toString('latin1').toLowerCase() === lower;
-}
 
 /** LEFT -> true, RIGHT -> false, else null (syntax error). */
 function parseSide(b: Buffer): boolean | null {

@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, NULL_ARRAY, OK, RespMap, type Reply } from '../wire/reply.js';
-import { T_STREAM, type Db, type Entry, keyString as kstr } from './store.js';
+import { T_STREAM, eqi, type Db, type Entry, keyString as kstr } from './store.js';
 import { parseInt64 } from './numbers.js';
 import { E_NOT_INT, E_NO_KEY, E_SYNTAX, E_WRONGTYPE, wrongArgs } from './replies.js';
 import {
@@ -45,10 +45,6 @@ const B_JUSTID = Buffer.from('JUSTID');
 const B_LASTID = Buffer.from('LASTID');
 const B_EQUALS = Buffer.from('=');
 
-function eqi(b: Buffer, lower: string): boolean {
-  return b.length === lower.length && b.toString('latin1').toLowerCase() === lower;
-}
-
 const num = (n: number | bigint): Buffer => Buffer.from(String(n), 'latin1');
 
 function getStream(ctx: Context, db: Db, key: string): Entry | undefined | ErrorReply {
@@ -65,6 +61,17 @@ function parseLL(b: Buffer): bigint | null {
 function strictId(b: Buffer, missingSeq = 0n): StreamId | ErrorReply {
   const p = parseId(b, missingSeq, true);
   return p === null ? E_INVALID_ID : p.id;
+}
+
+/** argv[from..] as strict IDs (XACK, XDEL): all valid or the error. */
+function strictIds(argv: Buffer[], from: number): StreamId[] | ErrorReply {
+  const ids: StreamId[] = [];
+  for (let j = from; j < argv.length; j++) {
+    const id = strictId(argv[j]!);
+    if (id instanceof ErrorReply) return id;
+    ids.push(id);
+  }
+  return ids;
 }
 
 /** streamParseIntervalIDOrReply plus the increment/decrement of an exclusive `(` bound. */
@@ -204,7 +211,7 @@ const xadd: Impl = (ctx, client, argv) => {
   }
   if (a.id === null || !a.seqGiven) prop[a.idx] = idb;
   ctx.propagateAs([prop]);
-  ctx.signalKey(db, key);
+  ctx.signalList(db, key);
   return idb;
 };
 
@@ -461,41 +468,31 @@ function xreadGeneric(ctx: Context, client: ClientState, argv: Buffer[], group: 
   if (timeout === -1 || client.inExec) return NULL_ARRAY;
   const keyBufs = argv.slice(streamsArg, streamsArg + n);
   const blockCount = count || XREAD_BLOCKED_DEFAULT_COUNT;
-  return ctx.block(
-    {
-      client,
-      db: client.db,
-      keys: keyBufs.map(kstr),
-      keyBufs,
-      kind: 0,
-      left: false,
-      dest: null,
-      destLeft: false,
-      count: 0,
-      legacyMove: false,
-      serve: (sdb, key, e) => {
-        const idx = keyBufs.findIndex((b) => kstr(b) === key);
-        const keyBuf = keyBufs[idx]!;
-        if (e === undefined || e.t !== T_STREAM) {
-          // A deleted (or retyped) stream ends XREADGROUP's wait; XREAD keeps waiting.
-          return groupName !== null ? new ErrorReply('UNBLOCKED the stream key no longer exists') : undefined;
-        }
-        const s = e.v as Stream;
-        let gt = ids[idx]!;
-        let gr: GroupRead | null = null;
-        if (groupName !== null) {
-          const g = s.groups.get(groupName.toString('latin1'));
-          if (g === undefined) return new ErrorReply('NOGROUP the consumer group this client was blocked on no longer exists');
-          gt = g.lastId;
-          gr = { group: g, groupName, consumerName: consumerName!, noack };
-        }
-        if (!(s.lastId > gt)) return undefined;
-        const sprops: Buffer[][] = [];
-        const consumer = gr === null ? null : readingConsumer(ctx, sdb, keyBuf, gr, sprops);
-        const entries = deliver(ctx, s, keyBuf, gt + 1n, blockCount, gr, consumer, sprops);
-        for (const p of sprops) ctx.propagateRaw(sdb.id, p);
-        return keyedReply(client, [[keyBuf, entries]]);
-      },
+  return ctx.blockServed(
+    client,
+    keyBufs,
+    (sdb, key, e) => {
+      const idx = keyBufs.findIndex((b) => kstr(b) === key);
+      const keyBuf = keyBufs[idx]!;
+      if (e === undefined || e.t !== T_STREAM) {
+        // A deleted (or retyped) stream ends XREADGROUP's wait; XREAD keeps waiting.
+        return groupName !== null ? new ErrorReply('UNBLOCKED the stream key no longer exists') : undefined;
+      }
+      const s = e.v as Stream;
+      let gt = ids[idx]!;
+      let gr: GroupRead | null = null;
+      if (groupName !== null) {
+        const g = s.groups.get(groupName.toString('latin1'));
+        if (g === undefined) return new ErrorReply('NOGROUP the consumer group this client was blocked on no longer exists');
+        gt = g.lastId;
+        gr = { group: g, groupName, consumerName: consumerName!, noack };
+      }
+      if (!(s.lastId > gt)) return undefined;
+      const sprops: Buffer[][] = [];
+      const consumer = gr === null ? null : readingConsumer(ctx, sdb, keyBuf, gr, sprops);
+      const entries = deliver(ctx, s, keyBuf, gt + 1n, blockCount, gr, consumer, sprops);
+      for (const p of sprops) ctx.propagateRaw(sdb.id, p);
+      return keyedReply(client, [[keyBuf, entries]]);
     },
     timeout,
   );
@@ -614,7 +611,7 @@ const xgroup: Impl = (ctx, client, argv) => {
       s!.groups.delete(gname.toString('latin1'));
       ctx.dirty++;
       ctx.notify(db.id, 'xgroup-destroy', keyBuf, 't');
-      ctx.signalKey(db, key);
+      ctx.signalList(db, key);
       return 1;
     case 'createconsumer': {
       const c = g!.createConsumer(argv[4]!, ctx.t);
@@ -677,12 +674,8 @@ const xack: Impl = (ctx, client, argv) => {
   if (e instanceof ErrorReply) return e;
   const g = e === undefined ? undefined : (e.v as Stream).groups.get(argv[2]!.toString('latin1'));
   if (g === undefined) return 0;
-  const ids: StreamId[] = [];
-  for (let j = 3; j < argv.length; j++) {
-    const id = strictId(argv[j]!);
-    if (id instanceof ErrorReply) return id;
-    ids.push(id);
-  }
+  const ids = strictIds(argv, 3);
+  if (ids instanceof ErrorReply) return ids;
   let n = 0;
   for (const id of ids) {
     const nack = g.pel.get(id);
@@ -758,6 +751,15 @@ const xpending: Impl = (ctx, client, argv) => {
   return out;
 };
 
+/** The stream argv[1] and its group argv[2] (XCLAIM, XAUTOCLAIM), or WRONGTYPE/NOGROUP. */
+function streamGroup(ctx: Context, db: Db, argv: Buffer[]): [Stream, ConsumerGroup] | ErrorReply {
+  const e = getStream(ctx, db, kstr(argv[1]!));
+  if (e instanceof ErrorReply) return e;
+  const s = e === undefined ? undefined : (e.v as Stream);
+  const g = s?.groups.get(argv[2]!.toString('latin1'));
+  return s === undefined || g === undefined ? noGroup(argv) : [s, g];
+}
+
 function claimTo(g: ConsumerGroup, id: StreamId, nack: Nack, consumer: Consumer): void {
   if (nack.consumer !== consumer) {
     nack.consumer?.pel.delete(id);
@@ -774,11 +776,9 @@ function dropNack(g: ConsumerGroup, id: StreamId, nack: Nack): void {
 
 const xclaim: Impl = (ctx, client, argv) => {
   const db = ctx.dbs[client.db]!;
-  const e = getStream(ctx, db, kstr(argv[1]!));
-  if (e instanceof ErrorReply) return e;
-  const s = e === undefined ? undefined : (e.v as Stream);
-  const g = s?.groups.get(argv[2]!.toString('latin1'));
-  if (s === undefined || g === undefined) return noGroup(argv);
+  const sg = streamGroup(ctx, db, argv);
+  if (sg instanceof ErrorReply) return sg;
+  const [s, g] = sg;
   const mi = parseLL(argv[4]!);
   if (mi === null) return new ErrorReply('ERR Invalid min-idle-time argument for XCLAIM');
   const minIdle = mi < 0n ? 0 : Number(mi);
@@ -886,11 +886,9 @@ const xautoclaim: Impl = (ctx, client, argv) => {
     else return E_SYNTAX;
   }
   const db = ctx.dbs[client.db]!;
-  const e = getStream(ctx, db, kstr(argv[1]!));
-  if (e instanceof ErrorReply) return e;
-  const s = e === undefined ? undefined : (e.v as Stream);
-  const g = s?.groups.get(argv[2]!.toString('latin1'));
-  if (s === undefined || g === undefined) return noGroup(argv);
+  const sg = streamGroup(ctx, db, argv);
+  if (sg instanceof ErrorReply) return sg;
+  const [s, g] = sg;
   let attempts = count * 10;
   const now = ctx.now();
   const keyBuf = argv[1]!;
@@ -934,12 +932,8 @@ const xdel: Impl = (ctx, client, argv) => {
   if (e instanceof ErrorReply) return e;
   if (e === undefined) return 0;
   const s = e.v as Stream;
-  const ids: StreamId[] = [];
-  for (let j = 2; j < argv.length; j++) {
-    const id = strictId(argv[j]!);
-    if (id instanceof ErrorReply) return id;
-    ids.push(id);
-  }
+  const ids = strictIds(argv, 2);
+  if (ids instanceof ErrorReply) return ids;
   let deleted = 0;
   let first = false;
   for (const id of ids) {

@@ -146,7 +146,7 @@ function setGeneric(
   if (found !== undefined) {
     e = found;
     // A stream replaced by SET ends its XREADGROUP waiters.
-    if (e.t !== T_STRING) ctx.signalKey(db, key);
+    if (e.t !== T_STRING) ctx.signalList(db, key);
     e.t = T_STRING;
     e.v = own(val);
     if (!(flags & F_KEEPTTL)) ctx.clearExpire(db, e);
@@ -157,7 +157,7 @@ function setGeneric(
   ctx.notify(db.id, 'set', keyBuf, '$');
   if (at >= 0) {
     ctx.setExpire(db, key, e, at);
-    if (!(flags & F_PXAT)) ctx.propagateAs([[B_SET, keyBuf, val, B_PXAT, int64Buffer(at)]]);
+    ctx.propagateAs([[B_SET, keyBuf, val, B_PXAT, int64Buffer(at)]]);
     ctx.notify(db.id, 'expire', keyBuf, 'g');
   }
   return flags & F_GET ? old : okReply;
@@ -262,7 +262,7 @@ function msetGeneric(ctx: Context, client: ClientState, argv: Buffer[], nx: bool
     const key = kstr(argv[i]!);
     const e = ctx.lookup(db, key);
     if (e !== undefined) {
-      if (e.t !== T_STRING) ctx.signalKey(db, key);
+      if (e.t !== T_STRING) ctx.signalList(db, key);
       e.t = T_STRING;
       e.v = own(argv[i + 1]!);
       ctx.clearExpire(db, e);

@@ -1,7 +1,7 @@
 import type { ClientState } from './api.js';
 import type { Context, Impl } from './context.js';
 import { ErrorReply, NULL_ARRAY, RespDouble, type Reply } from '../wire/reply.js';
-import { T_SET, T_ZSET, type Db, type Entry, keyString as kstr } from './store.js';
+import { T_SET, T_ZSET, eqi, type Db, type Entry, keyString as kstr } from './store.js';
 import { parseInt64, toNum } from './numbers.js';
 import { E_NOT_INT, E_SYNTAX, E_WRONGTYPE } from './replies.js';
 import { parseTimeout } from './cmd-lists.js';
@@ -15,10 +15,6 @@ const B_ZPOPMIN = Buffer.from('ZPOPMIN');
 const B_ZPOPMAX = Buffer.from('ZPOPMAX');
 const B_ZRANGE = Buffer.from('ZRANGE');
 const B_DEL = Buffer.from('DEL');
-
-function eqi(b: Buffer, lower: string): boolean {
-  return b.length === lower.length && b.toString('latin1').toLowerCase() === lower;
-}
 
 type Op = 'union' | 'inter' | 'diff';
 type Aggregate = 'sum' | 'min' | 'max';
@@ -268,25 +264,15 @@ function blockingPop(ctx: Context, client: ClientState, keys: Buffer[], max: boo
     return reply(f[0], popped);
   }
   if (client.inExec) return NULL_ARRAY;
-  return ctx.block(
-    {
-      client,
-      db: client.db,
-      keys: keys.map(kstr),
-      keyBufs: keys,
-      kind: 0,
-      left: false,
-      dest: null,
-      destLeft: false,
-      count: 0,
-      legacyMove: false,
-      serve: (sdb, key, e) => {
-        if (e === undefined || e.t !== T_ZSET || (e.v as ZSet).size === 0) return undefined;
-        const keyBuf = keys.find((k) => kstr(k) === key)!;
-        const popped = popFrom(ctx, sdb, keyBuf, e, max, count);
-        ctx.propagateRaw(sdb.id, prop(keyBuf, popped.length));
-        return reply(keyBuf, popped);
-      },
+  return ctx.blockServed(
+    client,
+    keys,
+    (sdb, key, e) => {
+      if (e === undefined || e.t !== T_ZSET || (e.v as ZSet).size === 0) return undefined;
+      const keyBuf = keys.find((k) => kstr(k) === key)!;
+      const popped = popFrom(ctx, sdb, keyBuf, e, max, count);
+      ctx.propagateRaw(sdb.id, prop(keyBuf, popped.length));
+      return reply(keyBuf, popped);
     },
     timeout,
   );

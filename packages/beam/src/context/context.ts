@@ -147,6 +147,11 @@ export class Context extends EventEmitter {
   private internalIds = 0;
   readonly scanCursors = new Map<string, Iterator<unknown>>();
   readonly scanCursorLimit: number;
+  /**
+   * Emit 'new' keyspace events (class `n`) when a key is created. Off by default, so listeners that do not ask for
+   * them never see them; the keyspace notifier turns it on while notify-keyspace-events has `n`.
+   */
+  newKeyEvents = false;
   /** Stream node sizes (CONFIG stream-node-max-entries/-bytes; a server keeps them current). */
   readonly streamLimits: StreamNodeLimits = { maxEntries: 100, maxBytes: 4096 };
   /** See ContextOptions.maxLcsTableBytes; a server updates it on CONFIG SET proto-max-bulk-len. */
@@ -430,7 +435,7 @@ export class Context extends EventEmitter {
     e.a = this.t;
     db.data.set(key, e);
     if (this.isHidden(key)) db.hidden++;
-    else if (this.wantKeyspace) this.evq.push({ db: db.id, event: 'new', key: Buffer.from(key, 'latin1'), cls: 'n' });
+    else if (this.newKeyEvents && this.wantKeyspace) this.evq.push({ db: db.id, event: 'new', key: Buffer.from(key, 'latin1'), cls: 'n' });
     if (this.blocking.count > 0) this.blocking.signal(db.id, key);
     return e;
   }
@@ -474,13 +479,8 @@ export class Context extends EventEmitter {
     }
   }
 
-  /** Marks a list key as possibly ready for blocked clients. */
+  /** Marks a key (list, sorted set or stream) as possibly ready for blocked clients. */
   signalList(db: Db, key: string): void {
-    if (this.blocking.count > 0) this.blocking.signal(db.id, key);
-  }
-
-  /** Marks any key as possibly ready for blocked clients (streams, sorted sets). */
-  signalKey(db: Db, key: string): void {
     if (this.blocking.count > 0) this.blocking.signal(db.id, key);
   }
 
@@ -523,6 +523,12 @@ export class Context extends EventEmitter {
         resolve(error ? E_UNBLOCKED : NULL_ARRAY_REPLY);
       };
     });
+  }
+
+  /** block() for a waiter served by its own `serve` function (streams, sorted sets) on the given keys. */
+  blockServed(client: ClientState, keyBufs: Buffer[], serve: NonNullable<Waiter['serve']>, timeoutAt: number): Promise<Reply> {
+    const keys = keyBufs.map((b) => b.toString('latin1'));
+    return this.block({ client, db: client.db, keys, keyBufs, kind: 0, left: false, dest: null, destLeft: false, count: 0, legacyMove: false, serve }, timeoutAt);
   }
 
   private scheduleServe(): void {

@@ -37,8 +37,6 @@ export interface ClientIo {
   fd(): number;
   /** Bytes read but not yet parsed into commands. */
   queryBuffer(): number;
-  /** Commands parsed but not yet run. */
-  pendingCommands(): number;
   /** Reply bytes not yet taken by the socket. */
   output(): number;
 }

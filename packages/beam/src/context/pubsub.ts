@@ -117,7 +117,12 @@ const CLASS_BITS: Record<KeyspaceEvent['cls'], number> = {
  * for a context's 'keyspace' events, filtered by the config's notify-keyspace-events. Returns a detach function.
  */
 export function attachKeyspaceNotifier(
-  context: { on(ev: 'keyspace', l: (e: KeyspaceEvent) => void): unknown; off(ev: 'keyspace', l: (e: KeyspaceEvent) => void): unknown },
+  context: {
+    on(ev: 'keyspace', l: (e: KeyspaceEvent) => void): unknown;
+    off(ev: 'keyspace', l: (e: KeyspaceEvent) => void): unknown;
+    /** Set while notify-keyspace-events has `n` (the Context emits 'new' events only then). */
+    newKeyEvents?: boolean;
+  },
   hub: PubSubHub,
   config: ServerConfig,
 ): () => void {
@@ -136,6 +141,7 @@ export function attachKeyspaceNotifier(
   let attached = false;
   const sync = (): void => {
     const want = config.notifyFlags !== 0;
+    if ('newKeyEvents' in context) context.newKeyEvents = (config.notifyFlags & NOTIFY.n) !== 0;
     if (want && !attached) context.on('keyspace', listener);
     if (!want && attached) context.off('keyspace', listener);
     attached = want;
@@ -145,6 +151,7 @@ export function attachKeyspaceNotifier(
   return () => {
     config.off('change', sync);
     if (attached) context.off('keyspace', listener);
+    if ('newKeyEvents' in context) context.newKeyEvents = false;
     attached = false;
   };
 }

@@ -31,6 +31,11 @@ export function keyString(b: Buffer): string {
   }
 }
 
+/** An argument equal to an ASCII lower-case word, ignoring case (option names). */
+export function eqi(b: Buffer, lower: string): boolean {
+  return b.length === lower.length && b.toString('latin1').toLowerCase() === lower;
+}
+
 /** Value types, as TYPE names them. Numbers rather than strings so the hot path compares small ints. */
 export const T_STRING = 0;
 export const T_LIST = 1;

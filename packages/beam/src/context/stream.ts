@@ -5,6 +5,8 @@
  * An ID is one bigint: ms in the high 64 bits, seq in the low 64 bits, so IDs compare as numbers.
  */
 
+import type { RdbStream } from '../sync/rdb-reader.js';
+
 export type StreamId = bigint;
 
 const MASK64 = (1n << 64n) - 1n;
@@ -396,24 +398,8 @@ export class Stream {
   }
 }
 
-/** The plain shape of a stream read from an RDB (see sync/rdb-reader's RdbStream). */
-export interface StreamData {
-  entries: Array<{ id: StreamId; fields: Buffer[] }>;
-  lastId: StreamId;
-  firstId: StreamId;
-  maxDeletedId: StreamId;
-  entriesAdded: number;
-  groups: Array<{
-    name: Buffer;
-    lastId: StreamId;
-    entriesRead: number;
-    pel: Array<{ id: StreamId; deliveryTime: number; deliveryCount: number }>;
-    consumers: Array<{ name: Buffer; seenTime: number; pending: StreamId[] }>;
-  }>;
-}
-
 /** Builds a stream from its RDB form (RDB loading, replication). */
-export function streamFromData(d: StreamData, limits: StreamNodeLimits): Stream {
+export function streamFromData(d: RdbStream, limits: StreamNodeLimits): Stream {
   const s = new Stream();
   for (const e of d.entries) s.append(e.id, e.fields, limits);
   s.lastId = d.lastId;
@@ -421,7 +407,8 @@ export function streamFromData(d: StreamData, limits: StreamNodeLimits): Stream 
   s.maxDeletedId = d.maxDeletedId;
   s.entriesAdded = d.entriesAdded;
   for (const g of d.groups) {
-    const cg = new ConsumerGroup(g.name, g.lastId, g.entriesRead);
+    // Redis < 7 did not record entries-read: Redis 7 estimates it at load (rdbLoadObject).
+    const cg = new ConsumerGroup(g.name, g.lastId, d.legacy ? s.estimateDistance(g.lastId) : g.entriesRead);
     const times = new Map(g.pel.map((p) => [p.id, p]));
     for (const c of g.consumers) {
       const cc = cg.createConsumer(c.name, c.seenTime)!;

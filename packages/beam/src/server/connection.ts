@@ -70,7 +70,6 @@ export class Connection {
     this.client.io = {
       fd: () => (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1,
       queryBuffer: () => this.decoder.bufferedBytes,
-      pendingCommands: () => this.queue.length - this.qi,
       output: () => this.socket.writableLength + this.writer.length,
     };
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

@@ -49,6 +49,8 @@ export interface RdbStream {
   firstId: bigint;
   maxDeletedId: bigint;
   entriesAdded: number;
+  /** Written by Redis < 7 (type 15): entries-read of the groups is not recorded (the loader estimates it). */
+  legacy: boolean;
   groups: Array<{
     name: Buffer;
     lastId: bigint;
@@ -437,7 +439,7 @@ export class RdbParser {
       }
       groups.push({ name, lastId: glast, entriesRead, pel, consumers });
     }
-    return { entries, lastId, firstId, maxDeletedId, entriesAdded, groups };
+    return { entries, lastId, firstId, maxDeletedId, entriesAdded, legacy: type === RdbType.STREAM_LISTPACKS, groups };
   }
 
   private value(type: number, cur: Cursor, key: Buffer): RdbEntry {

@@ -37,10 +37,12 @@ describe('context: Context', () => {
   it("emits 'new' (class n) when a key is created, before the command's own event", () => {
     const all: string[] = [];
     ctx.on('keyspace', (e: KeyspaceEvent) => all.push(`${e.cls}:${e.event}:${e.key.toString('latin1')}`));
+    ctx.call(client(), words('SET pre v'));
+    ctx.newKeyEvents = true; // what the notifier does while notify-keyspace-events has `n`
     ctx.call(client(), words('SET k v'));
     ctx.call(client(), words('SET k w'));
     ctx.call(client(), words('RPUSH l a'));
-    expect(all).to.deep.equal(['n:new:k', '$:set:k', '$:set:k', 'n:new:l', 'l:rpush:l']);
+    expect(all).to.deep.equal(['$:set:pre', 'n:new:k', '$:set:k', '$:set:k', 'n:new:l', 'l:rpush:l']);
   });
 
   it('runs through spec.handler the same way as call()', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { PropagateEvent } from '../../src/context/api.js';
 import type { BeamServer } from '../../src/server/server.js';
-import { RespClient } from '../sync/helpers.js';
+import { RespClient, waitFor } from '../sync/helpers.js';
 import { rawExchange, startServer } from './helpers.js';
 
 /** Regressions for differences Redis' own TCL suite found (tools/redis-suite.sh); each checks Redis 7.0's behaviour. */
@@ -193,5 +193,68 @@ describe('server: behaviours from the Redis test suite', function () {
       expect(await c.str('CONFIG', 'SET', k!, v!)).to.equal('OK');
       expect((await c.call('CONFIG', 'GET', k!) as Buffer[]).map(String)).to.deep.equal([k, v]);
     }
+  });
+
+  it('accepts every Redis 7.0 parameter (encoding thresholds included) and keeps aliases in step', async () => {
+    const c = await connect();
+    const names = ['zset-max-ziplist-value', 'zset-max-listpack-entries', 'stream-node-max-bytes', 'activedefrag', 'hll-sparse-max-bytes',
+      'tracking-table-max-keys', 'lazyfree-lazy-user-del', 'latency-tracking', 'cluster-node-timeout'];
+    for (const k of names) expect((await c.call('CONFIG', 'GET', k) as Buffer[]).length, k).to.equal(2);
+    expect(await c.str('CONFIG', 'SET', 'zset-max-ziplist-value', '32')).to.equal('OK');
+    expect((await c.call('CONFIG', 'GET', 'zset-max-listpack-value') as Buffer[]).map(String)).to.deep.equal(['zset-max-listpack-value', '32']);
+    expect(await err(c.call('CONFIG', 'SET', 'activedefrag', 'maybe'))).to.match(/yes' or 'no/);
+    expect(await err(c.call('CONFIG', 'SET', 'hll-sparse-max-bytes', 'x'))).to.match(/integer/);
+  });
+
+  it("sends the 'new' keyspace event when a key is created", async () => {
+    const c = await connect();
+    await c.call('CONFIG', 'SET', 'notify-keyspace-events', 'En');
+    const got = rawExchange(port, Buffer.from('SUBSCRIBE __keyevent@0__:new\r\n'), (d) => d.includes('fresh'), 20, 5000);
+    await waitFor('subscribed', async () => ((await c.call('PUBSUB', 'NUMSUB', '__keyevent@0__:new')) as unknown[])[1] === 1, 5000);
+    await c.call('SET', 'fresh', '1');
+    await c.call('SET', 'fresh', '2');
+    const text = (await got).data.toString('latin1');
+    expect(text).to.match(/\$7\r\nmessage\r\n\$18\r\n__keyevent@0__:new\r\n\$5\r\nfresh\r\n$/);
+  });
+
+  it('CLIENT LIST shows the fd, the query buffer of the running command and tot-mem; INFO peak memory and ops/sec move', async () => {
+    const c = await connect();
+    const line = await c.str('CLIENT', 'INFO');
+    expect(line).to.match(/ fd=\d+ /).and.match(/ qbuf=26 /).and.match(/ tot-mem=[1-9]\d* /);
+    for (let i = 0; i < 500; i++) void c.call('PING');
+    await c.call('PING');
+    let ops = 0;
+    await waitFor('instantaneous_ops_per_sec > 0', async () => {
+      ops = Number(/instantaneous_ops_per_sec:(\d+)/.exec(await c.str('INFO', 'stats'))?.[1]);
+      return ops > 0;
+    }, 5000);
+    const mem = await c.str('INFO', 'memory');
+    const used = Number(/used_memory:(\d+)/.exec(mem)?.[1]);
+    const peak = Number(/used_memory_peak:(\d+)/.exec(mem)?.[1]);
+    expect(peak).to.be.at.least(used);
+  });
+
+  it('OBJECT IDLETIME counts from the last access; TTL, TYPE and EXISTS do not touch the key', async () => {
+    const c = await connect();
+    await c.call('SET', 'k', 'v');
+    const e = server.context!.dbs[0]!.data.get('k')!;
+    e.a -= 5000;
+    await c.call('TTL', 'k');
+    await c.call('TYPE', 'k');
+    await c.call('EXISTS', 'k');
+    expect(await c.call('OBJECT', 'IDLETIME', 'k')).to.be.within(5, 6);
+    await c.call('GET', 'k');
+    expect(await c.call('OBJECT', 'IDLETIME', 'k')).to.equal(0);
+  });
+
+  it('COMMAND GETKEYSANDFLAGS reports each key with its Redis key-spec flags', async () => {
+    const c = await connect();
+    const flat = (r: unknown): unknown => (Buffer.isBuffer(r) ? r.toString() : Array.isArray(r) ? r.map(flat) : r);
+    expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'set', 'k1', 'v1'))).to.deep.equal([['k1', ['OW', 'update']]]);
+    expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'LMOVE', 'k1', 'k2', 'left', 'right'))).to.deep.equal(
+      [['k1', ['RW', 'access', 'delete']], ['k2', ['RW', 'insert']]]);
+    expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'zunionstore', 'd', '2', 'a', 'b'))).to.deep.equal(
+      [['d', ['OW', 'update']], ['a', ['RO', 'access']], ['b', ['RO', 'access']]]);
+    expect(await err(c.call('COMMAND', 'GETKEYSANDFLAGS', 'ping'))).to.match(/no key arguments/);
   });
 });

@@ -124,10 +124,10 @@ describe('sync/rdb-reader', function () {
     expect(code(rdb.subarray(0, rdb.length - 1))).to.equal('RDB_TRUNCATED');
     expect(code(Buffer.concat([rdb, Buffer.from('x')]))).to.equal('RDB_TRAILING_DATA');
     expect(code(rdb, { maxBulk: 3 })).to.equal('RDB_LIMIT');
-    const stream = Buffer.from(rdb);
-    const at = stream.indexOf(Buffer.from([0x00, 0x01, 0x6b])); // type STRING, key "k"
-    stream[at] = RdbType.STREAM_LISTPACKS;
-    expect(code(stream, { verifyChecksum: false })).to.equal('RDB_UNSUPPORTED_TYPE');
+    const moduleValue = Buffer.from(rdb);
+    const at = moduleValue.indexOf(Buffer.from([0x00, 0x01, 0x6b])); // type STRING, key "k"
+    moduleValue[at] = RdbType.MODULE_2; // module values are not supported
+    expect(code(moduleValue, { verifyChecksum: false })).to.equal('RDB_UNSUPPORTED_TYPE');
   });
 
   describe('on a dump made by a real redis-server', () => {

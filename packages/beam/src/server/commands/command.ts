@@ -2,6 +2,7 @@ import type { CommandSpec } from '../../context/api.js';
 import { COMMAND_TABLE } from '../../context/command-table.js';
 import { globMatch } from '../../context/glob.js';
 import { ErrorReply, RespMap, RespSet, SimpleString, type Reply } from '../../wire/reply.js';
+import { KEY_SPEC_FLAGS } from './key-specs.js';
 import type { CommandScope } from './env.js';
 import { container, E_SYNTAX, helpReply, spec, subcommandsOf } from './spec.js';
 
@@ -76,6 +77,8 @@ function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
   return out;
 }
 
+const E_NO_KEY_ARGS = new ErrorReply('ERR The command has no key arguments');
+
 /** One COMMAND INFO entry, in Redis 7.0's 10-element layout. */
 export function commandInfo(s: CommandSpec): Reply {
   return [
@@ -104,6 +107,17 @@ function commandDoc(s: CommandSpec): RespMap {
 
 export function commandCommands(scope: CommandScope): CommandSpec[] {
   const d = scope.dispatcher;
+  /** COMMAND GETKEYS' lookup: the command and its key arguments, an error, or undefined when it has no keys. */
+  const commandKeys = (argv: Buffer[]): [CommandSpec, Buffer[]] | ErrorReply | undefined => {
+    const s = d.lookup(argv[0]!);
+    if (!s) return new ErrorReply('ERR Invalid command specified');
+    if (s.arity >= 0 ? argv.length !== s.arity : argv.length < -s.arity) {
+      return new ErrorReply('ERR Invalid number of arguments specified for command');
+    }
+    const keys = keyArgs(s, argv);
+    if (keys === null) return new ErrorReply('ERR Invalid arguments specified for command');
+    return keys.length > 0 ? [s, keys] : undefined;
+  };
   const all = (): CommandSpec[] => [...d.commands()];
   const handler = container('command', {
     count: { arity: 2, run: () => all().length },
@@ -144,15 +158,26 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
     getkeys: {
       arity: -3,
       run: (inv) => {
-        const argv = inv.argv.slice(2);
-        const s = d.lookup(argv[0]!);
-        if (!s) return new ErrorReply('ERR Invalid command specified');
-        if (s.arity >= 0 ? argv.length !== s.arity : argv.length < -s.arity) {
-          return new ErrorReply('ERR Invalid number of arguments specified for command');
-        }
-        const keys = keyArgs(s, argv);
-        if (keys === null) return new ErrorReply('ERR Invalid arguments specified for command');
-        return keys.length > 0 ? keys : new ErrorReply('ERR The command has no key arguments');
+        const r = commandKeys(inv.argv.slice(2));
+        return r === undefined ? E_NO_KEY_ARGS : r instanceof ErrorReply ? r : r[1];
+      },
+    },
+    getkeysandflags: {
+      arity: -3,
+      run: (inv) => {
+        const r = commandKeys(inv.argv.slice(2));
+        if (r === undefined) return E_NO_KEY_ARGS;
+        if (r instanceof ErrorReply) return r;
+        const [s, keys] = r;
+        const specs = KEY_SPEC_FLAGS[s.name] ?? [];
+        const withGet = s.name === 'set' && inv.argv.slice(5).some((a) => a.toString().toLowerCase() === 'get');
+        // Key i takes the i-th key spec, later keys the last one (MSET's keys share one spec; LMOVE, SORT ... STORE
+        // and *STORE destinations have one each). SET without GET only overwrites, as Redis' setGetKeys reports.
+        return keys.map((k, i) => {
+          let flags = specs[Math.min(i, specs.length - 1)] ?? [];
+          if (s.name === 'set' && !withGet) flags = ['OW', 'update'];
+          return [k, new RespSet(flags.map((f) => new SimpleString(f)))];
+        });
       },
     },
     help: {
