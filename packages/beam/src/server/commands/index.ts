@@ -8,7 +8,7 @@ import { transactionCommands } from './transaction.js';
 import { configCommands } from './config.js';
 import { infoCommands } from './info.js';
 import { commandCommands } from './command.js';
-import { scriptingCommands } from '../../scripting/commands.js';
+import { scriptingCommands } from './scripting.js';
 
 /** Every command the server itself implements (connection state, pub/sub, transactions, introspection). */
 export function serverCommands(scope: CommandScope): CommandSpec[] {

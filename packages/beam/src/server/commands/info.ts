@@ -5,7 +5,7 @@ import type { CommandScope } from './env.js';
 import { clientOf, spec } from './spec.js';
 import { replicationInfo } from '../replication.js';
 import { saveState } from '../persistence.js';
-import { scriptEngineOf } from '../../scripting/commands.js';
+import { scriptEngineOf } from './scripting.js';
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
 const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];

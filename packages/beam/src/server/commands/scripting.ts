@@ -1,14 +1,14 @@
 import { Buffer } from 'node:buffer';
-import type { CommandInvocation, CommandSpec } from '../context/api.js';
-import type { DispatchClient } from '../context/dispatch.js';
-import type { Context } from '../context/context.js';
-import type { Dispatcher } from '../context/dispatch.js';
-import { globMatch } from '../context/glob.js';
-import { ErrorReply, OK, RespMap, RespSet, SimpleString, type Reply } from '../wire/reply.js';
-import { loadLua, loadedLua } from './lua-api.js';
-import { container } from '../server/commands/spec.js';
-import { ScriptEngine } from './engine.js';
-import { dumpFunctions, restoreFunctions } from './function-dump.js';
+import type { CommandInvocation, CommandSpec } from '../../context/api.js';
+import type { DispatchClient } from '../../context/dispatch.js';
+import type { Context } from '../../context/context.js';
+import type { Dispatcher } from '../../context/dispatch.js';
+import { globMatch } from '../../context/glob.js';
+import { ErrorReply, OK, RespMap, RespSet, SimpleString, type Reply } from '../../wire/reply.js';
+import { loadLua, loadedLua } from '../../scripting/lua-api.js';
+import { container } from './spec.js';
+import { ScriptEngine } from '../../scripting/engine.js';
+import { dumpFunctions, restoreFunctions } from '../../scripting/function-dump.js';
 
 export interface ScriptingScope {
   dispatcher: Dispatcher;
