@@ -511,7 +511,7 @@ export class ScriptEngine {
     }
     const script = this.scripts.get(sha)!;
     const vm = this.vm;
-    const pre = this.prepare(caller, script.flags, ro);
+    const pre = this.prepare(script.flags, ro);
     if (pre) return pre;
     const api = this.api;
     const L = vm.L;
@@ -621,7 +621,7 @@ export class ScriptEngine {
     if (nk instanceof ErrorReply) return nk;
     if (nk > argv.length - 3) return new ErrorReply('ERR Number of keys can\'t be greater than number of args');
     const flags: ScriptFlags = { compat: false, flags: f.flags };
-    const pre = this.prepare(caller, flags, ro);
+    const pre = this.prepare(flags, ro);
     if (pre) return pre;
     const vm = this.fvm;
     const api = this.api;
@@ -637,8 +637,7 @@ export class ScriptEngine {
   // ---- running -----------------------------------------------------------------------------------
 
   /** scriptPrepareForRun's checks on flags. */
-  private prepare(caller: DispatchClient, flags: ScriptFlags, ro: boolean): ErrorReply | null {
-    void caller;
+  private prepare(flags: ScriptFlags, ro: boolean): ErrorReply | null {
     if (!flags.compat && !flags.flags.has('no-writes') && ro) {
       return new ErrorReply('ERR Can not execute a script with write flag using *_ro command.');
     }
@@ -806,8 +805,7 @@ export class ScriptEngine {
   }
 
   /** SCRIPT KILL / FUNCTION KILL: scripts run synchronously here, so there is never one to kill from another client. */
-  kill(evalMode: boolean): ErrorReply | null {
-    void evalMode;
+  kill(): ErrorReply {
     return new ErrorReply('NOTBUSY No scripts in execution right now.');
   }
 }

@@ -115,7 +115,7 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
     },
     exists: { arity: -3, run: withEngine((e, inv) => inv.argv.slice(2).map((s) => (e.hasScript(s.toString('latin1')) ? 1 : 0))) },
     load: { arity: 3, run: withEngine((e, inv) => e.createScript(inv.argv[2]!)) },
-    kill: { arity: 2, run: withEngine((e) => e.kill(true) ?? OK) },
+    kill: { arity: 2, run: withEngine((e) => e.kill()) },
     debug: {
       arity: 3,
       run: (inv) => {
@@ -163,7 +163,7 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
         return OK;
       }),
     },
-    kill: { arity: 2, run: withEngine((e) => e.kill(false) ?? OK) },
+    kill: { arity: 2, run: withEngine((e) => e.kill()) },
     stats: {
       arity: 2,
       run: withEngine((e) => new RespMap([
