@@ -83,7 +83,7 @@ const BOOLEANS = new Set(['appendonly', 'protected-mode', 'slave-read-only', 're
   'stop-writes-on-bgsave-error', 'rdbcompression', 'lazyfree-lazy-eviction', 'replica-serve-stale-data',
   'aof-use-rdb-preamble', 'lazyfree-lazy-user-del', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
   'lazyfree-lazy-user-flush', 'replica-lazy-flush']);
-const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit', 'repl-backlog-size', 'hll-sparse-max-bytes']);
+const MEMORY = new Set(['maxmemory', 'proto-max-bulk-len', 'client-query-buffer-limit', 'repl-backlog-size']);
 
 /** Redis 7.0's alias pairs: setting either name sets both. */
 const ALIAS_PAIRS: ReadonlyArray<[string, string]> = [
