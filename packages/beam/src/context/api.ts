@@ -24,6 +24,8 @@ export interface ClientState {
   readonly master?: boolean;
   /** Aborted when the connection closes: cancels blocking waits. */
   readonly signal: AbortSignal;
+  /** The client a Lua script's redis.call() runs as (SORT of a set then sorts, as in Redis). */
+  script?: boolean;
   /** Set while the client is blocked on keys: ends the wait (CLIENT UNBLOCK), with an error reply or as a timeout. */
   unblock?: ((error: boolean) => void) | null;
 }

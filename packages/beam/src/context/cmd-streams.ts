@@ -374,6 +374,7 @@ function xreadGeneric(ctx: Context, client: ClientState, argv: Buffer[], group: 
     const more = argv.length - i - 1;
     const o = argv[i]!;
     if (eqi(o, 'block') && more) {
+      if (client.script === true) return new ErrorReply(`ERR ${argv[0]!.toString('latin1')} command is not allowed with BLOCK option from scripts`);
       i++;
       const t = parseMsTimeout(ctx, argv[i]!);
       if (t instanceof ErrorReply) return t;

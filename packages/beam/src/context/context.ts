@@ -22,6 +22,11 @@ import { LIST_COMMANDS, serveWaiter } from './cmd-lists.js';
 import { HASH_COMMANDS } from './cmd-hashes.js';
 import { SET_COMMANDS } from './cmd-sets.js';
 import { ZSET_COMMANDS } from './cmd-zsets.js';
+import { BIT_COMMANDS, BIT_TABLE } from './cmd-bits.js';
+import { SORT_COMMANDS, SORT_TABLE } from './cmd-sort.js';
+import { DUMP_COMMANDS, DUMP_TABLE } from './cmd-dump.js';
+import { HLL_COMMANDS, HLL_TABLE } from './cmd-hll.js';
+import { GEO_COMMANDS, GEO_TABLE } from './cmd-geo.js';
 import { STREAM_COMMANDS } from './cmd-streams.js';
 import { ZSET_MULTI_COMMANDS } from './cmd-zsets-multi.js';
 import type { StreamNodeLimits } from './stream.js';
@@ -160,6 +165,8 @@ export class Context extends EventEmitter {
   readonly streamLimits: StreamNodeLimits = { maxEntries: 100, maxBytes: 4096 };
   /** See ContextOptions.maxLcsTableBytes; a server updates it on CONFIG SET proto-max-bulk-len. */
   maxLcsTableBytes: number;
+  /** Largest sparse HyperLogLog before it turns dense (CONFIG hll-sparse-max-bytes; a server keeps it in sync). */
+  hllSparseMaxBytes = 3000;
   private closed = false;
   /** Snapshots being written (see observeKeys); replaced, never mutated, so a fan-out may unhook safely. */
   private keyObservers: KeyObserver[] = [];
@@ -200,10 +207,15 @@ export class Context extends EventEmitter {
       ...HASH_COMMANDS,
       ...SET_COMMANDS,
       ...ZSET_COMMANDS,
+      ...BIT_COMMANDS,
+      ...SORT_COMMANDS,
+      ...DUMP_COMMANDS,
+      ...HLL_COMMANDS,
+      ...GEO_COMMANDS,
       ...STREAM_COMMANDS,
       ...ZSET_MULTI_COMMANDS,
     };
-    for (const [name, arity, flags, firstKey, lastKey, step] of COMMAND_TABLE) {
+    for (const [name, arity, flags, firstKey, lastKey, step] of [...COMMAND_TABLE, ...BIT_TABLE, ...SORT_TABLE, ...DUMP_TABLE, ...HLL_TABLE, ...GEO_TABLE]) {
       const impl = impls[name];
       if (impl === undefined) continue;
       const write = flags.includes('write');
@@ -338,6 +350,11 @@ export class Context extends EventEmitter {
    */
   beginPropagationBatch(): void {
     if (this.batch === null && this.wantPropagate) this.batch = [];
+  }
+
+  /** True between beginPropagationBatch() and endPropagationBatch() (a transaction or script is running). */
+  get propagationBatching(): boolean {
+    return this.batch !== null;
   }
 
   endPropagationBatch(): void {

@@ -57,6 +57,7 @@ export class DispatchClient implements ClientState, Subscriber {
   resp: 2 | 3;
   name: string | null = null;
   inExec = false;
+  script = false;
   readonly internal: boolean;
   authenticated: boolean;
   libName = '';
@@ -452,8 +453,12 @@ export class Dispatcher {
     this.ownClients.delete(c);
   }
 
+  /** Called by close(): resources that live as long as this dispatcher (a connection's script engine). */
+  readonly onClose: Array<() => void> = [];
+
   /** Detaches from the context's events and releases every client created here. */
   close(): void {
+    for (const fn of this.onClose.splice(0)) fn();
     for (const c of [...this.ownClients]) this.release(c);
     if (this.context) {
       if (this.watchers.size > 0) this.context.off('keyspace', this.onKeyspace);

@@ -60,6 +60,11 @@ export interface BeamServerOptions {
   reservedPrefixes?: string[];
   /** Master-side replication (SYNC/PSYNC) settings: backlog size, replica output limit, timeouts. */
   replication?: ReplicationOptions;
+  /**
+   * A Lua script that has not written is stopped once it has run for busy-reply-threshold and at least this many ms
+   * (default 5000; see docs/architecture.md, scripting).
+   */
+  scriptMinStopMs?: number;
   /** Serve RESP over TLS on the listening port (key and certificate, optionally client certificates). */
   tls?: BeamServerTlsOptions;
 }
@@ -126,6 +131,7 @@ export class BeamServer extends EventEmitter {
     this.config.on('change', (key: string, value: string) => {
       if (key === 'proto-max-bulk-len') for (const s of this.dispatchers()) s.context.maxLcsTableBytes = Number(value);
       if (key === 'maxmemory-clients') this.clientMemory.limit = clientsMemoryLimit(value);
+      if (key === 'hll-sparse-max-bytes') for (const s of this.dispatchers()) s.context.hllSparseMaxBytes = Number(value);
       if (key === 'stream-node-max-entries') for (const s of this.dispatchers()) s.context.streamLimits.maxEntries = Number(value);
       if (key === 'stream-node-max-bytes') for (const s of this.dispatchers()) s.context.streamLimits.maxBytes = Number(value);
     });
@@ -142,6 +148,7 @@ export class BeamServer extends EventEmitter {
       databases: opts.contextOptions?.databases ?? 16,
       monitors: this.monitors,
       auth: this.auth,
+      ...(opts.scriptMinStopMs !== undefined ? { scriptMinStopMs: opts.scriptMinStopMs } : {}),
       shutdown() {
         self.emit('shutdown');
         if (self.listenerCount('shutdown') === 0) void self.close();
@@ -205,6 +212,7 @@ export class BeamServer extends EventEmitter {
     dispatcher.register(this.extraCommands);
     for (const f of this.extraFilters) dispatcher.addFilter(f);
     context.maxLcsTableBytes = Number(this.config.get('proto-max-bulk-len'));
+    context.hllSparseMaxBytes = Number(this.config.get('hll-sparse-max-bytes') ?? 3000);
     context.streamLimits.maxEntries = Number(this.config.get('stream-node-max-entries'));
     context.streamLimits.maxBytes = Number(this.config.get('stream-node-max-bytes'));
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);

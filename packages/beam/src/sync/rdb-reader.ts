@@ -194,7 +194,11 @@ function pairUp(items: Buffer[], what: string): Array<[Buffer, Buffer]> {
 }
 
 function scored(items: Buffer[], what: string): Array<[Buffer, number]> {
-  return pairUp(items, what).map(([m, s]) => [m, Number(s.toString('latin1'))]);
+  // Listpack/ziplist scores are text as Redis formats doubles: inf/-inf included.
+  return pairUp(items, what).map(([m, s]) => {
+    const t = s.toString('latin1');
+    return [m, t === 'inf' || t === '+inf' ? Infinity : t === '-inf' ? -Infinity : Number(t)];
+  });
 }
 
 export class RdbParser {

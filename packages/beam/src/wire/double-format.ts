@@ -21,7 +21,8 @@ export function formatDouble(d: number): string {
   return stripZeros(d.toFixed(Math.max(0, 16 - x)));
 }
 
-function stripZeros(s: string): string {
+/** Drops trailing zeros of a decimal fraction, and the point if nothing is left after it. */
+export function stripZeros(s: string): string {
   if (s.indexOf('.') < 0) return s;
   let e = s.length;
   while (s.charCodeAt(e - 1) === 48) e--;

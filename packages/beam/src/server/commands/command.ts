@@ -46,10 +46,24 @@ function group(s: CommandSpec): string {
 const NUMKEYS: Record<string, [number, number]> = {
   lmpop: [1, 0], blmpop: [2, 0], sintercard: [1, 0], zmpop: [1, 0], bzmpop: [2, 0], zunion: [1, 0], zinter: [1, 0],
   zdiff: [1, 0], zintercard: [1, 0], zunionstore: [2, 1], zinterstore: [2, 1], zdiffstore: [2, 1],
+  eval: [2, 0], evalsha: [2, 0], eval_ro: [2, 0], evalsha_ro: [2, 0], fcall: [2, 0], fcall_ro: [2, 0],
 };
+
+/** SORT's keys: the sorted key and the last STORE destination (sortGetKeys). */
+function sortKeys(argv: Buffer[]): Buffer[] {
+  let store: Buffer | null = null;
+  const skip: Record<string, number> = { limit: 2, get: 1, by: 1 };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!.toString('latin1').toLowerCase();
+    if (skip[a] !== undefined) i += skip[a];
+    else if (a === 'store' && i + 1 < argv.length) store = argv[++i]!;
+  }
+  return store ? [argv[1]!, store] : [argv[1]!];
+}
 
 /** The key arguments of a command line (COMMAND GETKEYS); null when numkeys is not a valid count. */
 function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
+  if (s.name === 'sort') return sortKeys(argv);
   const nk = NUMKEYS[s.name];
   if (nk) {
     const n = Number(argv[nk[0]]!.toString());

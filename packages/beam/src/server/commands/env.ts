@@ -21,6 +21,8 @@ export interface ServerEnv {
   readonly monitors: Monitors;
   /** Users, passwords and AUTH throttling. */
   readonly auth: Authenticator;
+  /** See BeamServerOptions.scriptMinStopMs. */
+  readonly scriptMinStopMs?: number;
   /**
    * SHUTDOWN was accepted (after any SAVE it asked for): the server emits 'shutdown' and, when nobody listens,
    * closes itself.

@@ -8,6 +8,7 @@ import { transactionCommands } from './transaction.js';
 import { configCommands } from './config.js';
 import { infoCommands } from './info.js';
 import { commandCommands } from './command.js';
+import { scriptingCommands } from './scripting.js';
 
 /** Every command the server itself implements (connection state, pub/sub, transactions, introspection). */
 export function serverCommands(scope: CommandScope): CommandSpec[] {
@@ -20,6 +21,11 @@ export function serverCommands(scope: CommandScope): CommandSpec[] {
     ...commandCommands(scope),
     ...adminCommands(scope),
     ...memoryCommands(scope),
+    ...scriptingCommands({
+      dispatcher: scope.dispatcher, context: scope.context, version: scope.env.version,
+      busyThreshold: () => Number(scope.env.config.get('busy-reply-threshold') ?? 5000),
+      ...(scope.env.scriptMinStopMs !== undefined ? { minStopMs: scope.env.scriptMinStopMs } : {}),
+    }),
   ];
 }
 

@@ -5,6 +5,7 @@ import type { CommandScope } from './env.js';
 import { clientOf, spec } from './spec.js';
 import { replicationInfo } from '../replication.js';
 import { saveState } from '../persistence.js';
+import { scriptEngineOf } from './scripting.js';
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
 const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];
@@ -47,6 +48,7 @@ export function infoText(scope: CommandScope, sections: string[]): string {
       ['total_system_memory_human', human(os.totalmem())], ['maxmemory', env.config.get('maxmemory') ?? '0'],
       ['maxmemory_human', human(Number(env.config.get('maxmemory') ?? 0))],
       ['maxmemory_policy', env.config.get('maxmemory-policy') ?? 'noeviction'], ['mem_allocator', 'v8'],
+      ['number_of_cached_scripts', scriptEngineOf(scope.dispatcher)?.scriptCount ?? 0],
     ],
     persistence: () => [
       ['loading', 0], ['async_loading', 0], ['rdb_changes_since_last_save', saved ? context!.dirty - saved.dirtyAtSave : 0],
@@ -63,6 +65,8 @@ export function infoText(scope: CommandScope, sections: string[]): string {
       ['keyspace_misses', context?.stats.keyspaceMisses ?? 0],
       ['pubsub_channels', scope.dispatcher.hub.activeChannels().length], ['pubsub_patterns', scope.dispatcher.hub.numPat()],
       ['total_error_replies', env.registry.totalErrorReplies],
+      // MIGRATE is not implemented: no cached connections to other servers, ever.
+      ['migrate_cached_sockets', 0],
     ],
     replication: () => replicationInfo(context, env.runId),
     cpu: () => [

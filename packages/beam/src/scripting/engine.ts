@@ -1,0 +1,849 @@
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { debuglog } from 'node:util';
+import type { CommandSpec } from '../context/api.js';
+import type { Context } from '../context/context.js';
+import { DispatchClient, type Dispatcher } from '../context/dispatch.js';
+import { ErrorReply, type Reply } from '../wire/reply.js';
+import {
+  LUA_REGISTRYINDEX, LUA_TFUNCTION, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_MASKCOUNT, LUA_MASKLINE, type LuaApi, type LuaState,
+} from './lua-api.js';
+import { formatG, luaToReply, pushErrorTable, pushReply } from './convert.js';
+import { installCodecs } from './lua-codecs.js';
+import { PRELUDE } from './prelude.js';
+
+const log = debuglog('beamgate:scripting');
+
+/** Script flags (shebang `#!lua flags=...` and FUNCTION register_function flags), Redis' names. */
+export const SCRIPT_FLAGS = ['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'] as const;
+
+export interface ScriptFlags {
+  /** No shebang: an EVAL script in Redis 6 compatibility mode. */
+  compat: boolean;
+  flags: Set<string>;
+}
+
+interface CachedScript {
+  body: Buffer;
+  ref: number;
+  flags: ScriptFlags;
+}
+
+export interface LibraryFunction {
+  name: string;
+  description: string | null;
+  flags: Set<string>;
+  ref: number;
+  library: Library;
+}
+
+export interface Library {
+  name: string;
+  engine: string;
+  code: Buffer;
+  functions: Map<string, LibraryFunction>;
+}
+
+/** What the run of one script knows (Redis' scriptRunCtx). */
+interface RunState {
+  caller: DispatchClient;
+  lua: DispatchClient;
+  name: string;
+  evalMode: boolean;
+  readOnly: boolean;
+  writeDirty: boolean;
+  killed: boolean;
+  startedAt: number;
+}
+
+const LOG_LEVELS = ['debug', 'verbose', 'notice', 'warning'];
+
+export function sha1hex(b: Uint8Array): string {
+  return createHash('sha1').update(b).digest('hex');
+}
+
+/** sdssplitargs: words separated by spaces, "double quotes" with \xHH and \n-style escapes, 'single quotes'. */
+function splitArgs(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  for (;;) {
+    while (i < n && /\s/.test(line[i]!)) i++;
+    if (i >= n) return out;
+    let cur = '';
+    let inq = false;
+    let insq = false;
+    for (;;) {
+      const c = line[i];
+      if (inq) {
+        if (c === undefined) return null;
+        if (c === '\\' && line[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
+          cur += String.fromCharCode(Number.parseInt(line.slice(i + 2, i + 4), 16));
+          i += 3;
+        } else if (c === '\\' && i + 1 < n) {
+          const e = line[++i]!;
+          cur += ({ n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' } as Record<string, string>)[e] ?? e;
+        } else if (c === '"') {
+          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
+          inq = false;
+          i++;
+          break;
+        } else {
+          cur += c;
+        }
+      } else if (insq) {
+        if (c === undefined) return null;
+        if (c === '\\' && line[i + 1] === "'") {
+          cur += "'";
+          i++;
+        } else if (c === "'") {
+          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
+          insq = false;
+          i++;
+          break;
+        } else {
+          cur += c;
+        }
+      } else if (c === undefined || /\s/.test(c)) {
+        break;
+      } else if (c === '"') {
+        inq = true;
+      } else if (c === "'") {
+        insq = true;
+      } else {
+        cur += c;
+      }
+      i++;
+    }
+    out.push(cur);
+  }
+}
+
+/** evalExtractShebangFlags: `#!lua flags=no-writes,allow-oom`. Returns the flags and the shebang length, or an error. */
+export function parseShebang(body: Buffer): { flags: ScriptFlags; skip: number } | string {
+  if (body[0] !== 0x23 || body[1] !== 0x21) return { flags: { compat: true, flags: new Set() }, skip: 0 };
+  const nl = body.indexOf(0x0a);
+  if (nl < 0) return 'Invalid script shebang';
+  const parts = splitArgs(body.toString('latin1', 0, nl));
+  if (parts === null || parts.length === 0) return 'Invalid engine in script shebang';
+  if (parts[0] !== '#!lua') return `Unexpected engine in script shebang: ${parts[0]}`;
+  const flags = new Set<string>();
+  for (const p of parts.slice(1)) {
+    if (!p.startsWith('flags=')) return `Unknown lua shebang option: ${p}`;
+    const list = p.slice(6);
+    for (const f of list === '' ? [] : list.split(',')) {
+      if (!(SCRIPT_FLAGS as readonly string[]).includes(f)) return `Unexpected flag in script shebang: ${f}`;
+      flags.add(f);
+    }
+  }
+  return { flags: { compat: false, flags }, skip: nl };
+}
+
+/**
+ * One Lua interpreter with Redis' API: the EVAL interpreter and the FUNCTION interpreter are two of these, as in
+ * Redis (SCRIPT FLUSH replaces the first, FUNCTION FLUSH leaves it alone).
+ */
+class LuaVm {
+  readonly L: LuaState;
+  private readonly fns: number[] = [];
+  /** Registry refs of the prelude's internals. */
+  readonly errh: number;
+  readonly internals: number;
+  loadingLibrary: Library | null = null;
+
+  constructor(readonly api: LuaApi, private readonly engine: ScriptEngine, readonly functionsMode: boolean) {
+    const m = api.m;
+    const L = (this.L = m._luaL_newstate());
+    m._luaL_openlibs(L);
+    const reg = (name: string, fn: (L: LuaState) => number): void => {
+      const p = api.func(fn);
+      this.fns.push(p);
+      api.pushFunction(L, p);
+      api.setField(L, -2, name);
+    };
+    const consts = (t: Record<string, number | string>): void => {
+      for (const [k, v] of Object.entries(t)) {
+        if (typeof v === 'number') api.pushInteger(L, v);
+        else api.pushString(L, v);
+        api.setField(L, -2, k);
+      }
+    };
+    const versionConsts = (): void => {
+      const [a = 0, b = 0, c = 0] = engine.version.split('.').map(Number);
+      consts({ REDIS_VERSION: engine.version, REDIS_VERSION_NUM: (a << 16) | (b << 8) | c });
+    };
+    const logConsts = (): void => consts({ LOG_DEBUG: 0, LOG_VERBOSE: 1, LOG_NOTICE: 2, LOG_WARNING: 3 });
+
+    this.fns.push(...installCodecs(api, L));
+    m._lua_createtable(L, 0, 32);
+    reg('call', (l) => engine.redisCall(this, l, true));
+    reg('pcall', (l) => engine.redisCall(this, l, false));
+    reg('sha1hex', (l) => {
+      if (api.top(l) !== 1) return this.raiseTable(l, 'wrong number of arguments');
+      api.pushString(l, sha1hex(api.toBytes(l, 1) ?? Buffer.alloc(0)));
+      return 1;
+    });
+    reg('error_reply', (l) => {
+      if (api.top(l) !== 1 || api.type(l, -1) !== LUA_TSTRING) {
+        pushErrorTable(api, l, 'wrong number or type of arguments');
+        return 1;
+      }
+      const e = api.toStr(l, -1)!;
+      pushErrorTable(api, l, e.startsWith('-') ? e : `-${e}`);
+      return 1;
+    });
+    reg('status_reply', (l) => {
+      if (api.top(l) !== 1 || api.type(l, -1) !== LUA_TSTRING) {
+        pushErrorTable(api, l, 'wrong number or type of arguments');
+        return 1;
+      }
+      m._lua_createtable(l, 0, 1);
+      m._lua_pushvalue(l, -2);
+      api.setField(l, -2, 'ok');
+      return 1;
+    });
+    reg('log', (l) => this.log(l));
+    reg('setresp', (l) => {
+      const run = engine.running;
+      if (!run) return this.raiseTable(l, 'redis.setresp can only be called inside a script invocation');
+      if (api.top(l) !== 1) return this.raiseTable(l, 'redis.setresp() requires one argument.');
+      const v = m._lua_tonumberx(l, 1, 0);
+      if (v !== 2 && v !== 3) return this.raiseTable(l, 'RESP version must be 2 or 3.');
+      run.lua.resp = v;
+      return 0;
+    });
+    reg('set_repl', (l) => {
+      const run = engine.running;
+      if (!run) return this.raiseTable(l, 'redis.set_repl can only be called inside a script invocation');
+      if (api.top(l) !== 1) return this.raiseTable(l, 'redis.set_repl() requires two arguments.');
+      const v = m._lua_tonumberx(l, 1, 0);
+      if (!Number.isInteger(v) || (v & ~3) !== 0) return this.raiseTable(l, 'Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.');
+      engine.setRepl(v);
+      return 0;
+    });
+    reg('replicate_commands', (l) => {
+      m._lua_pushboolean(l, 1);
+      return 1;
+    });
+    reg('breakpoint', (l) => {
+      m._lua_pushboolean(l, 0);
+      return 1;
+    });
+    reg('debug', () => 0);
+    reg('acl_check_cmd', (l) => {
+      if (!engine.running) return this.raiseTable(l, 'redis.acl_check_cmd can only be called inside a script invocation');
+      const argv = this.args(l);
+      if (typeof argv === 'string') return this.raiseTable(l, argv);
+      if (engine.dispatcher.lookup(argv[0]!) === undefined) return this.raiseTable(l, 'Invalid command passed to redis.acl_check_cmd()');
+      m._lua_pushboolean(l, 1);
+      return 1;
+    });
+    logConsts();
+    versionConsts();
+    consts({ REPL_NONE: 0, REPL_AOF: 1, REPL_SLAVE: 2, REPL_REPLICA: 2, REPL_ALL: 3 });
+    api.setGlobal(L, 'redis');
+
+    const err = api.load(L, Buffer.from(PRELUDE), '@prelude');
+    if (err !== null || api.pcall(L, 0, 1, 0) !== 0) throw new Error(`Lua prelude failed: ${err ?? api.toStr(L, -1)}`);
+    this.internals = m._luaL_ref(L, LUA_REGISTRYINDEX);
+    m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(this.internals));
+    api.getField(L, -1, 'errh');
+    this.errh = m._luaL_ref(L, LUA_REGISTRYINDEX);
+    // The library-loading `redis` table: register_function, log and the version fields only.
+    api.getField(L, -1, 'finish');
+    m._lua_createtable(L, 0, 8);
+    reg('register_function', (l) => this.registerFunction(l));
+    reg('log', (l) => this.log(l));
+    logConsts();
+    versionConsts();
+    if (api.pcall(L, 1, 0, 0) !== 0) throw new Error(`Lua prelude failed: ${api.toStr(L, -1)}`);
+    api.setTop(L, 0);
+  }
+
+  close(): void {
+    this.api.m._lua_close(this.L);
+    // addFunction returns the same slot for a function object added twice: free each slot once.
+    for (const p of new Set(this.fns)) this.api.m.removeFunction(p);
+  }
+
+  /** Raises Redis' error table (luaPushError + luaError). */
+  raiseTable(L: LuaState, msg: string): number {
+    pushErrorTable(this.api, L, msg);
+    return this.api.error(L);
+  }
+
+  /** The arguments of redis.call & co. as argv (luaArgsToRedisArgv), or Redis' error text. */
+  args(L: LuaState): Buffer[] | string {
+    const api = this.api;
+    const n = api.top(L);
+    if (n === 0) return 'Please specify at least one argument for this redis lib call';
+    const argv: Buffer[] = [];
+    for (let i = 1; i <= n; i++) {
+      const t = api.type(L, i);
+      if (t === LUA_TNUMBER) {
+        if (api.m._lua_isinteger(L, i) !== 0) argv.push(Buffer.from(api.m._lua_tointegerx(L, i, 0).toString()));
+        else argv.push(Buffer.from(formatG(api.m._lua_tonumberx(L, i, 0), 17)));
+      } else if (t === LUA_TSTRING) {
+        argv.push(api.toBytes(L, i)!);
+      } else {
+        api.setTop(L, 0);
+        return 'Lua redis lib command arguments must be strings or integers';
+      }
+    }
+    api.setTop(L, 0);
+    return argv;
+  }
+
+  private log(L: LuaState): number {
+    const api = this.api;
+    const n = api.top(L);
+    if (n < 2) return this.raiseTable(L, 'redis.log() requires two arguments or more.');
+    if (api.type(L, 1) !== LUA_TNUMBER) return this.raiseTable(L, 'First argument must be a number (log level).');
+    const level = api.m._lua_tonumberx(L, 1, 0);
+    if (!(level >= 0 && level <= 3)) return this.raiseTable(L, 'Invalid debug level.');
+    const parts: string[] = [];
+    for (let i = 2; i <= n; i++) {
+      const s = api.toStr(L, i);
+      if (s !== null) parts.push(s);
+    }
+    this.engine.log(LOG_LEVELS[Math.trunc(level)]!, parts.join(' '));
+    return 0;
+  }
+
+  private registerFunction(L: LuaState): number {
+    const api = this.api;
+    const m = api.m;
+    const lib = this.loadingLibrary;
+    if (lib === null) return this.raiseTable(L, 'redis.register_function can only be called on FUNCTION LOAD command');
+    const n = api.top(L);
+    if (n < 1 || n > 2) return this.raiseTable(L, 'wrong number of arguments to redis.register_function');
+    let name: string | null = null;
+    let desc: string | null = null;
+    let ref = -1;
+    const flags = new Set<string>();
+    const fail = (msg: string): number => {
+      if (ref >= 0) m._luaL_unref(L, LUA_REGISTRYINDEX, ref);
+      return this.raiseTable(L, msg);
+    };
+    if (n === 2) {
+      if (api.type(L, 1) !== LUA_TSTRING && api.type(L, 1) !== LUA_TNUMBER) return fail('first argument to redis.register_function must be a string');
+      name = api.toStr(L, 1);
+      if (api.type(L, 2) !== LUA_TFUNCTION) return fail('second argument to redis.register_function must be a function');
+      m._lua_pushvalue(L, 2);
+      ref = m._luaL_ref(L, LUA_REGISTRYINDEX);
+    } else {
+      if (api.type(L, 1) !== LUA_TTABLE) return fail('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).');
+      m._lua_pushnil(L);
+      while (m._lua_next(L, 1) !== 0) {
+        if (api.type(L, -2) !== LUA_TSTRING) return fail('named argument key given to redis.register_function is not a string');
+        const key = api.toStr(L, -2)!.toLowerCase();
+        const vt = api.type(L, -1);
+        if (key === 'function_name') {
+          if (vt !== LUA_TSTRING && vt !== LUA_TNUMBER) return fail('function_name argument given to redis.register_function must be a string');
+          name = api.toStr(L, -1);
+        } else if (key === 'description') {
+          if (vt !== LUA_TSTRING && vt !== LUA_TNUMBER) return fail('description argument given to redis.register_function must be a string');
+          desc = api.toStr(L, -1);
+        } else if (key === 'callback') {
+          if (vt !== LUA_TFUNCTION) return fail('callback argument given to redis.register_function must be a function');
+          m._lua_pushvalue(L, -1);
+          if (ref >= 0) m._luaL_unref(L, LUA_REGISTRYINDEX, ref);
+          ref = m._luaL_ref(L, LUA_REGISTRYINDEX);
+        } else if (key === 'flags') {
+          if (vt !== LUA_TTABLE) return fail('flags argument to redis.register_function must be a table representing function flags');
+          const t = api.top(L);
+          for (let j = 1; ; j++) {
+            if (m._lua_rawgeti(L, t, BigInt(j)) === 0) break;
+            const f = api.type(L, -1) === LUA_TSTRING ? api.toStr(L, -1)! : '';
+            api.pop(L, 1);
+            if (!(SCRIPT_FLAGS as readonly string[]).includes(f)) return fail('unknown flag given');
+            flags.add(f);
+          }
+          api.setTop(L, t);
+        } else {
+          return fail('unknown argument given to redis.register_function');
+        }
+        api.pop(L, 1);
+      }
+      if (name === null) return fail('redis.register_function must get a function name argument');
+      if (ref < 0) return fail('redis.register_function must get a callback argument');
+    }
+    if (!/^[A-Za-z0-9_]+$/.test(name ?? '')) return fail('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long');
+    if (lib.functions.has(name!)) return fail('Function already exists in the library');
+    lib.functions.set(name!, { name: name!, description: desc, flags, ref, library: lib });
+    return 0;
+  }
+}
+
+export interface ScriptEngineOptions {
+  dispatcher: Dispatcher;
+  context: Context | undefined;
+  version: string;
+  /** busy-reply-threshold in ms, read at every script start. */
+  busyThreshold: () => number;
+  /**
+   * A script that has not written is stopped once it has run for busy-reply-threshold and at least this long
+   * (default 5000 ms): Redis lets such a script run until SCRIPT KILL, which nobody can send while Lua holds the
+   * event loop here.
+   */
+  minStopMs?: number;
+  /** Where redis.log() lines go (default: debuglog 'beamgate:scripting'). */
+  log?: (level: string, msg: string) => void;
+}
+
+/**
+ * EVAL/EVALSHA/FCALL and their caches for one dispatcher. Scripts run synchronously on the event loop, so no
+ * other client's command can run in between (Redis' atomicity comes for free); the commands a script calls go
+ * through the dispatcher with a client of the script's own, and replicas get them wrapped in MULTI/EXEC
+ * (effects replication).
+ */
+export class ScriptEngine {
+  readonly dispatcher: Dispatcher;
+  readonly context: Context | undefined;
+  readonly version: string;
+  private readonly busyThreshold: () => number;
+  private readonly minStopMs: number;
+  private readonly logFn: (level: string, msg: string) => void;
+  private evalVm: LuaVm | null = null;
+  private fnVm: LuaVm | null = null;
+  private readonly scripts = new Map<string, CachedScript>();
+  readonly libraries = new Map<string, Library>();
+  readonly functions = new Map<string, LibraryFunction>();
+  running: RunState | null = null;
+  private replFlags = 3;
+  private hookPtr = 0;
+
+  constructor(readonly api: LuaApi, opts: ScriptEngineOptions) {
+    this.dispatcher = opts.dispatcher;
+    this.context = opts.context;
+    this.version = opts.version;
+    this.busyThreshold = opts.busyThreshold;
+    this.minStopMs = opts.minStopMs ?? 5000;
+    this.logFn = opts.log ?? ((level, msg) => log('%s %s', level, msg));
+  }
+
+  log(level: string, msg: string): void {
+    this.logFn(level, msg);
+  }
+
+  get scriptCount(): number {
+    return this.scripts.size;
+  }
+
+  private get vm(): LuaVm {
+    this.evalVm ??= new LuaVm(this.api, this, false);
+    return this.evalVm;
+  }
+
+  private get fvm(): LuaVm {
+    this.fnVm ??= new LuaVm(this.api, this, true);
+    return this.fnVm;
+  }
+
+  close(): void {
+    this.evalVm?.close();
+    this.fnVm?.close();
+    this.evalVm = this.fnVm = null;
+    if (this.hookPtr !== 0) this.api.m.removeFunction(this.hookPtr);
+    this.hookPtr = 0;
+  }
+
+  // ---- EVAL script cache -------------------------------------------------------------------------
+
+  /** luaCreateFunction: compiles and caches a script body; returns its sha or the error reply. */
+  createScript(body: Buffer): string | ErrorReply {
+    const sha = sha1hex(body);
+    if (this.scripts.has(sha)) return sha;
+    const sb = parseShebang(body);
+    if (typeof sb === 'string') return new ErrorReply(`ERR ${sb}`);
+    const vm = this.vm;
+    const err = this.api.load(vm.L, body.subarray(sb.skip), '@user_script');
+    if (err !== null) return new ErrorReply(`ERR Error compiling script (new function): ${err}`);
+    this.setEnv(vm, 'env');
+    const ref = this.api.m._luaL_ref(vm.L, LUA_REGISTRYINDEX);
+    this.scripts.set(sha, { body, ref, flags: sb.flags });
+    return sha;
+  }
+
+  /** Sets the _ENV (first upvalue) of the chunk on top of the stack to one of the prelude's environments. */
+  private setEnv(vm: LuaVm, which: 'env' | 'fenv'): void {
+    const api = this.api;
+    api.m._lua_rawgeti(vm.L, LUA_REGISTRYINDEX, BigInt(vm.internals));
+    api.getField(vm.L, -1, which);
+    api.m._lua_setupvalue(vm.L, -3, 1);
+    api.pop(vm.L, 1);
+  }
+
+  hasScript(sha: string): boolean {
+    return this.scripts.has(sha.toLowerCase());
+  }
+
+  /** The flags of a cached script or of a body's shebang (for write/read-only decisions before running). */
+  scriptFlags(shaOrBody: Buffer, evalsha: boolean): ScriptFlags | null {
+    if (evalsha) return this.scripts.get(shaOrBody.toString('latin1').toLowerCase())?.flags ?? null;
+    const cached = this.scripts.get(sha1hex(shaOrBody));
+    if (cached) return cached.flags;
+    const sb = parseShebang(shaOrBody);
+    return typeof sb === 'string' ? null : sb.flags;
+  }
+
+  /** SCRIPT FLUSH: a new interpreter and an empty cache. */
+  flushScripts(): void {
+    this.evalVm?.close();
+    this.evalVm = null;
+    this.scripts.clear();
+  }
+
+  /** EVAL/EVALSHA(_RO). */
+  eval(caller: DispatchClient, argv: Buffer[], evalsha: boolean, ro: boolean): Reply {
+    if (this.running) return new ErrorReply('ERR This Redis command is not allowed from script');
+    const nk = parseNumKeys(argv[2]!, false);
+    if (nk instanceof ErrorReply) return nk;
+    if (nk > argv.length - 3) return new ErrorReply('ERR Number of keys can\'t be greater than number of args');
+    let sha: string;
+    if (evalsha) {
+      sha = argv[1]!.toString('latin1').toLowerCase();
+      if (sha.length !== 40 || !this.scripts.has(sha)) return new ErrorReply('NOSCRIPT No matching script. Please use EVAL.');
+    } else {
+      const r = this.createScript(argv[1]!);
+      if (r instanceof ErrorReply) return r;
+      sha = r;
+    }
+    const script = this.scripts.get(sha)!;
+    const vm = this.vm;
+    const pre = this.prepare(script.flags, ro);
+    if (pre) return pre;
+    const api = this.api;
+    const L = vm.L;
+    api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(vm.errh));
+    const errIdx = api.top(L);
+    api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(script.ref));
+    // KEYS and ARGV are globals in EVAL (set past the global protection).
+    api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(vm.internals));
+    api.getField(L, -1, 'set_global');
+    api.pushString(L, 'KEYS');
+    this.pushArray(L, argv, 3, 3 + nk);
+    api.pcall(L, 2, 0, 0);
+    api.getField(L, -1, 'set_global');
+    api.pushString(L, 'ARGV');
+    this.pushArray(L, argv, 3 + nk, argv.length);
+    api.pcall(L, 2, 0, 0);
+    api.pop(L, 1);
+    return this.call(vm, caller, sha, true, ro || (!script.flags.compat && script.flags.flags.has('no-writes')), 0, errIdx);
+  }
+
+  // ---- FUNCTION libraries ------------------------------------------------------------------------
+
+  /** FUNCTION LOAD [REPLACE] code: returns the library name or the error. */
+  loadLibrary(code: Buffer, replace: boolean): string | ErrorReply {
+    const md = parseLibraryMeta(code);
+    if (typeof md === 'string') return new ErrorReply(`ERR ${md}`);
+    if (!/^[A-Za-z0-9_]+$/.test(md.name)) return new ErrorReply('ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long');
+    if (md.engine.toLowerCase() !== 'lua') return new ErrorReply(`ERR Engine '${md.engine}' not found`);
+    const old = this.libraries.get(md.name);
+    if (old && !replace) return new ErrorReply(`ERR Library '${md.name}' already exists`);
+    const vm = this.fvm;
+    const api = this.api;
+    const L = vm.L;
+    const lib: Library = { name: md.name, engine: 'LUA', code, functions: new Map() };
+    const dispose = (): void => {
+      for (const f of lib.functions.values()) api.m._luaL_unref(L, LUA_REGISTRYINDEX, f.ref);
+    };
+    const err = api.load(L, code.subarray(md.skip), '@user_function');
+    if (err !== null) return new ErrorReply(`ERR Error compiling function: ${err}`);
+    // The chunk's _ENV is the functions environment, in loading mode while it runs.
+    this.setEnv(vm, 'fenv');
+    api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(vm.internals));
+    api.getField(L, -1, 'set_loading');
+    api.m._lua_pushboolean(L, 1);
+    api.pcall(L, 1, 0, 0);
+    api.pop(L, 1);
+    vm.loadingLibrary = lib;
+    const started = Date.now();
+    this.setHook(L, () => Date.now() - started > 500 ? 'FUNCTION LOAD timeout' : null);
+    const rc = api.pcall(L, 0, 0, 0);
+    this.setHook(L, null);
+    vm.loadingLibrary = null;
+    let error: ErrorReply | null = null;
+    if (rc !== 0) {
+      const msg = this.errorText(L);
+      error = new ErrorReply(`ERR Error registering functions: ${msg}`);
+    }
+    api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(vm.internals));
+    api.getField(L, -1, 'set_loading');
+    api.m._lua_pushboolean(L, 0);
+    api.pcall(L, 1, 0, 0);
+    api.setTop(L, 0);
+    if (error === null && lib.functions.size === 0) error = new ErrorReply('ERR No functions registered');
+    if (error === null) {
+      for (const name of lib.functions.keys()) {
+        const f = this.functions.get(name.toLowerCase());
+        if (f && f.library !== old) {
+          error = new ErrorReply(`ERR Function ${name} already exists`);
+          break;
+        }
+      }
+    }
+    if (error !== null) {
+      dispose();
+      return error;
+    }
+    if (old) this.deleteLibrary(old.name);
+    this.libraries.set(lib.name, lib);
+    for (const f of lib.functions.values()) this.functions.set(f.name.toLowerCase(), f);
+    return lib.name;
+  }
+
+  deleteLibrary(name: string): boolean {
+    const lib = this.libraries.get(name);
+    if (!lib) return false;
+    this.libraries.delete(name);
+    for (const f of lib.functions.values()) {
+      this.functions.delete(f.name.toLowerCase());
+      if (this.fnVm) this.api.m._luaL_unref(this.fnVm.L, LUA_REGISTRYINDEX, f.ref);
+    }
+    return true;
+  }
+
+  flushFunctions(): void {
+    this.fnVm?.close();
+    this.fnVm = null;
+    this.libraries.clear();
+    this.functions.clear();
+  }
+
+  /** FCALL/FCALL_RO. */
+  fcall(caller: DispatchClient, argv: Buffer[], ro: boolean): Reply {
+    if (this.running) return new ErrorReply('ERR This Redis command is not allowed from script');
+    const f = this.functions.get(argv[1]!.toString('latin1').toLowerCase());
+    if (!f) return new ErrorReply('ERR Function not found');
+    const nk = parseNumKeys(argv[2]!, true);
+    if (nk instanceof ErrorReply) return nk;
+    if (nk > argv.length - 3) return new ErrorReply('ERR Number of keys can\'t be greater than number of args');
+    const flags: ScriptFlags = { compat: false, flags: f.flags };
+    const pre = this.prepare(flags, ro);
+    if (pre) return pre;
+    const vm = this.fvm;
+    const api = this.api;
+    const L = vm.L;
+    api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(vm.errh));
+    const errIdx = api.top(L);
+    api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(f.ref));
+    this.pushArray(L, argv, 3, 3 + nk);
+    this.pushArray(L, argv, 3 + nk, argv.length);
+    return this.call(vm, caller, f.name, false, ro || f.flags.has('no-writes'), 2, errIdx);
+  }
+
+  // ---- running -----------------------------------------------------------------------------------
+
+  /** scriptPrepareForRun's checks on flags. */
+  private prepare(flags: ScriptFlags, ro: boolean): ErrorReply | null {
+    if (!flags.compat && !flags.flags.has('no-writes') && ro) {
+      return new ErrorReply('ERR Can not execute a script with write flag using *_ro command.');
+    }
+    return null;
+  }
+
+  private pushArray(L: LuaState, argv: Buffer[], from: number, to: number): void {
+    this.api.m._lua_createtable(L, to - from, 0);
+    for (let i = from; i < to; i++) {
+      this.api.pushBytes(L, argv[i]!);
+      this.api.m._lua_rawseti(L, -2, BigInt(i - from + 1));
+    }
+  }
+
+  /** luaCallFunction: the function and its `nargs` arguments are on the stack above the error handler at errIdx. */
+  private call(vm: LuaVm, caller: DispatchClient, name: string, evalMode: boolean, readOnly: boolean, nargs: number, errIdx: number): Reply {
+    const api = this.api;
+    const L = vm.L;
+    const lua = new DispatchClient({ internal: false, authenticated: true, resp: 2 });
+    lua.db = caller.db;
+    lua.inExec = true;
+    lua.script = true;
+    lua.name = null;
+    const run: RunState = { caller, lua, name, evalMode, readOnly, writeDirty: false, killed: false, startedAt: Date.now() };
+    this.running = run;
+    this.replFlags = 3;
+    const ctx = this.context;
+    const outer = ctx?.propagationBatching ?? true;
+    if (!outer) ctx?.beginPropagationBatch();
+    // Scripts run on the event loop: while one runs, no other client is served, so nobody could send SCRIPT KILL.
+    // A script still running after busy-reply-threshold that has not written yet is stopped instead (the
+    // behaviour Redis' SCRIPT KILL gives it); one that has written runs on, as Redis refuses to kill it.
+    const busy = this.busyThreshold();
+    const threshold = busy > 0 ? Math.max(busy, this.minStopMs) : 0;
+    if (threshold > 0) {
+      this.setHook(L, () => {
+        if (run.killed) return `-BUSY script ${name} stopped: it ran for more than busy-reply-threshold (${threshold} ms) without writing`;
+        if (run.writeDirty || Date.now() - run.startedAt < threshold) return null;
+        run.killed = true;
+        this.log('warning', `Lua script ${name} stopped: still running after ${threshold} ms (busy-reply-threshold)`);
+        return `-BUSY script ${name} stopped: it ran for more than busy-reply-threshold (${threshold} ms) without writing`;
+      });
+    }
+    let reply: Reply;
+    try {
+      const rc = api.pcall(L, nargs, 1, errIdx);
+      if (rc !== 0) {
+        reply = this.scriptError(L, name);
+      } else {
+        reply = luaToReply(api, L, api.top(L), lua.resp === 3 ? 3 : 2);
+      }
+    } finally {
+      if (threshold > 0) this.setHook(L, null);
+      api.setTop(L, 0);
+      this.running = null;
+      if (!outer) ctx?.endPropagationBatch();
+    }
+    return reply;
+  }
+
+  private setHook(L: LuaState, check: (() => string | null) | null): void {
+    const api = this.api;
+    if (check === null) {
+      api.m._lua_sethook(L, 0, 0, 0);
+      return;
+    }
+    this.hookCheck = check;
+    if (this.hookPtr === 0) {
+      this.hookPtr = api.m.addFunction((l: number) => {
+        const msg = this.hookCheck?.() ?? null;
+        if (msg !== null) {
+          // From now on the hook fires on every line, so a pcall in the script cannot swallow the stop for long.
+          api.m._lua_sethook(l, this.hookPtr, LUA_MASKLINE, 0);
+          pushErrorTable(api, l, msg);
+          api.error(l);
+        }
+      }, 'vii');
+    }
+    api.m._lua_sethook(L, this.hookPtr, LUA_MASKCOUNT, 100000);
+  }
+
+  private hookCheck: (() => string | null) | null = null;
+
+  /** The message of the error value on top of the stack (luaExtractErrorInformation's msg). */
+  private errorText(L: LuaState): string {
+    const api = this.api;
+    if (api.type(L, -1) === LUA_TTABLE) {
+      api.getField(L, -1, 'err');
+      const s = api.toStr(L, -1);
+      api.pop(L, 1);
+      if (s !== null) return s;
+    }
+    const s = api.toStr(L, -1);
+    return s === null ? 'execution failure' : `ERR ${s}`;
+  }
+
+  /** The reply for a script that raised an error (luaCallFunction's error branch). */
+  private scriptError(L: LuaState, name: string): ErrorReply {
+    const api = this.api;
+    if (api.type(L, -1) !== LUA_TTABLE) {
+      const msg = api.toStr(L, -1) ?? 'execution failure';
+      return new ErrorReply(`ERR Error running script ${name}, ${msg.slice(0, 100)}`);
+    }
+    const field = (k: string): string | null => {
+      api.getField(L, -1, k);
+      const s = api.type(L, -1) === LUA_TSTRING || api.type(L, -1) === LUA_TNUMBER ? api.toStr(L, -1) : null;
+      api.pop(L, 1);
+      return s;
+    };
+    let msg = field('err') ?? '';
+    const source = field('source');
+    const line = field('line');
+    if (source !== null && line !== null) msg += ` script: ${name}, on ${source}:${line}.`;
+    msg = msg.replace(/[\r\n]/g, ' ');
+    return new ErrorReply(msg.startsWith('-') ? msg.slice(1) : msg);
+  }
+
+  setRepl(flags: number): void {
+    this.replFlags = flags;
+  }
+
+  /** Whether a script's writes go to replicas right now (redis.set_repl). */
+  get replicating(): boolean {
+    return (this.replFlags & 2) !== 0;
+  }
+
+  /** redis.call / redis.pcall (luaRedisGenericCommand + scriptCall). */
+  redisCall(vm: LuaVm, L: LuaState, raise: boolean): number {
+    const api = this.api;
+    const run = this.running;
+    if (run === null) return vm.raiseTable(L, 'redis.call/pcall can only be called inside a script invocation');
+    const argv = vm.args(L);
+    let reply: Reply;
+    if (typeof argv === 'string') {
+      pushErrorTable(api, L, argv);
+      return raise ? api.error(L) : 1;
+    }
+    const spec = this.checkCommand(run, argv);
+    if (typeof spec === 'string') {
+      pushErrorTable(api, L, spec, true);
+      return raise ? api.error(L) : 1;
+    }
+    try {
+      const r = this.dispatcher.execute(run.lua, spec, argv);
+      reply = r instanceof Promise ? new ErrorReply('ERR command would block inside a script') : r;
+    } catch (e) {
+      reply = new ErrorReply(`ERR ${e instanceof Error ? e.message : String(e)}`);
+    }
+    pushReply(api, L, reply, run.lua.resp === 3 ? 3 : 2);
+    if (raise && reply instanceof ErrorReply) return api.error(L);
+    return 1;
+  }
+
+  /** scriptCall's checks before a command runs; the error text or null. */
+  private checkCommand(run: RunState, argv: Buffer[]): CommandSpec | string {
+    const spec = this.dispatcher.lookup(argv[0]!);
+    if (spec === undefined) return 'Unknown Redis command called from script';
+    const n = argv.length;
+    if (spec.arity >= 0 ? n !== spec.arity : n < -spec.arity) return 'Wrong number of args calling Redis command from script';
+    if (spec.flags.includes('noscript')) return 'This Redis command is not allowed from script';
+    const write = spec.flags.includes('write') || spec.flags.includes('may_replicate');
+    if (run.readOnly && write) return 'Write commands are not allowed from read-only scripts.';
+    if (spec.flags.includes('write')) run.writeDirty = true;
+    return spec;
+  }
+
+  /** SCRIPT KILL / FUNCTION KILL: scripts run synchronously here, so there is never one to kill from another client. */
+  kill(): ErrorReply {
+    return new ErrorReply('NOTBUSY No scripts in execution right now.');
+  }
+}
+
+/** EVAL's numkeys (getLongLongFromObjectOrReply) or FCALL's ("Bad number of keys provided"). */
+function parseNumKeys(b: Buffer, fcall: boolean): number | ErrorReply {
+  const s = b.toString('latin1');
+  if (!/^-?\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {
+    return new ErrorReply(fcall ? 'ERR Bad number of keys provided' : 'ERR value is not an integer or out of range');
+  }
+  const n = Number(s);
+  if (n < 0) return new ErrorReply('ERR Number of keys can\'t be negative');
+  return n;
+}
+
+/** The library name a FUNCTION LOAD payload declares, or null. */
+export function libraryName(code: Buffer): string | null {
+  const md = parseLibraryMeta(code);
+  return typeof md === 'string' ? null : md.name;
+}
+
+/** functionExtractLibMetaData: `#!<engine> name=<lib>` on the first line. */
+function parseLibraryMeta(code: Buffer): { engine: string; name: string; skip: number } | string {
+  if (code[0] !== 0x23 || code[1] !== 0x21) return 'Missing library metadata';
+  const nl = code.indexOf(0x0a);
+  if (nl < 0) return 'Invalid library metadata';
+  const parts = splitArgs(code.toString('latin1', 0, nl));
+  if (parts === null || parts.length === 0) return 'Invalid library metadata';
+  const engine = parts[0]!.slice(2);
+  let name: string | null = null;
+  for (const p of parts.slice(1)) {
+    if (p.slice(0, 5).toLowerCase() === 'name=') {
+      if (name !== null) return 'Invalid metadata value, name argument was given multiple times';
+      name = p.slice(5);
+      continue;
+    }
+    return `Invalid metadata value given: ${p}`;
+  }
+  if (name === null) return 'Library name was not given';
+  return { engine, name, skip: nl };
+}
