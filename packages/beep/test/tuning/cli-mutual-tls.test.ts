@@ -46,7 +46,7 @@ describe('tuning: mutual TLS from the CLI (beep listen --tls-client-ca, beep con
   it('an untrusted client certificate fails the handshake; without EXTERNAL the profile is refused (530)', async () => {
     const eve = await runBeep(['connect', target, '--profile', 'echo', '--msg', 'x', ...tls('eve'), '--mech', 'EXTERNAL']);
     expect(eve.code).to.equal(2);
-    expect(eve.stderr).to.match(/BEEP_TLS|closed/);
+    expect(eve.stderr, eve.stderr).to.match(/BEEP_TLS|closed/);
     const noAuth = await runBeep(['connect', target, '--profile', 'echo', '--msg', 'x', ...tls('bob')]);
     expect(noAuth.code).to.equal(1);
     expect(noAuth.stderr).to.contain('530');

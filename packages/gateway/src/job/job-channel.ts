@@ -280,7 +280,12 @@ export class JobChannel {
       }
       const [key, value] = r as Value[];
       const v = bulk(value);
-      if (bulk(key)?.toString('latin1') === wait) return v ? Number(v.toString('latin1')) : 0;
+      if (bulk(key)?.toString('latin1') === wait) {
+        // Every output frame precedes the exit, but where out and wait are polled apart (a Redis Cluster keeps them
+        // on different nodes) the exit can be seen first: relay what is still in out before the exit.
+        await this.drainOutput(reply, reader, out);
+        return v ? Number(v.toString('latin1')) : 0;
+      }
       const frames: Buffer[] = v ? [v] : [];
       if (batchSupported) {
         try {
@@ -291,6 +296,14 @@ export class JobChannel {
         }
       }
       await this.relay(reply, frames);
+    }
+  }
+
+  private async drainOutput(reply: Responder, reader: CommandClient, out: string): Promise<void> {
+    for (;;) {
+      const f = bulk(await reader.call(['LPOP', out]));
+      if (f === undefined) return;
+      await this.relay(reply, [f]);
     }
   }
 

@@ -187,14 +187,24 @@ function serverHandshake(
       carrier.off('close', onClose);
       options.signal?.removeEventListener('abort', onAbort);
     };
-    const fail = (error: BeepTlsError): void => {
+    const fail = (error: BeepTlsError, graceful = false): void => {
       if (settled) return;
       settled = true;
       cleanup();
       log('server handshake failed: %s', error.message);
       made?.on('error', () => undefined);
-      made?.destroy();
-      socket.destroy();
+      if (graceful && made) {
+        // The handshake finished: close_notify and FIN, so the peer reads a clean close rather than a reset.
+        const sock = made;
+        sock.end();
+        setTimeout(() => {
+          sock.destroy();
+          socket.destroy();
+        }, 1000).unref();
+      } else {
+        made?.destroy();
+        socket.destroy();
+      }
       reject(error);
     };
     const onClose = (): void => fail(new BeepTlsError('BEEP_TLS_HANDSHAKE_FAILED', 'connection closed during the TLS handshake'));
@@ -206,7 +216,7 @@ function serverHandshake(
       made = tlsSocket;
       if (settled) return;
       if (requestCert && rejectUnauthorized && !tlsSocket.authorized) {
-        fail(new BeepTlsError('BEEP_TLS_UNAUTHORIZED', `client certificate rejected: ${String(tlsSocket.authorizationError ?? 'none presented')}`));
+        fail(new BeepTlsError('BEEP_TLS_UNAUTHORIZED', `client certificate rejected: ${String(tlsSocket.authorizationError ?? 'none presented')}`), true);
         return;
       }
       settled = true;
