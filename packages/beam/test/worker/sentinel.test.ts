@@ -33,7 +33,10 @@ describe('beam worker behind Redis Sentinel', function () {
     const b = await startJob(r, 'echo', ['echo', 'after']);
     expect(b).to.equal(a + 1);
     expect(await readJob(r, b, 20)).to.deep.equal({ frames: ['1:after\n', '1:', '2:'], status: 0 });
-    const flags = (await cli(setup.replica.port, 'CONFIG', 'GET', 'notify-keyspace-events')).split('\n')[1]!;
-    for (const c of 'KEg$lx') expect(flags, 'the worker enabled notifications on the new master').to.include(c);
+    // The worker enables notifications on the new master once it has noticed the switch: poll for it.
+    await waitFor('the worker enabled notifications on the new master', async () => {
+      const flags = (await cli(setup.replica.port, 'CONFIG', 'GET', 'notify-keyspace-events')).split('\n')[1] ?? '';
+      return [...'KEg$lx'].every((c) => flags.includes(c));
+    }, 20_000);
   });
 });
