@@ -255,5 +255,11 @@ describe('server: behaviours from the Redis test suite', function () {
     expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'zunionstore', 'd', '2', 'a', 'b'))).to.deep.equal(
       [['d', ['OW', 'update']], ['a', ['RO', 'access']], ['b', ['RO', 'access']]]);
     expect(await err(c.call('COMMAND', 'GETKEYSANDFLAGS', 'ping'))).to.match(/no key arguments/);
+    // Redis 7.0.15's own introspection-2 unit: SORT's STORE key, and keys of subcommands (argv[2]).
+    expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'sort', 'k1', 'store', 'k2'))).to.deep.equal(
+      [['k1', ['RO', 'access']], ['k2', ['OW', 'update']]]);
+    expect(flat(await c.call('COMMAND', 'GETKEYS', 'memory', 'usage', 'key'))).to.deep.equal(['key']);
+    expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'xgroup', 'create', 's', 'g', '$'))).to.deep.equal([['s', ['RW', 'insert']]]);
+    expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'xinfo', 'stream', 's'))).to.deep.equal([['s', ['RO', 'access']]]);
   });
 });

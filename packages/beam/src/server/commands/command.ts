@@ -61,9 +61,22 @@ function sortKeys(argv: Buffer[]): Buffer[] {
   return store ? [argv[1]!, store] : [argv[1]!];
 }
 
+/** Subcommands whose key is argv[2], with their Redis 7.0 key-spec flags (src/commands/*.json). */
+const SUBCOMMAND_KEY_FLAGS: Record<string, string[]> = {
+  'memory|usage': ['RO'], 'object|encoding': ['RO'], 'object|freq': ['RO'], 'object|idletime': ['RO'],
+  'object|refcount': ['RO'], 'xinfo|stream': ['RO', 'access'], 'xinfo|groups': ['RO', 'access'],
+  'xinfo|consumers': ['RO', 'access'], 'xgroup|create': ['RW', 'insert'], 'xgroup|setid': ['RW', 'update'],
+  'xgroup|destroy': ['RW', 'delete'], 'xgroup|createconsumer': ['RW', 'insert'], 'xgroup|delconsumer': ['RW', 'delete'],
+};
+
+function subcommandKeyFlags(s: CommandSpec, argv: Buffer[]): string[] | undefined {
+  return argv.length >= 3 ? SUBCOMMAND_KEY_FLAGS[`${s.name}|${argv[1]!.toString('latin1').toLowerCase()}`] : undefined;
+}
+
 /** The key arguments of a command line (COMMAND GETKEYS); null when numkeys is not a valid count. */
 function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
   if (s.name === 'sort') return sortKeys(argv);
+  if (subcommandKeyFlags(s, argv)) return [argv[2]!];
   const nk = NUMKEYS[s.name];
   if (nk) {
     const n = Number(argv[nk[0]]!.toString());
@@ -169,12 +182,15 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
         if (r === undefined) return E_NO_KEY_ARGS;
         if (r instanceof ErrorReply) return r;
         const [s, keys] = r;
+        const sub = subcommandKeyFlags(s, inv.argv.slice(2));
+        if (sub) return keys.map((k) => [k, new RespSet(sub.map((f) => new SimpleString(f)))]);
         const specs = KEY_SPEC_FLAGS[s.name] ?? [];
         const withGet = s.name === 'set' && inv.argv.slice(5).some((a) => a.toString().toLowerCase() === 'get');
         // Key i takes the i-th key spec, later keys the last one (MSET's keys share one spec; LMOVE, SORT ... STORE
         // and *STORE destinations have one each). SET without GET only overwrites, as Redis' setGetKeys reports.
         return keys.map((k, i) => {
-          let flags = specs[Math.min(i, specs.length - 1)] ?? [];
+          // SORT's second spec is its BY/GET patterns; a second key is always the STORE destination (the last spec).
+          let flags = (s.name === 'sort' && i > 0 ? specs[specs.length - 1] : specs[Math.min(i, specs.length - 1)]) ?? [];
           if (s.name === 'set' && !withGet) flags = ['OW', 'update'];
           return [k, new RespSet(flags.map((f) => new SimpleString(f)))];
         });
