@@ -261,5 +261,8 @@ describe('server: behaviours from the Redis test suite', function () {
     expect(flat(await c.call('COMMAND', 'GETKEYS', 'memory', 'usage', 'key'))).to.deep.equal(['key']);
     expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'xgroup', 'create', 's', 'g', '$'))).to.deep.equal([['s', ['RW', 'insert']]]);
     expect(flat(await c.call('COMMAND', 'GETKEYSANDFLAGS', 'xinfo', 'stream', 's'))).to.deep.equal([['s', ['RO', 'access']]]);
+    expect(flat(await c.call('COMMAND', 'GETKEYS', 'eval', 'return 1', '0'))).to.deep.equal([]);
+    expect(flat(await c.call('COMMAND', 'GETKEYS', 'eval', 'return 1', '1', 'key'))).to.deep.equal(['key']);
+    expect(await err(c.call('COMMAND', 'GETKEYS', 'lmpop', '0', 'a', 'left'))).to.match(/Invalid arguments specified for command/);
   });
 });

@@ -80,7 +80,9 @@ function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
   const nk = NUMKEYS[s.name];
   if (nk) {
     const n = Number(argv[nk[0]]!.toString());
-    if (!Number.isInteger(n) || n < 1 || nk[0] + n >= argv.length) return null;
+    if (!Number.isInteger(n) || n < 0 || nk[0] + n >= argv.length) return null;
+    // numkeys 0 is valid only where keys are optional (EVAL, FCALL: Redis' NO_MANDATORY_KEYS).
+    if (n === 0) return s.flags.includes('no_mandatory_keys') ? [] : null;
     return [...argv.slice(1, 1 + nk[1]), ...argv.slice(nk[0] + 1, nk[0] + 1 + n)];
   }
   if (s.firstKey <= 0) return [];
@@ -129,7 +131,7 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
     }
     const keys = keyArgs(s, argv);
     if (keys === null) return new ErrorReply('ERR Invalid arguments specified for command');
-    return keys.length > 0 ? [s, keys] : undefined;
+    return keys.length > 0 || s.flags.includes('no_mandatory_keys') ? [s, keys] : undefined;
   };
   const all = (): CommandSpec[] => [...d.commands()];
   const handler = container('command', {
