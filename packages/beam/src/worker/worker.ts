@@ -36,6 +36,9 @@ export interface WorkerOptions extends Omit<JobEngineOptions, 'shared'> {
   connectTimeoutMs?: number;
 }
 
+/** How long a started job whose name this worker cannot read waits before it is taken anyway (see mayTake). */
+const NAMELESS_GRACE_MS = 2000;
+
 export class BeamWorker extends EventEmitter {
   readonly engine: JobEngine;
   readonly redis: RedisLike;
@@ -304,7 +307,13 @@ export class BeamWorker extends EventEmitter {
    */
   private async mayTake(id: number): Promise<boolean> {
     const [name, arg1] = await Promise.all([this.redis.lindex(JOBS_KEY, id), this.redis.lindex(jobKey(id, 'args'), 1)]);
-    if (name === null) return true;
+    if (name === null) {
+      // Not visible (yet): right after a failover this connection can still read the demoted master, a stale
+      // replica. The reconciliation pass offers the job again; one that really has no name is taken (and exits
+      // 127) once it has waited NAMELESS_GRACE_MS.
+      const since = this.candidates.get(id) ?? Date.now();
+      return Date.now() - since >= Math.max(NAMELESS_GRACE_MS, 3 * this.reconcileMs);
+    }
     const args = arg1 === null ? [name] : [name, arg1];
     if (this.engine.check(name, args) === 'ok') return true;
     return (await readWorkerCatalog(this.redis)).check(name, args) !== 'ok';
