@@ -15,6 +15,7 @@ import { existingReplication, registerClientSocket, replicationCommands, replica
 import { createListener, type BeamServerTlsOptions } from './tls.js';
 import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED } from './auth.js';
 import type { AuthThrottleOptions } from './auth-throttle.js';
+import { trackingFor } from './tracking/tracking.js';
 
 const log = debuglog('beamgate:server');
 
@@ -137,7 +138,7 @@ export class BeamServer extends EventEmitter {
     });
     const self = this;
     this.monitors = new Monitors((active) => {
-      for (const s of this.dispatchers()) s.dispatcher.onExecuted = active ? this.monitors.feed : null;
+      for (const s of this.dispatchers()) trackingFor(s.dispatcher).setMonitorFeed(active ? this.monitors.feed : null);
     });
     this.env = {
       serverName: opts.serverName ?? 'redis',
@@ -217,7 +218,7 @@ export class BeamServer extends EventEmitter {
     context.streamLimits.maxBytes = Number(this.config.get('stream-node-max-bytes'));
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
     for (const fn of this.setups) fn(dispatcher, context);
-    if (this.monitors.size > 0) dispatcher.onExecuted = this.monitors.feed;
+    if (this.monitors.size > 0) trackingFor(dispatcher).setMonitorFeed(this.monitors.feed);
     return { dispatcher, context, detach, owned };
   }
 

@@ -74,7 +74,7 @@ function subcommandKeyFlags(s: CommandSpec, argv: Buffer[]): string[] | undefine
 }
 
 /** The key arguments of a command line (COMMAND GETKEYS); null when numkeys is not a valid count. */
-function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
+export function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
   if (s.name === 'sort') return sortKeys(argv);
   if (subcommandKeyFlags(s, argv)) return [argv[2]!];
   const nk = NUMKEYS[s.name];
