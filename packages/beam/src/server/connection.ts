@@ -144,6 +144,7 @@ export class Connection implements MemoryHolder {
 
   private run(): void {
     const d = this.dispatcher;
+    const reg = d.registry;
     const c = this.client;
     c.lastActive = Date.now();
     while (!this.waiting && this.qi < this.queue.length) {
@@ -154,16 +155,11 @@ export class Connection implements MemoryHolder {
       }
       const argv = this.queue[this.qi]!;
       this.queue[this.qi++] = undefined as never;
-      const reg = d.registry;
-      const prev = reg.current;
+      // Client tracking: NOLOOP needs the running command's client, and pushes wait for its reply (see writeHeld).
       reg.current = c;
       c.busy = true;
-      let r;
-      try {
-        r = d.route(c, argv);
-      } finally {
-        reg.current = prev;
-      }
+      const r = d.route(c, argv);
+      reg.current = null;
       if (r instanceof Promise) {
         this.waiting = true;
         this.flush();
