@@ -84,11 +84,7 @@ export class Tracking {
   };
 
   constructor(private readonly d: Dispatcher) {
-    d.config.on('change', this.onConfig);
-    d.onClose.push(() => {
-      d.config.off('change', this.onConfig);
-      this.detach();
-    });
+    d.onClose.push(() => this.detach());
   }
 
   /** Keys in the table (INFO tracking_total_keys). */
@@ -162,6 +158,7 @@ export class Tracking {
     this.attached = true;
     this.d.context.on('keyspace', this.onKeyspace);
     this.d.context.on('flush', this.onFlush);
+    this.d.config.on('change', this.onConfig);
     this.installHook();
     debug('tracking on');
   }
@@ -171,6 +168,7 @@ export class Tracking {
     this.attached = false;
     this.d.context.off('keyspace', this.onKeyspace);
     this.d.context.off('flush', this.onFlush);
+    this.d.config.off('change', this.onConfig);
     this.installHook();
     debug('tracking off');
   }
