@@ -38,6 +38,22 @@ describe('server: CLIENT TRACKING', function () {
       + '+OK\r\n+QUEUED\r\n*1\r\n:3\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n+PONG\r\n');
   });
 
+  it('RESP3: a client blocked in BLPOP still gets invalidations of keys others change meanwhile', async () => {
+    const w = conn();
+    await w.set('k', '1');
+    let triggered = false;
+    const r = await rawExchange(srv.port, resp('HELLO 3', 'CLIENT TRACKING on', 'GET k', 'BLPOP nolist 0'), (d) => {
+      const s = d.toString();
+      if (!triggered && s.endsWith('$1\r\n1\r\n')) {
+        triggered = true;
+        // Once BLPOP blocks, another client changes k.
+        void until(async () => (/blocked_clients:1\r\n/.test(await w.info('clients')) || undefined)).then(() => w.set('k', '2'));
+      }
+      return s.includes('invalidate');
+    }, 20, 10000);
+    expect(r.data.toString()).to.match(/\$1\r\n1\r\n>2\r\n\$10\r\ninvalidate\r\n\*1\r\n\$1\r\nk\r\n$/);
+  });
+
   it('OPTIN tracks only after CLIENT CACHING yes, for one command; OPTOUT skips after CLIENT CACHING no', async () => {
     const { id, got } = await redirection();
     const c = conn();

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { debuglog } from 'node:util';
 import type { CommandSpec, FlushEvent, KeyspaceEvent } from '../../context/api.js';
-import type { Dispatcher, DispatchClient } from '../../context/dispatch.js';
+import type { ClientRegistry, Dispatcher, DispatchClient } from '../../context/dispatch.js';
 import { RespPush, type Reply } from '../../wire/reply.js';
 import { keyArgs } from '../commands/command.js';
 
@@ -265,14 +265,14 @@ export class Tracking {
       const r = this.d.registry.clients.get(t.redirect);
       if (r === undefined || r.closed || r.closeAfterReply) {
         t.brokenRedirect = true;
-        if (c.resp === 3) pushAfterReply(c, new RespPush(['tracking-redir-broken', t.redirect]));
+        if (c.resp === 3) pushAfterReply(this.d.registry, c, new RespPush(['tracking-redir-broken', t.redirect]));
         return;
       }
       target = r;
     }
-    if (target.resp === 3) pushAfterReply(target, new RespPush(['invalidate', keys]));
+    if (target.resp === 3) pushAfterReply(this.d.registry, target, new RespPush(['invalidate', keys]));
     // RESP2 has no pushes: only a redirection target in pub/sub mode can be told.
-    else if (target !== c && target.subscriptionCount > 0) pushAfterReply(target, ['message', INVALIDATE_CHANNEL, keys]);
+    else if (target !== c && target.subscriptionCount > 0) pushAfterReply(this.d.registry, target, ['message', INVALIDATE_CHANNEL, keys]);
   }
 
   private scheduleBroadcast(): void {
@@ -325,11 +325,14 @@ export class Tracking {
 }
 
 /**
- * Sends a push to a client after the reply of the command it is running (or blocked in), else at once: an
- * invalidation caused by a client's own command must not come before that command's reply.
+ * Sends a push so that it never comes before the reply of a command of the client that caused it: held until the reply
+ * of the command the client is running; for a client blocked in a command, sent after the current turn of promise
+ * callbacks (a blocked command being served right now writes its reply in one of them), so a blocked client still gets
+ * others' invalidations at once; otherwise sent now.
  */
-function pushAfterReply(c: DispatchClient, r: Reply): void {
-  if (c.busy) (c.heldPushes ??= []).push(r);
+function pushAfterReply(reg: ClientRegistry, c: DispatchClient, r: Reply): void {
+  if (c === reg.current) (c.heldPushes ??= []).push(r);
+  else if (c.busy) setImmediate(() => c.onPush?.(r));
   else c.onPush?.(r);
 }
 
