@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { hasRedisServer, RespConn, startRedis, words, type Parsed } from '../context/helpers.js';
-import { rawExchange, serverPerTest, startServer } from './helpers.js';
+import { words, type Parsed } from '../context/helpers.js';
+import { differentialPair, rawExchange, serverPerTest } from './helpers.js';
 import { until } from './tools-helpers.js';
-import type { BeamServer } from '../../src/server/server.js';
 
 const resp = (...lines: string[]): Buffer => Buffer.from(lines.map((l) => {
   const w = l.split(' ');
@@ -141,28 +139,7 @@ describe('server: CLIENT TRACKING', function () {
 
 describe('server: CLIENT TRACKING replies and errors, differential vs redis-server', function () {
   this.timeout(30000);
-  let server: BeamServer | undefined;
-  let redis: { proc: ChildProcess; port: number } | undefined;
-  let ours: RespConn;
-  let theirs: RespConn;
-
-  before(async function () {
-    if (!hasRedisServer()) {
-      this.skip(); // redis-server is not installed: nothing to compare against
-      return;
-    }
-    redis = await startRedis();
-    theirs = await RespConn.connect(redis.port);
-    let port: number;
-    ({ server, port } = await startServer());
-    ours = await RespConn.connect(port);
-  });
-  after(async () => {
-    ours?.close();
-    theirs?.close();
-    redis?.proc.kill();
-    await server?.close();
-  });
+  const pair = differentialPair();
 
   it('gives the same replies to the same CLIENT TRACKING/CACHING/GETREDIR/TRACKINGINFO lines', async () => {
     const lines = [
@@ -178,7 +155,7 @@ describe('server: CLIENT TRACKING replies and errors, differential vs redis-serv
       'CLIENT TRACKINGINFO', 'CLIENT TRACKING on BCAST', 'CLIENT TRACKINGINFO', 'CLIENT TRACKING off',
     ];
     for (const l of lines) {
-      const [o, t] = await Promise.all([ours.send(words(l)), theirs.send(words(l))]) as [Parsed, Parsed];
+      const [o, t] = await Promise.all([pair.ours.send(words(l)), pair.theirs.send(words(l))]) as [Parsed, Parsed];
       expect(o, l).to.deep.equal(t);
     }
   });
