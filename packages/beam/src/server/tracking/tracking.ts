@@ -62,8 +62,8 @@ const RO_SCRIPTS = new Set(['eval_ro', 'evalsha_ro', 'fcall_ro']);
  * over it, the oldest keys are dropped and their clients told, as if the keys had changed.
  */
 export class Tracking {
-  /** Clients with tracking on (INFO tracking_clients). */
-  clients = 0;
+  /** Clients of this dispatcher with tracking on. */
+  private readonly tracked = new Set<DispatchClient>();
   /** Client ids per tracked key, summed (INFO tracking_total_items). */
   items = 0;
   private readonly table = new Map<string, Set<number>>();
@@ -85,6 +85,11 @@ export class Tracking {
 
   constructor(private readonly d: Dispatcher) {
     d.onClose.push(() => this.detach());
+  }
+
+  /** Clients with tracking on (INFO tracking_clients). */
+  get clients(): number {
+    return this.tracked.size;
   }
 
   /** Keys in the table (INFO tracking_total_keys). */
@@ -111,7 +116,7 @@ export class Tracking {
     let t = c.tracking;
     if (t === null) {
       t = c.tracking = { redirect, bcast: false, optin: false, optout: false, noloop: false, caching: false, brokenRedirect: false, prefixes: new Set() };
-      this.clients++;
+      this.tracked.add(c);
     }
     t.redirect = redirect;
     t.brokenRedirect = false;
@@ -137,8 +142,8 @@ export class Tracking {
       if (st.clients.size === 0) this.prefixTable.delete(p);
     }
     c.tracking = null;
-    this.clients--;
-    if (this.clients === 0) {
+    this.tracked.delete(c);
+    if (this.tracked.size === 0) {
       // Nobody reads the table any more: every entry would be skipped when its key changes.
       this.table.clear();
       this.items = 0;
@@ -252,7 +257,7 @@ export class Tracking {
 
   /** FLUSHALL/FLUSHDB (and SWAPDB): every tracking client gets a null invalidation ("all keys"), the table empties. */
   private invalidateAll(): void {
-    for (const c of this.d.registry.clients.values()) if (c.tracking !== null) this.send(c, null);
+    for (const c of this.tracked) this.send(c, null);
     this.table.clear();
     this.items = 0;
   }
