@@ -1850,7 +1850,10 @@ export class Session extends TypedEventEmitter<SessionEvents> implements QueueHo
     else this.binding?.resumeReading?.();
   }
 
-  /** @internal SendBudget: this session holds the most while all sessions together are over the bound. */
+  /**
+   * QueueHolder, called by the SendBudget (not for direct use): this session holds the most while all sessions
+   * together are over the bound.
+   */
   overBudget(total: number, limit: number): void {
     this.budget = undefined;
     this.terminate(
