@@ -128,6 +128,22 @@ describe('packaging: npm pack tarballs install into an empty folder and work', f
     expect(ours).to.deep.equal([]);
   });
 
+  it('the published .d.ts has no underscore members but Node stream hooks and Emscripten exports', () => {
+    const allowed = new Set(['_read', '_write', '_writev', '_final', '_destroy', '_construct', '_transform', '_flush', '_malloc', '_free']);
+    // wasmoon's Emscripten module exports the C functions as _lua_*/_luaL_* (beam's scripting/lua-api.ts).
+    const cExport = /^_luaL?_/;
+    const leaked: string[] = [];
+    for (const p of PACKAGES) {
+      const dir = join(app, 'node_modules', '@beamgate', p, 'dist');
+      for (const f of walk(dir).filter((x) => x.endsWith('.d.ts'))) {
+        for (const m of readFileSync(f, 'utf8').matchAll(/^\s+(?:readonly |static |private |protected )*(_[A-Za-z]\w*)\??[(:<]/gm)) {
+          if (!allowed.has(m[1] as string) && !cExport.test(m[1] as string)) leaked.push(`${f.slice(dir.length + 1)}: ${m[1]}`);
+        }
+      }
+    }
+    expect(leaked, 'mark them /** @internal */ or make them private').to.deep.equal([]);
+  });
+
   it('every declaration map points at a source file shipped in the same tarball', () => {
     let maps = 0;
     for (const p of PACKAGES) {
