@@ -1,2 +1,3 @@
 /** @beamgate/base: what @beamgate/beep, @beamgate/beam and @beamgate/gateway share. Internal: no stability promise. */
 export { BeamgateError } from './errors.js';
+export { TypedEventEmitter, type EventMap } from './typed-emitter.js';

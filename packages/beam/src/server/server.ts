@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
 import type { CommandFilter, CommandSpec } from '../context/api.js';
 import { Context, type ContextOptions } from '../context/context.js';
@@ -13,7 +13,7 @@ import { Connection, type ConnectionLimits } from './connection.js';
 import { Monitors } from './monitor.js';
 import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
 import { createListener, type BeamServerTlsOptions } from './tls.js';
-import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED } from './auth.js';
+import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED, type AuthFailure } from './auth.js';
 import type { AuthThrottleOptions } from './auth-throttle.js';
 import { trackingFor } from './tracking/tracking.js';
 
@@ -77,6 +77,14 @@ interface Served {
   owned: boolean;
 }
 
+/** Events of a BeamServer (see the class comment). */
+export interface BeamServerEvents {
+  error: [err: Error];
+  shutdown: [];
+  authFailure: [failure: AuthFailure];
+  denied: [address: string];
+}
+
 /**
  * A RESP server over TCP or a unix socket. Serves one shared Context by default; with
  * `contextPerConnection` each connection gets a fresh Context (and Dispatcher), torn down on close.
@@ -84,7 +92,7 @@ interface Served {
  * 'shutdown' listener the server then closes itself), 'authFailure' (AuthFailure) for every failed or throttled
  * AUTH, and 'denied' (address) for a client refused by protected mode.
  */
-export class BeamServer extends EventEmitter {
+export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
   readonly config: ServerConfig;
   readonly registry = new ClientRegistry();
   readonly auth: Authenticator;
