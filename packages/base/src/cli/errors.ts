@@ -27,7 +27,7 @@ export class UsageError extends BeamgateError {
 export function isUsageError(e: unknown): boolean {
   if (e instanceof UsageError) return true;
   const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('ERR_PARSE_ARGS') || code === 'GATEWAY_CONFIG' || code === 'USAGE');
+  return typeof code === 'string' && (code.startsWith('ERR_PARSE_ARGS') || code === 'GATEWAY_BAD_CONFIG' || code === 'USAGE');
 }
 
 /** Attach the fix to an error (kept on `hint`, printed after the message). */
