@@ -138,3 +138,25 @@ export function serverTlsFrom(v: ServerTlsValues): ServerTlsChoice | undefined {
   if (ca !== undefined) throw new UsageError('--cacert needs TLS', { hint: 'add --tls or --cert/--key' });
   return undefined;
 }
+
+/**
+ * A users file (`--users-file`): one `NAME:PASSWORD` per line; blank lines and lines starting with `#` are
+ * skipped. Read at start and again on SIGHUP, so users change without a restart.
+ */
+export function readUsersFile(flag: string, file: string): Array<[string, string]> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--${flag}: cannot read ${file}: ${(e as Error).message}`);
+  }
+  const out: Array<[string, string]> = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const l = line.trim();
+    if (l === '' || l.startsWith('#')) return;
+    const colon = l.indexOf(':');
+    if (colon <= 0 || colon === l.length - 1) throw new UsageError(`--${flag}: ${file} line ${i + 1}: expected NAME:PASSWORD`);
+    out.push([l.slice(0, colon), l.slice(colon + 1)]);
+  });
+  return out;
+}
