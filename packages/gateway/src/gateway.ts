@@ -120,9 +120,11 @@ function hookSessions(listener: Listener, metrics: GatewayMetrics, log: Logger):
     const id = sessionId(s);
     metrics.sessions.inc();
     metrics.sessionsTotal.inc();
+    const endSession = metrics.sessionSeconds.startTimer();
     log.debug('session opened', { session: id });
     s.once('close', (reason?: Error) => {
       metrics.sessions.dec();
+      endSession();
       const code = (reason as { code?: string } | undefined)?.code;
       if (code !== undefined && DROPPED.has(code)) log.warn('session dropped', { session: id, code, reason: reason?.message });
       else log.debug('session closed', { session: id, reason: reason?.message });
@@ -156,7 +158,7 @@ function listenerSecurity(
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const log = opts.logger ?? silentLogger;
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics({ defaults: opts.metrics !== undefined });
   const context = opts.context ?? { kind: 'embedded' };
   const tlsMaterial = opts.security?.tls ? loadTlsMaterial(opts.security.tls) : undefined;
   if (opts.respTls && !tlsMaterial) throw new ConfigError('respTls needs security.tls (a certificate)');
@@ -233,7 +235,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       metricsServer = await startMetricsServer({
         host: opts.metrics.host,
         port: opts.metrics.port,
-        render: () => metrics.registry.render(),
+        registry: metrics.registry,
         healthy: () => !jobHub.draining,
       });
     } catch (e) {

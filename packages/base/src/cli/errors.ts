@@ -60,10 +60,12 @@ export function formatError(program: string, e: unknown, debug: boolean): string
   const err = e instanceof Error ? e : new Error(String(e));
   const code = (err as { code?: unknown }).code;
   const reply = (err as { replyCode?: unknown }).replyCode;
-  const prefix = typeof reply === 'number' && !err.message.startsWith(String(reply)) ? `${reply} ` : '';
+  // A usage error is the user's, not a protocol reply: no reply code in front of it.
+  const prefix = typeof reply === 'number' && !isUsageError(err) && !err.message.startsWith(String(reply)) ? `${reply} ` : '';
   const tag = typeof code === 'string' && !(err instanceof UsageError) && /^E[A-Z]+$/.test(code) && !err.message.includes(code) ? ` (${code})` : '';
   const hint = (err as { hint?: unknown }).hint;
-  let out = `${program}: ${prefix}${err.message}${tag}\n`;
+  const named = err.message.startsWith(`${program}:`) || err.message.startsWith(`${program} `);
+  let out = `${named ? '' : `${program}: `}${prefix}${err.message}${tag}\n`;
   if (typeof hint === 'string') out += `${program}: hint: ${hint}\n`;
   if (debug && err.stack) out += `${err.stack}\n`;
   return out;

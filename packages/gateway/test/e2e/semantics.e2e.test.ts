@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { connect, type Channel, type Session } from '@beamgate/beep';
 import { asNumber, type CommandClient } from '../../src/backend/types.js';
 import { GatewayClient } from '../../src/client/gateway-client.js';
+import { metricValue } from '../../src/metrics.js';
 import type { Gateway } from '../../src/gateway.js';
 import { PeerReplyError } from '../../src/errors.js';
 import { RESP_PROFILE_URI } from '../../src/wire/job-xml.js';
@@ -92,7 +93,7 @@ describe('gateway e2e: channel close, session loss, detach, signals, drain, RESP
       const done = (async () => {
         for await (const a of ch.requestMany('<run/>', { contentType: 'application/beep+xml' })) answers.push(a.payload.toString());
       })();
-      await until(() => gw3.metrics.jobs.get({ state: 'running' }) === 1);
+      await until(async () => (await metricValue(gw3.metrics.jobs, { state: 'running' })) === 1);
       const started = Date.now();
       await ch.close();
       await done;
