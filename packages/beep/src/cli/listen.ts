@@ -46,7 +46,7 @@ export const LISTEN_SPEC: CommandSpec = {
     '',
     'Log lines (stderr, JSON: time, level, name, msg, fields): listening, session.open, channel.open, session.close,',
     'reloaded, shutdown, stopped.',
-    'SIGHUP: read --cert/--key/--cacert and --user again; sessions already open keep theirs, new ones get the new.',
+    'SIGHUP: read --cert/--key/--cacert and --users-file again (--tls: a new certificate); sessions already open keep theirs, new ones get the new.',
     'SIGINT/SIGTERM: stop accepting, release live sessions (2 s grace), exit 0.',
     'Exit status: 0 after a signal, 1 when the shutdown fails, 2 usage error or the address is taken.',
   ].join('\n'),
@@ -145,7 +145,6 @@ export async function runListen(argv: string[]): Promise<number> {
     if (metrics && maxSessions !== undefined && listener.sessions.size >= maxSessions) metrics.refusals.inc({ limit: 'max_sessions' });
     listener.accept(sock);
   });
-  server.on('error', (e) => log('error', { message: e.message }, 'error'));
 
   let metricsServer: MetricsServer | undefined;
   // Signal handlers go in before anything is logged: a supervisor may signal as soon as it reads `listening`.
@@ -189,6 +188,7 @@ export async function runListen(argv: string[]): Promise<number> {
     }
   }
   await listenOn_(server, path, port, host, path !== undefined ? '--unix' : '--port');
+  server.on('error', (e) => log('server error', { err: e }, 'error'));
   const m = metricsServer?.address;
   const metricsFields = m ? { metrics: `${m.address}:${m.port}` } : {};
   const addr = server.address();

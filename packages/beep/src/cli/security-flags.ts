@@ -9,7 +9,7 @@
  * The names are those of beam and beamgate (@beamgate/base CLIENT_TLS_FLAGS / SERVER_TLS_FLAGS); the older ones
  * (--tls-self-signed, --tls-cert, --ca, --servername, ...) are still accepted through the *_RENAMES maps.
  */
-import { CLIENT_AUTH_FLAGS, CLIENT_TLS_FLAGS, clientTlsFrom, SERVER_TLS_FLAGS, serverTlsFrom } from '@beamgate/base';
+import { CLIENT_AUTH_FLAGS, CLIENT_TLS_FLAGS, clientTlsFrom, readUsersFile, SERVER_TLS_FLAGS, serverTlsFrom } from '@beamgate/base';
 import type { Listener } from '../api/connect.js';
 import type { ConnectSecurityOptions } from '../api/session-security.js';
 import { log } from './log.js';
@@ -22,7 +22,8 @@ import { stringOpt, UsageError, type OptionSpec, type OptionValues } from './opt
 
 export const LISTEN_SECURITY_OPTIONS: Record<string, OptionSpec> = {
   ...SERVER_TLS_FLAGS,
-  user: { type: 'string', multiple: true, arg: 'NAME:PASSWORD', help: 'offer SASL (SCRAM-SHA-256, CRAM-MD5, PLAIN) for this user, repeatable; reloaded on SIGHUP' },
+  user: { type: 'string', multiple: true, arg: 'NAME:PASSWORD', help: 'offer SASL (SCRAM-SHA-256, CRAM-MD5, PLAIN) for this user, repeatable' },
+  'users-file': { type: 'string', arg: 'FILE', help: 'more users, one NAME:PASSWORD per line; read again on SIGHUP' },
   'require-tls': { type: 'boolean', help: 'refuse the other profiles (554) until TLS is up; the first greeting hides them' },
   'require-sasl': { type: 'boolean', help: 'refuse the other profiles (530) until the peer authenticated' },
   'allow-cleartext': { type: 'boolean', help: 'offer and accept SASL PLAIN before TLS (not recommended)' },
@@ -59,7 +60,9 @@ export function listenSecurityFrom(values: OptionValues): ListenerSecurityOption
   else if (tls?.kind === 'self-signed') o.tls = { selfSigned: true };
   if (tls?.ca !== undefined && o.tls !== undefined) o.tls = { ...o.tls, ca: tls.ca, requestCert: true };
   const users = values['user'];
-  const list = Array.isArray(users) ? (users as string[]) : [];
+  const list = Array.isArray(users) ? [...(users as string[])] : [];
+  const usersFile = stringOpt(values, 'users-file');
+  if (usersFile !== undefined) for (const [n, p] of readUsersFile('users-file', usersFile)) list.push(`${n}:${p}`);
   for (const u of list) if (u.indexOf(':') <= 0) throw new UsageError(`--user: expected NAME:PASSWORD, got ${JSON.stringify(u.split(':')[0])}`);
   const allowAnonymous = values['allow-anonymous'] === true;
   if (list.length > 0 || allowAnonymous) {
@@ -68,7 +71,7 @@ export function listenSecurityFrom(values: OptionValues): ListenerSecurityOption
       onAuthFailure: (f) => log('sasl.failure', { ...f }, 'warn'),
     };
   } else if (values['allow-cleartext'] === true) {
-    throw new UsageError('--allow-cleartext needs --user');
+    throw new UsageError('--allow-cleartext needs --user or --users-file');
   }
   const requireTls = values['require-tls'] === true;
   const requireSasl = values['require-sasl'] === true;
