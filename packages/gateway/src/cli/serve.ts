@@ -61,9 +61,10 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
   // One line a person reads first (human on a terminal): where it listens and a command to try.
   const beepAt = formatAddress({ host: beep.address, port: beep.port });
   const respAt = resp ? formatAddress({ host: resp.address, port: resp.port }) : undefined;
+  const tls = cert ? ` --cacert ${cert.path}` : '';
   const tryIt = config.exec.length > 0
-    ? `beamgate run --beep ${beepAt}${cert ? ` --cacert ${cert.path}` : ''} -- exec ${config.exec[0]}`
-    : respAt ? `redis-cli -p ${resp!.port} PING` : `beep connect ${beepAt} --profile job --content '<job name="exec"><arg>exec</arg><arg>true</arg></job>'`;
+    ? `npx beamgate run --beep ${beepAt}${tls} -- exec ${config.exec[0]}`
+    : `npx beamgate run --beep ${beepAt}${tls} -- echo hello${respAt ? `, or redis-cli -p ${resp!.port} PING` : ''}`;
   log.info(`ready: BEEP on ${beepAt}${respAt ? `, RESP on ${respAt}` : ''}${m ? `, metrics on http://${formatAddress({ host: m.address, port: m.port })}/metrics` : ''}; try: ${tryIt}`
     + (config.exec.length === 0 ? ' (add --exec PROGRAM to let jobs run programs)' : ''));
 
