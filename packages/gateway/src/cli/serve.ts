@@ -31,7 +31,7 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
   } catch (e) {
     throw startHint(e);
   }
-  const cert = gateway.certificate ? publishCertificate(gateway.certificate) : undefined;
+  let cert = gateway.certificate ? publishCertificate(gateway.certificate) : undefined;
   const tlsFields = cert ? { tls: true, certFile: cert.path, fingerprint256: cert.fingerprint256 } : { tls: false };
   const beep = gateway.beepAddress;
   log.info('listening', {
@@ -67,6 +67,20 @@ export async function serve(flags: ServeFlags, env: Record<string, string | unde
     : `npx beamgate run --beep ${beepAt}${tls} -- echo hello${respAt ? `, or redis-cli -p ${resp!.port} PING` : ''}`;
   log.info(`ready: BEEP on ${beepAt}${respAt ? `, RESP on ${respAt}` : ''}${m ? `, metrics on http://${formatAddress({ host: m.address, port: m.port })}/metrics` : ''}; try: ${tryIt}`
     + (config.exec.length === 0 ? ' (add --exec PROGRAM to let jobs run programs)' : ''));
+
+  // SIGHUP: flags, environment and the --config file again; a broken new configuration keeps the old one.
+  process.on('SIGHUP', () => {
+    try {
+      const next = loadConfig({ flags, env });
+      gateway.reloadSecurity(next.security, next.access);
+      const old = cert;
+      cert = gateway.certificate ? publishCertificate(gateway.certificate) : undefined;
+      if (old?.path !== cert?.path) old?.remove();
+      if (cert) log.info('certificate', { certFile: cert.path, fingerprint256: cert.fingerprint256 });
+    } catch (e) {
+      log.error('reload failed: keeping the previous certificate, users and access rules', { err: e });
+    }
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
