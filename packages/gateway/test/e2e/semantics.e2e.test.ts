@@ -54,9 +54,9 @@ describe('gateway e2e: channel close, session loss, detach, signals, drain, RESP
     const job = await c.run(['cat'], { stdin, detach: true });
     stdin.write('before\n');
     await new Promise((r) => job.stdout.once('data', r));
-    const open = gw.metrics.sessions.get();
+    const open = await metricValue(gw.metrics.sessions);
     c.session.destroy();
-    await until(() => gw.metrics.sessions.get() < open); // the gateway has handled the loss
+    await until(async () => (await metricValue(gw.metrics.sessions)) < open); // the gateway has handled the loss
     expect(await beam.call(['GET', `/jobs/${job.id}/status`])).to.equal(null);
     await beam.call(['RPUSH', `/jobs/${job.id}/in`, '0:after\n', '0:']);
     expect(await status(beam, job.id)).to.equal(0);
