@@ -13,3 +13,4 @@ export {
   readUsersFile, renameFlags, SERVER_TLS_FLAGS, serverTlsFrom, type ClientTlsValues, type FlagSpec, type ServerTlsChoice, type ServerTlsValues,
 } from './cli/flags.js';
 export { createProgram, main, readVersion, runProgram, type ProgramSpec, type SubcommandSpec } from './cli/program.js';
+export { TypedEventEmitter, type EventMap } from './typed-emitter.js';

@@ -5,6 +5,7 @@ import type { Subscriber } from './pubsub.js';
 import { hubFor, type PubSubHub } from './pubsub.js';
 import { ServerConfig } from './config.js';
 import { ErrorReply, QUEUED, RespPush, type Reply } from '../wire/reply.js';
+import type { ClientTracking } from '../server/tracking/tracking.js';
 
 const log = debuglog('beamgate:dispatch');
 let nextClientId = 1;
@@ -92,6 +93,12 @@ export class DispatchClient implements ClientState, Subscriber {
   io: ClientIo | null = null;
   /** CLIENT REPLY state (REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT bits); 0 = replies on. */
   replyFlags = 0;
+  /** CLIENT TRACKING state; null while tracking is off. */
+  tracking: ClientTracking | null = null;
+  /** Set by the connection from the start of a command until its reply is written (also while it blocks). */
+  busy = false;
+  /** Pushes that must follow the running command's reply (tracking invalidations); the connection sends them. */
+  heldPushes: Reply[] | null = null;
   private readonly ac = new AbortController();
 
   constructor(opts: DispatchClientOptions = {}) {
@@ -135,7 +142,9 @@ export class DispatchClient implements ClientState, Subscriber {
    */
   describe(running?: Buffer[]): string {
     const now = Date.now();
-    const flags = (this.monitor ? 'O' : '') + (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '') || 'N';
+    const t = this.tracking;
+    const flags = (this.monitor ? 'O' : '') + (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '')
+      + (t ? `t${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}` : '') || 'N';
     const io = this.io;
     let qbuf = io ? io.queryBuffer() : 0;
     if (io && running) {
@@ -152,7 +161,7 @@ export class DispatchClient implements ClientState, Subscriber {
       + `flags=${flags} db=${this.db} sub=${this.channels.size} psub=${this.patterns.size} ssub=0 `
       + `multi=${this.multi ? this.multi.length : -1} qbuf=${qbuf} qbuf-free=${qbufFree} argv-mem=0 multi-mem=${multiMem} `
       + `rbs=${io ? 1024 : 0} rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${totMem} events=r cmd=${this.lastCommand} `
-      + `user=${this.user} redir=-1 resp=${this.resp}`
+      + `user=${this.user} redir=${t ? t.redirect : -1} resp=${this.resp}`
       + (this.libName || this.libVer ? ` lib-name=${this.libName} lib-ver=${this.libVer}` : '');
   }
 }
@@ -164,6 +173,8 @@ export interface DispatchContext {
   on(event: 'flush', listener: (e: FlushEvent) => void): unknown;
   off(event: 'keyspace', listener: (e: KeyspaceEvent) => void): unknown;
   off(event: 'flush', listener: (e: FlushEvent) => void): unknown;
+  /** Beam's own keys (see ContextOptions.hiddenPrefixes). */
+  isHidden?(key: string): boolean;
 }
 
 /** Clients and counters shared by every dispatcher of one server (CLIENT LIST, INFO). */
@@ -179,6 +190,8 @@ const MAX_ERROR_CODES = 128;
 
 export class ClientRegistry {
   readonly clients = new Map<number, DispatchClient>();
+  /** The client whose command is running (set by connections; Redis' server.current_client), else null. */
+  current: DispatchClient | null = null;
   totalConnections = 0;
   totalCommands = 0;
   rejectedConnections = 0;

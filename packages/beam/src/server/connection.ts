@@ -7,6 +7,7 @@ import { RespWriter } from '../wire/resp-encoder.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import { isLocalAddress } from './auth.js';
 import type { ClientMemory, MemoryHolder } from './client-memory.js';
+import { trackingFor } from './tracking/tracking.js';
 
 const log = debuglog('beamgate:server');
 const REPLICA_COMMANDS = new Set(['sync', 'psync', 'replconf']);
@@ -143,6 +144,7 @@ export class Connection implements MemoryHolder {
 
   private run(): void {
     const d = this.dispatcher;
+    const reg = d.registry;
     const c = this.client;
     c.lastActive = Date.now();
     while (!this.waiting && this.qi < this.queue.length) {
@@ -153,7 +155,11 @@ export class Connection implements MemoryHolder {
       }
       const argv = this.queue[this.qi]!;
       this.queue[this.qi++] = undefined as never;
+      // Client tracking: NOLOOP needs the running command's client, and pushes wait for its reply (see writeHeld).
+      reg.current = c;
+      c.busy = true;
       const r = d.route(c, argv);
+      reg.current = null;
       if (r instanceof Promise) {
         this.waiting = true;
         this.flush();
@@ -165,6 +171,8 @@ export class Connection implements MemoryHolder {
       }
       if (c.replyFlags === 0) this.writer.write(r, c.resp);
       else this.writeQuiet(r);
+      c.busy = false;
+      if (c.heldPushes !== null) this.writeHeld();
       if (c.closeAfterReply) {
         this.closeAfterReply();
         return;
@@ -207,6 +215,8 @@ export class Connection implements MemoryHolder {
     if (this.client.closed) return;
     if (this.client.replyFlags === 0) this.writer.write(v, this.client.resp);
     else this.writeQuiet(v);
+    this.client.busy = false;
+    if (this.client.heldPushes !== null) this.writeHeld();
     if (this.client.closeAfterReply) {
       this.closeAfterReply();
       return;
@@ -220,6 +230,14 @@ export class Connection implements MemoryHolder {
     if ((c.replyFlags & (REPLY_OFF | REPLY_SKIP)) === 0 || PUSH_REPLIES.has(c.lastCommand)) this.writer.write(r, c.resp);
     // The skip flag covers one command: the one after CLIENT REPLY SKIP.
     c.replyFlags = (c.replyFlags & REPLY_OFF) | ((c.replyFlags & REPLY_SKIP_NEXT) !== 0 ? REPLY_SKIP : 0);
+  }
+
+  /** Pushes held back while the client's command ran (tracking invalidations go after its reply). */
+  private writeHeld(): void {
+    const c = this.client;
+    const held = c.heldPushes!;
+    c.heldPushes = null;
+    for (const r of held) this.writer.write(r, c.resp);
   }
 
   private pauseReading(): void {
@@ -307,6 +325,7 @@ export class Connection implements MemoryHolder {
   }
 
   private onClose(): void {
+    if (this.client.tracking !== null) trackingFor(this.dispatcher).disable(this.client);
     this.dispatcher.release(this.client);
     this.queue = [];
     this.decoder.abort(new RespProtocolError('query-buffer-limit', 'closed'));

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
 import type { CommandFilter, CommandSpec } from '../context/api.js';
 import { Context, type ContextOptions } from '../context/context.js';
@@ -14,8 +14,9 @@ import { Connection, type ConnectionLimits } from './connection.js';
 import { Monitors } from './monitor.js';
 import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
 import { createListener, type BeamServerTlsOptions } from './tls.js';
-import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED } from './auth.js';
+import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED, type AuthFailure } from './auth.js';
 import type { AuthThrottleOptions } from './auth-throttle.js';
+import { trackingFor } from './tracking/tracking.js';
 
 const log = debuglog('beamgate:server');
 
@@ -77,6 +78,14 @@ interface Served {
   owned: boolean;
 }
 
+/** Events of a BeamServer (see the class comment). */
+export interface BeamServerEvents {
+  error: [err: Error];
+  shutdown: [];
+  authFailure: [failure: AuthFailure];
+  denied: [address: string];
+}
+
 /**
  * A RESP server over TCP or a unix socket. Serves one shared Context by default; with
  * `contextPerConnection` each connection gets a fresh Context (and Dispatcher), torn down on close.
@@ -84,7 +93,7 @@ interface Served {
  * 'shutdown' listener the server then closes itself), 'authFailure' (AuthFailure) for every failed or throttled
  * AUTH, and 'denied' (address) for a client refused by protected mode.
  */
-export class BeamServer extends EventEmitter {
+export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
   readonly config: ServerConfig;
   readonly registry = new ClientRegistry();
   readonly auth: Authenticator;
@@ -138,7 +147,7 @@ export class BeamServer extends EventEmitter {
     });
     const self = this;
     this.monitors = new Monitors((active) => {
-      for (const s of this.dispatchers()) s.dispatcher.onExecuted = active ? this.monitors.feed : null;
+      for (const s of this.dispatchers()) trackingFor(s.dispatcher).setMonitorFeed(active ? this.monitors.feed : null);
     });
     this.env = {
       serverName: opts.serverName ?? 'redis',
@@ -230,7 +239,7 @@ export class BeamServer extends EventEmitter {
     context.streamLimits.maxBytes = Number(this.config.get('stream-node-max-bytes'));
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
     for (const fn of this.setups) fn(dispatcher, context);
-    if (this.monitors.size > 0) dispatcher.onExecuted = this.monitors.feed;
+    if (this.monitors.size > 0) trackingFor(dispatcher).setMonitorFeed(this.monitors.feed);
     return { dispatcher, context, detach, owned };
   }
 

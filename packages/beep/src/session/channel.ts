@@ -1,5 +1,5 @@
 /** The public face of one BEEP channel. */
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 
 import type { IncomingMessage, Responder } from './message.js';
 import { ReplyStream, SingleReply, StreamReply } from './reply-sinks.js';
@@ -13,11 +13,16 @@ export interface RequestOptions extends EntityOptions {
   signal?: AbortSignal;
 }
 
+/** Events of a Channel. */
+export interface ChannelEvents {
+  close: [reason?: Error];
+}
+
 /**
  * A channel (RFC 3080 §2.3). Either side may send MSGs on it (§2.7). Events: `close` (reason?: Error) once
  * the channel is closed or the session ended.
  */
-export class Channel extends EventEmitter {
+export class Channel extends TypedEventEmitter<ChannelEvents> {
   /** Piggybacked content of the peer's positive start reply (for channels we started), or undefined. */
   startReplyContent: Buffer | undefined;
 

@@ -6,7 +6,7 @@
  * channel in round-robin order (each cut to the peer's window and to maxSendFrameSize), all coalesced into one
  * write. When the binding reports back-pressure, nothing more is produced until `drain()`.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
 import type { Duplex } from 'node:stream';
 import {
@@ -193,6 +193,19 @@ interface Waiter {
   resolve: () => void;
 }
 
+/** Events of a Session (see the class comment). */
+export interface SessionEvents {
+  greeting: [info: GreetingInfo];
+  channel: [channel: Channel];
+  close: [reason?: Error];
+  error: [err: Error];
+  /** `session.authenticatedIdentity` changed (SASL, or cleared by a tuning reset); details: the SASL exchange's. */
+  identity: [
+    identity: string | undefined,
+    details?: { mechanism: string; authcid: string; authzid: string | undefined; identity: string; trace?: string },
+  ];
+}
+
 /**
  * A BEEP session. Events:
  * - `greeting` (info: GreetingInfo) when the peer's greeting arrived (again after each tuning reset);
@@ -200,7 +213,7 @@ interface Waiter {
  * - `close` (reason?: Error) once, when the session ended (no reason after an orderly release);
  * - `error` (err: Error) only when a listener is attached: the same reason as `close` when it is an error.
  */
-export class Session extends EventEmitter implements QueueHolder {
+export class Session extends TypedEventEmitter<SessionEvents> implements QueueHolder {
   readonly role: Role;
   readonly limits: ResolvedLimits;
   /** Profiles offered and accepted, by URI. Replaced by `tune({ profiles })`. */
@@ -1837,7 +1850,10 @@ export class Session extends EventEmitter implements QueueHolder {
     else this.binding?.resumeReading?.();
   }
 
-  /** @internal SendBudget: this session holds the most while all sessions together are over the bound. */
+  /**
+   * QueueHolder, called by the SendBudget (not for direct use): this session holds the most while all sessions
+   * together are over the bound.
+   */
   overBudget(total: number, limit: number): void {
     this.budget = undefined;
     this.terminate(

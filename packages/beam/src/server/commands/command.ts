@@ -3,6 +3,7 @@ import { COMMAND_TABLE } from '../../context/command-table.js';
 import { globMatch } from '../../context/glob.js';
 import { ErrorReply, RespMap, RespSet, SimpleString, type Reply } from '../../wire/reply.js';
 import { KEY_SPEC_FLAGS } from './key-specs.js';
+import { ACL_CATEGORIES } from './acl-categories.js';
 import type { CommandScope } from './env.js';
 import { container, E_SYNTAX, helpReply, spec, subcommandsOf } from './spec.js';
 
@@ -16,8 +17,37 @@ const CONNECTION_GROUP: Record<string, string> = {
   discard: 'transactions', watch: 'transactions', unwatch: 'transactions',
 };
 
-/** ACL categories: from Redis' table for data commands, derived from flags otherwise. */
+/** Subcommand names per container command of Redis 7.0.15 (from ACL_CATEGORIES' `parent|sub` names). */
+const REDIS_SUBCOMMANDS = new Map<string, string[]>();
+for (const name of ACL_CATEGORIES.keys()) {
+  const bar = name.indexOf('|');
+  if (bar < 0) continue;
+  const parent = name.slice(0, bar);
+  const list = REDIS_SUBCOMMANDS.get(parent);
+  if (list) list.push(name.slice(bar + 1));
+  else REDIS_SUBCOMMANDS.set(parent, [name.slice(bar + 1)]);
+}
+
+/** Redis' ACL categories of a command or `parent|sub` name, when Redis 7.0.15 has it. */
+function knownCategories(name: string): string[] | undefined {
+  return ACL_CATEGORIES.get(name)?.split(' ').map((c) => `@${c}`);
+}
+
+/**
+ * The subcommands COMMAND LIST shows for a command: its own container's, or Redis' for commands that parse their
+ * subcommands themselves (COMMAND, XINFO, XGROUP). A command Redis has without subcommands (DEBUG) lists none.
+ */
+function listedSubcommands(s: CommandSpec): string[] {
+  const own = subcommandsOf(s);
+  const redis = REDIS_SUBCOMMANDS.get(s.name);
+  if (own.length === 0) return redis ?? [];
+  return redis === undefined && ACL_CATEGORIES.has(s.name) ? [] : own;
+}
+
+/** ACL categories: Redis' for the commands it has, derived from flags otherwise. */
 function categories(s: CommandSpec): string[] {
+  const redis = knownCategories(s.name);
+  if (redis) return redis;
   const known = DATA_CATEGORIES.get(s.name);
   if (known) return [...known];
   const out: string[] = [];
@@ -74,7 +104,7 @@ function subcommandKeyFlags(s: CommandSpec, argv: Buffer[]): string[] | undefine
 }
 
 /** The key arguments of a command line (COMMAND GETKEYS); null when numkeys is not a valid count. */
-function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
+export function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
   if (s.name === 'sort') return sortKeys(argv);
   if (subcommandKeyFlags(s, argv)) return [argv[2]!];
   const nk = NUMKEYS[s.name];
@@ -153,7 +183,7 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
       run: (inv) => {
         // Every command and, after a container, its subcommands as `parent|sub` (Redis 7.0).
         const a = inv.argv;
-        const names = (s: CommandSpec): string[] => [s.name, ...subcommandsOf(s).map((x) => `${s.name}|${x}`)];
+        const names = (s: CommandSpec): string[] => [s.name, ...listedSubcommands(s).map((x) => `${s.name}|${x}`)];
         if (a.length === 2) return all().flatMap(names);
         if (a.length !== 5 || a[2]!.toString().toLowerCase() !== 'filterby') return E_SYNTAX;
         const kind = a[3]!.toString().toLowerCase();
@@ -161,7 +191,11 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
         if (kind === 'module') return [];
         if (kind === 'aclcat') {
           const cat = `@${arg.toLowerCase()}`;
-          return all().filter((s) => categories(s).includes(cat)).flatMap(names);
+          // Each command and subcommand by its own categories (a subcommand Redis lacks takes its parent's).
+          return all().flatMap((s) => {
+            const own = categories(s);
+            return names(s).filter((n) => (n === s.name ? own : knownCategories(n) ?? own).includes(cat));
+          });
         }
         if (kind === 'pattern') {
           const pat = Buffer.from(arg);

@@ -4,6 +4,8 @@ import { ErrorReply, MultiReply, OK, PONG, RespMap, SimpleString, type Reply } f
 import type { CommandScope } from './env.js';
 import { clientOf, container, E_NOT_INT, E_SYNTAX, helpReply, parseIntArg, spec } from './spec.js';
 import { resetSubscriptions } from './pubsub.js';
+import { trackingFor } from '../tracking/tracking.js';
+import { trackingSubcommands } from '../tracking/commands.js';
 
 /** Writes nothing (CLIENT REPLY SKIP has no reply of its own). */
 const NO_REPLY = new MultiReply([]);
@@ -156,6 +158,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
       dispatcher.unwatchAll(c);
       resetSubscriptions(scope, c);
       env.monitors.remove(c);
+      trackingFor(dispatcher).disable(c);
       c.db = 0;
       c.resp = 2;
       c.name = null;
@@ -283,6 +286,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
           return 1;
         },
       },
+      ...trackingSubcommands(dispatcher),
       'no-evict': { arity: 3, run: (inv) => onOff(inv.argv[2]!) },
       'no-touch': { arity: 3, run: (inv) => onOff(inv.argv[2]!) },
       reply: {
@@ -318,6 +322,11 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
           'LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id>...]]', '    Return information about client connections.',
           'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client library name or version.',
           'SETNAME <name>', '    Assign the name <name> to the current connection.',
+          'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]',
+          '    Control server assisted client side caching.',
+          'CACHING (YES|NO)', '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+          'GETREDIR', '    Return the client ID we are redirecting to when tracking is enabled.',
+          'TRACKINGINFO', '    Report tracking status for the current connection.',
           'HELP', '    Print this help.',
         ]),
       },
