@@ -94,6 +94,12 @@ export class Authenticator {
     this.throttle = opts.throttle === false ? null : new AuthThrottle(opts.throttle ?? {});
   }
 
+  /** Replace the named users (SIGHUP reload): connections already authenticated stay so; new AUTHs see the new set. */
+  setUsers(users: Iterable<[string, string]>): void {
+    this.users.clear();
+    for (const [name, password] of users) this.users.set(name, digest(password));
+  }
+
   /** The default user has a password (requirepass), or is off because named users exist. */
   get required(): boolean {
     return this.opts.requireAuth === true || this.users.size > 0 || this.defaultPassword() !== '';

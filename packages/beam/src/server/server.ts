@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
@@ -178,6 +179,18 @@ export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
     this.idleTimer = setInterval(() => this.closeIdle(), 1000);
     this.idleTimer.unref();
     this.net.on('error', (e) => this.emit('error', e));
+  }
+
+  /**
+   * New certificate (TLS servers only) and named users for the connections accepted from now on (SIGHUP): the
+   * connections already open keep their TLS session and their authentication.
+   */
+  reloadSecurity(opts: { tls?: BeamServerTlsOptions; users?: Iterable<[string, string]> }): void {
+    if (opts.tls !== undefined) {
+      if (!(this.net instanceof tls.Server)) throw new TypeError('reloadSecurity: this server was not started with TLS');
+      this.net.setSecureContext({ key: opts.tls.key, cert: opts.tls.cert, ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}) });
+    }
+    if (opts.users !== undefined) this.auth.setUsers(opts.users);
   }
 
   /** Runs `fn` for the shared dispatcher now and for every dispatcher created later. */
