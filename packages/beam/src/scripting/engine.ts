@@ -234,8 +234,10 @@ class LuaVm {
       if (!engine.running) return this.raiseTable(l, 'redis.acl_check_cmd can only be called inside a script invocation');
       const argv = this.args(l);
       if (typeof argv === 'string') return this.raiseTable(l, argv);
-      if (engine.dispatcher.lookup(argv[0]!) === undefined) return this.raiseTable(l, 'Invalid command passed to redis.acl_check_cmd()');
-      m._lua_pushboolean(l, 1);
+      const spec = engine.dispatcher.lookup(argv[0]!);
+      if (spec === undefined) return this.raiseTable(l, 'Invalid command passed to redis.acl_check_cmd()');
+      const check = engine.dispatcher.aclCheck;
+      m._lua_pushboolean(l, check === null || check(engine.running.caller, spec, argv, 'check') === null ? 1 : 0);
       return 1;
     });
     logConsts();
@@ -658,6 +660,7 @@ export class ScriptEngine {
     const L = vm.L;
     const lua = new DispatchClient({ internal: false, authenticated: true, resp: 2 });
     lua.db = caller.db;
+    lua.user = caller.user;
     lua.inExec = true;
     lua.script = true;
     lua.name = null;
@@ -798,6 +801,11 @@ export class ScriptEngine {
     const n = argv.length;
     if (spec.arity >= 0 ? n !== spec.arity : n < -spec.arity) return 'Wrong number of args calling Redis command from script';
     if (spec.flags.includes('noscript')) return 'This Redis command is not allowed from script';
+    const acl = this.dispatcher.aclCheck;
+    if (acl !== null) {
+      const denied = acl(run.lua, spec, argv, 'lua', run.caller);
+      if (denied !== null) return `-${denied.message}`;
+    }
     const write = spec.flags.includes('write') || spec.flags.includes('may_replicate');
     if (run.readOnly && write) return 'Write commands are not allowed from read-only scripts.';
     if (spec.flags.includes('write')) run.writeDirty = true;

@@ -8,6 +8,7 @@ import { ClientRegistry, Dispatcher } from '../context/dispatch.js';
 import { ServerConfig } from '../context/config.js';
 import { attachKeyspaceNotifier } from '../context/pubsub.js';
 import { serverCommands, type ServerEnv } from './commands/index.js';
+import { aclCatalog, aclCheck } from './commands/acl.js';
 import { ClientMemory } from './client-memory.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { Monitors } from './monitor.js';
@@ -118,6 +119,7 @@ export class BeamServer extends EventEmitter {
       ...(opts.requireAuth ? { requireAuth: true } : {}),
       ...(opts.authThrottle !== undefined ? { throttle: opts.authThrottle } : {}),
       onFailure: (f) => this.emit('authFailure', f),
+      catalog: () => aclCatalog(this.dispatchers()[0]?.dispatcher),
     });
     if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
     if (opts.limits?.maxQueryBuffer !== undefined) this.config.set('client-query-buffer-limit', String(opts.limits.maxQueryBuffer));
@@ -208,6 +210,7 @@ export class BeamServer extends EventEmitter {
       ...(this.opts.reservedPrefixes ? { reservedPrefixes: this.opts.reservedPrefixes } : {}),
     });
     dispatcher.register(serverCommands({ env: this.env, dispatcher, context }));
+    dispatcher.aclCheck = (c, spec, argv, where, logAs) => aclCheck(this.auth.acl, c, spec, argv, where, logAs);
     dispatcher.register(replicationCommands(replicationFor(context, this.opts.replication, this.config)));
     dispatcher.register(this.extraCommands);
     for (const f of this.extraFilters) dispatcher.addFilter(f);

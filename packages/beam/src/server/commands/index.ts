@@ -9,11 +9,13 @@ import { configCommands } from './config.js';
 import { infoCommands } from './info.js';
 import { commandCommands } from './command.js';
 import { scriptingCommands } from './scripting.js';
+import { aclCommands } from './acl.js';
 
 /** Every command the server itself implements (connection state, pub/sub, transactions, introspection). */
 export function serverCommands(scope: CommandScope): CommandSpec[] {
   return [
     ...connectionCommands(scope),
+    ...aclCommands(scope),
     ...pubsubCommands(scope),
     ...transactionCommands(scope),
     ...configCommands(scope),
