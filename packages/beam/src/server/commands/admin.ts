@@ -118,6 +118,10 @@ export function adminCommands(scope: CommandScope): CommandSpec[] {
       },
     })),
 
+    // Cluster mode is not offered: CLUSTER answers as a redis-server with cluster-enabled no (and, as CLUSTER RESET
+    // there, may not run from scripts).
+    spec('cluster', -2, ['noscript', 'loading', 'stale'], () => new ErrorReply('ERR This instance has cluster support disabled')),
+
     spec('debug', -2, ['admin', 'noscript', 'loading', 'stale'], container('debug', {
       sleep: {
         arity: 3,
