@@ -7,6 +7,7 @@ import { ErrorReply, type Reply } from '../wire/reply.js';
 import { LUA_REGISTRYINDEX, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_MASKCOUNT, LUA_MASKLINE, type LuaApi, type LuaState } from './lua-api.js';
 import { luaToReply, pushErrorTable, pushReply } from './convert.js';
 import { LuaVm } from './lua-vm.js';
+import { allowedWhileBusy, E_BUSY_EVAL, E_BUSY_FUNCTION, KILLED_MESSAGE, killScript } from './busy.js';
 import {
   parseLibraryMeta, parseNumKeys, parseShebang, sha1hex, type CachedScript, type Library, type LibraryFunction, type RunState, type ScriptFlags,
 } from './script-meta.js';
@@ -21,11 +22,10 @@ export interface ScriptEngineOptions {
   /** busy-reply-threshold in ms, read at every script start. */
   busyThreshold: () => number;
   /**
-   * A script that has not written is stopped once it has run for busy-reply-threshold and at least this long
-   * (default 5000 ms): Redis lets such a script run until SCRIPT KILL, which nobody can send while Lua holds the
-   * event loop here.
+   * Called from the script's hook (about every millisecond) once it has run past busy-reply-threshold: serve the
+   * other clients now (Redis' processEventsWhileBlocked); the dispatcher answers them BUSY meanwhile.
    */
-  minStopMs?: number;
+  whileBusy?: (caller: DispatchClient) => void;
   /** Where redis.log() lines go (default: debuglog 'beamgate:scripting'). */
   log?: (level: string, msg: string) => void;
 }
@@ -41,7 +41,7 @@ export class ScriptEngine {
   readonly context: Context | undefined;
   readonly version: string;
   private readonly busyThreshold: () => number;
-  private readonly minStopMs: number;
+  private readonly whileBusy: ((caller: DispatchClient) => void) | undefined;
   private readonly logFn: (level: string, msg: string) => void;
   private evalVm: LuaVm | null = null;
   private fnVm: LuaVm | null = null;
@@ -57,7 +57,7 @@ export class ScriptEngine {
     this.context = opts.context;
     this.version = opts.version;
     this.busyThreshold = opts.busyThreshold;
-    this.minStopMs = opts.minStopMs ?? 5000;
+    this.whileBusy = opts.whileBusy;
     this.logFn = opts.log ?? ((level, msg) => log('%s %s', level, msg));
   }
 
@@ -168,7 +168,7 @@ export class ScriptEngine {
     this.pushArray(L, argv, 3 + nk, argv.length);
     api.pcall(L, 2, 0, 0);
     api.pop(L, 1);
-    return this.call(vm, caller, sha, true, ro || (!script.flags.compat && script.flags.flags.has('no-writes')), 0, errIdx);
+    return this.call(vm, caller, argv, sha, true, ro || (!script.flags.compat && script.flags.flags.has('no-writes')), 0, errIdx);
   }
 
   // ---- FUNCTION libraries ------------------------------------------------------------------------
@@ -270,7 +270,7 @@ export class ScriptEngine {
     api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(f.ref));
     this.pushArray(L, argv, 3, 3 + nk);
     this.pushArray(L, argv, 3 + nk, argv.length);
-    return this.call(vm, caller, f.name, false, ro || f.flags.has('no-writes'), 2, errIdx);
+    return this.call(vm, caller, argv, f.name, false, ro || f.flags.has('no-writes'), 2, errIdx);
   }
 
   // ---- running -----------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ export class ScriptEngine {
   }
 
   /** luaCallFunction: the function and its `nargs` arguments are on the stack above the error handler at errIdx. */
-  private call(vm: LuaVm, caller: DispatchClient, name: string, evalMode: boolean, readOnly: boolean, nargs: number, errIdx: number): Reply {
+  private call(vm: LuaVm, caller: DispatchClient, command: Buffer[], name: string, evalMode: boolean, readOnly: boolean, nargs: number, errIdx: number): Reply {
     const api = this.api;
     const L = vm.L;
     const lua = new DispatchClient({ internal: false, authenticated: true, resp: 2 });
@@ -301,26 +301,16 @@ export class ScriptEngine {
     lua.inExec = true;
     lua.script = true;
     lua.name = null;
-    const run: RunState = { caller, lua, name, evalMode, readOnly, writeDirty: false, killed: false, startedAt: Date.now() };
+    const run: RunState = { caller, command, lua, name, evalMode, readOnly, writeDirty: false, killed: false, timedOut: false, startedAt: Date.now() };
     this.running = run;
     this.replFlags = 3;
     const ctx = this.context;
     const outer = ctx?.propagationBatching ?? true;
     if (!outer) ctx?.beginPropagationBatch();
-    // Scripts run on the event loop: while one runs, no other client is served, so nobody could send SCRIPT KILL.
-    // A script still running after busy-reply-threshold that has not written yet is stopped instead (the
-    // behaviour Redis' SCRIPT KILL gives it); one that has written runs on, as Redis refuses to kill it.
-    const busy = this.busyThreshold();
-    const threshold = busy > 0 ? Math.max(busy, this.minStopMs) : 0;
-    if (threshold > 0) {
-      this.setHook(L, () => {
-        if (run.killed) return `-BUSY script ${name} stopped: it ran for more than busy-reply-threshold (${threshold} ms) without writing`;
-        if (run.writeDirty || Date.now() - run.startedAt < threshold) return null;
-        run.killed = true;
-        this.log('warning', `Lua script ${name} stopped: still running after ${threshold} ms (busy-reply-threshold)`);
-        return `-BUSY script ${name} stopped: it ran for more than busy-reply-threshold (${threshold} ms) without writing`;
-      });
-    }
+    // Lua holds the event loop while it runs (atomicity). Past busy-reply-threshold the count hook serves the other
+    // clients (BUSY to all but SCRIPT KILL & co.) and raises once the run is killed (busy.ts).
+    const threshold = this.busyThreshold();
+    if (threshold > 0) this.setHook(L, () => this.interrupt(run, threshold));
     let reply: Reply;
     try {
       const rc = api.pcall(L, nargs, 1, errIdx);
@@ -331,11 +321,42 @@ export class ScriptEngine {
       }
     } finally {
       if (threshold > 0) this.setHook(L, null);
+      if (run.timedOut) {
+        this.dispatcher.busyCheck = null;
+        this.log('warning', `Slow script ${name} ended after ${Date.now() - run.startedAt} milliseconds${run.killed ? ' (killed)' : ''}`);
+      }
       api.setTop(L, 0);
       this.running = null;
       if (!outer) ctx?.endPropagationBatch();
     }
     return reply;
+  }
+
+  /** scriptInterrupt, from the count hook: the error text to raise, or null to go on. */
+  private interrupt(run: RunState, threshold: number): string | null {
+    if (run.killed) return KILLED_MESSAGE;
+    const now = Date.now();
+    if (now - run.startedAt < threshold) return null;
+    if (!run.timedOut) {
+      run.timedOut = true;
+      this.log('warning', `Slow script detected: still in execution after ${now - run.startedAt} milliseconds. You can try killing `
+        + `the script using the ${run.evalMode ? 'SCRIPT KILL' : 'FUNCTION KILL'} command. Script name is: ${run.name}.`);
+      const busy = run.evalMode ? E_BUSY_EVAL : E_BUSY_FUNCTION;
+      this.dispatcher.busyCheck = (spec, argv) => (allowedWhileBusy(spec, argv) ? null : busy);
+    }
+    this.whileBusy?.(run.caller);
+    return run.killed ? KILLED_MESSAGE : null;
+  }
+
+  /** The running script has passed busy-reply-threshold (SHUTDOWN NOSAVE is then the way out). */
+  get busy(): ErrorReply | null {
+    const run = this.running;
+    return run !== null && run.timedOut ? (run.evalMode ? E_BUSY_EVAL : E_BUSY_FUNCTION) : null;
+  }
+
+  /** SHUTDOWN NOSAVE during a busy script: it stops at its next hook, whatever it wrote. */
+  abortForShutdown(): void {
+    if (this.running) this.running.killed = true;
   }
 
   private setHook(L: LuaState, check: (() => string | null) | null): void {
@@ -449,8 +470,8 @@ export class ScriptEngine {
     return spec;
   }
 
-  /** SCRIPT KILL / FUNCTION KILL: scripts run synchronously here, so there is never one to kill from another client. */
-  kill(): ErrorReply {
-    return new ErrorReply('NOTBUSY No scripts in execution right now.');
+  /** SCRIPT KILL (isEval) / FUNCTION KILL, sent by another client while the script is busy. */
+  kill(isEval: boolean): Reply {
+    return killScript(this.running, isEval);
   }
 }

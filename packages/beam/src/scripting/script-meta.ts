@@ -36,12 +36,17 @@ export interface Library {
 /** What the run of one script knows (Redis' scriptRunCtx). */
 export interface RunState {
   caller: DispatchClient;
+  /** The caller's EVAL/FCALL command line (FUNCTION STATS). */
+  command: Buffer[];
   lua: DispatchClient;
   name: string;
   evalMode: boolean;
   readOnly: boolean;
   writeDirty: boolean;
+  /** SCRIPT KILL / FUNCTION KILL (or SHUTDOWN NOSAVE) asked it to stop. */
   killed: boolean;
+  /** Has run past busy-reply-threshold: other clients get BUSY. */
+  timedOut: boolean;
   startedAt: number;
 }
 

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import type { CommandFilter, CommandSpec } from '../context/api.js';
 import { Context, type ContextOptions } from '../context/context.js';
-import { ClientRegistry, Dispatcher } from '../context/dispatch.js';
+import { ClientRegistry, Dispatcher, type DispatchClient } from '../context/dispatch.js';
 import { ServerConfig } from '../context/config.js';
 import { attachKeyspaceNotifier } from '../context/pubsub.js';
 import { serverCommands, type ServerEnv } from './commands/index.js';
@@ -61,11 +61,6 @@ export interface BeamServerOptions {
   reservedPrefixes?: string[];
   /** Master-side replication (SYNC/PSYNC) settings: backlog size, replica output limit, timeouts. */
   replication?: ReplicationOptions;
-  /**
-   * A Lua script that has not written is stopped once it has run for busy-reply-threshold and at least this many ms
-   * (default 5000; see docs/architecture.md, scripting).
-   */
-  scriptMinStopMs?: number;
   /** Serve RESP over TLS on the listening port (key and certificate, optionally client certificates). */
   tls?: BeamServerTlsOptions;
 }
@@ -150,7 +145,9 @@ export class BeamServer extends EventEmitter {
       databases: opts.contextOptions?.databases ?? 16,
       monitors: this.monitors,
       auth: this.auth,
-      ...(opts.scriptMinStopMs !== undefined ? { scriptMinStopMs: opts.scriptMinStopMs } : {}),
+      serveWhileBusy(d, caller) {
+        self.serveWhileBusy(d, caller);
+      },
       shutdown() {
         self.emit('shutdown');
         if (self.listenerCount('shutdown') === 0) void self.close();
@@ -171,6 +168,20 @@ export class BeamServer extends EventEmitter {
     this.idleTimer = setInterval(() => this.closeIdle(), 1000);
     this.idleTimer.unref();
     this.net.on('error', (e) => this.emit('error', e));
+  }
+
+  private lastBusyPoll = 0;
+
+  /**
+   * Redis' processEventsWhileBlocked for a script past busy-reply-threshold (at most every 5 ms): the other idle
+   * plain-socket clients of that dispatcher get their requests read and answered now (BUSY, or SCRIPT KILL & co.).
+   * New connections and TLS clients wait until the script ends.
+   */
+  private serveWhileBusy(d: Dispatcher, caller: DispatchClient): void {
+    const now = Date.now();
+    if (now - this.lastBusyPoll < 5) return;
+    this.lastBusyPoll = now;
+    for (const conn of [...this.connections]) if (conn.dispatcher === d && conn.client !== caller) conn.pollWhileBusy();
   }
 
   /** Runs `fn` for the shared dispatcher now and for every dispatcher created later. */

@@ -26,7 +26,7 @@ export function serverCommands(scope: CommandScope): CommandSpec[] {
     ...scriptingCommands({
       dispatcher: scope.dispatcher, context: scope.context, version: scope.env.version,
       busyThreshold: () => Number(scope.env.config.get('busy-reply-threshold') ?? 5000),
-      ...(scope.env.scriptMinStopMs !== undefined ? { minStopMs: scope.env.scriptMinStopMs } : {}),
+      whileBusy: (caller) => scope.env.serveWhileBusy?.(scope.dispatcher, caller),
     }),
   ];
 }
