@@ -101,7 +101,7 @@ export class Authenticator {
     let named = false;
     for (const [name, password] of opts.users ?? []) {
       named = true;
-      this.acl.setUser(name, ['reset', 'on', `>${password}`, '~*', '&*', '+@all'].map((r) => Buffer.from(r)));
+      this.acl.setUser(name, ['on', `>${password}`, '~*', '&*', '+@all'].map((r) => Buffer.from(r)));
     }
     // With named users (or requireAuth) the default user is off (`off nopass`) unless requirepass gives it a password.
     this.offWithoutPassword = named || opts.requireAuth === true;
