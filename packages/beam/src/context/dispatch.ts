@@ -356,14 +356,14 @@ export class Dispatcher {
    */
   onExecuted: ((c: DispatchClient, spec: CommandSpec, argv: Buffer[]) => void) | null = null;
   /**
-   * ACL permission check (set by the server, see server/commands/acl.ts): the NOPERM reply, or null when the client's
-   * user may run the command. `where`: 'toplevel' here, 'exec' for queued commands, 'lua' from scripts.
-   */
-  /**
    * Set while a script runs past busy-reply-threshold (scripting/busy.ts): the BUSY reply for a command, or null
    * for the allow-busy ones.
    */
   busyCheck: ((spec: CommandSpec, argv: Buffer[]) => ErrorReply | null) | null = null;
+  /**
+   * ACL permission check (set by the server, see server/commands/acl.ts): the NOPERM reply, or null when the client's
+   * user may run the command. `where`: 'toplevel' here, 'exec' for queued commands, 'lua' from scripts.
+   */
   aclCheck: ((c: DispatchClient, spec: CommandSpec, argv: Buffer[], where: 'toplevel' | 'exec' | 'lua' | 'check', logAs?: DispatchClient) => ErrorReply | null) | null = null;
   private readonly onKeyspace = (e: KeyspaceEvent): void => this.touch(watchKey(e.db, e.key));
   private readonly onFlush = (e: FlushEvent): void => this.touchDb(e.db, e.existed);

@@ -408,7 +408,7 @@ export class ScriptEngine {
       api.pop(L, 1);
       return s;
     };
-    let msg = field('err') ?? '';
+    let msg = lua51Wording(field('err') ?? '');
     const source = field('source');
     const line = field('line');
     if (source !== null && line !== null) msg += ` script: ${name}, on ${source}:${line}.`;
@@ -474,4 +474,12 @@ export class ScriptEngine {
   kill(isEval: boolean): Reply {
     return killScript(this.running, isEval);
   }
+}
+
+/**
+ * Lua 5.4 names the culprit after the error ("attempt to call a nil value (field 'f')"), Lua 5.1 — whose texts Redis
+ * scripts and tests match — before it ("attempt to call field 'f' (a nil value)").
+ */
+function lua51Wording(msg: string): string {
+  return msg.replace(/attempt to (\w+) an? (\w+) value \((\w+) '([^']*)'\)/g, "attempt to $1 $3 '$4' (a $2 value)");
 }

@@ -1,7 +1,8 @@
 /**
  * Who may use the server: the ACL users (context/acl: the `default` user, whose password `requirepass` sets, named
- * users from `users` with a password and every permission, and those ACL SETUSER creates), Redis' protected mode and its "protected action" gates
- * (`enable-debug-command`, `enable-protected-configs`), and AUTH throttling (auth-throttle.ts).
+ * users from `users` with a password and every permission, and those ACL SETUSER creates), Redis' protected mode
+ * and its "protected action" gates (`enable-debug-command`, `enable-protected-configs`), and AUTH throttling
+ * (auth-throttle.ts).
  */
 import { Buffer } from 'node:buffer';
 import diagnostics_channel from 'node:diagnostics_channel';
@@ -101,7 +102,8 @@ export class Authenticator {
     let named = false;
     for (const [name, password] of opts.users ?? []) {
       named = true;
-      this.acl.setUser(name, ['on', `>${password}`, '~*', '&*', '+@all'].map((r) => Buffer.from(r)));
+      // User names are bytes on the wire (AUTH compares their latin1 text).
+      this.acl.setUser(Buffer.from(name).toString('latin1'), ['on', `>${password}`, '~*', '&*', '+@all'].map((r) => Buffer.from(r)));
     }
     // With named users (or requireAuth) the default user is off (`off nopass`) unless requirepass gives it a password.
     this.offWithoutPassword = named || opts.requireAuth === true;

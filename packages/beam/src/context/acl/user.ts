@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { ACL_OK, DENIED_CMD, Selector, type AclCatalog, type AclRequest } from './selector.js';
 
 const E_NO_SUCH_PASS = 'The password you are trying to remove from the user does not exist';
@@ -116,7 +116,7 @@ export class AclUser {
     if (this.nopass) return true;
     const h = Buffer.from(hashPassword(pass));
     let ok = false;
-    for (const p of this.passwords) if (Buffer.from(p).equals(h)) ok = true;
+    for (const p of this.passwords) if (timingSafeEqual(Buffer.from(p), h)) ok = true;
     return ok;
   }
 
