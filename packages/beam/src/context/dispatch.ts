@@ -368,6 +368,16 @@ export class Dispatcher {
    * the command left it: MONITOR feeds. Null while nobody listens, so the hot path pays one comparison.
    */
   onExecuted: ((c: DispatchClient, spec: CommandSpec, argv: Buffer[]) => void) | null = null;
+  /**
+   * Set while a script runs past busy-reply-threshold (scripting/busy.ts): the BUSY reply for a command, or null
+   * for the allow-busy ones.
+   */
+  busyCheck: ((spec: CommandSpec, argv: Buffer[]) => ErrorReply | null) | null = null;
+  /**
+   * ACL permission check (set by the server, see server/commands/acl.ts): the NOPERM reply, or null when the client's
+   * user may run the command. `where`: 'toplevel' here, 'exec' for queued commands, 'lua' from scripts.
+   */
+  aclCheck: ((c: DispatchClient, spec: CommandSpec, argv: Buffer[], where: 'toplevel' | 'exec' | 'lua' | 'check', logAs?: DispatchClient) => ErrorReply | null) | null = null;
   private readonly onKeyspace = (e: KeyspaceEvent): void => this.touch(watchKey(e.db, e.key));
   private readonly onFlush = (e: FlushEvent): void => this.touchDb(e.db, e.existed);
 
@@ -505,6 +515,14 @@ export class Dispatcher {
     if (!c.authenticated && !NO_AUTH.has(name)) {
       if (!this.authRequired) c.authenticated = true;
       else return this.reject(c, new ErrorReply('NOAUTH Authentication required.'), stats);
+    }
+    if (this.aclCheck !== null && !c.internal) {
+      const denied = this.aclCheck(c, spec, argv, 'toplevel');
+      if (denied !== null) return this.reject(c, denied, stats);
+    }
+    if (this.busyCheck !== null) {
+      const busy = this.busyCheck(spec, argv);
+      if (busy !== null) return this.reject(c, busy, stats);
     }
     if (c.resp === 2 && (c.channels.size > 0 || c.patterns.size > 0) && !SUBSCRIBED_OK.has(name)) {
       return this.reject(c, new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), stats);

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import { REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT, type DispatchClient, type Dispatcher } from '../context/dispatch.js';
@@ -111,6 +112,32 @@ export class Connection implements MemoryHolder {
       if (over) this.refuse(over);
     }
     this.run();
+  }
+
+  /**
+   * While a script holds the event loop past busy-reply-threshold (Server.serveWhileBusy): reads what the peer sent
+   * straight from the socket's descriptor and handles it as usual, so it gets its BUSY replies (written at once: the
+   * socket tries a synchronous write). Only an idle plain socket qualifies, so replies keep their order; libuv
+   * simply finds nothing more to read afterwards.
+   */
+  pollWhileBusy(): void {
+    if (this.waiting || this.qi < this.queue.length || this.protocolError || this.ending || this.readPaused) return;
+    const s = this.socket as Socket & { encrypted?: boolean };
+    if (s.destroyed || s.encrypted || process.platform === 'win32') return;
+    const fd = this.client.io?.fd() ?? -1;
+    if (fd < 0) return;
+    const buf = Buffer.allocUnsafe(16384);
+    for (let rounds = 0; rounds < 64; rounds++) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch {
+        return; // EAGAIN: nothing more now
+      }
+      if (n === 0) return; // EOF: libuv sees it on its next read
+      this.onData(Buffer.from(buf.subarray(0, n)));
+      if (n < buf.length || this.waiting || this.qi < this.queue.length) return;
+    }
   }
 
   /** Checks the client's query-buffer limit and reports its bytes to the server-wide budget. */

@@ -5,10 +5,11 @@ import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
 import type { CommandFilter, CommandSpec } from '../context/api.js';
 import { Context, type ContextOptions } from '../context/context.js';
-import { ClientRegistry, Dispatcher } from '../context/dispatch.js';
+import { ClientRegistry, Dispatcher, type DispatchClient } from '../context/dispatch.js';
 import { ServerConfig } from '../context/config.js';
 import { attachKeyspaceNotifier } from '../context/pubsub.js';
 import { serverCommands, type ServerEnv } from './commands/index.js';
+import { aclCatalog, aclCheck } from './commands/acl.js';
 import { ClientMemory } from './client-memory.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { Monitors } from './monitor.js';
@@ -62,11 +63,6 @@ export interface BeamServerOptions {
   reservedPrefixes?: string[];
   /** Master-side replication (SYNC/PSYNC) settings: backlog size, replica output limit, timeouts. */
   replication?: ReplicationOptions;
-  /**
-   * A Lua script that has not written is stopped once it has run for busy-reply-threshold and at least this many ms
-   * (default 5000; see docs/architecture.md, scripting).
-   */
-  scriptMinStopMs?: number;
   /** Serve RESP over TLS on the listening port (key and certificate, optionally client certificates). */
   tls?: BeamServerTlsOptions;
 }
@@ -128,6 +124,7 @@ export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
       ...(opts.requireAuth ? { requireAuth: true } : {}),
       ...(opts.authThrottle !== undefined ? { throttle: opts.authThrottle } : {}),
       onFailure: (f) => this.emit('authFailure', f),
+      catalog: () => aclCatalog(this.dispatchers()[0]?.dispatcher),
     });
     if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
     if (opts.limits?.maxQueryBuffer !== undefined) this.config.set('client-query-buffer-limit', String(opts.limits.maxQueryBuffer));
@@ -158,7 +155,9 @@ export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
       databases: opts.contextOptions?.databases ?? 16,
       monitors: this.monitors,
       auth: this.auth,
-      ...(opts.scriptMinStopMs !== undefined ? { scriptMinStopMs: opts.scriptMinStopMs } : {}),
+      serveWhileBusy(d, caller) {
+        self.serveWhileBusy(d, caller);
+      },
       shutdown() {
         self.emit('shutdown');
         if (self.listenerCount('shutdown') === 0) void self.close();
@@ -191,6 +190,20 @@ export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
       this.net.setSecureContext({ key: opts.tls.key, cert: opts.tls.cert, ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}) });
     }
     if (opts.users !== undefined) this.auth.setUsers(opts.users);
+  }
+
+  private lastBusyPoll = 0;
+
+  /**
+   * Redis' processEventsWhileBlocked for a script past busy-reply-threshold (at most every 5 ms): the other idle
+   * plain-socket clients of that dispatcher get their requests read and answered now (BUSY, or SCRIPT KILL & co.).
+   * New connections and TLS clients wait until the script ends.
+   */
+  private serveWhileBusy(d: Dispatcher, caller: DispatchClient): void {
+    const now = Date.now();
+    if (now - this.lastBusyPoll < 5) return;
+    this.lastBusyPoll = now;
+    for (const conn of [...this.connections]) if (conn.dispatcher === d && conn.client !== caller) conn.pollWhileBusy();
   }
 
   /** Runs `fn` for the shared dispatcher now and for every dispatcher created later. */
@@ -230,6 +243,7 @@ export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
       ...(this.opts.reservedPrefixes ? { reservedPrefixes: this.opts.reservedPrefixes } : {}),
     });
     dispatcher.register(serverCommands({ env: this.env, dispatcher, context }));
+    dispatcher.aclCheck = (c, spec, argv, where, logAs) => aclCheck(this.auth.acl, c, spec, argv, where, logAs);
     dispatcher.register(replicationCommands(replicationFor(context, this.opts.replication, this.config)));
     dispatcher.register(this.extraCommands);
     for (const f of this.extraFilters) dispatcher.addFilter(f);

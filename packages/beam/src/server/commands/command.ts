@@ -1,9 +1,9 @@
 import type { CommandSpec } from '../../context/api.js';
 import { COMMAND_TABLE } from '../../context/command-table.js';
+import { ACL_CATEGORIES, REDIS_COMMAND_CATEGORIES } from '../../context/acl/categories.js';
 import { globMatch } from '../../context/glob.js';
 import { ErrorReply, RespMap, RespSet, SimpleString, type Reply } from '../../wire/reply.js';
 import { KEY_SPEC_FLAGS } from './key-specs.js';
-import { ACL_CATEGORIES } from './acl-categories.js';
 import type { CommandScope } from './env.js';
 import { container, E_SYNTAX, helpReply, spec, subcommandsOf } from './spec.js';
 
@@ -17,9 +17,9 @@ const CONNECTION_GROUP: Record<string, string> = {
   discard: 'transactions', watch: 'transactions', unwatch: 'transactions',
 };
 
-/** Subcommand names per container command of Redis 7.0.15 (from ACL_CATEGORIES' `parent|sub` names). */
+/** Subcommand names per container command of Redis 7.0.15 (from the ACL table's `parent|sub` names). */
 const REDIS_SUBCOMMANDS = new Map<string, string[]>();
-for (const name of ACL_CATEGORIES.keys()) {
+for (const name of REDIS_COMMAND_CATEGORIES.keys()) {
   const bar = name.indexOf('|');
   if (bar < 0) continue;
   const parent = name.slice(0, bar);
@@ -30,7 +30,9 @@ for (const name of ACL_CATEGORIES.keys()) {
 
 /** Redis' ACL categories of a command or `parent|sub` name, when Redis 7.0.15 has it. */
 function knownCategories(name: string): string[] | undefined {
-  return ACL_CATEGORIES.get(name)?.split(' ').map((c) => `@${c}`);
+  const mask = REDIS_COMMAND_CATEGORIES.get(name);
+  if (mask === undefined) return undefined;
+  return ACL_CATEGORIES.filter((_, i) => (mask & (1 << i)) !== 0).map((c) => `@${c}`);
 }
 
 /**
@@ -41,11 +43,11 @@ function listedSubcommands(s: CommandSpec): string[] {
   const own = subcommandsOf(s);
   const redis = REDIS_SUBCOMMANDS.get(s.name);
   if (own.length === 0) return redis ?? [];
-  return redis === undefined && ACL_CATEGORIES.has(s.name) ? [] : own;
+  return redis === undefined && REDIS_COMMAND_CATEGORIES.has(s.name) ? [] : own;
 }
 
-/** ACL categories: Redis' for the commands it has, derived from flags otherwise. */
-function categories(s: CommandSpec): string[] {
+/** ACL categories: from Redis' tables, derived from flags for Beam's own commands. */
+export function categories(s: CommandSpec): string[] {
   const redis = knownCategories(s.name);
   if (redis) return redis;
   const known = DATA_CATEGORIES.get(s.name);
@@ -120,6 +122,24 @@ export function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
   const out: Buffer[] = [];
   for (let i = s.firstKey; i <= last && i < argv.length; i += Math.max(1, s.step)) out.push(argv[i]!);
   return out;
+}
+
+/** The key arguments of a command line with their Redis 7.0 key-spec flags (GETKEYSANDFLAGS, ACL key checks). */
+export function keysWithFlags(s: CommandSpec, argv: Buffer[]): Array<[Buffer, readonly string[]]> | null {
+  const keys = keyArgs(s, argv);
+  if (keys === null) return null;
+  const sub = subcommandKeyFlags(s, argv);
+  if (sub) return keys.map((k) => [k, sub]);
+  const specs = KEY_SPEC_FLAGS[s.name] ?? [];
+  const withGet = s.name === 'set' && argv.slice(3).some((a) => a.toString().toLowerCase() === 'get');
+  // Key i takes the i-th key spec, later keys the last one (MSET's keys share one spec; LMOVE, SORT ... STORE
+  // and *STORE destinations have one each). SET without GET only overwrites, as Redis' setGetKeys reports.
+  return keys.map((k, i) => {
+    // SORT's second spec is its BY/GET patterns; a second key is always the STORE destination (the last spec).
+    let flags = (s.name === 'sort' && i > 0 ? specs[specs.length - 1] : specs[Math.min(i, specs.length - 1)]) ?? [];
+    if (s.name === 'set' && !withGet) flags = ['OW', 'update'];
+    return [k, flags];
+  });
 }
 
 const E_NO_KEY_ARGS = new ErrorReply('ERR The command has no key arguments');
@@ -217,19 +237,8 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
         const r = commandKeys(inv.argv.slice(2));
         if (r === undefined) return E_NO_KEY_ARGS;
         if (r instanceof ErrorReply) return r;
-        const [s, keys] = r;
-        const sub = subcommandKeyFlags(s, inv.argv.slice(2));
-        if (sub) return keys.map((k) => [k, new RespSet(sub.map((f) => new SimpleString(f)))]);
-        const specs = KEY_SPEC_FLAGS[s.name] ?? [];
-        const withGet = s.name === 'set' && inv.argv.slice(5).some((a) => a.toString().toLowerCase() === 'get');
-        // Key i takes the i-th key spec, later keys the last one (MSET's keys share one spec; LMOVE, SORT ... STORE
-        // and *STORE destinations have one each). SET without GET only overwrites, as Redis' setGetKeys reports.
-        return keys.map((k, i) => {
-          // SORT's second spec is its BY/GET patterns; a second key is always the STORE destination (the last spec).
-          let flags = (s.name === 'sort' && i > 0 ? specs[specs.length - 1] : specs[Math.min(i, specs.length - 1)]) ?? [];
-          if (s.name === 'set' && !withGet) flags = ['OW', 'update'];
-          return [k, new RespSet(flags.map((f) => new SimpleString(f)))];
-        });
+        const [s] = r;
+        return (keysWithFlags(s, inv.argv.slice(2)) ?? []).map(([k, flags]) => [k, new RespSet(flags.map((f) => new SimpleString(f)))]);
       },
     },
     help: {

@@ -6,6 +6,7 @@ import { clientOf, container, E_NOT_INT, E_SYNTAX, helpReply, parseIntArg, spec 
 import { resetSubscriptions } from './pubsub.js';
 import { trackingFor } from '../tracking/tracking.js';
 import { trackingSubcommands } from '../tracking/commands.js';
+import { logAuthFailure } from './acl.js';
 
 /** Writes nothing (CLIENT REPLY SKIP has no reply of its own). */
 const NO_REPLY = new MultiReply([]);
@@ -19,13 +20,14 @@ function peerAddress(c: DispatchClient): string {
 }
 
 /** Authenticates the client as `user`; an error reply (WRONGPASS, or the throttle's refusal) otherwise. */
-function authenticate(scope: CommandScope, c: DispatchClient, user: Buffer, pass: Buffer): ErrorReply | null {
+function authenticate(scope: CommandScope, c: DispatchClient, user: Buffer, pass: Buffer, command: Buffer): ErrorReply | null {
   const r = scope.env.auth.check(peerAddress(c), user, pass);
   if (r.ok) {
     c.authenticated = true;
     c.user = r.user;
     return null;
   }
+  logAuthFailure(scope.env.auth.acl, c, user, command);
   if (r.error === 'locked') {
     return new ErrorReply(`ERR too many failed authentication attempts from this address or for this user; retry in ${Math.ceil(r.retryAfterMs / 1000)} s`);
   }
@@ -84,7 +86,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
         }
       }
       if (user && pass) {
-        const e = authenticate(scope, c, user, pass);
+        const e = authenticate(scope, c, user, pass, a[0]!);
         if (e) return e;
       }
       if (!c.authenticated) {
@@ -106,27 +108,13 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
       const a = inv.argv;
       if (a.length > 3) return E_SYNTAX;
       if (a.length === 2) {
-        if ((env.config.get('requirepass') ?? '') === '') {
+        if (env.auth.acl.defaultUser.nopass) {
           return new ErrorReply('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
         }
-        return authenticate(scope, c, Buffer.from('default'), a[1]!) ?? OK;
+        return authenticate(scope, c, Buffer.from('default'), a[1]!, a[0]!) ?? OK;
       }
-      return authenticate(scope, c, a[1]!, a[2]!) ?? OK;
+      return authenticate(scope, c, a[1]!, a[2]!, a[0]!) ?? OK;
     }),
-
-    spec('acl', -2, ['noscript', 'loading', 'stale'], container('acl', {
-      whoami: { arity: 2, run: (inv) => clientOf(inv).user },
-      users: { arity: 2, run: () => ['default', ...env.auth.userNames.filter((u) => u !== 'default')].sort() },
-      help: {
-        arity: 2,
-        run: () => helpReply([
-          'ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-          'USERS', '    List all the registered usernames.',
-          'WHOAMI', '    Return the current connection username.',
-          'HELP', '    Print this help.',
-        ]),
-      },
-    })),
 
     spec('select', 2, ['loading', 'stale', 'fast'], (inv) => {
       const c = clientOf(inv);
@@ -246,7 +234,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
             } else if (k === 'addr') victims = victims.filter((c) => c.addr === v);
             else if (k === 'laddr') victims = victims.filter((c) => c.laddr === v);
             else if (k === 'user') {
-              if (v !== 'default' && !env.auth.userNames.includes(v)) return new ErrorReply(`ERR No such user '${v}'`);
+              if (env.auth.acl.get(v) === undefined) return new ErrorReply(`ERR No such user '${v}'`);
               victims = victims.filter((c) => c.user === v);
             }
             else if (k === 'type') {
