@@ -30,6 +30,11 @@ export interface SyncOptions {
   ackIntervalMs?: number;
   /** Longest string accepted in the snapshot or the stream (default 512 MiB). */
   maxBulk?: number;
+  /**
+   * Load into this Context instead of a new one (`beam serve`'s REPLICAOF: the server's own dataset). The mirror
+   * then emits no 'change'/'flush' events (it adds no listener to a context it does not own).
+   */
+  context?: Context;
 }
 
 /** A change of the mirror, as the master's write caused it (Redis keyspace notification names). */
@@ -80,6 +85,8 @@ export class BeamMirror extends TypedEventEmitter<BeamMirrorEvents> {
   /** Replication offset of the last byte applied (-1 before the first snapshot). */
   offset = -1;
   state: MirrorState = 'connecting';
+  /** Date.now() of the last bytes read from the master (0 before any): INFO's master_last_io_seconds_ago. */
+  lastIoAt = 0;
   /** Snapshot keys of types the mirror cannot hold (sorted sets) and stream commands that failed. */
   readonly stats = { fullSyncs: 0, partialSyncs: 0, commands: 0, skippedKeys: 0, failedCommands: 0 };
 
@@ -103,9 +110,10 @@ export class BeamMirror extends TypedEventEmitter<BeamMirrorEvents> {
     this.opts = opts;
     // A replica's dataset: keys expire only by the master's DEL, never by the mirror's clock (which may run
     // ahead of the master's, or apply its writes late): expiring them here would lose or misapply writes.
-    this.context = new Context({ activeExpireInterval: 0, replica: true });
+    this.context = opts.context ?? new Context({ activeExpireInterval: 0, replica: true });
     this.client = this.context.createInternalClient();
     this.link = this.context.createInternalClient({ master: true });
+    if (opts.context !== undefined) return;
     this.context.on('keyspace', (e: KeyspaceEvent) => {
       if (this.emitChanges) this.emit('change', { db: e.db, event: e.event, key: e.key, cls: e.cls } satisfies MirrorChange);
     });
@@ -120,6 +128,12 @@ export class BeamMirror extends TypedEventEmitter<BeamMirrorEvents> {
       this.firstSync = { resolve: () => resolve(this), reject };
       this.connect();
     });
+  }
+
+  /** Connects without waiting, and keeps retrying also when the first attempt fails (a server's REPLICAOF). */
+  follow(): this {
+    this.connect();
+    return this;
   }
 
   // ---- reading the mirror ----------------------------------------------------------------------
@@ -238,6 +252,7 @@ export class BeamMirror extends TypedEventEmitter<BeamMirrorEvents> {
   }
 
   private onData(d: Buffer): void {
+    this.lastIoAt = Date.now();
     let data = d;
     while (data.length > 0) {
       if (this.phase === 'reply' || this.phase === 'rdb-head') {

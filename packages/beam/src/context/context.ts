@@ -140,8 +140,8 @@ export class Context extends TypedEventEmitter<ContextEvents> {
   t = 0;
   /** The running command comes from a replication master (ClientState.master): no key expires for it. */
   fromMaster = false;
-  /** ContextOptions.replica: expired keys are hidden, never deleted locally. */
-  readonly replica: boolean;
+  /** ContextOptions.replica: expired keys are hidden, never deleted locally (REPLICAOF switches it). */
+  replica: boolean;
   readonly blocking = new BlockingRegistry();
 
   private readonly nowFn: () => number;

@@ -374,6 +374,11 @@ export class Dispatcher {
    */
   busyCheck: ((spec: CommandSpec, argv: Buffer[]) => ErrorReply | null) | null = null;
   /**
+   * Set while the server is a replica (server/replica-role.ts): READONLY / MASTERDOWN for a command, also when it
+   * would be queued in MULTI, and for EXEC by its queued commands; null for the allowed ones.
+   */
+  roleCheck: ((c: DispatchClient, spec: CommandSpec) => ErrorReply | null) | null = null;
+  /**
    * ACL permission check (set by the server, see server/commands/acl.ts): the NOPERM reply, or null when the client's
    * user may run the command. `where`: 'toplevel' here, 'exec' for queued commands, 'lua' from scripts.
    */
@@ -524,6 +529,10 @@ export class Dispatcher {
       const busy = this.busyCheck(spec, argv);
       if (busy !== null) return this.reject(c, busy, stats);
     }
+    if (this.roleCheck !== null && !c.internal) {
+      const refused = this.roleCheck(c, spec);
+      if (refused !== null) return this.reject(c, refused, stats);
+    }
     if (c.resp === 2 && (c.channels.size > 0 || c.patterns.size > 0) && !SUBSCRIBED_OK.has(name)) {
       return this.reject(c, new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), stats);
     }
@@ -602,8 +611,17 @@ export class Dispatcher {
     return new ErrorReply(/^[A-Z]+ /.test(m) ? m : `ERR ${m}`);
   }
 
+  /** A command refused before running; `stats` once it was looked up (c.lastCommand is its name then). */
   private reject(c: DispatchClient, e: ErrorReply, stats?: CommandStats): ErrorReply {
-    if (c.multi) c.multiDirty = true;
+    if (c.multi) {
+      if (stats !== undefined && c.lastCommand === 'exec') {
+        // Redis' rejectCommand on EXEC: execCommandAbort discards the transaction and says why.
+        c.multi = null;
+        c.multiDirty = false;
+        this.unwatchAll(c);
+        e = new ErrorReply(`EXECABORT Transaction discarded because of: ${e.message}`);
+      } else c.multiDirty = true;
+    }
     if (stats) stats.rejected++;
     this.registry.countError(e);
     return e;

@@ -68,6 +68,13 @@ export function parseReplicaOutputLimit(value: string | undefined): OutputLimit 
 
 const NO_REPLY = new MultiReply([]);
 
+/** The replica side while the server follows a master (REPLICAOF, see replica-role.ts). */
+export interface FollowerView {
+  /** INFO replication of a replica, from the master-side lines (connected_slaves, backlog...). */
+  info(own: Array<[string, string | number]>): Array<[string, string | number]>;
+  role(): Reply;
+}
+
 /**
  * The master side of replication for one Context: subscribes the ReplicationFeed to the context's 'propagate'
  * events (from the first REPLCONF/SYNC/PSYNC on), creates a ReplicaLink per replica connection, and answers
@@ -81,6 +88,8 @@ export class ReplicationMaster {
   /** 'ack' whenever any replica acknowledges an offset (WAIT). */
   private readonly acks = new EventEmitter().setMaxListeners(0);
   private readonly onPropagate = (ev: PropagateEvent): void => this.feed.propagate(ev);
+  /** Set while the server is a replica: INFO replication and ROLE describe that side. */
+  follower: FollowerView | null = null;
 
   constructor(
     readonly context: Context,
@@ -168,8 +177,13 @@ export class ReplicationMaster {
   /** The `# Replication` section of INFO, with Redis 7.0's fields. */
   info(): Array<[string, string | number]> {
     const reps = this.replicas();
-    const b = this.feed.backlog;
     const lines: Array<[string, string | number]> = [['role', 'master'], ['connected_slaves', reps.length]];
+    if (this.follower !== null) return this.follower.info(this.masterLines(lines, reps));
+    return this.masterLines(lines, reps);
+  }
+
+  private masterLines(lines: Array<[string, string | number]>, reps: ReplicaInfo[]): Array<[string, string | number]> {
+    const b = this.feed.backlog;
     reps.forEach((r, i) => lines.push([`slave${i}`, `ip=${r.ip},port=${r.port},state=${r.state},offset=${r.offset},lag=${r.lagSeconds}`]));
     lines.push(
       ['master_failover_state', 'no-failover'],
@@ -187,6 +201,7 @@ export class ReplicationMaster {
 
   /** ROLE: `master`, the offset, and [ip, port, acked offset] per replica. */
   role(): Reply {
+    if (this.follower !== null) return this.follower.role();
     return ['master', this.feed.offset, this.replicas().filter((r) => r.state === 'online').map((r) => [r.ip, String(r.port), String(r.offset)])];
   }
 
@@ -219,6 +234,16 @@ export class ReplicationMaster {
       if (timeoutMs > 0) timer = setTimeout(() => finish(this.ackedCount(offset)), timeoutMs);
       signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /**
+   * Demotion (REPLICAOF host port): drops every attached replica and stops the stream, so nothing more is propagated
+   * (not even the rest of a running EXEC); the next SYNC/PSYNC starts a new history (new replid, full resync).
+   */
+  dropReplicas(): void {
+    for (const { link } of [...this.links.values()]) link.close();
+    this.links.clear();
+    this.feed.deactivate();
   }
 
   /** Drops every replica and detaches from the context. */

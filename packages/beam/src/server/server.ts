@@ -13,6 +13,7 @@ import { aclCatalog, aclCheck } from './commands/acl.js';
 import { ClientMemory } from './client-memory.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { Monitors } from './monitor.js';
+import { existingReplicaRole, replicaRoleCommands } from './replica-role.js';
 import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
 import { createListener, type BeamServerTlsOptions } from './tls.js';
 import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED, type AuthFailure } from './auth.js';
@@ -244,7 +245,8 @@ export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
     });
     dispatcher.register(serverCommands({ env: this.env, dispatcher, context }));
     dispatcher.aclCheck = (c, spec, argv, where, logAs) => aclCheck(this.auth.acl, c, spec, argv, where, logAs);
-    dispatcher.register(replicationCommands(replicationFor(context, this.opts.replication, this.config)));
+    const master = replicationFor(context, this.opts.replication, this.config);
+    dispatcher.register([...replicationCommands(master), ...replicaRoleCommands(dispatcher, context, master, this.config)]);
     dispatcher.register(this.extraCommands);
     for (const f of this.extraFilters) dispatcher.addFilter(f);
     context.maxLcsTableBytes = Number(this.config.get('proto-max-bulk-len'));
@@ -320,6 +322,7 @@ export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
   }
 
   private teardown(s: Served): void {
+    existingReplicaRole(s.context)?.close();
     existingReplication(s.context)?.close();
     s.detach();
     s.dispatcher.close();

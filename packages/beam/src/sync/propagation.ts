@@ -71,6 +71,11 @@ export class ReplicationFeed {
     debug('replication feed active, replid %s offset %d', this.backlog.replId, this.backlog.offset);
   }
 
+  /** Stops producing stream bytes (the server became a replica); the next activate() starts a new history. */
+  deactivate(): void {
+    this.activeFlag = false;
+  }
+
   /** Makes the next command carry a SELECT (done at every full-sync snapshot, whatever the replica's db). */
   forceSelect(): void {
     this.selectedDb = -1;
