@@ -13,6 +13,7 @@ const debug = debuglog('beamgate:sync');
 const E_READONLY = "READONLY You can't write against a read only replica.";
 const E_MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 const E_NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master";
+const E_NOREPLICAS = 'NOREPLICAS Not enough good replicas to write.';
 const ALREADY = new SimpleString('OK Already connected to specified master');
 
 /** Delay between attempts to reach the master (Redis' replicationCron runs once a second). */
@@ -25,6 +26,8 @@ type Lines = Array<[string, string | number]>;
  * BeamMirror loading into its own context (full sync, then the command stream, PSYNC after a lost link), refuses
  * writes of ordinary clients with READONLY (`replica-read-only yes`), answers MASTERDOWN while the link is down with
  * `replica-serve-stale-data no`, and becomes a master again, keeping its data, with `REPLICAOF NO ONE`.
+ * As a master it enforces `min-replicas-to-write` (NOREPLICAS). The dispatcher's roleCheck is set only while one of
+ * these applies, so a plain master pays nothing per command.
  */
 export class ReplicaRole implements FollowerView {
   host: string | null = null;
@@ -32,13 +35,33 @@ export class ReplicaRole implements FollowerView {
   private mirror: BeamMirror | null = null;
   /** Date.now() since when the link is down (INFO master_link_down_since_seconds). */
   private downSince = 0;
+  /** min-replicas-to-write, 0 when min-replicas-max-lag is 0 (Redis' checkGoodReplicasStatus). */
+  private minReplicas = 0;
+  private readonly onConfig = (): void => {
+    const n = Number(this.config.get('min-replicas-to-write'));
+    this.minReplicas = Number(this.config.get('min-replicas-max-lag')) > 0 && n > 0 ? n : 0;
+    this.updateCheck();
+  };
 
   constructor(
     private readonly context: Context,
     private readonly dispatcher: Dispatcher,
     private readonly master: ReplicationMaster,
     private readonly config: ServerConfig,
-  ) {}
+  ) {
+    config.on('change', this.onConfig);
+    this.onConfig();
+  }
+
+  private updateCheck(): void {
+    this.dispatcher.roleCheck = this.host !== null || this.minReplicas > 0 ? (c, s) => this.check(c as DispatchClient, s) : null;
+  }
+
+  /** Replicas online whose last ACK is at most min-replicas-max-lag seconds old. */
+  private goodReplicas(): number {
+    const maxLag = Number(this.config.get('min-replicas-max-lag'));
+    return this.master.replicas().filter((r) => r.state === 'online' && r.lagSeconds <= maxLag).length;
+  }
 
   private get linkUp(): boolean {
     return this.mirror?.state === 'streaming';
@@ -54,7 +77,7 @@ export class ReplicaRole implements FollowerView {
     this.context.replica = true;
     this.master.dropReplicas();
     this.master.follower = this;
-    this.dispatcher.roleCheck = (c, s) => this.check(c as DispatchClient, s);
+    this.updateCheck();
     const password = this.config.get('masterauth') ?? '';
     const mirror = new BeamMirror({ kind: 'tcp', host, port }, {
       context: this.context,
@@ -81,7 +104,7 @@ export class ReplicaRole implements FollowerView {
     this.context.replica = false;
     this.master.dropReplicas();
     this.master.follower = null;
-    this.dispatcher.roleCheck = null;
+    this.updateCheck();
     debug('master again');
     return OK;
   }
@@ -92,7 +115,7 @@ export class ReplicaRole implements FollowerView {
     if (m !== null) void m.close();
   }
 
-  /** Redis' processCommand checks for a replica: EXEC is judged by its queued commands. */
+  /** Redis' processCommand checks of the replication state: EXEC is judged by its queued commands. */
   private check(c: DispatchClient, s: CommandSpec): ErrorReply | null {
     const exec = s.name === 'exec' && c.multi !== null;
     let write = s.flags.includes('write');
@@ -106,7 +129,9 @@ export class ReplicaRole implements FollowerView {
       }
     }
     let refused: string | null = null;
-    if (write && this.config.get('replica-read-only') !== 'no') refused = E_READONLY;
+    if (this.host === null) {
+      if (write && this.goodReplicas() < this.minReplicas) refused = E_NOREPLICAS;
+    } else if (write && this.config.get('replica-read-only') !== 'no') refused = E_READONLY;
     else if (!this.linkUp && denyStale && this.config.get('replica-serve-stale-data') === 'no') refused = E_MASTERDOWN;
     else if ((s.name === 'sync' || s.name === 'psync') && !this.linkUp) refused = E_NOMASTERLINK;
     // A refused EXEC discards the transaction (Dispatcher.reject: EXECABORT with this reason).
@@ -154,27 +179,29 @@ export class ReplicaRole implements FollowerView {
   /** Stops following (server shutdown). */
   close(): void {
     this.stopMirror();
+    this.config.off('change', this.onConfig);
     this.dispatcher.roleCheck = null;
+    roles.delete(this.context);
   }
 }
 
 const roles = new WeakMap<Context, ReplicaRole>();
 
-/** The replica role of a served context, if REPLICAOF ever ran on it. */
+/** The replica role of a served context. */
 export function existingReplicaRole(context: Context): ReplicaRole | undefined {
   return roles.get(context);
 }
 
 /** REPLICAOF and its old name SLAVEOF for one dispatcher and its context. */
 export function replicaRoleCommands(dispatcher: Dispatcher, context: Context, master: ReplicationMaster, config: ServerConfig): CommandSpec[] {
+  const role = new ReplicaRole(context, dispatcher, master, config);
+  roles.set(context, role);
   const handler = (inv: Parameters<CommandSpec['handler']>[0]): Reply => {
     const host = inv.argv[1]!.toString();
     const portArg = inv.argv[2]!.toString();
-    let role = roles.get(context);
-    if (host.toLowerCase() === 'no' && portArg.toLowerCase() === 'one') return role?.promote() ?? OK;
+    if (host.toLowerCase() === 'no' && portArg.toLowerCase() === 'one') return role.promote();
     const port = /^-?\d+$/.test(portArg) ? Number(portArg) : NaN;
     if (!Number.isInteger(port) || port < 0 || port > 65535) return new ErrorReply('ERR Invalid master port');
-    if (role === undefined) roles.set(context, (role = new ReplicaRole(context, dispatcher, master, config)));
     return role.follow(host, port);
   };
   const flags = ['admin', 'noscript', 'stale', 'no_async_loading'];

@@ -173,6 +173,29 @@ describe('sync: REPLICAOF / SLAVEOF in beam serve', function () {
     expect(((await c.call('EXEC')) as unknown[]).map(str)).to.deep.equal(['1']);
   });
 
+  it('min-replicas-to-write: NOREPLICAS without enough online replicas, also for EXEC of queued writes', async () => {
+    const c = await connect();
+    const admin = await connect();
+    await c.call('SET', 'xx', '1');
+    await admin.call('CONFIG', 'SET', 'min-replicas-to-write', '1');
+    expect(await errorOf(c.call('SET', 'xx', '2'))).to.equal('NOREPLICAS Not enough good replicas to write.');
+    expect(str(await c.call('GET', 'xx'))).to.equal('1');
+    const mirror = await syncMirror({ kind: 'tcp', host: '127.0.0.1', port }, { reconnect: false, ackIntervalMs: 100 });
+    try {
+      await waitFor('an online replica', async () => /slave0:.*state=online/.test(str(await c.call('INFO', 'replication'))));
+      expect(str(await c.call('SET', 'xx', '2'))).to.equal('OK');
+      await c.call('MULTI');
+      await c.call('INCR', 'xx');
+      await admin.call('CONFIG', 'SET', 'min-replicas-to-write', '2');
+      expect(await errorOf(c.call('EXEC'))).to.equal('EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write.');
+      expect(str(await c.call('GET', 'xx'))).to.equal('2');
+      await admin.call('CONFIG', 'SET', 'min-replicas-max-lag', '0');
+      expect(await c.call('INCR', 'xx')).to.equal(3);
+    } finally {
+      await mirror.close();
+    }
+  });
+
   it('follows another beam serve and keeps the data after REPLICAOF NO ONE', async () => {
     const other = createServer({ host: '127.0.0.1', port: 0, replication: { pingPeriodMs: 500 } });
     const otherPort = ((await other.listen()) as AddressInfo).port;
