@@ -1,8 +1,10 @@
 import type { Readable } from 'node:stream';
 import { RespConnection, type RawReply } from './connection.js';
-import { BeamError } from './errors.js';
+import { BeamOptionError } from '../errors.js';
+import { BeamReplyError } from './errors.js';
 import { startJob, type BeamJob } from './job-client.js';
-import type { CommandArg } from './resp-command.js';
+import type { CommandArg } from '../wire/command-encoder.js';
+import { ErrorReply } from '../wire/reply.js';
 import type { BeamClientTlsOptions } from './socket.js';
 import { resolveTarget, type BeamTarget, type ResolvedTarget } from './target.js';
 import { syncMirror, type BeamMirror, type SyncOptions } from './sync-client.js';
@@ -26,13 +28,13 @@ export interface RunOptions {
   killSignal?: string;
 }
 
-/** Decoded reply: strings (UTF-8), numbers, null, arrays; errors inside arrays (EXEC) are BeamErrors. */
-export type Reply = string | number | null | BeamError | Reply[];
+/** Decoded reply: strings (UTF-8), numbers (bigint beyond 2^53), booleans, null, arrays; errors inside arrays (EXEC) are BeamReplyErrors. */
+export type Reply = string | number | bigint | boolean | null | BeamReplyError | Reply[];
 
 function decode(r: RawReply): Reply {
   if (Buffer.isBuffer(r)) return r.toString('utf8');
   if (Array.isArray(r)) return r.map(decode);
-  if ((r as unknown) instanceof Error) return new BeamError((r as unknown as Error).message, { cause: r });
+  if (r instanceof ErrorReply) return new BeamReplyError(r.message);
   return r;
 }
 
@@ -58,7 +60,7 @@ export class BeamClient {
     return this;
   }
 
-  /** Any command; replies decoded to strings. Error replies reject with BeamError. */
+  /** Any command; replies decoded to strings. Error replies reject with BeamReplyError. */
   async call(...args: CommandArg[]): Promise<Reply> {
     return decode(await this.conn.call(args));
   }
@@ -92,7 +94,7 @@ export class BeamClient {
    */
   run(args: readonly string[], options: RunOptions = {}): Promise<BeamJob> {
     const name = options.name ?? args[0];
-    if (name === undefined || name === '') return Promise.reject(new BeamError('ERR run: a job needs a name (args[0])'));
+    if (name === undefined || name === '') return Promise.reject(new BeamOptionError('run: a job needs a name (args[0])', 'BEAM_JOB_NAME'));
     return startJob(this, name, args, options);
   }
 

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import type { BeamClient, RunOptions } from './beam-client.js';
 import type { RawReply, RespConnection } from './connection.js';
-import { BeamError } from './errors.js';
+import { BeamConnectionError, BeamReplyError } from './errors.js';
 
 const debug = debuglog('beamgate:client');
 
@@ -57,7 +57,7 @@ export async function startJob(client: BeamClient, name: string, args: readonly 
   const length = lengthP.value;
   if (typeof length !== 'number') {
     await client.releaseConnection(reader);
-    throw new BeamError(`ERR unexpected reply to RPUSH /jobs: ${JSON.stringify(length)}`);
+    throw new BeamConnectionError(`unexpected reply to RPUSH /jobs: ${JSON.stringify(length)}`, 'BEAM_PROTOCOL');
   }
   const id = length - 1;
   const base = `/jobs/${id}`;
@@ -99,7 +99,7 @@ export async function startJob(client: BeamClient, name: string, args: readonly 
     try {
       for (;;) {
         const r = await reader.call(['BLPOP', `${base}/out`, `${base}/wait`, '0']);
-        if (!Array.isArray(r) || r.length !== 2) throw new BeamError(`ERR unexpected BLPOP reply for job ${id}`);
+        if (!Array.isArray(r) || r.length !== 2) throw new BeamConnectionError(`unexpected BLPOP reply for job ${id}`, 'BEAM_PROTOCOL');
         const key = asBuffer(r[0]).toString('latin1');
         const value = asBuffer(r[1]);
         if (key.endsWith('/wait')) return Number(value.toString('latin1'));
@@ -157,11 +157,11 @@ async function sendInput(client: BeamClient, base: string, stdin: Readable | Buf
         }
         return true;
       } catch (e) {
-        if (e instanceof BeamError && /input queue full/.test(e.message)) {
+        if (e instanceof BeamReplyError && /input queue full/.test(e.message)) {
           await sleep(delay);
           continue;
         }
-        if (e instanceof BeamError && /has exited/.test(e.message)) return false;
+        if (e instanceof BeamReplyError && /has exited/.test(e.message)) return false;
         throw e;
       }
     }

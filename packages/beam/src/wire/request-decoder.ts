@@ -146,6 +146,11 @@ export class RequestDecoder {
     return this.buf.length + (this.bigBuf === null && !this.bigDue ? this.bigHave : this.bigLen) + this.argBytes;
   }
 
+  /** True between commands: nothing of an unfinished command is held (a half-read multibulk keeps no bytes). */
+  get idle(): boolean {
+    return this.remaining === 0 && this.bigLen < 0 && this.skip === 0 && this.buf.length === 0;
+  }
+
   /** Everything this decoder holds or handed out and not yet run. */
   get heldBytes(): number {
     return this.bufferedBytes + this.completedBytes;

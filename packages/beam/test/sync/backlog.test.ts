@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ReplicationBacklog, randomReplId } from '../../src/sync/backlog.js';
-import { ReplicationFeed, encodeCommand } from '../../src/sync/propagation.js';
+import { ReplicationFeed } from '../../src/sync/propagation.js';
+import { encodeCommand } from '../../src/wire/command-encoder.js';
 import { waitFor } from './helpers.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
