@@ -2,12 +2,14 @@ import type { Readable } from 'node:stream';
 import { RespConnection, type RawReply } from './connection.js';
 import { BeamOptionError } from '../errors.js';
 import { BeamReplyError } from './errors.js';
-import { startJob, type BeamJob } from './job-client.js';
+import { startJob, type BeamJob, type RunOptions } from './job-client.js';
+
+export type { RunOptions };
 import type { CommandArg } from '../wire/command-encoder.js';
 import { ErrorReply } from '../wire/reply.js';
 import type { BeamClientTlsOptions } from './socket.js';
 import { resolveTarget, type BeamTarget, type ResolvedTarget } from './target.js';
-import { syncMirror, type BeamMirror, type SyncOptions } from './sync-client.js';
+import type { BeamMirror, SyncOptions } from './sync-client.js';
 
 export interface BeamClientOptions {
   password?: string;
@@ -16,17 +18,6 @@ export interface BeamClientOptions {
   tls?: BeamClientTlsOptions | boolean;
 }
 
-export interface RunOptions {
-  /** Job name (the handler); default args[0]. */
-  name?: string;
-  env?: Record<string, string>;
-  /** Input for stream 0; without it stream 0 is closed at once (like </dev/null). */
-  stdin?: Readable | Buffer | string;
-  /** Aborting sends `killSignal` to the job. */
-  signal?: AbortSignal;
-  /** Default TERM. */
-  killSignal?: string;
-}
 
 /** Decoded reply: strings (UTF-8), numbers (bigint beyond 2^53), booleans, null, arrays; errors inside arrays (EXEC) are BeamReplyErrors. */
 export type Reply = string | number | bigint | boolean | null | BeamReplyError | Reply[];
@@ -102,7 +93,9 @@ export class BeamClient {
    * A local mirror of the server's dataset, kept by the replication protocol on a connection of its own:
    * resolves once the snapshot is loaded, then emits 'change' for every write. Close it with `mirror.close()`.
    */
-  sync(options: SyncOptions = {}): Promise<BeamMirror> {
+  async sync(options: SyncOptions = {}): Promise<BeamMirror> {
+    // The mirror keeps its dataset in a replica Context (the whole command set): loaded only by those who sync.
+    const { syncMirror } = await import('./sync-client.js');
     return syncMirror(this.target, { ...this.options, ...options });
   }
 

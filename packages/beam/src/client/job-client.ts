@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
-import type { BeamClient, RunOptions } from './beam-client.js';
+import type { CommandArg } from '../wire/command-encoder.js';
 import type { RawReply, RespConnection } from './connection.js';
 import { BeamConnectionError, BeamReplyError } from './errors.js';
 
@@ -45,7 +45,26 @@ function asBuffer(r: RawReply | undefined): Buffer {
   return Buffer.isBuffer(r) ? r : Buffer.from(String(r ?? ''));
 }
 
-export async function startJob(client: BeamClient, name: string, args: readonly string[], options: RunOptions): Promise<BeamJob> {
+export interface RunOptions {
+  /** Job name (the handler); default args[0]. */
+  name?: string;
+  env?: Record<string, string>;
+  /** Input for stream 0; without it stream 0 is closed at once (like </dev/null). */
+  stdin?: Readable | Buffer | string;
+  /** Aborting sends `killSignal` to the job. */
+  signal?: AbortSignal;
+  /** Default TERM. */
+  killSignal?: string;
+}
+
+/** What a job needs of its client (BeamClient): commands on the main connection, and extra connections. */
+export interface JobHost {
+  call(...args: CommandArg[]): Promise<unknown>;
+  openConnection(): Promise<RespConnection>;
+  releaseConnection(c: RespConnection): Promise<void>;
+}
+
+export async function startJob(client: JobHost, name: string, args: readonly string[], options: RunOptions): Promise<BeamJob> {
   // The reader connection first: if it cannot connect, no job is left started without a reader.
   const [readerP, lengthP] = await Promise.allSettled([client.openConnection(), client.call('RPUSH', '/jobs', name)]);
   if (readerP.status === 'rejected') throw readerP.reason;
@@ -140,7 +159,7 @@ export async function startJob(client: BeamClient, name: string, args: readonly 
   };
 }
 
-async function sendInput(client: BeamClient, base: string, stdin: Readable | Buffer | string, exited: () => boolean): Promise<void> {
+async function sendInput(client: JobHost, base: string, stdin: Readable | Buffer | string, exited: () => boolean): Promise<void> {
   const key = `${base}/in`;
   const push = async (frame: Buffer): Promise<boolean> => {
     for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
