@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { generateSelfSigned } from '@beamgate/beep';
-import type { TlsConfig } from './config.js';
+import type { TlsConfig } from './config-types.js';
 import { ConfigError } from './errors.js';
 
 export interface TlsMaterial {

@@ -5,7 +5,7 @@
  * gateway runs itself (BEEP job channels, already checked) are trusted.
  */
 import { ErrorReply, JOBS_DB, JOBS_KEY, parseJobKey, type CommandFilter, type DispatchClient, type Reply } from '@beamgate/beam';
-import type { AccessConfig } from '../config.js';
+import type { AccessConfig } from '../config-types.js';
 import { checkAccess } from '../job/access.js';
 
 export interface RespAccessHost {

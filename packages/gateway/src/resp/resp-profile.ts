@@ -6,7 +6,7 @@
 import type { Channel, IncomingMessage, ProfileDefinition, Responder, Session, StartDecision, StartInfo } from '@beamgate/beep';
 import { RequestDecoder } from '@beamgate/beam';
 import type { Backend, RespSession } from '../backend/types.js';
-import type { GatewayLimits } from '../config.js';
+import type { GatewayLimits } from '../config-types.js';
 import { GatewayRespError, replyCodeOf, replyTextOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
