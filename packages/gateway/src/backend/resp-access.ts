@@ -6,7 +6,7 @@
  */
 import { ErrorReply, JOBS_DB, JOBS_KEY, parseJobKey, type CommandFilter, type DispatchClient, type Reply } from '@beamgate/beam';
 import type { AccessConfig } from '../config-types.js';
-import { checkAccess } from '../job/access.js';
+import { checkAccess } from '../access.js';
 
 export interface RespAccessHost {
   access: AccessConfig | undefined;

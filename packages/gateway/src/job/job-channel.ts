@@ -20,7 +20,7 @@ import {
   type JobRequest, type JobSpec, type JobState,
 } from '../wire/job-xml.js';
 import type { AccessConfig, GatewayLimits } from '../config-types.js';
-import { checkAccess } from './access.js';
+import { checkAccess } from '../access.js';
 import type { JobQuotas } from './quotas.js';
 
 /** State shared by every job channel of one gateway. */
