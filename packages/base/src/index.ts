@@ -1,2 +1,2 @@
 /** @beamgate/base: what @beamgate/beep, @beamgate/beam and @beamgate/gateway share. Internal: no stability promise. */
-export { BeamgateError } from './errors.js';
+export { BeamgateError, ConfigError } from './errors.js';

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GatewayUsageError } from './errors.js';
 
 export type Labels = Record<string, string>;
 type MetricType = 'counter' | 'gauge';
@@ -33,8 +34,8 @@ abstract class Metric {
     /** Label values to show at 0 before they are first used (e.g. every `state`). */
     initial: Labels[] = [],
   ) {
-    if (!NAME.test(name)) throw new RangeError(`bad metric name ${name}`);
-    for (const l of labelNames) if (!LABEL.test(l) || l.startsWith('__')) throw new RangeError(`bad label name ${l}`);
+    if (!NAME.test(name)) throw new GatewayUsageError(`bad metric name ${name}`);
+    for (const l of labelNames) if (!LABEL.test(l) || l.startsWith('__')) throw new GatewayUsageError(`bad label name ${l}`);
     if (labelNames.length === 0) this.values.set('', { labels: {}, value: 0 });
     for (const l of initial) this.slot(l);
   }
@@ -51,7 +52,7 @@ abstract class Metric {
       if (v === undefined || !Object.hasOwn(labels, n)) count = -1;
       key = i === 0 ? String(v) : `${key}\u0000${v}`;
     }
-    if (count !== names.length) throw new RangeError(`${this.name} takes labels ${names.join(', ') || '(none)'}`);
+    if (count !== names.length) throw new GatewayUsageError(`${this.name} takes labels ${names.join(', ') || '(none)'}`);
     let s = this.values.get(key);
     if (!s) {
       s = { labels: { ...labels }, value: 0 };
@@ -77,7 +78,7 @@ abstract class Metric {
 
 export class Counter extends Metric {
   inc(labels: Labels = {}, by = 1): void {
-    if (!(by >= 0)) throw new RangeError('a counter only goes up');
+    if (!(by >= 0)) throw new GatewayUsageError('a counter only goes up');
     this.slot(labels).value += by;
   }
 }
@@ -106,7 +107,7 @@ export class Registry {
   }
 
   private add<M extends Metric>(m: M): M {
-    if (this.metrics.has(m.name)) throw new RangeError(`metric ${m.name} registered twice`);
+    if (this.metrics.has(m.name)) throw new GatewayUsageError(`metric ${m.name} registered twice`);
     this.metrics.set(m.name, m);
     return m;
   }

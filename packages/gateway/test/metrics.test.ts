@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { GatewayMetrics, Registry, startMetricsServer, type MetricsServer } from '../src/metrics.js';
+import { GatewayUsageError } from '../src/errors.js';
 
 describe('gateway metrics', () => {
   it('renders counters and gauges with labels in Prometheus text format', () => {
@@ -16,14 +17,14 @@ describe('gateway metrics', () => {
       '# HELP t_requests_total Requests\n# TYPE t_requests_total counter\nt_requests_total{code="501"} 3\n' +
         't_requests_total{code="a\\"b\\\\c\\nd"} 1\n# HELP t_open Open things\n# TYPE t_open gauge\nt_open 1\n',
     );
-    expect(() => c.inc({ code: '1' }, -1)).to.throw(RangeError);
-    expect(() => c.inc({ other: '1' })).to.throw(RangeError);
-    expect(() => c.inc({ code: '1', other: '2' })).to.throw(RangeError);
-    expect(() => c.inc({})).to.throw(RangeError);
-    expect(() => c.inc(Object.create({ code: '1' }) as Record<string, string>)).to.throw(RangeError);
-    expect(() => g.inc({ code: '1' })).to.throw(RangeError);
-    expect(() => r.counter('t_open', 'dup')).to.throw(RangeError);
-    expect(() => r.counter('bad name', 'x')).to.throw(RangeError);
+    expect(() => c.inc({ code: '1' }, -1)).to.throw(GatewayUsageError);
+    expect(() => c.inc({ other: '1' })).to.throw(GatewayUsageError);
+    expect(() => c.inc({ code: '1', other: '2' })).to.throw(GatewayUsageError);
+    expect(() => c.inc({})).to.throw(GatewayUsageError);
+    expect(() => c.inc(Object.create({ code: '1' }) as Record<string, string>)).to.throw(GatewayUsageError);
+    expect(() => g.inc({ code: '1' })).to.throw(GatewayUsageError);
+    expect(() => r.counter('t_open', 'dup')).to.throw(GatewayUsageError);
+    expect(() => r.counter('bad name', 'x')).to.throw(GatewayUsageError);
   });
 
   it('declares the documented gateway metrics with zero values', () => {

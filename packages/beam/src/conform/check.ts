@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BeamClient } from '../client/beam-client.js';
 import type { RawReply } from '../client/connection.js';
-import { BeamReplyError } from '../client/errors.js';
+import { BeamConnectionError, BeamReplyError } from '../client/errors.js';
 import { resolveTarget } from '../client/target.js';
 
 export type Json = null | number | string | boolean | Json[] | { [k: string]: Json };
@@ -92,7 +92,7 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
     p.finally(() => clearTimeout(t)),
     new Promise<T>((_, reject) => {
-      t = setTimeout(() => reject(new Error(`no reply to ${what} within ${ms} ms`)), ms);
+      t = setTimeout(() => reject(new BeamConnectionError(`no reply to ${what} within ${ms} ms`, 'BEAM_TIMEOUT')), ms);
     }),
   ]);
 }

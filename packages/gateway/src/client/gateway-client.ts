@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { connect, type Channel, type ConnectOptions, type IncomingMessage, type Responder, type Session } from '@beamgate/beep';
-import { PeerReplyError } from '../errors.js';
+import { GatewayUsageError, PeerReplyError } from '../errors.js';
 import { classifyAnswer, encodeStreamData, encodeXmlEntity, entityFromPairs } from '../wire/entity.js';
 import {
   BEEP_XML_CONTENT_TYPE, buildJob, buildSignal, JOB_PROFILE_URI, parseControlAnswer, parseInputRequest, parseJobId, RUN_XML,
@@ -87,7 +87,7 @@ export class GatewayClient {
 
   async run(args: readonly string[], options: GatewayRunOptions = {}): Promise<GatewayJob> {
     const name = options.name ?? args[0];
-    if (!name) throw new TypeError('run: a job needs a name (args[0])');
+    if (!name) throw new GatewayUsageError('run: a job needs a name (args[0])');
     const hasInput = options.stdin !== undefined;
     const spec = buildJob({
       name,

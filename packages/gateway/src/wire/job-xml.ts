@@ -2,7 +2,7 @@
  * The job profile's XML elements (docs/gateway.md §2): `<job>`, `<attach>`, the `<job id>` reply, `<run/>`,
  * `<input/>`, `<status/>`, `<exit>`, `<error>`, `<signal>`. Pure: no I/O.
  */
-import { GatewayXmlError } from '../errors.js';
+import { GatewayUsageError, GatewayXmlError } from '../errors.js';
 import { buildXml, checkAttributes, el, parseXml, textOf, type XmlElement, type XmlNode } from './xml.js';
 
 export const JOB_PROFILE_URI = 'urn:beamgate:profile:job';
@@ -224,12 +224,12 @@ export function parseInputRequest(body: string | Buffer): void {
 }
 
 export function buildExit(status: number): string {
-  if (!Number.isInteger(status) || status < 0 || status > 2147483647) throw new RangeError(`exit status ${status} out of range`);
+  if (!Number.isInteger(status) || status < 0 || status > 2147483647) throw new GatewayUsageError(`exit status ${status} out of range`);
   return buildXml(el('exit', { status: String(status) }));
 }
 
 export function buildError(code: number, text = ''): string {
-  if (!Number.isInteger(code) || code < 100 || code > 599) throw new RangeError(`reply code ${code} out of range`);
+  if (!Number.isInteger(code) || code < 100 || code > 599) throw new GatewayUsageError(`reply code ${code} out of range`);
   return buildXml(el('error', { code: String(code) }, text ? [text] : []));
 }
 

@@ -5,6 +5,7 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
+import { BeepUsageError } from '../../errors.js';
 
 export interface SelfSignedOptions {
   /** Subject and issuer CN. Default 'localhost'. */
@@ -32,7 +33,7 @@ export function generateSelfSigned(options: SelfSignedOptions = {}): SelfSignedC
   const commonName = options.commonName ?? 'localhost';
   const altNames = options.altNames ?? ['localhost', '127.0.0.1', '::1'];
   const days = options.days ?? 365;
-  if (!(days > 0)) throw new RangeError('days must be positive');
+  if (!(days > 0)) throw new BeepUsageError('days must be positive');
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
   const cert = forge.pki.createCertificate();

@@ -4,7 +4,7 @@
  * (startChannel with `tuning`, tune, resume, channel requests).
  */
 import type { ConnectionOptions } from 'node:tls';
-import { BeepClosedError, BeepReplyError, BeepTlsError, BeepUsageError } from '../../errors.js';
+import { BeepClosedError, BeepError, BeepProtocolError, BeepReplyError, BeepTlsError, BeepUsageError } from '../../errors.js';
 import type { Channel } from '../../session/channel.js';
 import { BeepErrReply } from '../../session/reply-sinks.js';
 import type { Session } from '../../session/session.js';
@@ -98,7 +98,7 @@ async function exchange(channel: Channel, body: string, signal: AbortSignal | un
 
 function failedStep(step: TlsClientStep | SaslClientStep): never {
   if (step.kind === 'failed') throw step.error;
-  throw new Error(`unexpected step ${step.kind}`);
+  throw new BeepProtocolError('BEEP_TUNING_UNEXPECTED', `unexpected tuning step ${step.kind}`);
 }
 
 /** Run a negotiation under a timer that terminates the session; rejects with the timer's error when it fired. */
@@ -172,7 +172,7 @@ async function negotiateTls(session: Session, opts: StartTlsOptions): Promise<Gr
       },
     });
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
+    const err = e instanceof Error ? e : new BeepError('BEEP_INTERNAL', String(e));
     session.destroy(err);
     throw session.closeReason ?? err;
   }
