@@ -1,2 +1,3 @@
 /** @beamgate/base: what @beamgate/beep, @beamgate/beam and @beamgate/gateway share. Internal: no stability promise. */
 export { BeamgateError, ConfigError } from './errors.js';
+export { documentedErrorCodes } from './error-codes.js';
