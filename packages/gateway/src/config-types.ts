@@ -2,6 +2,7 @@
  * The gateway's configuration as data (what `loadConfig` in config.ts produces and the rest of the gateway reads),
  * and HOST:PORT addresses. No I/O; the lowest layer of the package with errors.ts.
  */
+import type { ClientTlsOptions } from '@beamgate/base';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './log.js';
 
@@ -11,7 +12,7 @@ export interface Address {
 }
 
 /** TLS to a remote context (`rediss://`): `true` verifies against the system CAs. */
-export type ContextTls = true | { ca?: string | Buffer; servername?: string; rejectUnauthorized?: boolean };
+export type ContextTls = true | Pick<ClientTlsOptions, 'ca' | 'servername' | 'rejectUnauthorized'>;
 
 export type ContextConfig =
   | { kind: 'embedded' }

@@ -4,7 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { generateSelfSigned } from '@beamgate/beep';
+import { generateSelfSigned } from '@beamgate/base';
 import type { TlsConfig } from './config-types.js';
 import { ConfigError } from './errors.js';
 

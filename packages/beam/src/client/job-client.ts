@@ -4,10 +4,14 @@ import { debuglog } from 'node:util';
 import type { CommandArg } from '../wire/command-encoder.js';
 import type { RawReply, RespConnection } from './connection.js';
 import { BeamConnectionError, BeamReplyError } from './errors.js';
+import type { SignalName } from '../jobs/signals.js';
 
 const debug = debuglog('beamgate:client');
 
-/** A started job as the client sees it. */
+/**
+ * A started job as a client sees it: BeamClient.run() over RESP, and the gateway's GatewayClient.run() over BEEP
+ * (its `GatewayJob` is this interface), so code written against one runs against the other.
+ */
 export interface BeamJob {
   readonly id: number;
   /** Stream 1. */
@@ -18,8 +22,8 @@ export interface BeamJob {
   output(n: number): Readable;
   /** The exit status, once every output stream is closed. */
   readonly exit: Promise<number>;
-  /** `RPUSH /jobs/$id/signal NAME`; ignored once the job has exited. */
-  kill(signal?: string): Promise<void>;
+  /** Signals the job (default TERM); ignored once it has exited. Over RESP: `RPUSH /jobs/$id/signal NAME`. */
+  kill(signal?: SignalName): Promise<void>;
 }
 
 /** Largest input frame the client sends. */
@@ -54,7 +58,7 @@ export interface RunOptions {
   /** Aborting sends `killSignal` to the job. */
   signal?: AbortSignal;
   /** Default TERM. */
-  killSignal?: string;
+  killSignal?: SignalName;
 }
 
 /** What a job needs of its client (BeamClient): commands on the main connection, and extra connections. */

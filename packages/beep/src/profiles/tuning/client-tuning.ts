@@ -24,20 +24,15 @@ import { DEFAULT_NEGOTIATION_TIMEOUT_MS, NegotiationTimer } from './negotiation-
 
 const XML = { contentType: 'application/beep+xml' };
 
-type Pem = string | Buffer;
+import type { ClientTlsOptions } from '@beamgate/base';
 
-export interface StartTlsOptions {
-  /** CA certificates to trust (e.g. the listener's self-signed certificate). Default: Node's root store. */
-  ca?: Pem | Pem[];
-  /** Name the server certificate must match, sent as SNI (not for IP literals). Default: `host`, else the peer IP. */
-  servername?: string;
+/**
+ * The shared client TLS options (@beamgate/base: ca, servername, rejectUnauthorized, cert, key; servername is
+ * sent as SNI except for IP literals, default `host`, else the peer IP) plus BEEP's own.
+ */
+export interface StartTlsOptions extends ClientTlsOptions {
   /** Name or IP to verify the certificate against when no servername is given. */
   host?: string;
-  /** Verify the server certificate. Default true; false only for tests and `--insecure`. */
-  rejectUnauthorized?: boolean;
-  /** Client certificate and key, if the listener asks for one. */
-  key?: Pem;
-  cert?: Pem;
   minVersion?: ConnectionOptions['minVersion'];
   /** Milliseconds the handshake may take. Default 10000. */
   handshakeTimeoutMs?: number;
