@@ -40,7 +40,6 @@ export interface GatewayLimits {
   /** Largest BEEP frame payload the gateway sends (frames are also cut to the peer's window). */
   maxSendFrame: number;
   pubsubHighWater: number;
-  stopTimeoutMs: number;
   /** Jobs the channels of one BEEP session may hold at once (created or running); more are refused with 450. */
   maxJobsPerSession: number;
   /** Jobs all sessions of one SASL identity may hold at once; more are refused with 450. */
@@ -57,7 +56,6 @@ export const DEFAULT_LIMITS: Readonly<GatewayLimits> = Object.freeze({
   outputHighWater: 256 * 1024,
   maxSendFrame: 256 * 1024,
   pubsubHighWater: 1024 * 1024,
-  stopTimeoutMs: 5000,
   maxJobsPerSession: 64,
   maxJobsPerIdentity: 128,
 });

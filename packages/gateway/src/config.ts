@@ -43,7 +43,6 @@ export interface ServeFlags extends SecurityFlags, ScaleFlags {
 
 export const DEFAULT_BEEP = '127.0.0.1:10288';
 export const DEFAULT_RESP = '127.0.0.1:6380';
-export const DEFAULT_METRICS_HINT = '127.0.0.1:9464';
 
 export const ENV_NAMES = {
   beep: 'BEAMGATE_BEEP',
@@ -112,7 +111,7 @@ function parseLimits(value: unknown, source: string): GatewayLimits {
   for (const [k, v] of Object.entries(value)) {
     if (!(k in DEFAULT_LIMITS)) throw new ConfigError(`${source}.${k}: unknown limit (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
     const n = nonNegativeInt(v, `${source}.${k}`);
-    if (n === 0 && k !== 'stopTimeoutMs') throw new ConfigError(`${source}.${k}: must be at least 1`);
+    if (n === 0) throw new ConfigError(`${source}.${k}: must be at least 1`);
     out[k as keyof GatewayLimits] = n;
   }
   return out;

@@ -10,24 +10,24 @@ export const E_INVALID_ID = new ErrorReply('ERR Invalid stream ID specified as s
 export const E_ID_SMALL = new ErrorReply('ERR The ID specified in XADD is equal or smaller than the target stream top item');
 export const E_ID_ZERO = new ErrorReply('ERR The ID specified in XADD must be greater than 0-0');
 export const E_EXHAUSTED = new ErrorReply('ERR The stream has exhausted the last possible ID, unable to add more items');
-export const E_BAD_START = new ErrorReply('ERR invalid start ID for the interval');
-export const E_BAD_END = new ErrorReply('ERR invalid end ID for the interval');
+const E_BAD_START = new ErrorReply('ERR invalid start ID for the interval');
+const E_BAD_END = new ErrorReply('ERR invalid end ID for the interval');
 export const E_TIMEOUT_INT = new ErrorReply('ERR timeout is not an integer or out of range');
 export const E_TIMEOUT_NEG = new ErrorReply('ERR timeout is negative');
 export const E_TIMEOUT_RANGE = new ErrorReply('ERR timeout is out of range');
 export const MASK64 = (1n << 64n) - 1n;
 
-export const B_XCLAIM = Buffer.from('XCLAIM');
-export const B_XGROUP = Buffer.from('XGROUP');
-export const B_SETID = Buffer.from('SETID');
-export const B_CREATECONSUMER = Buffer.from('CREATECONSUMER');
-export const B_ENTRIESREAD = Buffer.from('ENTRIESREAD');
-export const B_ZERO = Buffer.from('0');
-export const B_TIME = Buffer.from('TIME');
-export const B_RETRYCOUNT = Buffer.from('RETRYCOUNT');
-export const B_FORCE = Buffer.from('FORCE');
-export const B_JUSTID = Buffer.from('JUSTID');
-export const B_LASTID = Buffer.from('LASTID');
+const B_XCLAIM = Buffer.from('XCLAIM');
+const B_XGROUP = Buffer.from('XGROUP');
+const B_SETID = Buffer.from('SETID');
+const B_CREATECONSUMER = Buffer.from('CREATECONSUMER');
+const B_ENTRIESREAD = Buffer.from('ENTRIESREAD');
+const B_ZERO = Buffer.from('0');
+const B_TIME = Buffer.from('TIME');
+const B_RETRYCOUNT = Buffer.from('RETRYCOUNT');
+const B_FORCE = Buffer.from('FORCE');
+const B_JUSTID = Buffer.from('JUSTID');
+const B_LASTID = Buffer.from('LASTID');
 export const B_EQUALS = Buffer.from('=');
 
 export const num = (n: number | bigint): Buffer => Buffer.from(String(n), 'latin1');

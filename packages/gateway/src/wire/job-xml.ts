@@ -39,7 +39,6 @@ export const SIGNAL_NAMES: readonly SignalName[] = ['INT', 'TERM', 'KILL', 'HUP'
 export type PeerMessage = { kind: 'run' } | { kind: 'status' } | { kind: 'job'; request: JobRequest };
 
 const MAX_NAME = 256;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
 
@@ -150,7 +149,6 @@ export function parseJobRequest(content: string | Buffer, limits: JobXmlLimits =
 function valueElement(name: string, attrs: Record<string, string>, value: Buffer): XmlElement {
   const text = value.toString('utf8');
   // Text that is not valid UTF-8 or holds characters XML cannot carry travels as base64.
-  // eslint-disable-next-line no-control-regex
   const plain = Buffer.from(text, 'utf8').equals(value) && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(text);
   if (plain) return el(name, attrs, text ? [text] : []);
   return el(name, { ...attrs, encoding: 'base64' }, [value.toString('base64')]);
