@@ -66,15 +66,16 @@ export class ReplyDecoder {
   private readonly maxReplyBytes: number;
   private readonly maxDepth: number;
   private readonly values: boolean;
+  private readonly onReply: ReplySink['onReply'];
+  private readonly onRaw: ReplySink['onRaw'];
   private failed: RespReplyError | null = null;
 
-  constructor(
-    private readonly sink: ReplySink,
-    opts: ReplyDecoderOptions = {},
-  ) {
+  constructor(sink: ReplySink, opts: ReplyDecoderOptions = {}) {
     this.maxReplyBytes = opts.maxReplyBytes ?? 512 * 1024 * 1024;
     this.maxDepth = opts.maxDepth ?? 64;
     this.values = sink.onRaw === undefined;
+    this.onRaw = sink.onRaw;
+    this.onReply = this.values ? sink.onReply : undefined;
   }
 
   /** Bytes buffered towards the next reply. */
@@ -229,15 +230,17 @@ export class ReplyDecoder {
         this.stack.push({ left: children, items: [], type });
         continue;
       }
+      const stack = this.stack;
       for (;;) {
-        const top = this.stack[this.stack.length - 1];
-        if (top === undefined) {
+        // Checked by length: reading stack[-1] would take V8's slow path on every top-level reply.
+        if (stack.length === 0) {
           this.emit(value);
           return true;
         }
+        const top = stack[stack.length - 1]!;
         if (values) top.items.push(value);
         if (--top.left > 0) break;
-        this.stack.pop();
+        stack.pop();
         value = top.type === 0x7c ? top.items[top.items.length - 1]! : top.items;
       }
     }
@@ -247,8 +250,8 @@ export class ReplyDecoder {
     const start = this.start;
     this.start = this.pos;
     const push = this.buf[start] === 0x3e;
-    if (this.sink.onRaw) this.sink.onRaw(Buffer.from(this.buf.subarray(start, this.pos)), push);
-    else this.sink.onReply!(value, push);
+    if (this.onReply !== undefined) this.onReply(value, push);
+    else this.onRaw!(Buffer.from(this.buf.subarray(start, this.pos)), push);
   }
 
   private integer(from: number, to: number): number | bigint {
