@@ -1,24 +1,13 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BeamgateError, documentedErrorCodes } from '@beamgate/base';
+import { BeamgateError, documentedErrorCodes, readErrorsDoc } from '@beamgate/base';
 import {
   BeamClient, BeamError, BeamReplyError, ConfigError, Context, HandlerRegistry, JobEngine, ReplyDecoder, RequestDecoder, ServerConfig,
   encodeReply, sync, worker, type Reply,
 } from '../src/index.js';
 import { startServer } from './client/server-harness.js';
-
-function errorsDoc(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'docs', 'errors.md'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('docs/errors.md not found');
-    dir = up;
-  }
-  return readFileSync(path.join(dir, 'docs', 'errors.md'), 'utf8');
-}
 
 /** What `fn` throws or rejects with; fails the test when it succeeds. */
 async function failure(fn: () => unknown): Promise<unknown> {
@@ -39,7 +28,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('beam: every error of the public API is a BeamError (or the shared ConfigError) with a code listed in docs/errors.md', () => {
-  const codes = documentedErrorCodes(errorsDoc(), 'beam');
+  const codes = documentedErrorCodes(readErrorsDoc(path.dirname(fileURLToPath(import.meta.url))), 'beam');
   let srv: Awaited<ReturnType<typeof startServer>>;
   let context: Context;
   const clients: BeamClient[] = [];

@@ -1,23 +1,12 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BeamgateError, ConfigError, documentedErrorCodes } from '@beamgate/base';
+import { BeamgateError, ConfigError, documentedErrorCodes, readErrorsDoc } from '@beamgate/base';
 import {
   BeepError, buildEntity, connect, decodeFrames, encodeFrame, generateSelfSigned, listen, parseChannel0, parseUserPassword,
   type Listener, type Session,
 } from '../src/index.js';
-
-function errorsDoc(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'docs', 'errors.md'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('docs/errors.md not found');
-    dir = up;
-  }
-  return readFileSync(path.join(dir, 'docs', 'errors.md'), 'utf8');
-}
 
 /** What `fn` throws or rejects with; fails the test when it succeeds. */
 async function failure(fn: () => unknown): Promise<unknown> {
@@ -32,7 +21,7 @@ async function failure(fn: () => unknown): Promise<unknown> {
 const ECHO = 'urn:beamgate:test:contract';
 
 describe('beep: every error of the public API is a BeepError (or the shared ConfigError) with a code listed in docs/errors.md', () => {
-  const codes = documentedErrorCodes(errorsDoc(), 'beep');
+  const codes = documentedErrorCodes(readErrorsDoc(path.dirname(fileURLToPath(import.meta.url))), 'beep');
   let listener: Listener;
   let session: Session | undefined;
 

@@ -1,24 +1,13 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@beamgate/beep';
-import { BeamgateError, documentedErrorCodes } from '@beamgate/base';
+import { BeamgateError, documentedErrorCodes, readErrorsDoc } from '@beamgate/base';
 import {
   ConfigError, GatewayClient, GatewayError, Registry, buildExit, encodeStreamData, loadConfig, parseBeepUrl, parseJobRequest,
   startGateway, type Gateway,
 } from '../src/index.js';
-
-function errorsDoc(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'docs', 'errors.md'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('docs/errors.md not found');
-    dir = up;
-  }
-  return readFileSync(path.join(dir, 'docs', 'errors.md'), 'utf8');
-}
 
 /** What `fn` throws or rejects with; fails the test when it succeeds. */
 async function failure(fn: () => unknown): Promise<unknown> {
@@ -31,7 +20,7 @@ async function failure(fn: () => unknown): Promise<unknown> {
 }
 
 describe('gateway: every error of the public API is a GatewayError (or the shared ConfigError) with a code listed in docs/errors.md', () => {
-  const codes = documentedErrorCodes(errorsDoc(), 'gateway');
+  const codes = documentedErrorCodes(readErrorsDoc(path.dirname(fileURLToPath(import.meta.url))), 'gateway');
   let gw: Gateway;
   const clients: GatewayClient[] = [];
 
