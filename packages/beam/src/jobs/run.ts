@@ -8,6 +8,7 @@ import { OutQueue } from './out-queue.js';
 import { FrameWritable } from './output-stream.js';
 import { JobSignalError, parseSignal, SIGNALS, type SignalName } from './signals.js';
 import { asBuffer, asBuffers, type JobStore } from './store.js';
+import { BeamOptionError } from '../errors.js';
 
 const debug = debuglog('beamgate:jobs');
 
@@ -131,7 +132,7 @@ export class JobRun {
   private makeIO(spec: JobSpec): JobIO {
     const maxStream = this.settings.limits.maxStream;
     const checkStream = (n: number): void => {
-      if (!Number.isInteger(n) || n < 0 || n > maxStream) throw new RangeError(`stream number must be 0..${maxStream}, got ${n}`);
+      if (!Number.isInteger(n) || n < 0 || n > maxStream) throw new BeamOptionError(`stream number must be 0..${maxStream}, got ${n}`, 'BEAM_BAD_STREAM');
     };
     const output = (n: number): Writable => {
       checkStream(n);

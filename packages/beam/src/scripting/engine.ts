@@ -6,7 +6,7 @@ import { DispatchClient, type Dispatcher } from '../context/dispatch.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import { LUA_REGISTRYINDEX, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_MASKCOUNT, LUA_MASKLINE, type LuaApi, type LuaState } from './lua-api.js';
 import { luaToReply, pushErrorTable, pushReply } from './convert.js';
-import { LuaVm } from './lua-vm.js';
+import { LuaVm, type VmHost } from './lua-vm.js';
 import { allowedWhileBusy, E_BUSY_EVAL, E_BUSY_FUNCTION, KILLED_MESSAGE, killScript } from './busy.js';
 import {
   parseLibraryMeta, parseNumKeys, parseShebang, sha1hex, type CachedScript, type Library, type LibraryFunction, type RunState, type ScriptFlags,
@@ -36,7 +36,7 @@ export interface ScriptEngineOptions {
  * through the dispatcher with a client of the script's own, and replicas get them wrapped in MULTI/EXEC
  * (effects replication).
  */
-export class ScriptEngine {
+export class ScriptEngine implements VmHost {
   readonly dispatcher: Dispatcher;
   readonly context: Context | undefined;
   readonly version: string;

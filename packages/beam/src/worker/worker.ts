@@ -20,6 +20,7 @@ import { claimRetainMs, Reaper } from './reaper.js';
 import { RedisJobContext } from './redis-context.js';
 import { scripts } from './scripts.js';
 import { connectRedis, isCluster, targetDb, whenReady, type RedisLike, type RedisTarget } from './target.js';
+import { BeamOptionError } from '../errors.js';
 
 export const DEFAULT_LEASE_MS = 10_000;
 export const DEFAULT_RECONCILE_MS = 1000;
@@ -85,8 +86,8 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
     const { target, leaseMs, reconcileIntervalMs, name, connectTimeoutMs: _t, ...engineOptions } = options;
     this.leaseMs = leaseMs ?? DEFAULT_LEASE_MS;
     this.reconcileMs = reconcileIntervalMs ?? DEFAULT_RECONCILE_MS;
-    if (!(this.leaseMs >= 300)) throw new RangeError('leaseMs must be >= 300');
-    if (!(this.reconcileMs >= 10)) throw new RangeError('reconcileIntervalMs must be >= 10');
+    if (!(this.leaseMs >= 300)) throw new BeamOptionError('leaseMs must be >= 300');
+    if (!(this.reconcileMs >= 10)) throw new BeamOptionError('reconcileIntervalMs must be >= 10');
     this.retainMs = engineOptions.retainFinishedMs ?? DEFAULT_RETAIN_FINISHED_MS;
     this.unstartedTtlMs = engineOptions.unstartedTtlMs ?? DEFAULT_UNSTARTED_TTL_MS;
     this.prefix = name ?? hostname();
