@@ -4,7 +4,8 @@
  * standalone or Sentinel-managed server, one subscriber that follows the master. Each node is asked to enable
  * the notification classes the worker needs (CONFIG SET) whenever a connection to it becomes ready.
  *
- * Events: 'message' (channel: string, message: Buffer), 'config' (node, flags), 'warning' (text).
+ * Events: 'message' (channel: string, message: Buffer), 'config' (node, flags), 'warning' (text),
+ * 'subscriber' (the ioredis client of a new subscriber).
  */
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
@@ -55,6 +56,11 @@ export class Notifications extends EventEmitter {
     return [...this.subscribers.keys()];
   }
 
+  /** The subscriber connections. */
+  connections(): Redis[] {
+    return [...this.subscribers.values()];
+  }
+
   async subscribe(channels: string[]): Promise<void> {
     for (const c of channels) this.channels.add(c);
     await Promise.all([...this.subscribers.values()].map((s) => s.subscribe(...channels).catch(() => {})));
@@ -98,6 +104,7 @@ export class Notifications extends EventEmitter {
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.emit('message', channel.toString('latin1'), message));
     sub.on('error', () => {}); // reconnects by itself; the command client reports outages
     this.subscribers.set(name, sub);
+    this.emit('subscriber', sub);
     if (this.channels.size > 0) void sub.subscribe(...this.channels).catch(() => {});
   }
 

@@ -5,7 +5,8 @@
  * renewed in `/beam/workers`, the reaper for workers that died, and a published handler catalog.
  *
  * Events: 'claim' (id), 'exit' (id, status), 'reaped' (id, wid), 'lease-lost' (wid), 'registered' (wid),
- * 'config' (node, flags), 'warning' (text).
+ * 'config' (node, flags), 'warning' (text), 'paused' (reason) and 'resumed' (run id) around a failover or
+ * reconnection, 'switched' (previous run id, run id, {given up, republished}) when the master changed.
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
@@ -14,12 +15,15 @@ import { JobEngine } from '../jobs/engine.js';
 import { JOBS_KEY, jobKey, parseJobKey } from '../jobs/keys.js';
 import { DEFAULT_RETAIN_FINISHED_MS, DEFAULT_UNSTARTED_TTL_MS, type JobEngineOptions } from '../jobs/options.js';
 import { readWorkerCatalog } from './catalog.js';
+import { reassertClaims, RecentExits, republishExits } from './failover.js';
 import { claimKey, WORKERS_KEY, workerExecKey, workerHandlersKey, workerJobsKey } from './keys.js';
+import { MasterGate } from './master-gate.js';
 import { Notifications } from './notifications.js';
 import { claimRetainMs, Reaper } from './reaper.js';
 import { RedisJobContext } from './redis-context.js';
 import { scripts } from './scripts.js';
-import { connectRedis, isCluster, targetDb, whenReady, type RedisLike, type RedisTarget } from './target.js';
+import type { Redis } from 'ioredis';
+import { connectRedis, isCluster, RedisTargetError, targetDb, whenReady, type RedisLike, type RedisTarget } from './target.js';
 
 export const DEFAULT_LEASE_MS = 10_000;
 export const DEFAULT_RECONCILE_MS = 1000;
@@ -36,8 +40,9 @@ export interface WorkerOptions extends Omit<JobEngineOptions, 'shared'> {
   connectTimeoutMs?: number;
 }
 
-/** How long a started job whose name this worker cannot read waits before it is taken anyway (see mayTake). */
-const NAMELESS_GRACE_MS = 2000;
+/** Exits re-checked after a failover: those of the last RECENT_EXITS_MS (at most RECENT_EXITS_MAX). */
+const RECENT_EXITS_MS = 30_000;
+const RECENT_EXITS_MAX = 10_000;
 
 export class BeamWorker extends EventEmitter {
   readonly engine: JobEngine;
@@ -47,6 +52,11 @@ export class BeamWorker extends EventEmitter {
   private readonly context: RedisJobContext;
   private readonly notes: Notifications;
   private readonly reaper: Reaper;
+  /** Standalone and Sentinel targets: job traffic waits while a connection may not reach the master. */
+  private readonly gate: MasterGate | undefined;
+  private readonly recent = new RecentExits(RECENT_EXITS_MS, RECENT_EXITS_MAX);
+  /** Running jobs a failover took from this worker: killed, their exit not published. */
+  private readonly disowned = new Set<number>();
   private readonly leaseMs: number;
   private readonly reconcileMs: number;
   private readonly retainMs: number;
@@ -86,13 +96,33 @@ export class BeamWorker extends EventEmitter {
     this.redis.on('error', () => {}); // ioredis reconnects; outages show as waiting commands
     this.leaseConn = isCluster(this.redis) ? this.redis.duplicate() : this.redis.duplicate();
     this.leaseConn.on('error', () => {});
-    this.context = new RedisJobContext(this.redis);
+    if (!isCluster(this.redis) && !isCluster(this.leaseConn)) {
+      const main = this.redis;
+      const lease = this.leaseConn;
+      this.gate = new MasterGate({
+        main,
+        others: () => [lease],
+        subscribers: () => this.notes.connections(),
+        ...(target.kind === 'sentinel' ? { sentinels: { hosts: target.sentinels, name: target.name } } : {}),
+        switched: (before, now) => this.switched(before, now),
+      });
+      this.gate.watch(main);
+      this.gate.watch(lease);
+      this.gate.on('closed', (reason: string) => this.emit('paused', reason));
+      this.gate.on('opened', (runId: string) => {
+        this.emit('resumed', runId);
+        void this.reconcile();
+      });
+      this.gate.on('warning', (text: string) => this.emit('warning', text));
+    }
+    this.context = new RedisJobContext(this.redis, this.gate);
     this.engine = new JobEngine(this.context, { ...engineOptions, shared: { finish: (id) => this.finish(id) } });
     this.engine.on('exit', (id: number, status: number) => this.exited(id, status));
     this.notes = new Notifications(this.redis);
     this.notes.on('message', (channel: string, message: Buffer) => this.message(channel, message));
     this.notes.on('config', (node: string, flags: string) => this.emit('config', node, flags));
     this.notes.on('warning', (text: string) => this.emit('warning', text));
+    this.notes.on('subscriber', (sub: Redis) => this.gate?.watch(sub));
     this.reaper = new Reaper(this.redis, { retainFinishedMs: this.retainMs }, (id, wid) => this.emit('reaped', id, wid));
   }
 
@@ -116,6 +146,7 @@ export class BeamWorker extends EventEmitter {
       await whenReady(this.redis, this.connectTimeoutMs);
       await this.notes.start();
       await this.notes.subscribe([this.setChannel]);
+      if (this.gate) await withTimeout(this.gate.check().then(() => this.gate!.whenOpen()), this.connectTimeoutMs, 'connections on the master');
       await this.register();
     } catch (e) {
       await this.close().catch(() => {});
@@ -141,6 +172,8 @@ export class BeamWorker extends EventEmitter {
     if (this.reconciling || this.closing) return;
     this.reconciling = true;
     try {
+      // Nothing is read or claimed unless every connection reaches the master (the gate re-checks it here).
+      if (this.gate && !(await this.gate.check())) return;
       await this.discover();
       for (const id of this.mine.keys()) {
         // Catches up with notifications missed while a subscriber reconnected.
@@ -162,6 +195,18 @@ export class BeamWorker extends EventEmitter {
     this.closing = true;
     clearInterval(this.heartbeatTimer);
     clearInterval(this.reconcileTimer);
+    // Exits are published on the master: a failover in progress gets up to a lease to settle, then the gate stops.
+    const gate = this.gate;
+    if (gate && !gate.open) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.leaseMs);
+        void gate.whenOpen().then(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    gate?.stop();
     await this.engine.close();
     if (this.registered && this.redis.status === 'ready') {
       const wid = this.wid;
@@ -201,12 +246,14 @@ export class BeamWorker extends EventEmitter {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.beating || this.closing || !this.registered) return;
+    if (this.beating || this.closing || !this.registered || (this.gate && !this.gate.open)) return;
     this.beating = true;
     try {
+      const epoch = this.gate?.epoch;
       const ok = await scripts(this.leaseConn).beamLease(WORKERS_KEY, this.wid, this.leaseMs, 'renew');
       if (ok === 1) await this.publishCatalog();
-      else await this.leaseLost();
+      // A refusal read from a server the worker was leaving proves nothing: the next renewal asks the master.
+      else if (this.gate?.epoch === epoch) await this.leaseLost();
     } catch (e) {
       this.emit('warning', `lease renewal failed: ${(e as Error).message}`);
     } finally {
@@ -262,12 +309,13 @@ export class BeamWorker extends EventEmitter {
   /** A started job was seen: claim it (SET NX) and hand it to the engine. False if someone else has it. */
   private async offer(id: number): Promise<boolean> {
     if (this.mine.has(id) || this.offering.has(id)) return false;
-    if (!this.canClaim()) {
+    if (!this.canClaim() || (this.gate && !this.gate.open)) {
       if (!this.candidates.has(id)) this.candidates.set(id, Date.now());
       return false;
     }
     this.offering.add(id);
     const wid = this.wid;
+    const epoch = this.gate?.epoch;
     const r = this.redis;
     const unlist = (): Promise<unknown> => r.srem(workerJobsKey(wid), String(id));
     try {
@@ -279,7 +327,18 @@ export class BeamWorker extends EventEmitter {
       // Listed before claimed: a worker that dies in between leaves an id its reapers skip, never a lost claim.
       // A finished job's claim outlives its keys, so SET NX also refuses a job that already ran.
       await r.sadd(workerJobsKey(wid), String(id));
-      const won = (await r.set(claimKey(id), `run:${wid}`, 'NX')) === 'OK';
+      let won = (await r.set(claimKey(id), `run:${wid}`, 'NX')) === 'OK';
+      if (won && this.gate && this.gate.epoch !== epoch) {
+        // The connections moved while claiming: the reads and the claim may have hit the old master. Keep the job
+        // only if the claim is on the master now (the gate re-asserted or kept it), else leave it for later.
+        await this.gate.whenOpen();
+        won = (await r.get(claimKey(id))) === `run:${wid}` && (await this.mayTake(id));
+        if (!won) {
+          await unlist();
+          if (!this.candidates.has(id)) this.candidates.set(id, Date.now());
+          return false;
+        }
+      }
       if (!won || wid !== this.wid || this.closing) {
         // Won while leaving: released, so that another worker takes it.
         if (won) await r.del(claimKey(id));
@@ -307,13 +366,10 @@ export class BeamWorker extends EventEmitter {
    */
   private async mayTake(id: number): Promise<boolean> {
     const [name, arg1] = await Promise.all([this.redis.lindex(JOBS_KEY, id), this.redis.lindex(jobKey(id, 'args'), 1)]);
-    if (name === null) {
-      // Not visible (yet): right after a failover this connection can still read the demoted master, a stale
-      // replica. The reconciliation pass offers the job again; one that really has no name is taken (and exits
-      // 127) once it has waited NAMELESS_GRACE_MS.
-      const since = this.candidates.get(id) ?? Date.now();
-      return Date.now() - since >= Math.max(NAMELESS_GRACE_MS, 3 * this.reconcileMs);
-    }
+    // Not visible (yet), e.g. read from a server that has not got the job: never taken (to exit 127) on such a
+    // read; the reconciliation pass offers it again. Discovery only offers ids below LLEN /jobs, so a job that
+    // exists on the master always has a name there.
+    if (name === null) return false;
     const args = arg1 === null ? [name] : [name, arg1];
     if (this.engine.check(name, args) === 'ok') return true;
     return (await readWorkerCatalog(this.redis)).check(name, args) !== 'ok';
@@ -321,14 +377,37 @@ export class BeamWorker extends EventEmitter {
 
   /** SharedContextHooks.finish: `run:WID -> done:WID`; false when a reaper got there first. */
   private async finish(id: number): Promise<boolean> {
+    await this.gate?.whenOpen();
+    if (this.disowned.delete(id)) return false;
     const wid = this.mine.get(id) ?? this.wid;
-    return (await scripts(this.redis).beamSwap(claimKey(id), `run:${wid}`, `done:${wid}`, claimRetainMs(this.retainMs))) === 1;
+    const runId = this.gate?.runId ?? '';
+    const won = (await scripts(this.redis).beamSwap(claimKey(id), `run:${wid}`, `done:${wid}`, claimRetainMs(this.retainMs))) === 1;
+    if (won && this.gate) this.recent.claimed(id, wid, runId);
+    return won;
+  }
+
+  /**
+   * The gate found another master (or a restarted one): before job traffic resumes there, running jobs keep
+   * their claims or are given up, and recent exits the new master lacks are published again.
+   */
+  private async switched(before: string, now: string): Promise<void> {
+    const r = this.redis;
+    const lost = await reassertClaims(r, this.mine);
+    for (const id of lost) {
+      this.disowned.add(id);
+      if (!this.engine.kill(id, 'KILL')) this.disowned.delete(id);
+    }
+    const again = await republishExits(r, this.recent.before(now), this.retainMs, claimRetainMs(this.retainMs));
+    this.seenLength = undefined;
+    this.emit('switched', before, now, { givenUp: lost, republished: again });
   }
 
   private exited(id: number, status: number): void {
     const wid = this.mine.get(id);
     if (wid === undefined) return;
     this.mine.delete(id);
+    this.disowned.delete(id);
+    if (this.gate) this.recent.published(id, status);
     this.notes.unsubscribe(jobChannels(this.spacePrefix, id));
     void this.redis.srem(workerJobsKey(wid), String(id)).catch(() => {});
     this.emit('exit', id, status);
@@ -369,6 +448,14 @@ export class BeamWorker extends EventEmitter {
       }
     }
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new RedisTargetError(`${what}: not ready after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }
 
 function jobChannels(prefix: string, id: number): string[] {
