@@ -6,15 +6,16 @@
  */
 import { allJobKeys, jobKey } from '../jobs/keys.js';
 import { claimKey, workerJobsKey } from './keys.js';
+import { writeExit } from './reaper.js';
 import { scripts } from './scripts.js';
 import type { RedisLike } from './target.js';
 
-/** An exit whose claim swap succeeded; `status` is set once its status and wait entry were written too. */
+/** An exit this worker published (claim swapped, status written, wait entry pushed) on the server `runId`. */
 export interface RecentExit {
   wid: string;
   runId: string;
   at: number;
-  status?: number;
+  status: number;
 }
 
 /** Exits of the last `keepMs` (at most `max`), the ones a failover may have lost. */
@@ -26,15 +27,10 @@ export class RecentExits {
     private readonly max: number,
   ) {}
 
-  claimed(id: number, wid: string, runId: string): void {
+  add(id: number, wid: string, runId: string, status: number): void {
     this.m.delete(id);
-    this.m.set(id, { wid, runId, at: Date.now() });
+    this.m.set(id, { wid, runId, at: Date.now(), status });
     this.prune();
-  }
-
-  published(id: number, status: number): void {
-    const e = this.m.get(id);
-    if (e) e.status = status;
   }
 
   /** Entries recorded on another server than `runId`, newest last. */
@@ -74,9 +70,8 @@ export async function reassertClaims(r: RedisLike, mine: ReadonlyMap<number, str
 
 /**
  * Exits published before the switch: where the new master has no status for a job that still exists and that
- * nobody else claimed, the exit is written again (claim `done:WID`, status, one wait entry). An exit still being
- * written only gets its claim swapped: its own status and wait writes follow on the new master. Returns the ids
- * published again.
+ * nobody else claimed, the exit is written again (claim `done:WID`, status, one wait entry). The caller waits for
+ * its exits still being written to settle first, so that none is written twice. Returns the ids published again.
  */
 export async function republishExits(r: RedisLike, exits: [number, RecentExit][], retainFinishedMs: number, claimRetainMs: number): Promise<number[]> {
   const again: number[] = [];
@@ -91,9 +86,8 @@ export async function republishExits(r: RedisLike, exits: [number, RecentExit][]
         const ok = claim === null ? (await set()) === 'OK' : (await scripts(r).beamSwap(claimKey(id), claim, to, claimRetainMs)) === 1;
         if (!ok) return;
       }
-      if (e.status === undefined || (await r.exists(jobKey(id, 'status'))) === 1) return;
-      await r.set(jobKey(id, 'status'), String(e.status));
-      await r.rpush(jobKey(id, 'wait'), String(e.status));
+      if ((await r.exists(jobKey(id, 'status'))) === 1) return;
+      await writeExit(r, id, e.status);
       const gone = [jobKey(id, 'in'), jobKey(id, 'signal')];
       await Promise.all(gone.map((k) => r.del(k)));
       if (retainFinishedMs > 0) await Promise.all(allJobKeys(id).filter((k) => !gone.includes(k)).map((k) => r.pexpire(k, retainFinishedMs)));

@@ -19,7 +19,7 @@ import { reassertClaims, RecentExits, republishExits } from './failover.js';
 import { claimKey, WORKERS_KEY, workerExecKey, workerHandlersKey, workerJobsKey } from './keys.js';
 import { MasterGate } from './master-gate.js';
 import { Notifications } from './notifications.js';
-import { claimRetainMs, Reaper } from './reaper.js';
+import { claimRetainMs, Reaper, writeExit } from './reaper.js';
 import { RedisJobContext } from './redis-context.js';
 import { scripts } from './scripts.js';
 import type { Redis } from 'ioredis';
@@ -57,6 +57,8 @@ export class BeamWorker extends EventEmitter {
   private readonly recent = new RecentExits(RECENT_EXITS_MS, RECENT_EXITS_MAX);
   /** Running jobs a failover took from this worker: killed, their exit not published. */
   private readonly disowned = new Set<number>();
+  /** Exits being published: a switch waits for them before it looks at what the new master has. */
+  private readonly publishing = new Set<Promise<unknown>>();
   private readonly leaseMs: number;
   private readonly reconcileMs: number;
   private readonly retainMs: number;
@@ -111,12 +113,13 @@ export class BeamWorker extends EventEmitter {
       this.gate.on('closed', (reason: string) => this.emit('paused', reason));
       this.gate.on('opened', (runId: string) => {
         this.emit('resumed', runId);
+        void this.heartbeat();
         void this.reconcile();
       });
       this.gate.on('warning', (text: string) => this.emit('warning', text));
     }
     this.context = new RedisJobContext(this.redis, this.gate);
-    this.engine = new JobEngine(this.context, { ...engineOptions, shared: { finish: (id) => this.finish(id) } });
+    this.engine = new JobEngine(this.context, { ...engineOptions, shared: { finish: (id, status) => this.finish(id, status) } });
     this.engine.on('exit', (id: number, status: number) => this.exited(id, status));
     this.notes = new Notifications(this.redis);
     this.notes.on('message', (channel: string, message: Buffer) => this.message(channel, message));
@@ -269,24 +272,20 @@ export class BeamWorker extends EventEmitter {
     const old = this.wid;
     this.registered = false;
     this.emit('lease-lost', old);
-    const left = [...this.mine.keys()];
-    await Promise.all(
-      left.map(
-        (id) =>
-          new Promise<void>((resolve) => {
-            const done = (exitId: number): void => {
-              if (exitId !== id) return;
-              this.off('exit', done);
-              resolve();
-            };
-            this.on('exit', done);
-            if (!this.engine.kill(id, 'KILL')) {
-              this.off('exit', done);
-              resolve();
-            }
-          }),
-      ),
-    );
+    // Killed without publishing: a reaper may have ended them already, or will (255) once the old id expires.
+    const left = new Set(this.mine.keys());
+    for (const id of left) this.disowned.add(id);
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        for (const id of left) if (!this.mine.has(id)) left.delete(id);
+        if (left.size > 0) return;
+        this.off('exit', done);
+        resolve();
+      };
+      this.on('exit', done);
+      for (const id of [...left]) if (!this.engine.kill(id, 'KILL')) this.mine.delete(id);
+      done();
+    });
     if (!this.closing) await this.register();
   }
 
@@ -375,15 +374,28 @@ export class BeamWorker extends EventEmitter {
     return (await readWorkerCatalog(this.redis)).check(name, args) !== 'ok';
   }
 
-  /** SharedContextHooks.finish: `run:WID -> done:WID`; false when a reaper got there first. */
-  private async finish(id: number): Promise<boolean> {
+  /**
+   * SharedContextHooks.finish: `run:WID -> done:WID`, then the status and the wait entry; false (nothing
+   * written) when a reaper got there first or a failover gave the job to another worker.
+   */
+  private async finish(id: number, status: number): Promise<boolean> {
     await this.gate?.whenOpen();
     if (this.disowned.delete(id)) return false;
     const wid = this.mine.get(id) ?? this.wid;
     const runId = this.gate?.runId ?? '';
-    const won = (await scripts(this.redis).beamSwap(claimKey(id), `run:${wid}`, `done:${wid}`, claimRetainMs(this.retainMs))) === 1;
-    if (won && this.gate) this.recent.claimed(id, wid, runId);
-    return won;
+    const r = this.redis;
+    const p = (async () => {
+      if ((await scripts(r).beamSwap(claimKey(id), `run:${wid}`, `done:${wid}`, claimRetainMs(this.retainMs))) !== 1) return false;
+      await writeExit(r, id, status);
+      if (this.gate) this.recent.add(id, wid, runId, status);
+      return true;
+    })();
+    this.publishing.add(p);
+    try {
+      return await p;
+    } finally {
+      this.publishing.delete(p);
+    }
   }
 
   /**
@@ -392,11 +404,15 @@ export class BeamWorker extends EventEmitter {
    */
   private async switched(before: string, now: string): Promise<void> {
     const r = this.redis;
+    // Renewals the old master took may not have reached this one: the lease is set again before anything else
+    // (a reaper that already took the jobs shows in their claims, below).
+    if (this.registered) await scripts(this.leaseConn).beamLease(WORKERS_KEY, this.wid, this.leaseMs, 'register');
     const lost = await reassertClaims(r, this.mine);
     for (const id of lost) {
       this.disowned.add(id);
       if (!this.engine.kill(id, 'KILL')) this.disowned.delete(id);
     }
+    await Promise.allSettled([...this.publishing]);
     const again = await republishExits(r, this.recent.before(now), this.retainMs, claimRetainMs(this.retainMs));
     this.seenLength = undefined;
     this.emit('switched', before, now, { givenUp: lost, republished: again });
@@ -407,7 +423,6 @@ export class BeamWorker extends EventEmitter {
     if (wid === undefined) return;
     this.mine.delete(id);
     this.disowned.delete(id);
-    if (this.gate) this.recent.published(id, status);
     this.notes.unsubscribe(jobChannels(this.spacePrefix, id));
     void this.redis.srem(workerJobsKey(wid), String(id)).catch(() => {});
     this.emit('exit', id, status);
