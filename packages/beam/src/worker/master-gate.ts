@@ -135,9 +135,12 @@ export class MasterGate extends EventEmitter {
         }, CHECK_TIMEOUT_MS);
       });
       // A late result of a timed-out check is ignored by verify itself: the epoch it started in is re-compared.
-      this.checking = Promise.race([this.verify(), late]).finally(() => {
+      this.checking = Promise.race([this.verify().catch(() => false), late]).then((ok) => {
         clearTimeout(t);
         this.checking = undefined;
+        // Closed: try again soon (connections that become ready also trigger a check).
+        if (!ok) this.schedule(RETRY_MS);
+        return ok;
       });
     }
     return this.checking;
@@ -155,9 +158,7 @@ export class MasterGate extends EventEmitter {
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.check().then((ok) => {
-        if (!ok) this.schedule(RETRY_MS);
-      });
+      void this.check();
     }, ms);
   }
 

@@ -58,6 +58,28 @@ describe('beam worker: a server that lost its last writes', function () {
     expect(await r.get(`/beam/claim/${a}`)).to.equal(`done:${worker.id}`);
   });
 
+  it('pauses while its connections are dropped and resumes on the same server without re-checking its jobs', async () => {
+    const events: string[] = [];
+    const onPaused = (): number => events.push('paused');
+    const onResumed = (): number => events.push('resumed');
+    worker.on('paused', onPaused).on('resumed', onResumed);
+    try {
+      const before = switched.length;
+      const id = await startJob(r, 'cat', ['cat'], ['0:p\n']);
+      await waitFor('cat running', async () => (await r.lindex(`/jobs/${id}/out`, 0)) === '1:p\n');
+      // The server drops every connection of its clients (as Sentinel does to a demoted master's).
+      expect(Number(await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))).to.be.greaterThan(0);
+      await r.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await waitFor('paused and resumed', async () => events.includes('paused') && events.lastIndexOf('resumed') > events.indexOf('paused'));
+      await r.rpush(`/jobs/${id}/in`, '0:q\n', '0:');
+      const res = await readJob(r, id, 30);
+      expect(res).to.deep.equal({ frames: ['1:p\n', '1:q\n', '1:', '2:'], status: 0 });
+      expect(switched.length).to.equal(before);
+    } finally {
+      worker.off('paused', onPaused).off('resumed', onResumed);
+    }
+  });
+
   it('gives up a running job whose claim another worker holds on the server it came back to', async () => {
     const c = await startJob(r, 'cat', ['cat']);
     await waitFor('c running', async () => worker.running().includes(c));
