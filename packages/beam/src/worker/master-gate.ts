@@ -44,10 +44,16 @@ const RETRY_MS = 100;
 /** A check that has not finished by then (a command stuck on a dying connection) counts as failed. */
 const CHECK_TIMEOUT_MS = 5000;
 
+/** One host name may reach the same loopback server over IPv4 on one connection and IPv6 on another. */
+function normAddress(a: string): string {
+  const v4 = a.replace(/^::ffff:/, '');
+  return v4 === '::1' || v4.startsWith('127.') ? 'loopback' : v4;
+}
+
 function peerOf(r: Redis): Peer | undefined {
   const s = (r as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
   if (!s?.remoteAddress || !s.remotePort) return undefined;
-  return { address: s.remoteAddress.replace(/^::ffff:/, ''), port: s.remotePort };
+  return { address: normAddress(s.remoteAddress), port: s.remotePort };
 }
 
 function samePeer(a: Peer | undefined, b: Peer | undefined): boolean {
@@ -58,7 +64,7 @@ function samePeer(a: Peer | undefined, b: Peer | undefined): boolean {
 function isAt(p: Peer | undefined, where: HostPort): boolean {
   if (!p) return true; // unix socket: nothing to compare
   if (p.port !== where.port) return false;
-  return isIP(where.host) === 0 || where.host.replace(/^::ffff:/, '') === p.address;
+  return isIP(where.host) === 0 || normAddress(where.host) === p.address;
 }
 
 function roleOf(reply: unknown): string {

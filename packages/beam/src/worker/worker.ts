@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { JobEngine } from '../jobs/engine.js';
 import { JOBS_KEY, jobKey, parseJobKey } from '../jobs/keys.js';
 import { DEFAULT_RETAIN_FINISHED_MS, DEFAULT_UNSTARTED_TTL_MS, type JobEngineOptions } from '../jobs/options.js';
@@ -22,7 +23,6 @@ import { Notifications } from './notifications.js';
 import { claimRetainMs, Reaper, writeExit } from './reaper.js';
 import { RedisJobContext } from './redis-context.js';
 import { scripts } from './scripts.js';
-import type { Redis } from 'ioredis';
 import { connectRedis, isCluster, RedisTargetError, targetDb, whenReady, type RedisLike, type RedisTarget } from './target.js';
 
 export const DEFAULT_LEASE_MS = 10_000;
@@ -283,7 +283,7 @@ export class BeamWorker extends EventEmitter {
         resolve();
       };
       this.on('exit', done);
-      for (const id of [...left]) if (!this.engine.kill(id, 'KILL')) this.mine.delete(id);
+      for (const id of [...left]) if (!this.engine.kill(id, 'KILL')) left.delete(id);
       done();
     });
     if (!this.closing) await this.register();
