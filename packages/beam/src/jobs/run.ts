@@ -16,8 +16,8 @@ export interface RunSettings {
   limits: JobLimits;
   retainFinishedMs: number;
   killGraceMs: number;
-  /** A shared context's claim check (SharedContextHooks.finish): false means another party publishes the exit. */
-  finish?: (id: number) => Promise<boolean>;
+  /** A shared context's publisher (SharedContextHooks.finish): false means another party publishes the exit. */
+  finish?: (id: number, status: number) => Promise<boolean>;
 }
 
 export interface JobSpec {
@@ -210,12 +210,15 @@ export class JobRun {
     const s = this.store;
     const id = this.id;
     try {
-      if (this.settings.finish && !(await this.settings.finish(id))) {
-        debug('job %d: claim lost, exit %d not published', id, status);
-        return;
+      if (this.settings.finish) {
+        if (!(await this.settings.finish(id, status))) {
+          debug('job %d: claim lost, exit %d not published', id, status);
+          return;
+        }
+      } else {
+        await s.cmd('SET', jobKey(id, 'status'), String(status));
+        await s.cmd('RPUSH', jobKey(id, 'wait'), String(status));
       }
-      await s.cmd('SET', jobKey(id, 'status'), String(status));
-      await s.cmd('RPUSH', jobKey(id, 'wait'), String(status));
       const gone = [jobKey(id, 'in'), jobKey(id, 'signal')];
       await s.cmd('DEL', ...gone);
       if (this.settings.retainFinishedMs > 0) {
