@@ -27,6 +27,7 @@ export const LISTEN_SPEC: CommandSpec = {
     'slow-reader-timeout': { type: 'string', arg: 'MS', help: 'drop a session over --max-queued this long (default 30000)' },
     'idle-timeout': { type: 'string', arg: 'MS', help: 'close sessions with no channel and no complete frame this long (default 300000)' },
     'greeting-timeout': { type: 'string', arg: 'MS', help: 'close sessions whose greeting does not arrive this long (default 30000)' },
+    'log-level': { type: 'string', arg: 'LEVEL', help: 'info (default) or debug (adds a channel.open line per channel)' },
     ...LISTEN_SECURITY_OPTIONS,
     ...PEER_OPTIONS,
   },
@@ -37,7 +38,7 @@ export const LISTEN_SPEC: CommandSpec = {
     `  sink  ${TEST_PROFILE_URIS.sink}  reads a MSG of any size as a stream, empty RPY`,
     `  hold  ${TEST_PROFILE_URIS.hold}  never answers (for pending-reply checks)`,
     '',
-    'Log lines (stderr, JSON): listening, session.open, channel.open, session.close, shutdown, stopped.',
+    'Log lines (stderr, JSON): listening, session.open, session.close, shutdown, stopped; channel.open at debug.',
     'SIGINT/SIGTERM: stop accepting, release live sessions (2 s grace), exit 0.',
   ].join('\n'),
 };
@@ -65,6 +66,8 @@ export async function runListen(argv: string[]): Promise<number> {
   const idleTimeout = intOpt(values, 'idle-timeout', 0, 2 ** 31 - 1);
   const greetingTimeout = intOpt(values, 'greeting-timeout', 0, 2 ** 31 - 1);
   const trace = values['trace'] === true;
+  const level = stringOpt(values, 'log-level') ?? 'info';
+  if (level !== 'info' && level !== 'debug') throw new UsageError(`--log-level: expected info or debug, got ${JSON.stringify(level)}`);
   const names = profileNames(values['profile']);
 
   const server = net.createServer();
@@ -90,7 +93,8 @@ export async function runListen(argv: string[]): Promise<number> {
     const id = nextId++;
     log('session.open', { session: id });
     logSessionSecurity(session, id, log);
-    session.on('channel', (ch) => log('channel.open', { session: id, channel: ch.number, profile: ch.profile }));
+    // One line per channel is most of a channel flood's cost (20,000 starts in seconds): debug only.
+    if (level === 'debug') session.on('channel', (ch) => log('channel.open', { session: id, channel: ch.number, profile: ch.profile }));
     session.once('close', (reason?: Error) => log('session.close', { session: id, ...reasonFields(reason) }));
   });
   server.on('error', (e) => log('error', { message: e.message }));

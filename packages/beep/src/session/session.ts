@@ -35,6 +35,7 @@ import { buildPayloadParts } from './entity.js';
 import { IncomingMessage, Responder } from './message.js';
 import { HeaderCollector, MessageStream } from './message-stream.js';
 import { resolveLimits, type ResolvedLimits, type Role, type SessionOptions } from './options.js';
+import { InputPacer } from './input-pacer.js';
 import type { QueueHolder, SendBudget } from './send-budget.js';
 import {
   ChanState,
@@ -53,6 +54,11 @@ const TRAILER = Buffer.from('END\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 /** Octets produced per flush before yielding to the event loop. */
 const FLUSH_BUDGET = 256 * 1024;
+/**
+ * Octets a session parses per event-loop turn (see InputPacer): with 20 flooding sessions, about 5 MiB of work
+ * between two chances for anyone else, while one fast stream still gets 4 socket reads per turn.
+ */
+const READ_TURN_BYTES = 256 * 1024;
 /** Raw input held while parsing is paused for tuning before the session gives up. */
 const MAX_PAUSED_INPUT = 1024 * 1024;
 const STOP = Symbol('stop');
@@ -251,6 +257,12 @@ export class Session extends EventEmitter implements QueueHolder {
   private over = false;
   private overTimer: NodeJS.Timeout | undefined;
   private readsPaused = false;
+  /** Input over this turn's budget waits for the next turn (the transport does not read meanwhile). */
+  private readonly pacer = new InputPacer(
+    { consume: (chunk) => this.consume(chunk), backlogged: (pending) => this.inputBacklogged(pending) },
+    READ_TURN_BYTES,
+  );
+  private inputBacklog = false;
   private budget: SendBudget | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private sawInput = false;
@@ -310,9 +322,17 @@ export class Session extends EventEmitter implements QueueHolder {
     this.scheduleFlush();
   }
 
-  /** Feed bytes read from the transport. */
+  /**
+   * Feed bytes read from the transport. At most READ_TURN_BYTES are parsed per event-loop turn; the rest is parsed
+   * on the next turns while the transport is asked to stop reading (`pauseReading`).
+   */
   receive(chunk: Buffer): void {
     if (this.closed || chunk.length === 0) return;
+    this.pacer.push(chunk);
+  }
+
+  private consume(chunk: Buffer): void {
+    if (this.closed) return;
     if (this.inputPaused) {
       this.holdInput(chunk);
       return;
@@ -1830,11 +1850,16 @@ export class Session extends EventEmitter implements QueueHolder {
    * peer's windows are closed, reading goes on (its SEQ frames are what let the queue drain).
    */
   private updateReads(): void {
-    const pause = this.over && this.blocked && !this.closed;
+    const pause = !this.closed && ((this.over && this.blocked) || this.inputBacklog);
     if (pause === this.readsPaused) return;
     this.readsPaused = pause;
     if (pause) this.binding?.pauseReading?.();
     else this.binding?.resumeReading?.();
+  }
+
+  private inputBacklogged(pending: boolean): void {
+    this.inputBacklog = pending;
+    this.updateReads();
   }
 
   /** @internal SendBudget: this session holds the most while all sessions together are over the bound. */
@@ -1889,6 +1914,7 @@ export class Session extends EventEmitter implements QueueHolder {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.overTimer) clearTimeout(this.overTimer);
     const err = reason ?? closedError();
+    this.pacer.stop();
     this.failChannels(err, true);
     this.budget?.remove(this);
     this.budget = undefined;

@@ -8,7 +8,7 @@ describe('cli: beep listen + beep connect', function () {
   let target: string;
 
   before(async () => {
-    const l = await startListen();
+    const l = await startListen(['--log-level', 'debug']);
     proc = l.proc;
     target = `127.0.0.1:${l.port}`;
   });
