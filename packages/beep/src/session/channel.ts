@@ -4,13 +4,30 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Responder } from './message.js';
 import { ReplyStream, SingleReply, StreamReply } from './reply-sinks.js';
 import type { Session } from './session.js';
-import type { ChanState } from './state.js';
+import type { ChanState, ReplySink } from './state.js';
 import type { EntityOptions, Payload } from './types.js';
 
 /** Options of `channel.request()` / `channel.requestMany()`. */
 export interface RequestOptions extends EntityOptions {
   /** Abort waiting: the promise rejects (the exchange still completes on the wire; its reply is discarded). */
   signal?: AbortSignal;
+}
+
+/** What a Channel asks of its session (implemented by the session's facade). */
+export interface ChannelPort {
+  /** Send a MSG on `ch`; its reply goes to `sink`. */
+  request(
+    ch: ChanState,
+    payload: Payload,
+    opts: RequestOptions | undefined,
+    sink: ReplySink,
+    signal: AbortSignal | undefined,
+    streaming: boolean,
+  ): void;
+  /** Receive-window accounting of `ch`: octets held (+) or consumed (-) by a reply's reader. */
+  backlog(ch: ChanState, delta: number): void;
+  /** Close `ch` (RFC 3080 §2.3.1.3). */
+  close(ch: ChanState, code: number, text: string | undefined, signal: AbortSignal | undefined): Promise<void>;
 }
 
 /**
@@ -27,9 +44,12 @@ export class Channel extends EventEmitter {
     readonly session: Session,
     /** @internal */
     readonly _s: ChanState,
+    private readonly port: ChannelPort,
   ) {
     super();
   }
+
+  private readonly backlog = (delta: number): void => this.port.backlog(this._s, delta);
 
   /** Channel number (odd: started by the initiator, even: by the listener). */
   get number(): number {
@@ -63,8 +83,8 @@ export class Channel extends EventEmitter {
    * whose `answers` holds the ANS messages.
    */
   request(payload: Payload, opts?: RequestOptions): Promise<IncomingMessage> {
-    const sink = new SingleReply(this.session, this._s);
-    this.session._sendRequest(this._s, payload, opts, sink, opts?.signal);
+    const sink = new SingleReply(this.backlog);
+    this.port.request(this._s, payload, opts, sink, opts?.signal, false);
     return sink.promise;
   }
 
@@ -76,8 +96,8 @@ export class Channel extends EventEmitter {
    * so each stays under `maxMessageSize`), ending at NUL.
    */
   requestStream(payload: Payload, opts?: RequestOptions): Promise<IncomingMessage> {
-    const sink = new StreamReply(this.session, this._s);
-    this.session._sendRequest(this._s, payload, opts, sink, opts?.signal, true);
+    const sink = new StreamReply(this.backlog);
+    this.port.request(this._s, payload, opts, sink, opts?.signal, true);
     return sink.promise;
   }
 
@@ -97,8 +117,8 @@ export class Channel extends EventEmitter {
    * BeepReplyError for ERR. Unread answers hold back the peer (their octets stay out of our advertised window).
    */
   requestMany(payload: Payload, opts?: RequestOptions): AsyncIterableIterator<IncomingMessage> {
-    const sink = new ReplyStream(this.session, this._s);
-    this.session._sendRequest(this._s, payload, opts, sink, opts?.signal);
+    const sink = new ReplyStream(this.backlog);
+    this.port.request(this._s, payload, opts, sink, opts?.signal, false);
     return sink;
   }
 
@@ -108,12 +128,7 @@ export class Channel extends EventEmitter {
    */
   close(code = 200, opts: { text?: string; signal?: AbortSignal } = {}): Promise<void> {
     if (!this._s.open) return Promise.resolve();
-    return this.session._closeChannel(this._s, code, opts.text, opts.signal);
-  }
-
-  /** @internal */
-  _closed(reason?: Error): void {
-    this.emit('close', reason);
+    return this.port.close(this._s, code, opts.text, opts.signal);
   }
 }
 

@@ -8,7 +8,6 @@ import type { Channel } from './channel.js';
 import type { MessageStream } from './message-stream.js';
 import { buildPayload, buildPayloadParts } from './entity.js';
 import { OutMessage, outMessage, type ChanState, type ReplySlot } from './state.js';
-import type { Session } from './session.js';
 import type { Payload, ReplyOptions } from './types.js';
 
 /** A complete message received on a channel: a MSG for handlers, a RPY/ERR/ANS/NUL for requesters. */
@@ -48,6 +47,16 @@ export class IncomingMessage {
   }
 }
 
+/** Where a Responder's replies go (the session's sender). */
+export interface ReplyQueue {
+  /** True once the session ended. */
+  readonly closed: boolean;
+  /** Queue a reply to the MSG of `slot`; replies of one channel leave in MSG order. */
+  queueReply(ch: ChanState, slot: ReplySlot, out: OutMessage): void;
+  /** Resolves once the channel may queue more (below sendHighWater). */
+  whenWritable(ch: ChanState): Promise<void>;
+}
+
 /**
  * The reply handle of one received MSG. Exactly one of: `rpy()`, `err()`, or any number of `ans()` followed by
  * `nul()`. Replies of one channel are sent in MSG order whatever order handlers finish in.
@@ -57,7 +66,7 @@ export class Responder {
 
   /** @internal */
   constructor(
-    private readonly session: Session,
+    private readonly replies: ReplyQueue,
     private readonly ch: ChanState,
     private readonly slot: ReplySlot,
   ) {}
@@ -90,7 +99,7 @@ export class Responder {
     out.replyFinal = true;
     if (opts?.quiet) out.quiet = true;
     if (opts?.onSent) out.onSent = opts.onSent;
-    this.session._queueReply(this.ch, this.slot, out);
+    this.replies.queueReply(this.ch, this.slot, out);
   }
 
   private ansStarted = false;
@@ -122,13 +131,13 @@ export class Responder {
    */
   ans(payload: Payload, opts?: ReplyOptions): Promise<void> {
     if (this.finished) return Promise.reject(new BeepUsageError('the reply was already completed', 'BEEP_REPLY_DONE'));
-    if (!this.ch.open || this.session.closed) return Promise.reject(new BeepClosedError('BEEP_CHANNEL_CLOSED', 'channel closed'));
+    if (!this.ch.open || this.replies.closed) return Promise.reject(new BeepClosedError('BEEP_CHANNEL_CLOSED', 'channel closed'));
     this.ansStarted = true;
     const out = outMessage('ANS', buildPayloadParts(payload, opts), this.slot.ansno);
     this.slot.ansno = (this.slot.ansno + 1) % 2147483648;
     if (opts?.onSent) out.onSent = opts.onSent;
-    this.session._queueReply(this.ch, this.slot, out);
-    return this.session._whenWritable(this.ch);
+    this.replies.queueReply(this.ch, this.slot, out);
+    return this.replies.whenWritable(this.ch);
   }
 
   /** Ends a one-to-many reply (NUL, always size 0). Legal with zero preceding ANS. */
