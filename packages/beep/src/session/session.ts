@@ -1,61 +1,32 @@
 /**
- * The RFC 3080 session state machine with RFC 3081 flow control, sans-IO: bytes go in through `receive()`, bytes
- * come out through the attached SessionBinding (see transport/ for sockets and Duplex streams).
- *
- * Output is produced by `flush()`, scheduled once per event-loop turn: pending SEQ frames first, then one frame per
- * channel in round-robin order (each cut to the peer's window and to maxSendFrameSize), all coalesced into one
- * write. When the binding reports back-pressure, nothing more is produced until `drain()`.
+ * The session facade: the RFC 3080 session state machine with RFC 3081 flow control, sans-IO. Bytes go in through
+ * `receive()` (paced by InputPacer, parsed by Inbound), bytes come out through the attached SessionBinding (see
+ * transport/) from the Sender; Channel0 runs the channel-0 exchanges and ChannelTable keeps the channels. This
+ * class holds the public API, the events, the greeting and tuning resets, timers, and the session's end.
  */
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
+import { BeepClosedError, BeepError, BeepProtocolError, BeepReplyError, BeepUsageError } from '../errors.js';
+import { buildXmlEntity } from '../wire/mime.js';
+import { buildError, buildGreeting } from '../wire/xml/build.js';
+import { parseChannel0 } from '../wire/xml/channel0.js';
 import type { SessionBinding, WrapFunction } from './binding.js';
-import {
-  BeepClosedError,
-  BeepError,
-  BeepLimitError,
-  BeepProtocolError,
-  BeepReplyError,
-  BeepUsageError,
-  BeepXmlError,
-} from '../errors.js';
-import { DEFAULT_WINDOW, type DataFrame, type DataFrameHeader, type Frame, type SeqFrame } from '../wire/frame.js';
-import { FrameParser } from '../wire/frame-parser.js';
-import { BEEP_XML_CONTENT_TYPE, buildXmlEntity, parseEntity } from '../wire/mime.js';
-import { edgeMovesLeft, fitsWindow, seqAdd, seqDistance } from '../wire/seqno.js';
-import { buildClose, buildError, buildGreeting, buildOk, buildProfile, buildStart } from '../wire/xml/build.js';
-import {
-  DEFAULT_CHANNEL0_MAX_BYTES,
-  parseChannel0,
-  profileContentBytes,
-  type Close,
-  type Start,
-} from '../wire/xml/channel0.js';
 import { Channel, type ChannelPort, type RequestOptions } from './channel.js';
+import { ChannelTable } from './channel-table.js';
+import { Channel0, ch0Error, type StartChannelOptions } from './channel0.js';
 import { buildPayloadParts } from './entity.js';
-import { IncomingMessage, Responder } from './message.js';
-import { HeaderCollector, MessageStream } from './message-stream.js';
-import { resolveLimits, type ResolvedLimits, type Role, type SessionOptions } from './options.js';
-import { InputPacer } from './input-pacer.js';
-import { Sender } from './sender.js';
-import { Inbound, strictEntityError } from './inbound.js';
 import { abortError, closedError, perr } from './failures.js';
-import {
-  ChanState,
-  OutMessage,
-  outMessage,
-  ReplySlot,
-  RequestState,
-  type Assembly,
-  type InPartial,
-  type ReplySink,
-} from './state.js';
-import type { GreetingInfo, Payload, ProfileDefinition, StartDecision } from './types.js';
+import { Inbound, strictEntityError } from './inbound.js';
+import { InputPacer } from './input-pacer.js';
+import type { IncomingMessage } from './message.js';
+import { resolveLimits, type ResolvedLimits, type Role, type SessionOptions } from './options.js';
+import { Sender } from './sender.js';
+import { ChanState, OutMessage, outMessage, RequestState, type ReplySink } from './state.js';
+import type { GreetingInfo, Payload, ProfileDefinition } from './types.js';
+import { Waiters } from './waiters.js';
 
 const debug = debuglog('beamgate:beep');
-const TRAILER = Buffer.from('END\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
-/** Octets produced per flush before yielding to the event loop. */
-const FLUSH_BUDGET = 256 * 1024;
 /**
  * Octets a session parses per event-loop turn (see InputPacer): with 20 flooding sessions, about 5 MiB of work
  * between two chances for anyone else, while one fast stream still gets 4 socket reads per turn.
@@ -64,24 +35,7 @@ const READ_TURN_BYTES = 256 * 1024;
 
 export type { SessionBinding, WrapFunction } from './binding.js';
 
-/** Options of `session.startChannel()`. */
-export interface StartChannelOptions {
-  /** `serverName` attribute of the start element. */
-  serverName?: string;
-  /** Piggybacked initialization content for every offered profile. */
-  content?: Payload;
-  /** How to send the content. Default: base64 for binary Buffers, none for strings. */
-  encoding?: 'none' | 'base64';
-  /** Channel number (default: the next free one of our parity). */
-  number?: number;
-  /** Abort waiting for the reply (the channel, if the peer accepts it later, is then closed). */
-  signal?: AbortSignal;
-  /**
-   * Tuning (RFC 3080 §3.1): send nothing after this start until its reply, and stop parsing right after a positive
-   * reply; then call `session.tune()` (or `session.resume()`).
-   */
-  tuning?: boolean;
-}
+export type { StartChannelOptions } from './channel0.js';
 
 /** Options of `session.tune()`. */
 export interface TuneOptions {
@@ -91,35 +45,6 @@ export interface TuneOptions {
   profiles?: readonly ProfileDefinition[];
   features?: readonly string[];
   localize?: readonly string[];
-}
-
-/** Consumer of a channel-0 reply (start, close): RPY and ERR bodies go to a callback; bad XML terminates. */
-class Ch0Sink implements ReplySink {
-  constructor(
-    private readonly onReply: (type: 'RPY' | 'ERR', msg: IncomingMessage) => void,
-    private readonly onFail: (err: Error) => void,
-  ) {}
-  deliver(msg: IncomingMessage): void {
-    if (msg.type !== 'RPY' && msg.type !== 'ERR') throw perr('BEEP_CHANNEL0_ANS', `${msg.type} on channel 0`);
-    try {
-      this.onReply(msg.type, msg);
-    } catch (e) {
-      // A poorly formed reply on channel 0 terminates the session (checklist C.21).
-      if (e instanceof BeepProtocolError) throw e;
-      throw new BeepProtocolError('BEEP_BAD_CHANNEL0_REPLY', `bad channel-0 reply: ${(e as Error).message}`, {
-        cause: e,
-        replyCode: 500,
-      });
-    }
-  }
-  fail(err: Error): void {
-    this.onFail(err);
-  }
-}
-
-interface Waiter {
-  pred: () => boolean;
-  resolve: () => void;
 }
 
 /**
@@ -151,15 +76,12 @@ export class Session extends EventEmitter {
 
   private readonly opts: SessionOptions;
   private binding: SessionBinding | undefined;
-  private readonly chans = new Map<number, ChanState>();
-  private ch0!: ChanState;
+  private readonly table: ChannelTable;
+  private readonly waiters = new Waiters(() => this.closed);
   private greetingReceived = false;
   private greetingTimer: NodeJS.Timeout | undefined;
-  private nextChannel: number;
-  private readonly reserved = new Set<number>();
-  private waiters: Waiter[] = [];
-  private closingSelf = false;
-  private releasing = false;
+  /** Channel 0: starts, closes, release. */
+  private readonly mgmt: Channel0;
   private readyPromise!: Promise<GreetingInfo>;
   private readyResolve!: (g: GreetingInfo) => void;
   private readyReject!: (e: Error) => void;
@@ -171,7 +93,7 @@ export class Session extends EventEmitter {
   private readonly port: ChannelPort = {
     request: (ch, payload, opts, sink, signal, streaming) => this.sendRequest(ch, payload, opts, sink, signal, streaming),
     backlog: (ch, delta) => this.sender.backlog(ch, delta),
-    close: (ch, code, text, signal) => this.closeChannel(ch, code, text, signal),
+    close: (ch, code, text, signal) => this.mgmt.closeChannel(ch, code, text, signal),
   };
   /** Input over this turn's budget waits for the next turn (the transport does not read meanwhile). */
   private readonly pacer = new InputPacer(
@@ -192,7 +114,6 @@ export class Session extends EventEmitter {
     this.features = options.features ?? [];
     this.localize = options.localize ?? [];
     this.setProfiles(options.profiles ?? []);
-    this.nextChannel = this.role === 'initiator' ? 1 : 2;
     const self = this;
     this.sender = new Sender(
       {
@@ -202,19 +123,20 @@ export class Session extends EventEmitter {
         get binding(): SessionBinding | undefined {
           return self.binding;
         },
-        channels: () => this.chans.values(),
+        channels: () => this.table.map.values(),
         // A tuning reply (e.g. proceed) stops parsing too; a tuning start still needs to read its reply.
         quietSent: (out) => {
           if (out.type !== 'MSG') this.inbound.pause();
         },
         afterFlush: () => {
-          if (this.waiters.length > 0) this.checkWaiters();
+          if (this.waiters.pending) this.waiters.check();
         },
         terminate: (e) => this.terminate(e),
       },
       this.limits,
       options.sendBudget,
     );
+    this.table = new ChannelTable(this.role, this.limits, this.sender, (ch) => new Channel(this, ch, this.port), options.initialSeqno);
     this.inbound = new Inbound(
       {
         get closed(): boolean {
@@ -223,20 +145,47 @@ export class Session extends EventEmitter {
         get greetingReceived(): boolean {
           return self.greetingReceived;
         },
-        channel: (n) => this.chans.get(n),
-        channel0Msg: (slot, msg) => this.onChannel0Msg(slot, msg),
-        closeChannel: (ch, code, text) => this.closeChannel(ch, code, text, undefined),
+        channel: (n) => this.table.map.get(n),
+        channel0Msg: (slot, msg) => this.mgmt.onChannel0Msg(slot, msg),
+        closeChannel: (ch, code, text) => this.mgmt.closeChannel(ch, code, text, undefined),
         frameSeen: () => {
           this.sawInput = true;
         },
         afterInput: () => {
           if (this.sender.seqsDue) this.sender.sendSeqsNow();
-          if (this.waiters.length > 0) this.checkWaiters();
+          if (this.waiters.pending) this.waiters.check();
         },
         terminate: (e) => this.terminate(e),
       },
       this.limits,
       this.sender,
+    );
+    this.mgmt = new Channel0(
+      {
+        get closed(): boolean {
+          return self.closed;
+        },
+        role: this.role,
+        profile: (uri) => this.profiles.get(uri),
+        get serverName(): string | undefined {
+          return self.serverName;
+        },
+        set serverName(v: string | undefined) {
+          self.serverName = v;
+        },
+        acceptServerName: (name) => this.opts.acceptServerName?.(name) ?? true,
+        askStart: (def, info) => def.onStart?.({ session: this, ...info }) ?? true,
+        channelOpened: (ch, peerStarted) => this.notifyChannel(ch, peerStarted),
+        pauseInput: () => this.inbound.pause(),
+        released: () => {
+          this.binding?.end();
+          this.finish(undefined);
+        },
+      },
+      this.limits,
+      this.sender,
+      this.table,
+      this.waiters,
     );
     this.reset();
   }
@@ -256,7 +205,7 @@ export class Session extends EventEmitter {
   /** Open channels (channel 0 excluded). */
   get channels(): Channel[] {
     const out: Channel[] = [];
-    for (const c of this.chans.values()) if (c.number !== 0) out.push(c.api);
+    for (const c of this.table.map.values()) if (c.number !== 0) out.push(c.api);
     return out;
   }
 
@@ -302,7 +251,7 @@ export class Session extends EventEmitter {
   /** The transport closed (peer EOF, socket error). */
   transportClosed(err?: Error): void {
     if (this.closed) return;
-    if (this.releasing) {
+    if (this.mgmt.releasing) {
       this.finish(undefined);
       return;
     }
@@ -316,89 +265,7 @@ export class Session extends EventEmitter {
    * accepted one (its piggybacked reply is `channel.startReplyContent`), rejects with BeepReplyError (e.g. 550).
    */
   startChannel(profile: string | readonly string[], opts: StartChannelOptions = {}): Promise<Channel> {
-    if (this.closed) return Promise.reject(closedError());
-    if (this.closingSelf) return Promise.reject(closedError('BEEP_CLOSING', 'session is closing'));
-    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
-    const uris = typeof profile === 'string' ? [profile] : [...profile];
-    if (uris.length === 0) return Promise.reject(new BeepUsageError('startChannel needs at least one profile URI'));
-    let number: number;
-    try {
-      number = this.allocateChannel(opts.number);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const content = opts.content === undefined ? undefined : typeof opts.content === 'string' ? opts.content : Buffer.from(opts.content);
-    let xml: string;
-    try {
-      xml = buildStart({
-        number,
-        ...(opts.serverName !== undefined ? { serverName: opts.serverName } : {}),
-        profiles: uris.map((uri) => ({
-          uri,
-          ...(content !== undefined ? { content } : {}),
-          ...(opts.encoding !== undefined ? { encoding: opts.encoding } : {}),
-        })),
-      });
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    this.reserved.add(number);
-    return new Promise<Channel>((resolve, reject) => {
-      let settled = false;
-      const onAbort = (): void => {
-        if (settled) return;
-        settled = true;
-        reject(abortError(opts.signal as AbortSignal));
-      };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => {
-        opts.signal?.removeEventListener('abort', onAbort);
-      };
-      const sink = new Ch0Sink(
-        (type, msg) => {
-          this.reserved.delete(number);
-          done();
-          if (type === 'ERR') {
-            if (opts.tuning) this.sender.unquiet();
-            const e = this.ch0Error(msg);
-            if (!settled) {
-              settled = true;
-              reject(new BeepReplyError(e.code, e.text || `start refused (${e.code})`, e.lang));
-            }
-            return;
-          }
-          const el = parseChannel0(msg.payload, { expect: 'rpy', maxContentBytes: this.limits.maxMessageSize });
-          if (el.type !== 'profile' || !uris.includes(el.uri)) {
-            throw perr('BEEP_BAD_START_REPLY', 'the start reply does not name one of the offered profiles');
-          }
-          if (this.chans.has(number)) throw perr('BEEP_BAD_START_REPLY', `channel ${number} already open`);
-          const ch = this.openChannel(number, el.uri);
-          ch.api.startReplyContent = el.content === undefined ? undefined : profileContentBytes(el);
-          if (opts.serverName !== undefined && this.serverName === undefined) this.serverName = opts.serverName;
-          if (opts.tuning) this.inbound.pause();
-          this.sender.creditCheck(ch);
-          this.notifyChannel(ch, false);
-          if (settled) {
-            // the caller gave up: close the channel again
-            ch.api.close().catch(() => undefined);
-            return;
-          }
-          settled = true;
-          resolve(ch.api);
-        },
-        (err) => {
-          this.reserved.delete(number);
-          done();
-          if (!settled) {
-            settled = true;
-            reject(err);
-          }
-        },
-      );
-      const out = new OutMessage('MSG', buildXmlEntity(xml));
-      if (opts.tuning) out.quiet = true;
-      this.sender.dispatchRequest(this.ch0, new RequestState(out, sink));
-    });
+    return this.mgmt.startChannel(profile, opts);
   }
 
   /**
@@ -409,7 +276,7 @@ export class Session extends EventEmitter {
   close(opts: { code?: number; text?: string; signal?: AbortSignal } = {}): Promise<void> {
     if (this.closed) return Promise.resolve();
     if (this.closePromise) return this.closePromise;
-    const p = this.doClose(opts.code ?? 200, opts.text, opts.signal);
+    const p = this.mgmt.release(opts.code ?? 200, opts.text, opts.signal);
     this.closePromise = p;
     p.then(
       () => undefined,
@@ -441,7 +308,7 @@ export class Session extends EventEmitter {
     this.inbound.paused = true;
     this.sender.quiet = true;
     const resetErr = closedError('BEEP_TUNING_RESET', 'channels closed by a tuning reset');
-    this.failChannels(resetErr, true);
+    this.table.failAll(resetErr, true);
     this.readyReject(resetErr);
     if (opts.profiles !== undefined) this.setProfiles(opts.profiles);
     if (opts.features !== undefined) this.features = opts.features;
@@ -483,7 +350,7 @@ export class Session extends EventEmitter {
     streaming: boolean,
   ): void {
     if (this.closed || !ch.open) return sink.fail(closedError(this.closed ? 'BEEP_SESSION_CLOSED' : 'BEEP_CHANNEL_CLOSED', 'closed'));
-    if (ch.closingSelf || this.closingSelf) return sink.fail(closedError('BEEP_CLOSING', 'channel is closing'));
+    if (ch.closingSelf || this.mgmt.closingSelf) return sink.fail(closedError('BEEP_CLOSING', 'channel is closing'));
     if (signal?.aborted) return sink.fail(abortError(signal));
     let parts: { head: Buffer; body: Buffer };
     try {
@@ -507,17 +374,6 @@ export class Session extends EventEmitter {
     else this.sender.dispatchRequest(ch, req);
   }
 
-  private closeChannel(ch: ChanState, code: number, text: string | undefined, signal?: AbortSignal): Promise<void> {
-    if (ch.closePromise) return ch.closePromise;
-    if (this.closed) return Promise.resolve();
-    const p = this.doCloseChannel(ch, code, text, signal);
-    ch.closePromise = p;
-    p.catch(() => {
-      ch.closePromise = undefined;
-    });
-    return p;
-  }
-
   // ------------------------------------------------------------------ state setup
 
   private setProfiles(list: readonly ProfileDefinition[]): void {
@@ -531,23 +387,15 @@ export class Session extends EventEmitter {
 
   /** Fresh channel 0, parser and greeting state (construction and tuning reset). */
   private reset(): void {
-    this.sender.reset(this.chans.values());
-    this.chans.clear();
-    this.reserved.clear();
+    const ch0 = this.table.reset();
     this.greetingReceived = false;
     this.peerGreeting = undefined;
-    this.nextChannel = this.role === 'initiator' ? 1 : 2;
     this.inbound.resetParser();
     this.readyPromise = new Promise<GreetingInfo>((res, rej) => {
       this.readyResolve = res;
       this.readyReject = rej;
     });
     this.readyPromise.catch(() => undefined);
-    const ch0 = new ChanState(0, '', DEFAULT_WINDOW, undefined);
-    ch0.api = new Channel(this, ch0, this.port);
-    ch0.advertised = true;
-    this.ch0 = ch0;
-    this.chans.set(0, ch0);
     // The greeting is the reply to an implicit MSG 0 of each side.
     const implicit = new OutMessage('MSG', EMPTY);
     implicit.started = implicit.sent = true;
@@ -561,7 +409,7 @@ export class Session extends EventEmitter {
   }
 
   private queueGreeting(): void {
-    const ch0 = this.ch0;
+    const ch0 = this.table.ch0;
     let out: OutMessage;
     const unavailable = this.role === 'listener' ? this.opts.unavailable : undefined;
     if (unavailable !== undefined) {
@@ -571,7 +419,7 @@ export class Session extends EventEmitter {
       out.quiet = true;
       out.onSent = () => {
         this.closeReason = new BeepClosedError('BEEP_UNAVAILABLE', `session refused with ${code}`);
-        this.releasing = true;
+        this.mgmt.releasing = true;
         this.binding?.end();
         this.finish(this.closeReason, false);
       };
@@ -601,7 +449,7 @@ export class Session extends EventEmitter {
 
   private onGreeting(msg: IncomingMessage): void {
     if (msg.type === 'ERR') {
-      const e = this.ch0Error(msg);
+      const e = ch0Error(msg);
       throw new BeepReplyError(e.code, e.text || `the peer refused the session (${e.code})`, e.lang);
     }
     if (msg.type !== 'RPY') throw perr('BEEP_EXPECTED_GREETING', `${msg.type} instead of the greeting`);
@@ -623,53 +471,6 @@ export class Session extends EventEmitter {
     this.emit('greeting', info);
   }
 
-  private ch0Error(msg: IncomingMessage): { code: number; text: string; lang: string | undefined } {
-    let el;
-    try {
-      el = parseChannel0(msg.payload, { expect: 'err' });
-    } catch (e) {
-      throw new BeepProtocolError('BEEP_BAD_CHANNEL0_REPLY', `bad error element: ${(e as Error).message}`, {
-        cause: e,
-        replyCode: 500,
-      });
-    }
-    if (el.type !== 'error') throw perr('BEEP_BAD_CHANNEL0_REPLY', 'ERR without <error>');
-    return { code: el.code, text: el.text, lang: el.lang };
-  }
-
-  private allocateChannel(wanted: number | undefined): number {
-    const myParity = this.role === 'initiator' ? 1 : 0;
-    if (this.chans.size - 1 + this.reserved.size >= this.limits.maxChannels) {
-      throw new BeepLimitError('BEEP_TOO_MANY_CHANNELS', `at most ${this.limits.maxChannels} channels`);
-    }
-    if (wanted !== undefined) {
-      if (!Number.isInteger(wanted) || wanted < 1 || wanted > 2147483647 || wanted % 2 !== myParity) {
-        throw new BeepUsageError(`channel number ${wanted} is not valid for the ${this.role}`);
-      }
-      if (this.chans.has(wanted) || this.reserved.has(wanted)) throw new BeepUsageError(`channel ${wanted} is in use`);
-      return wanted;
-    }
-    for (;;) {
-      const n = this.nextChannel;
-      this.nextChannel = n + 2 > 2147483647 ? 2 - myParity : n + 2;
-      if (!this.chans.has(n) && !this.reserved.has(n)) return n;
-    }
-  }
-
-  private openChannel(number: number, uri: string): ChanState {
-    const profile = this.profiles.get(uri);
-    const ch = new ChanState(number, uri, this.limits.receiveWindow, profile);
-    ch.streaming = profile?.streaming === true;
-    const init = this.opts.initialSeqno;
-    if (init !== undefined) {
-      ch.sendSeq = ch.peerAck = init;
-      ch.recvSeq = ch.advAck = init;
-    }
-    ch.api = new Channel(this, ch, this.port);
-    this.chans.set(number, ch);
-    return ch;
-  }
-
   private notifyChannel(ch: ChanState, peerStarted: boolean): void {
     try {
       ch.profile?.onChannel?.(ch.api);
@@ -679,373 +480,6 @@ export class Session extends EventEmitter {
     }
   }
 
-  // ------------------------------------------------------------------ channel 0 management
-
-  private onChannel0Msg(slot: ReplySlot, msg: IncomingMessage): void {
-    let el;
-    try {
-      el = parseChannel0(msg.payload, { expect: 'msg', decodeBase64: true, strict: this.limits.strict });
-    } catch (e) {
-      const code = e instanceof BeepError && e.replyCode !== undefined ? e.replyCode : 500;
-      this.ch0Reply(slot, 'ERR', buildError({ code, text: (e as Error).message }));
-      return;
-    }
-    if (el.type === 'start') {
-      this.onStart(slot, el).catch((e: unknown) => {
-        debug('start handling failed: %s', (e as Error)?.message);
-        if (!this.closed) this.ch0Reply(slot, 'ERR', buildError({ code: 451, text: 'local error' }));
-      });
-    } else if (el.type === 'close') {
-      this.onClose(slot, el);
-    }
-  }
-
-  private ch0Reply(slot: ReplySlot, type: 'RPY' | 'ERR', xml: string, setup?: (out: OutMessage) => void): void {
-    const out = new OutMessage(type, buildXmlEntity(xml));
-    out.replyFinal = true;
-    setup?.(out);
-    this.ch0ReplyOut(slot, out);
-  }
-
-  private ch0ReplyOut(slot: ReplySlot, out: OutMessage): void {
-    this.sender.queueReply(this.ch0, slot, out);
-  }
-
-  private async onStart(slot: ReplySlot, start: Start): Promise<void> {
-    const n = start.number;
-    const peerParity = this.role === 'listener' ? 1 : 0;
-    const refuse = (code: number, text: string): void => this.ch0Reply(slot, 'ERR', buildError({ code, text }));
-    if (n % 2 !== peerParity) {
-      return refuse(501, `channel number ${n} has the wrong parity for the ${this.role === 'listener' ? 'initiator' : 'listener'}`);
-    }
-    if (this.chans.has(n) || this.reserved.has(n)) return refuse(550, `channel ${n} is already in use`);
-    if (this.chans.size - 1 + this.reserved.size >= this.limits.maxChannels) return refuse(550, 'too many channels');
-    if (start.serverName !== undefined && this.opts.acceptServerName && !this.opts.acceptServerName(start.serverName)) {
-      return refuse(550, `serverName ${start.serverName} is not served here`);
-    }
-    this.reserved.add(n);
-    let last: { code: number; text?: string } | undefined;
-    try {
-      for (const offered of start.profiles) {
-        const def = this.profiles.get(offered.uri);
-        if (def === undefined) continue;
-        let decision: StartDecision = true;
-        if (def.onStart !== undefined) {
-          const content =
-            offered.content === undefined ? undefined : offered.contentBytes ?? profileContentBytes(offered);
-          const r = def.onStart({
-            session: this,
-            channel: n,
-            uri: offered.uri,
-            content,
-            encoding: offered.encoding,
-            serverName: start.serverName,
-          });
-          decision = r instanceof Promise ? await r : r;
-          if (this.closed) return;
-        }
-        if (decision === false) {
-          last = { code: 550, text: `profile ${offered.uri} refused` };
-          continue;
-        }
-        const d = typeof decision === 'object' && decision !== null ? decision : {};
-        if (d.refuse !== undefined) {
-          last = d.refuse;
-          continue;
-        }
-        this.reserved.delete(n);
-        const ch = this.openChannel(n, offered.uri);
-        ch.ready = false;
-        if (start.serverName !== undefined && this.serverName === undefined) this.serverName = start.serverName;
-        const content = d.content === undefined ? undefined : typeof d.content === 'string' ? d.content : Buffer.from(d.content);
-        const xml = buildProfile({
-          uri: offered.uri,
-          ...(content !== undefined ? { content } : {}),
-          ...(d.encoding !== undefined ? { encoding: d.encoding } : {}),
-        });
-        this.ch0Reply(slot, 'RPY', xml, (out) => {
-          if (d.quiet) out.quiet = true;
-          else out.opens = ch;
-          out.onSent = () => {
-            ch.ready = true;
-            this.sender.wake(ch);
-            this.sender.creditCheck(ch);
-            d.onSent?.(ch.api);
-          };
-        });
-        this.notifyChannel(ch, true);
-        return;
-      }
-    } finally {
-      this.reserved.delete(n);
-    }
-    if (last !== undefined) {
-      this.ch0Reply(slot, 'ERR', buildError(last.text ? { code: last.code, text: last.text } : { code: last.code }));
-    } else {
-      refuse(550, 'none of the offered profiles is available');
-    }
-  }
-
-  private onClose(slot: ReplySlot, close: Close): void {
-    const n = close.number;
-    if (n === 0) {
-      this.waitFor(() => this.sessionQuiescent(), this.limits.closeTimeout).then((ok) => {
-        if (this.closed) return;
-        if (!ok) {
-          this.ch0Reply(slot, 'ERR', buildError({ code: 550, text: 'session still busy' }));
-          return;
-        }
-        this.releasing = true;
-        this.ch0Reply(slot, 'RPY', buildOk(), (out) => {
-          out.quiet = true;
-          out.onSent = () => {
-            // The sender of ok closes the transport first (RFC 3080 §2.3.1.3).
-            this.binding?.end();
-            this.finish(undefined);
-          };
-        });
-      });
-      return;
-    }
-    const ch = this.chans.get(n);
-    if (ch === undefined || !ch.ready) {
-      this.ch0Reply(slot, 'ERR', buildError({ code: 550, text: `channel ${n} is not open` }));
-      return;
-    }
-    const hook = ch.profile?.onCloseRequest;
-    if (hook !== undefined) {
-      let verdict: boolean | { code: number; text?: string } = true;
-      try {
-        verdict = hook(ch.api, close.code);
-      } catch {
-        verdict = { code: 451, text: 'local error' };
-      }
-      if (verdict !== true) {
-        const v = verdict === false ? { code: 550, text: 'close declined' } : verdict;
-        this.ch0Reply(slot, 'ERR', buildError(v.text ? { code: v.code, text: v.text } : { code: v.code }));
-        return;
-      }
-    }
-    ch.closeRequested = true;
-    this.waitFor(() => !ch.open || this.channelQuiescent(ch), this.limits.closeTimeout).then((ok) => {
-      if (this.closed) return;
-      ch.closeRequested = false;
-      if (!ch.open) {
-        this.ch0Reply(slot, 'RPY', buildOk());
-        return;
-      }
-      if (!ok) {
-        this.ch0Reply(slot, 'ERR', buildError({ code: 550, text: `channel ${n} is still busy` }));
-        return;
-      }
-      this.ch0Reply(slot, 'RPY', buildOk());
-      this.dropChannel(ch, undefined);
-    });
-  }
-
-  private channelQuiescent(ch: ChanState): boolean {
-    return (
-      ch.queue.length === 0 &&
-      ch.awaiting.length === 0 &&
-      ch.waiting.length === 0 &&
-      ch.slots.length === 0 &&
-      ch.inPartial === undefined
-    );
-  }
-
-  private sessionQuiescent(): boolean {
-    for (const ch of this.chans.values()) {
-      if (ch.number !== 0 && !this.channelQuiescent(ch)) return false;
-    }
-    for (const r of this.ch0.awaiting) if (!r.isClose && r.msgno !== 0) return false;
-    return true;
-  }
-
-  private async doCloseChannel(ch: ChanState, code: number, text: string | undefined, signal?: AbortSignal): Promise<void> {
-    ch.closingSelf = true;
-    try {
-      // RFC 3080 §2.3.1.3: all of our MSGs on the channel must have been acknowledged first.
-      await this.waitUntil(() => !ch.open || this.acknowledged(ch), signal);
-      if (!ch.open) return;
-      await this.ch0Request(buildClose(text ? { number: ch.number, code, text } : { number: ch.number, code }), signal);
-      this.dropChannel(ch, undefined);
-    } catch (e) {
-      ch.closingSelf = false;
-      throw e;
-    }
-  }
-
-  private acknowledged(ch: ChanState): boolean {
-    if (ch.waiting.length > 0) return false;
-    for (const r of ch.awaiting) if (!r.acked) return false;
-    return true;
-  }
-
-  private async doClose(code: number, text: string | undefined, signal?: AbortSignal): Promise<void> {
-    await this.waitUntil(() => {
-      for (const ch of this.chans.values()) if (ch.number !== 0 && !this.acknowledged(ch)) return false;
-      return true;
-    }, signal);
-    if (this.closed) return;
-    this.closingSelf = true;
-    try {
-      await this.ch0Request(buildClose(text ? { number: 0, code, text } : { number: 0, code }), signal, true);
-    } catch (e) {
-      if (this.closed && this.releasing) return;
-      this.closingSelf = false;
-      throw e;
-    }
-    this.releasing = true;
-    this.binding?.end();
-    this.finish(undefined);
-  }
-
-  /** Send a close on channel 0; resolves on ok, rejects with BeepReplyError on error. */
-  private ch0Request(xml: string, signal?: AbortSignal, isClose = false): Promise<void> {
-    if (this.closed) return Promise.reject(closedError());
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => reject(abortError(signal as AbortSignal));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const sink = new Ch0Sink(
-        (type, msg) => {
-          signal?.removeEventListener('abort', onAbort);
-          if (type === 'ERR') {
-            const e = this.ch0Error(msg);
-            reject(new BeepReplyError(e.code, e.text || `close declined (${e.code})`, e.lang));
-            return;
-          }
-          const el = parseChannel0(msg.payload, { expect: 'rpy' });
-          if (el.type !== 'ok') throw perr('BEEP_BAD_CLOSE_REPLY', `<${el.type}> in reply to close`);
-          // Session release: the peer closes the transport right after its ok; that EOF is the orderly end.
-          if (isClose) this.releasing = true;
-          resolve();
-        },
-        (err) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      );
-      const req = new RequestState(new OutMessage('MSG', buildXmlEntity(xml)), sink);
-      req.isClose = isClose;
-      this.sender.dispatchRequest(this.ch0, req);
-    });
-  }
-
-  private dropChannel(ch: ChanState, reason: Error | undefined): void {
-    if (!ch.open) return;
-    ch.open = false;
-    this.chans.delete(ch.number);
-    // The error is built only when something waits on the channel (an Error's stack costs more than a close).
-    this.failChannelState(ch, reason ?? (() => closedError('BEEP_CHANNEL_CLOSED', `channel ${ch.number} closed`)));
-    ch.api.emit('close', reason);
-  }
-
-  private failChannelState(ch: ChanState, reason: Error | (() => Error)): void {
-    ch.open = false;
-    const pending =
-      ch.inPartial?.stream !== undefined || ch.awaiting.length > 0 || ch.waiting.length > 0 || ch.highWaiters.length > 0;
-    if (!pending) {
-      ch.queue.clear();
-      this.sender.addQueued(ch, -ch.queuedBytes);
-      return;
-    }
-    const err = typeof reason === 'function' ? reason() : reason;
-    ch.inPartial?.stream?.failWith(err);
-    for (const r of ch.awaiting) {
-      if (!r.done && !r.abandoned) {
-        r.done = true;
-        r.unlisten?.();
-        try {
-          r.sink.fail(err);
-        } catch {
-          // ignore
-        }
-      }
-    }
-    for (const r of ch.waiting) {
-      if (!r.abandoned) r.sink.fail(err);
-    }
-    ch.awaiting.clear();
-    ch.waiting.clear();
-    ch.queue.clear();
-    this.sender.addQueued(ch, -ch.queuedBytes);
-    const hw = ch.highWaiters;
-    ch.highWaiters = [];
-    for (const w of hw) w.reject(err);
-  }
-
-  private failChannels(err: Error, emit: boolean): void {
-    for (const ch of [...this.chans.values()]) {
-      if (ch.number === 0) {
-        this.failChannelState(ch, err);
-        continue;
-      }
-      this.chans.delete(ch.number);
-      this.failChannelState(ch, err);
-      if (emit) ch.api.emit('close', err);
-    }
-  }
-
-  // ------------------------------------------------------------------ waiting
-
-  private checkWaiters(): void {
-    const ws = this.waiters;
-    this.waiters = [];
-    for (const w of ws) {
-      if (this.closed || w.pred()) w.resolve();
-      else this.waiters.push(w);
-    }
-  }
-
-  /** Resolves true once pred holds, false after timeoutMs (0 = no limit) or when the session ends. */
-  private waitFor(pred: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (pred()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const w: Waiter = {
-        pred,
-        resolve: () => {
-          if (timer) clearTimeout(timer);
-          resolve(!this.closed);
-        },
-      };
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          const i = this.waiters.indexOf(w);
-          if (i >= 0) this.waiters.splice(i, 1);
-          resolve(false);
-        }, timeoutMs);
-        timer.unref?.();
-      }
-      this.waiters.push(w);
-    });
-  }
-
-  /** Resolves once pred holds; rejects on abort or when the session ends. */
-  private waitUntil(pred: () => boolean, signal?: AbortSignal): Promise<void> {
-    if (this.closed) return Promise.reject(closedError());
-    if (pred()) return Promise.resolve();
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    return new Promise((resolve, reject) => {
-      const w: Waiter = {
-        pred,
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          if (this.closed) reject(closedError());
-          else resolve();
-        },
-      };
-      const onAbort = (): void => {
-        const i = this.waiters.indexOf(w);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(abortError(signal as AbortSignal));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(w);
-    });
-  }
-
   private startIdleTimer(): void {
     const ms = this.limits.idleTimeout;
     if (ms <= 0 || this.closed) return;
@@ -1053,7 +487,7 @@ export class Session extends EventEmitter {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       if (this.closed) return;
-      if (!this.sawInput && this.chans.size <= 1 && this.sender.queuedTotal === 0) {
+      if (!this.sawInput && this.table.map.size <= 1 && this.sender.queuedTotal === 0) {
         this.terminate(new BeepClosedError('BEEP_IDLE_TIMEOUT', `no channel and nothing received for ${ms} ms`));
         return;
       }
@@ -1081,10 +515,10 @@ export class Session extends EventEmitter {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const err = reason ?? closedError();
     this.pacer.stop();
-    this.failChannels(err, true);
+    this.table.failAll(err, true);
     this.sender.close();
     this.readyReject(err);
-    this.checkWaiters();
+    this.waiters.check();
     if (destroyTransport && reason !== undefined) this.binding?.destroy();
     else if (destroyTransport) this.binding?.end();
     this.emit('close', reason);
