@@ -1,11 +1,16 @@
 /** The public face of one BEEP channel. */
 import { EventEmitter } from 'node:events';
 
-import type { IncomingMessage, Responder } from './message.js';
+import type { IncomingMessage, ReplySink, Responder } from './message.js';
+import type { EntityOptions, Payload } from './payload.js';
 import { ReplyStream, SingleReply, StreamReply } from './reply-sinks.js';
-import type { Session } from './session.js';
-import type { ChanState, ReplySink } from './state.js';
-import type { EntityOptions, Payload } from './types.js';
+
+declare module './message.js' {
+  interface IncomingMessage {
+    /** The channel the message arrived on. */
+    readonly channel: Channel;
+  }
+}
 
 /** Options of `channel.request()` / `channel.requestMany()`. */
 export interface RequestOptions extends EntityOptions {
@@ -13,26 +18,29 @@ export interface RequestOptions extends EntityOptions {
   signal?: AbortSignal;
 }
 
-/** What a Channel asks of its session (implemented by the session's facade). */
+/** What a Channel shows of its session-side state. */
+export interface ChannelState {
+  readonly number: number;
+  readonly uri: string;
+  readonly open: boolean;
+  streaming: boolean;
+  onMessage: ((msg: IncomingMessage, reply: Responder) => void | Promise<void>) | undefined;
+}
+
+/** What a Channel asks of its session, for this channel (implemented by the session). */
 export interface ChannelPort {
-  /** Send a MSG on `ch`; its reply goes to `sink`. */
-  request(
-    ch: ChanState,
-    payload: Payload,
-    opts: RequestOptions | undefined,
-    sink: ReplySink,
-    signal: AbortSignal | undefined,
-    streaming: boolean,
-  ): void;
-  /** Receive-window accounting of `ch`: octets held (+) or consumed (-) by a reply's reader. */
-  backlog(ch: ChanState, delta: number): void;
-  /** Close `ch` (RFC 3080 §2.3.1.3). */
-  close(ch: ChanState, code: number, text: string | undefined, signal: AbortSignal | undefined): Promise<void>;
+  /** Send a MSG; its reply goes to `sink`. */
+  request(payload: Payload, opts: RequestOptions | undefined, sink: ReplySink, signal: AbortSignal | undefined, streaming: boolean): void;
+  /** Receive-window accounting: octets held (+) or consumed (-) by a reply's reader. */
+  backlog(delta: number): void;
+  /** Close the channel (RFC 3080 §2.3.1.3). */
+  close(code: number, text: string | undefined, signal: AbortSignal | undefined): Promise<void>;
 }
 
 /**
  * A channel (RFC 3080 §2.3). Either side may send MSGs on it (§2.7). Events: `close` (reason?: Error) once
- * the channel is closed or the session ended.
+ * the channel is closed or the session ended. Its `session` (the Session it belongs to) is declared by session.ts
+ * (module augmentation), so that this file does not import session.ts, which imports it.
  */
 export class Channel extends EventEmitter {
   /** Piggybacked content of the peer's positive start reply (for channels we started), or undefined. */
@@ -40,16 +48,16 @@ export class Channel extends EventEmitter {
 
   /** @internal */
   constructor(
-    /** The session this channel belongs to. */
-    readonly session: Session,
+    session: object,
     /** @internal */
-    readonly _s: ChanState,
+    readonly _s: ChannelState,
     private readonly port: ChannelPort,
   ) {
     super();
+    Object.defineProperty(this, 'session', { value: session, enumerable: true });
   }
 
-  private readonly backlog = (delta: number): void => this.port.backlog(this._s, delta);
+  private readonly backlog = (delta: number): void => this.port.backlog(delta);
 
   /** Channel number (odd: started by the initiator, even: by the listener). */
   get number(): number {
@@ -84,7 +92,7 @@ export class Channel extends EventEmitter {
    */
   request(payload: Payload, opts?: RequestOptions): Promise<IncomingMessage> {
     const sink = new SingleReply(this.backlog);
-    this.port.request(this._s, payload, opts, sink, opts?.signal, false);
+    this.port.request(payload, opts, sink, opts?.signal, false);
     return sink.promise;
   }
 
@@ -97,7 +105,7 @@ export class Channel extends EventEmitter {
    */
   requestStream(payload: Payload, opts?: RequestOptions): Promise<IncomingMessage> {
     const sink = new StreamReply(this.backlog);
-    this.port.request(this._s, payload, opts, sink, opts?.signal, true);
+    this.port.request(payload, opts, sink, opts?.signal, true);
     return sink.promise;
   }
 
@@ -118,7 +126,7 @@ export class Channel extends EventEmitter {
    */
   requestMany(payload: Payload, opts?: RequestOptions): AsyncIterableIterator<IncomingMessage> {
     const sink = new ReplyStream(this.backlog);
-    this.port.request(this._s, payload, opts, sink, opts?.signal, false);
+    this.port.request(payload, opts, sink, opts?.signal, false);
     return sink;
   }
 
@@ -128,7 +136,7 @@ export class Channel extends EventEmitter {
    */
   close(code = 200, opts: { text?: string; signal?: AbortSignal } = {}): Promise<void> {
     if (!this._s.open) return Promise.resolve();
-    return this.port.close(this._s, code, opts.text, opts.signal);
+    return this.port.close(code, opts.text, opts.signal);
   }
 }
 

@@ -217,7 +217,7 @@ export class Inbound {
         // Pre-emptive ERR (RFC 3080 §2.6.3): refuse now, drop the rest of this MSG.
         p.refused = true;
         p.asm.chunks = [];
-        const r = new Responder(this.sender, ch, p.slot);
+        const r = new Responder(this.sender.replyTarget(ch, p.slot));
         r.err(554, `message larger than ${cap} octets`);
       } else if (len > 0) {
         p.asm.chunks.push(f.payload);
@@ -239,7 +239,7 @@ export class Inbound {
       // A poorly formed MSG gets a negative reply (checklist C.21, RFC 3080 §2.2.2.1).
       const bad = strictEntityError(payload, ch.number === 0);
       if (bad !== undefined) {
-        new Responder(this.sender, ch, p.slot).err(500, bad.message);
+        new Responder(this.sender.replyTarget(ch, p.slot)).err(500, bad.message);
         return;
       }
     }
@@ -283,7 +283,7 @@ export class Inbound {
   }
 
   private deliverMsg(ch: ChanState, slot: ReplySlot, msg: IncomingMessage): void {
-    const responder = new Responder(this.sender, ch, slot);
+    const responder = new Responder(this.sender.replyTarget(ch, slot));
     slot.responder = responder;
     const handler = ch.onMessage ?? ch.profile?.onMessage;
     if (handler === undefined) {

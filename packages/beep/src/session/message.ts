@@ -4,13 +4,15 @@ import { parseEntity, type MimeEntity } from '../wire/mime.js';
 import { buildXmlEntity } from '../wire/mime.js';
 import { buildError } from '../wire/xml/build.js';
 import type { DataKeyword } from '../wire/frame.js';
-import type { Channel } from './channel.js';
 import type { MessageStream } from './message-stream.js';
 import { buildPayload, buildPayloadParts } from './entity.js';
-import { OutMessage, outMessage, type ChanState, type ReplySlot } from './state.js';
-import type { Payload, ReplyOptions } from './types.js';
+import type { Payload, ReplyOptions } from './payload.js';
 
-/** A complete message received on a channel: a MSG for handlers, a RPY/ERR/ANS/NUL for requesters. */
+/**
+ * A complete message received on a channel: a MSG for handlers, a RPY/ERR/ANS/NUL for requesters. Its `channel`
+ * (the Channel it arrived on) is declared by channel.ts (module augmentation), so that this file does not import
+ * channel.ts, which imports it.
+ */
 export class IncomingMessage {
   private parsed: MimeEntity | undefined;
   /** For `request()` answered with ANS ... NUL: the ANS messages in arrival order. */
@@ -24,12 +26,14 @@ export class IncomingMessage {
 
   constructor(
     readonly type: DataKeyword,
-    readonly channel: Channel,
+    channel: object,
     readonly msgno: number,
     /** The whole wire payload (MIME header block + body). */
     readonly raw: Buffer,
     readonly ansno: number | undefined = undefined,
-  ) {}
+  ) {
+    Object.defineProperty(this, 'channel', { value: channel, enumerable: true });
+  }
 
   /** The MIME entity (headers, content type); lenient: no header block means defaults. */
   get entity(): MimeEntity {
@@ -47,14 +51,28 @@ export class IncomingMessage {
   }
 }
 
-/** Where a Responder's replies go (the session's sender). */
-export interface ReplyQueue {
-  /** True once the session ended. */
-  readonly closed: boolean;
-  /** Queue a reply to the MSG of `slot`; replies of one channel leave in MSG order. */
-  queueReply(ch: ChanState, slot: ReplySlot, out: OutMessage): void;
+/** Consumer of the replies to one of our MSGs. */
+export interface ReplySink {
+  /** A complete RPY or ERR (final), ANS (not final) or NUL (final, with an empty message). */
+  deliver(msg: IncomingMessage, final: boolean): void;
+  /** The exchange failed locally (channel/session closed, reply too large). */
+  fail(err: Error): void;
+  /** Streamed replies (requestStream): the RPY's header block is known; its body follows in `msg.stream`. */
+  streamStarted?(msg: IncomingMessage): void;
+}
+
+/** Where the replies to one received MSG go (the session's sender, for that MSG's channel and slot). */
+export interface ReplyTarget {
+  readonly msgno: number;
+  /** False once the channel or the session closed. */
+  readonly open: boolean;
+  /**
+   * Queue one reply message: an ANS (numbered by the target), or the final RPY, ERR or NUL. Replies of one channel
+   * leave in MSG order.
+   */
+  send(type: 'RPY' | 'ERR' | 'NUL' | 'ANS', data: Buffer | { head: Buffer; body: Buffer }, opts: ReplyOptions | undefined): void;
   /** Resolves once the channel may queue more (below sendHighWater). */
-  whenWritable(ch: ChanState): Promise<void>;
+  whenWritable(): Promise<void>;
 }
 
 /**
@@ -66,9 +84,7 @@ export class Responder {
 
   /** @internal */
   constructor(
-    private readonly replies: ReplyQueue,
-    private readonly ch: ChanState,
-    private readonly slot: ReplySlot,
+    private readonly target: ReplyTarget,
   ) {}
 
   /** True once the final reply (RPY, ERR or NUL) was given. */
@@ -82,7 +98,7 @@ export class Responder {
   }
 
   get msgno(): number {
-    return this.slot.msgno;
+    return this.target.msgno;
   }
 
   private final(
@@ -90,16 +106,12 @@ export class Responder {
     data: Buffer | { head: Buffer; body: Buffer },
     opts: ReplyOptions | undefined,
   ): void {
-    if (this.finished) throw new BeepUsageError(`the reply to MSG ${this.slot.msgno} was already completed`, 'BEEP_REPLY_DONE');
+    if (this.finished) throw new BeepUsageError(`the reply to MSG ${this.target.msgno} was already completed`, 'BEEP_REPLY_DONE');
     if (type !== 'NUL' && this.ansStarted) {
       throw new BeepUsageError('after ans() the reply must end with nul()', 'BEEP_REPLY_DONE');
     }
     this.finished = true;
-    const out = Buffer.isBuffer(data) ? new OutMessage(type, data) : outMessage(type, data);
-    out.replyFinal = true;
-    if (opts?.quiet) out.quiet = true;
-    if (opts?.onSent) out.onSent = opts.onSent;
-    this.replies.queueReply(this.ch, this.slot, out);
+    this.target.send(type, data, opts);
   }
 
   private ansStarted = false;
@@ -131,13 +143,10 @@ export class Responder {
    */
   ans(payload: Payload, opts?: ReplyOptions): Promise<void> {
     if (this.finished) return Promise.reject(new BeepUsageError('the reply was already completed', 'BEEP_REPLY_DONE'));
-    if (!this.ch.open || this.replies.closed) return Promise.reject(new BeepClosedError('BEEP_CHANNEL_CLOSED', 'channel closed'));
+    if (!this.target.open) return Promise.reject(new BeepClosedError('BEEP_CHANNEL_CLOSED', 'channel closed'));
     this.ansStarted = true;
-    const out = outMessage('ANS', buildPayloadParts(payload, opts), this.slot.ansno);
-    this.slot.ansno = (this.slot.ansno + 1) % 2147483648;
-    if (opts?.onSent) out.onSent = opts.onSent;
-    this.replies.queueReply(this.ch, this.slot, out);
-    return this.replies.whenWritable(this.ch);
+    this.target.send('ANS', buildPayloadParts(payload, opts), opts?.onSent ? { onSent: opts.onSent } : undefined);
+    return this.target.whenWritable();
   }
 
   /** Ends a one-to-many reply (NUL, always size 0). Legal with zero preceding ANS. */

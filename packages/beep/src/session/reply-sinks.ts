@@ -1,9 +1,8 @@
 /** Consumers of the reply to one of our MSGs: a single promise (`request`) or an async iterator (`requestMany`). */
 import { BeepReplyError } from '../errors.js';
 import { parseChannel0 } from '../wire/xml/channel0.js';
-import { IncomingMessage } from './message.js';
+import { IncomingMessage, type ReplySink } from './message.js';
 import { MessageStream } from './message-stream.js';
-import type { ReplySink } from './state.js';
 
 /** Receive-window accounting of the reply's channel: octets held (+) or consumed (-) by the reader. */
 export type Backlog = (delta: number) => void;

@@ -13,8 +13,9 @@ import { edgeMovesLeft, seqAdd, seqDistance } from '../wire/seqno.js';
 import type { SessionBinding } from './binding.js';
 import type { ResolvedLimits } from './options.js';
 import type { QueueHolder, SendBudget } from './send-budget.js';
-import type { ReplyQueue } from './message.js';
-import type { ChanState, OutMessage, ReplySlot, RequestState } from './state.js';
+import type { ReplyTarget } from './message.js';
+import type { ReplyOptions } from './payload.js';
+import { OutMessage, outMessage, type ChanState, type ReplySlot, type RequestState } from './state.js';
 
 const debug = debuglog('beamgate:beep');
 const TRAILER = Buffer.from('END\r\n', 'latin1');
@@ -67,7 +68,7 @@ export interface SenderHost {
   terminate(err: Error): void;
 }
 
-export class Sender implements QueueHolder, ReplyQueue {
+export class Sender implements QueueHolder {
   /** Octets queued on all channels (see maxQueuedBytes). */
   queuedTotal = 0;
   /** The transport is full: nothing is produced until drained(). */
@@ -443,6 +444,31 @@ export class Sender implements QueueHolder, ReplyQueue {
     if (!this.quiet) return;
     this.quiet = false;
     this.scheduleFlush();
+  }
+
+  /** Where a Responder for the MSG of `slot` on `ch` sends its replies. */
+  replyTarget(ch: ChanState, slot: ReplySlot): ReplyTarget {
+    const sender = this;
+    return {
+      msgno: slot.msgno,
+      get open(): boolean {
+        return ch.open && !sender.closed;
+      },
+      send: (type, data, opts: ReplyOptions | undefined) => {
+        let out: OutMessage;
+        if (type === 'ANS') {
+          out = outMessage('ANS', data as { head: Buffer; body: Buffer }, slot.ansno);
+          slot.ansno = (slot.ansno + 1) % 2147483648;
+        } else {
+          out = Buffer.isBuffer(data) ? new OutMessage(type, data) : outMessage(type, data);
+          out.replyFinal = true;
+          if (opts?.quiet) out.quiet = true;
+        }
+        if (opts?.onSent) out.onSent = opts.onSent;
+        this.queueReply(ch, slot, out);
+      },
+      whenWritable: () => this.whenWritable(ch),
+    };
   }
 
   /** A reply (or ANS) to the MSG of `slot`: sent in MSG order (RFC 3080 §2.6). */

@@ -35,6 +35,20 @@ const READ_TURN_BYTES = 256 * 1024;
 
 export type { SessionBinding, WrapFunction } from './binding.js';
 
+// Channel and StartInfo point back at their Session; declared here so that channel.ts and types.ts need not import
+// this file (which imports them): no import cycle, same public types.
+declare module './channel.js' {
+  interface Channel {
+    /** The session this channel belongs to. */
+    readonly session: Session;
+  }
+}
+declare module './types.js' {
+  interface StartInfo {
+    session: Session;
+  }
+}
+
 export type { StartChannelOptions } from './channel0.js';
 
 /** Options of `session.tune()`. */
@@ -90,11 +104,6 @@ export class Session extends EventEmitter {
   private readonly sender: Sender;
   /** Frames in, messages and replies out to handlers and requesters. */
   private readonly inbound: Inbound;
-  private readonly port: ChannelPort = {
-    request: (ch, payload, opts, sink, signal, streaming) => this.sendRequest(ch, payload, opts, sink, signal, streaming),
-    backlog: (ch, delta) => this.sender.backlog(ch, delta),
-    close: (ch, code, text, signal) => this.mgmt.closeChannel(ch, code, text, signal),
-  };
   /** Input over this turn's budget waits for the next turn (the transport does not read meanwhile). */
   private readonly pacer = new InputPacer(
     { consume: (chunk) => this.inbound.push(chunk), backlogged: (pending) => this.sender.inputBacklogged(pending) },
@@ -136,7 +145,7 @@ export class Session extends EventEmitter {
       this.limits,
       options.sendBudget,
     );
-    this.table = new ChannelTable(this.role, this.limits, this.sender, (ch) => new Channel(this, ch, this.port), options.initialSeqno);
+    this.table = new ChannelTable(this.role, this.limits, this.sender, (ch) => new Channel(this, ch, this.portOf(ch)), options.initialSeqno);
     this.inbound = new Inbound(
       {
         get closed(): boolean {
@@ -340,6 +349,14 @@ export class Session extends EventEmitter {
   }
 
   // ------------------------------------------------------------------ what channels ask of the session
+
+  private portOf(ch: ChanState): ChannelPort {
+    return {
+      request: (payload, opts, sink, signal, streaming) => this.sendRequest(ch, payload, opts, sink, signal, streaming),
+      backlog: (delta) => this.sender.backlog(ch, delta),
+      close: (code, text, signal) => this.mgmt.closeChannel(ch, code, text, signal),
+    };
+  }
 
   private sendRequest(
     ch: ChanState,
