@@ -54,7 +54,8 @@ export class Channel extends EventEmitter {
     private readonly port: ChannelPort,
   ) {
     super();
-    Object.defineProperty(this, 'session', { value: session, enumerable: true });
+    // Declared by augmentation (see above): an ordinary own property, as a constructor parameter property would be.
+    (this as unknown as { session: object }).session = session;
   }
 
   private readonly backlog = (delta: number): void => this.port.backlog(delta);

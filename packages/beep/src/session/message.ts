@@ -32,7 +32,8 @@ export class IncomingMessage {
     readonly raw: Buffer,
     readonly ansno: number | undefined = undefined,
   ) {
-    Object.defineProperty(this, 'channel', { value: channel, enumerable: true });
+    // Declared by augmentation (see above): an ordinary own property, as a constructor parameter property would be.
+    (this as unknown as { channel: object }).channel = channel;
   }
 
   /** The MIME entity (headers, content type); lenient: no header block means defaults. */
