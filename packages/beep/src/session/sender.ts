@@ -448,27 +448,7 @@ export class Sender implements QueueHolder {
 
   /** Where a Responder for the MSG of `slot` on `ch` sends its replies. */
   replyTarget(ch: ChanState, slot: ReplySlot): ReplyTarget {
-    const sender = this;
-    return {
-      msgno: slot.msgno,
-      get open(): boolean {
-        return ch.open && !sender.closed;
-      },
-      send: (type, data, opts: ReplyOptions | undefined) => {
-        let out: OutMessage;
-        if (type === 'ANS') {
-          out = outMessage('ANS', data as { head: Buffer; body: Buffer }, slot.ansno);
-          slot.ansno = (slot.ansno + 1) % 2147483648;
-        } else {
-          out = Buffer.isBuffer(data) ? new OutMessage(type, data) : outMessage(type, data);
-          out.replyFinal = true;
-          if (opts?.quiet) out.quiet = true;
-        }
-        if (opts?.onSent) out.onSent = opts.onSent;
-        this.queueReply(ch, slot, out);
-      },
-      whenWritable: () => this.whenWritable(ch),
-    };
+    return new SlotReplies(this, ch, slot);
   }
 
   /** A reply (or ANS) to the MSG of `slot`: sent in MSG order (RFC 3080 §2.6). */
@@ -493,5 +473,41 @@ export class Sender implements QueueHolder {
   whenWritable(ch: ChanState): Promise<void> {
     if (ch.queuedBytes < this.limits.sendHighWater && !this.over) return Promise.resolve();
     return new Promise((resolve, reject) => ch.highWaiters.push({ resolve, reject }));
+  }
+}
+
+/** The ReplyTarget of one received MSG (a class: one is made per MSG, on the hot path). */
+class SlotReplies implements ReplyTarget {
+  constructor(
+    private readonly sender: Sender,
+    private readonly ch: ChanState,
+    private readonly slot: ReplySlot,
+  ) {}
+
+  get msgno(): number {
+    return this.slot.msgno;
+  }
+
+  get open(): boolean {
+    return this.ch.open && !this.sender.closed;
+  }
+
+  send(type: 'RPY' | 'ERR' | 'NUL' | 'ANS', data: Buffer | { head: Buffer; body: Buffer }, opts: ReplyOptions | undefined): void {
+    const slot = this.slot;
+    let out: OutMessage;
+    if (type === 'ANS') {
+      out = outMessage('ANS', data as { head: Buffer; body: Buffer }, slot.ansno);
+      slot.ansno = (slot.ansno + 1) % 2147483648;
+    } else {
+      out = Buffer.isBuffer(data) ? new OutMessage(type, data) : outMessage(type, data);
+      out.replyFinal = true;
+      if (opts?.quiet) out.quiet = true;
+    }
+    if (opts?.onSent) out.onSent = opts.onSent;
+    this.sender.queueReply(this.ch, slot, out);
+  }
+
+  whenWritable(): Promise<void> {
+    return this.sender.whenWritable(this.ch);
   }
 }
