@@ -37,6 +37,15 @@ export class InputPacer {
     this.sync();
   }
 
+  /**
+   * Hand the whole backlog to `consume` now, whatever the budget (tuning: octets read from the old byte stream must
+   * be parsed, or held, before the stream is swapped).
+   */
+  flush(): void {
+    while (this.backlog.length > 0 && !this.stopped) this.input.consume(this.backlog.shift() as Buffer);
+    this.sync();
+  }
+
   /** Drop the backlog for good (the session ended). */
   stop(): void {
     this.stopped = true;

@@ -313,6 +313,7 @@ export class Session extends EventEmitter {
    */
   async tune(opts: TuneOptions = {}): Promise<GreetingInfo> {
     if (this.closed) throw closedError();
+    this.pacer.flush(); // octets of the old stream still waiting for their turn (held while input is paused)
     const leftover = this.inbound.takeHeld();
     this.inbound.paused = true;
     this.sender.quiet = true;

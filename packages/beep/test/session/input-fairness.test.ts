@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Session, type SessionBinding } from '../../src/session/session.js';
 import type { ProfileDefinition } from '../../src/session/types.js';
+import { InputPacer } from '../../src/session/input-pacer.js';
 
 /** `n` turns of the event loop. */
 async function turns(n: number): Promise<void> {
@@ -99,5 +100,21 @@ describe('session: fair input', function () {
     expect(l.closed, String(l.closeReason)).to.equal(false);
     l.destroy();
     i.destroy();
+  });
+
+  it('InputPacer.flush() hands the whole backlog over at once, in order (tuning swaps the stream)', () => {
+    const got: Buffer[] = [];
+    const states: boolean[] = [];
+    const pacer = new InputPacer({ consume: (c) => void got.push(c), backlogged: (p) => void states.push(p) }, 1000);
+    const data = Buffer.from(Array.from({ length: 3500 }, (_, k) => k % 251));
+    pacer.push(data.subarray(0, 2500));
+    pacer.push(data.subarray(2500));
+    expect(Buffer.concat(got).length).to.equal(1000);
+    expect(states).to.deep.equal([true]);
+    pacer.flush();
+    expect(Buffer.concat(got).equals(data)).to.equal(true);
+    expect(states).to.deep.equal([true, false]);
+    expect(pacer.pending).to.equal(false);
+    pacer.stop();
   });
 });
