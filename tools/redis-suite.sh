@@ -45,7 +45,7 @@ start_beam() {
   SERVER_PID=$!
   PORT=
   for _ in $(seq 1 200); do
-    PORT=$(grep -o '"msg":"listening"[^}]*"port":[0-9]*' "$log" 2>/dev/null | grep -o '[0-9]*$' | head -1)
+    PORT=$(grep '"msg":"listening"' "$log" 2>/dev/null | grep -o '"port":[0-9]*' 2>/dev/null | grep -o '[0-9]*$' | head -1)
     [ -n "$PORT" ] && return 0
     sleep 0.1
   done

@@ -173,7 +173,7 @@ async function main() {
   const started = performance.now();
   const { child, port } = await startChild(
     [MAIN, 'listen', '--port', '0', '--profile', 'echo', '--profile', 'ans', '--profile', 'sink', '--window', '1M'],
-    (j) => (j.event === 'listening' ? j.port : undefined),
+    (j) => (j.msg === 'listening' ? j.port : undefined),
   );
   let a, b, bAns, raw, c;
   try {

@@ -72,3 +72,12 @@ export * as sync from './sync/index.js';
 // Replication: master side of a server, and the client-side mirror.
 export { ReplicationMaster, replicationFor, type ReplicationOptions, type ReplicaInfo } from './server/replication.js';
 export { BeamMirror, type SyncOptions, type MirrorChange, type MirrorValue, type MirrorState } from './client/index.js';
+
+// Event maps of the EventEmitters above (`on`/`once`/`emit` are checked against them).
+export type { ContextEvents } from './context/context.js';
+export type { ServerConfigEvents } from './context/config.js';
+export type { BeamServerEvents } from './server/server.js';
+export type { JobEngineEvents } from './jobs/engine.js';
+export type { BeamWorkerEvents } from './worker/worker.js';
+export type { BeamMirrorEvents } from './client/sync-client.js';
+export type { ReplicaLinkEvents } from './sync/replica-link.js';

@@ -150,7 +150,8 @@ export interface ServeFlags extends SecurityFlags, ScaleFlags {
 }
 
 export const DEFAULT_BEEP = '127.0.0.1:10288';
-export const DEFAULT_RESP = '127.0.0.1:6380';
+/** 6381: `beam serve` keeps 6380 (Redis' 6379 + 1), so the two run side by side. */
+export const DEFAULT_RESP = '127.0.0.1:6381';
 export const DEFAULT_METRICS_HINT = '127.0.0.1:9464';
 
 export const ENV_NAMES = {

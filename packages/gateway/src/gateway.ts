@@ -3,7 +3,7 @@
  * `beep` job handler on that context, metrics, and a graceful drain.
  */
 import type { AddressInfo } from 'node:net';
-import { listen, parseUserPassword, type Listener, type ListenOptions, type SaslThrottleOptions, type Session } from '@beamgate/beep';
+import { listen, listenOn, parseUserPassword, type Listener, type ListenOptions, type SaslThrottleOptions, type Session } from '@beamgate/beep';
 import type { AuthThrottleOptions, JobHandler, JobLimits } from '@beamgate/beam';
 import { EmbeddedBackend } from './backend/embedded.js';
 import { RedisBackend } from './backend/redis.js';
@@ -51,13 +51,24 @@ export interface GatewayOptions {
   worker?: boolean;
 }
 
+/** What SIGHUP (`Gateway.reloadSecurity`) needs to build the BEEP listener again with new material. */
+interface Rebuild {
+  listenOptions(security: SecurityConfig | undefined, material: TlsMaterial | undefined): ListenOptions;
+  hook(listener: Listener): void;
+  respTls: boolean;
+}
+
 export class Gateway {
   private drained: Promise<void> | undefined;
   /** The certificate of the TLS profile (and of a TLS RESP listener), when `security.tls` is set. */
   certificate: TlsMaterial | undefined;
+  /** Set once a reload routes the server's connections itself (to the newest Listener). */
+  private routed = false;
+  /** @internal */
+  rebuild: Rebuild | undefined;
 
   constructor(
-    readonly listener: Listener,
+    private current: Listener,
     readonly backend: Backend,
     readonly metrics: GatewayMetrics,
     private readonly jobHub: JobHub,
@@ -65,6 +76,46 @@ export class Gateway {
     private readonly metricsServer: MetricsServer | undefined,
     private readonly log: Logger,
   ) {}
+
+  /** The BEEP listener taking new sessions (a reload replaces it; it also holds the sessions opened before). */
+  get listener(): Listener {
+    return this.current;
+  }
+
+  /**
+   * New certificate, SASL users and access rules (SIGHUP): sessions already open keep what they negotiated,
+   * sessions opened from now on get the new material. Also applies the users (and the certificate, with respTls)
+   * to the embedded RESP listener. Throws (and changes nothing) when the new material cannot be loaded.
+   */
+  reloadSecurity(security: SecurityConfig | undefined, access: AccessConfig | undefined): void {
+    if (!this.rebuild) throw new ConfigError('this gateway cannot reload its security');
+    const material = security?.tls ? loadTlsMaterial(security.tls) : undefined;
+    const prev = this.current;
+    const next = listenOn(prev.server, { ...this.rebuild.listenOptions(security, material), sendBudget: prev.sendBudget }, 'beamgate:routed');
+    // The sessions of the old Listener count against the limits and are drained by close(), through the new one.
+    for (const s of prev.sessions) {
+      next.sessions.add(s);
+      s.once('close', () => next.sessions.delete(s));
+    }
+    this.rebuild.hook(next);
+    if (!this.routed) {
+      this.routed = true;
+      prev.server.removeAllListeners('connection');
+      prev.server.on('connection', (sock) => this.current.accept(sock));
+    }
+    this.current = next;
+    this.jobHub.access = access;
+    if (this.backend instanceof EmbeddedBackend) {
+      const users = (security?.sasl?.users ?? []).map((u): [string, string] => {
+        const { user, password } = parseUserPassword(u);
+        return [user, password];
+      });
+      this.backend.server.reloadSecurity({ users, ...(this.rebuild.respTls && material ? { tls: { key: material.key, cert: material.cert } } : {}) });
+      this.backend.reloadAccess(access);
+    }
+    this.certificate = material;
+    this.log.info('reloaded', { sessions: next.sessions.size, tls: material !== undefined, sasl: (security?.sasl?.users ?? []).map((u) => parseUserPassword(u).user) });
+  }
 
   /** The bound BEEP address. */
   get beepAddress(): AddressInfo {
@@ -120,9 +171,11 @@ function hookSessions(listener: Listener, metrics: GatewayMetrics, log: Logger):
     const id = sessionId(s);
     metrics.sessions.inc();
     metrics.sessionsTotal.inc();
+    const endSession = metrics.sessionSeconds.startTimer();
     log.debug('session opened', { session: id });
     s.once('close', (reason?: Error) => {
       metrics.sessions.dec();
+      endSession();
       const code = (reason as { code?: string } | undefined)?.code;
       if (code !== undefined && DROPPED.has(code)) log.warn('session dropped', { session: id, code, reason: reason?.message });
       else log.debug('session closed', { session: id, reason: reason?.message });
@@ -156,7 +209,7 @@ function listenerSecurity(
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const log = opts.logger ?? silentLogger;
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics({ defaults: opts.metrics !== undefined });
   const context = opts.context ?? { kind: 'embedded' };
   const tlsMaterial = opts.security?.tls ? loadTlsMaterial(opts.security.tls) : undefined;
   if (opts.respTls && !tlsMaterial) throw new ConfigError('respTls needs security.tls (a certificate)');
@@ -204,22 +257,25 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     quotas: new JobQuotas(limits),
   };
   const respHub: RespHub = { backend, limits, metrics, log: log.child({ component: 'resp' }), draining: false };
+  const listenOptions = (security: SecurityConfig | undefined, material: TlsMaterial | undefined): ListenOptions => ({
+    profiles: [jobProfile(jobHub), respProfile(respHub)],
+    sendHighWater: limits.outputHighWater,
+    maxSendFrameSize: limits.maxSendFrame,
+    maxChannels: limits.maxChannelsPerSession,
+    ...listenerSecurity(security, material, {
+      ...(opts.authThrottle !== undefined ? { throttle: opts.authThrottle } : {}),
+      onAuthFailure: (f) => {
+        metrics.authFailures.inc({ listener: 'beep', reason: f.reason });
+        authLog.warn('SASL authentication failed', { address: f.address, identity: f.user, mechanism: f.mechanism, code: f.code, reason: f.reason, lockoutMs: f.lockoutMs });
+      },
+    }),
+  });
   let listener: Listener;
   try {
     listener = await listen({
       host: opts.beep?.host ?? '127.0.0.1',
       port: opts.beep?.port ?? 10288,
-      profiles: [jobProfile(jobHub), respProfile(respHub)],
-      sendHighWater: limits.outputHighWater,
-      maxSendFrameSize: limits.maxSendFrame,
-      maxChannels: limits.maxChannelsPerSession,
-      ...listenerSecurity(opts.security, tlsMaterial, {
-        ...(opts.authThrottle !== undefined ? { throttle: opts.authThrottle } : {}),
-        onAuthFailure: (f) => {
-          metrics.authFailures.inc({ listener: 'beep', reason: f.reason });
-          authLog.warn('SASL authentication failed', { address: f.address, identity: f.user, mechanism: f.mechanism, code: f.code, reason: f.reason, lockoutMs: f.lockoutMs });
-        },
-      }),
+      ...listenOptions(opts.security, tlsMaterial),
     });
   } catch (e) {
     await backend.close();
@@ -233,7 +289,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       metricsServer = await startMetricsServer({
         host: opts.metrics.host,
         port: opts.metrics.port,
-        render: () => metrics.registry.render(),
+        registry: metrics.registry,
         healthy: () => !jobHub.draining,
       });
     } catch (e) {
@@ -244,5 +300,6 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   }
   const gateway = new Gateway(listener, backend, metrics, jobHub, respHub, metricsServer, log);
   gateway.certificate = tlsMaterial;
+  gateway.rebuild = { listenOptions, hook: (l) => hookSessions(l, metrics, log.child({ component: 'beep' })), respTls: opts.respTls === true };
   return gateway;
 }

@@ -8,8 +8,8 @@ export {
   type Address, type ContextConfig, type GatewayConfig, type GatewayLimits, type ServeFlags, type LoadConfigOptions,
   type SecurityConfig, type AccessConfig, type TlsConfig, type SaslConfig,
 } from './config.js';
-export { Logger, LOG_LEVELS, silentLogger, type LogLevel, type LogFields, type LoggerOptions } from './log.js';
-export { Registry, Counter, Gauge, GatewayMetrics, startMetricsServer, type MetricsServer, type Labels } from './metrics.js';
+export { createLogger, LOG_LEVELS, silentLogger, type Logger, type LogLevel, type LogFields, type LoggerOptions } from './log.js';
+export { Registry, Counter, Gauge, Histogram, GatewayMetrics, metricValue, startMetricsServer, type MetricsServer, type Labels } from './metrics.js';
 export * from './wire/job-xml.js';
 export {
   STREAM_HEADER, encodeStreamData, encodeXmlEntity, encodePlainEntity, parseEntity, streamOf, classifyAnswer,

@@ -183,7 +183,7 @@ export function resolveSecurityConfig(flags: SecurityFlags, envOf: EnvOf, file: 
 
   const reqTls = boolSetting(flags['require-tls'], '--require-tls', SECURITY_ENV.requireTls, fileSec.require?.tls, 'require.tls');
   const reqSasl = boolSetting(flags['require-sasl'], '--require-sasl', SECURITY_ENV.requireSasl, fileSec.require?.sasl, 'require.sasl');
-  if (reqTls?.value && !tls) throw new ConfigError(`${reqTls.source}: requiring TLS needs a certificate (--tls-self-signed or --tls-cert/--tls-key)`);
+  if (reqTls?.value && !tls) throw new ConfigError(`${reqTls.source}: requiring TLS needs a certificate (--tls, or --cert/--key)`);
   if (reqSasl?.value && !sasl) throw new ConfigError(`${reqSasl.source}: requiring SASL needs users (--sasl-user NAME:PASSWORD)`);
 
   const security: SecurityConfig = {};

@@ -12,7 +12,7 @@ describe('gateway config', () => {
   it('has the documented defaults', () => {
     const c = loadConfig({ env: {} });
     expect(c.beep).to.deep.equal({ host: '127.0.0.1', port: 10288 });
-    expect(c.resp).to.deep.equal({ host: '127.0.0.1', port: 6380 });
+    expect(c.resp).to.deep.equal({ host: '127.0.0.1', port: 6381 });
     expect(c.context).to.deep.equal({ kind: 'embedded' });
     expect(c.exec).to.deep.equal([]);
     expect(c.metrics).to.equal(null);

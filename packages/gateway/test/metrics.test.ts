@@ -1,39 +1,18 @@
 import { expect } from 'chai';
-import { GatewayMetrics, Registry, startMetricsServer, type MetricsServer } from '../src/metrics.js';
+import { GatewayMetrics, metricValue, startMetricsServer, type MetricsServer } from '../src/metrics.js';
 
-describe('gateway metrics', () => {
-  it('renders counters and gauges with labels in Prometheus text format', () => {
-    const r = new Registry();
-    const c = r.counter('t_requests_total', 'Requests', ['code']);
-    const g = r.gauge('t_open', 'Open things');
-    c.inc({ code: '501' });
-    c.inc({ code: '501' }, 2);
-    c.inc({ code: 'a"b\\c\nd' });
-    g.inc();
-    g.inc();
-    g.dec();
-    expect(r.render()).to.equal(
-      '# HELP t_requests_total Requests\n# TYPE t_requests_total counter\nt_requests_total{code="501"} 3\n' +
-        't_requests_total{code="a\\"b\\\\c\\nd"} 1\n# HELP t_open Open things\n# TYPE t_open gauge\nt_open 1\n',
-    );
-    expect(() => c.inc({ code: '1' }, -1)).to.throw(RangeError);
-    expect(() => c.inc({ other: '1' })).to.throw(RangeError);
-    expect(() => c.inc({ code: '1', other: '2' })).to.throw(RangeError);
-    expect(() => c.inc({})).to.throw(RangeError);
-    expect(() => c.inc(Object.create({ code: '1' }) as Record<string, string>)).to.throw(RangeError);
-    expect(() => g.inc({ code: '1' })).to.throw(RangeError);
-    expect(() => r.counter('t_open', 'dup')).to.throw(RangeError);
-    expect(() => r.counter('bad name', 'x')).to.throw(RangeError);
-  });
-
-  it('declares the documented gateway metrics with zero values', () => {
-    const m = new GatewayMetrics();
-    const text = m.registry.render();
+describe('gateway metrics (prom-client)', () => {
+  it('declares the documented gateway metrics with zero values, and histograms', async () => {
+    const m = new GatewayMetrics({ defaults: false });
+    const text = await m.registry.metrics();
     for (const line of [
       'beamgate_sessions 0', 'beamgate_sessions_total 0', 'beamgate_channels{profile="job"} 0', 'beamgate_channels_total{profile="resp"} 0',
       'beamgate_jobs{state="running"} 0', 'beamgate_jobs_finished_total{result="exited"} 0', 'beamgate_bytes_total{direction="out",profile="job"} 0',
-      '# TYPE beamgate_errors_total counter',
+      '# TYPE beamgate_errors_total counter', '# TYPE beamgate_session_duration_seconds histogram', '# TYPE beamgate_job_duration_seconds histogram',
     ]) expect(text).to.include(line + '\n');
+    m.jobs.inc({ state: 'running' });
+    expect(await metricValue(m.jobs, { state: 'running' })).to.equal(1);
+    expect(await metricValue(m.errors, { code: '550' })).to.equal(0);
   });
 
   describe('HTTP endpoint', () => {
@@ -45,25 +24,28 @@ describe('gateway metrics', () => {
     });
 
     it('rejects with EADDRINUSE when the port is taken', async () => {
-      server = await startMetricsServer({ host: '127.0.0.1', port: 0, render: () => '' });
+      const m = new GatewayMetrics({ defaults: false });
+      server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: m.registry });
       let err: unknown;
       try {
-        await startMetricsServer({ host: '127.0.0.1', port: server.address.port, render: () => '' });
+        await startMetricsServer({ host: '127.0.0.1', port: server.address.port, registry: m.registry });
       } catch (e) {
         err = e;
       }
       expect(err).to.have.property('code', 'EADDRINUSE');
     });
 
-    it('serves /metrics and /healthz, 404 elsewhere', async () => {
+    it('serves /metrics with the process metrics, and /healthz, 404 elsewhere', async () => {
       const m = new GatewayMetrics();
       m.sessions.inc();
-      server = await startMetricsServer({ host: '127.0.0.1', port: 0, render: () => m.registry.render(), healthy: () => healthy });
+      server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: m.registry, healthy: () => healthy });
       const base = `http://127.0.0.1:${server.address.port}`;
       const res = await fetch(`${base}/metrics`);
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.match(/^text\/plain; version=0.0.4/);
-      expect(await res.text()).to.include('beamgate_sessions 1\n');
+      const text = await res.text();
+      expect(text).to.include('beamgate_sessions 1\n');
+      expect(text).to.match(/^process_cpu_seconds_total /m);
       expect((await fetch(`${base}/healthz`)).status).to.equal(200);
       healthy = false;
       const h = await fetch(`${base}/healthz`);

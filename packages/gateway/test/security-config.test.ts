@@ -105,19 +105,24 @@ describe('gateway config: TLS, SASL, require, access from flags and environment'
 });
 
 describe('beamgate command line: security flags', () => {
-  it('serve: help lists them and they reach the flags', () => {
-    for (const f of ['--tls-self-signed', '--tls-cert FILE', '--tls-key FILE', '--sasl-user NAME:PW', '--require-tls', '--require-sasl', '--allow-cleartext', '--access', '--resp-tls', '--context-ca', 'BEAMGATE_SASL_USERS']) {
+  it('serve: help lists them (the names beep and beam use) and they reach the flags, under their older names too', () => {
+    for (const f of ['--tls ', '--cert FILE', '--key FILE', '--user NAME:PW', '--require-tls', '--require-sasl', '--allow-cleartext', '--access', '--resp-tls', '--context-ca', 'BEAMGATE_SASL_USERS']) {
       expect(SERVE_HELP).to.include(f);
     }
-    const c = parseCommandLine(['serve', '--tls-self-signed', '--sasl-user', 'bob:secret', '--sasl-user', 'al:pw', '--require-sasl', '--resp-tls', '--access', 'bob=*']);
-    expect(c).to.deep.equal({
+    const expected = {
       command: 'serve',
       flags: { 'tls-self-signed': true, 'sasl-user': ['bob:secret', 'al:pw'], 'require-sasl': true, 'resp-tls': true, access: ['bob=*'] },
-    });
+    };
+    expect(parseCommandLine(['serve', '--tls', '--user', 'bob:secret', '--user', 'al:pw', '--require-sasl', '--resp-tls', '--access', 'bob=*'])).to.deep.equal(expected);
+    expect(parseCommandLine(['serve', '--tls-self-signed', '--sasl-user', 'bob:secret', '--sasl-user', 'al:pw', '--require-sasl', '--resp-tls', '--access', 'bob=*'])).to.deep.equal(expected);
+    expect(parseCommandLine(['serve', '--cert', '/c.pem', '--key=/k.pem'])).to.deep.equal({ command: 'serve', flags: { 'tls-cert': '/c.pem', 'tls-key': '/k.pem' } });
   });
 
-  it('run: --tls --ca --servername --insecure --sasl --mech, and the environment', () => {
-    for (const f of ['--tls ', '--ca FILE', '--servername NAME', '--insecure', '--sasl NAME:PW', '--mech MECH', 'BEAMGATE_SASL']) expect(RUN_HELP).to.include(f);
+  it('run: --tls --cacert --sni --insecure --user/--pass --sasl --mech (and --ca, --servername), and the environment', () => {
+    for (const f of ['--tls ', '--cacert FILE', '--sni NAME', '--insecure', '--user NAME', '--pass PW', '--sasl NAME:PW', '--mech MECH', 'BEAMGATE_SASL']) expect(RUN_HELP).to.include(f);
+    const n = parseCommandLine(['run', '--cacert', '/ca.pem', '--sni', 'gw', '--user', 'bob', '--pass', 'se:cret', '--', 'echo']);
+    expect(n.command === 'run' && n.options.tls).to.deep.equal({ caFile: '/ca.pem', servername: 'gw' });
+    expect(n.command === 'run' && n.options.sasl).to.deep.equal({ authcid: 'bob', password: 'se:cret' });
     const c = parseCommandLine(['run', '--tls', '--ca', '/ca.pem', '--servername', 'gw', '--sasl', 'bob:se:cret', '--mech', 'plain', '--', 'echo']);
     expect(c.command === 'run' && c.options.tls).to.deep.equal({ caFile: '/ca.pem', servername: 'gw' });
     expect(c.command === 'run' && c.options.sasl).to.deep.equal({ authcid: 'bob', password: 'se:cret', mechanism: 'PLAIN' });
@@ -128,9 +133,12 @@ describe('beamgate command line: security flags', () => {
     expect(plain.command === 'run' && 'tls' in plain.options).to.equal(false);
     const anon = parseCommandLine(['run', '--tls', '--insecure', '--mech', 'ANONYMOUS', '--', 'echo']);
     expect(anon.command === 'run' && anon.options).to.deep.include({ tls: { insecure: true }, sasl: { mechanism: 'ANONYMOUS' } });
-    expect(() => parseCommandLine(['run', '--ca', '/x', '--', 'echo'])).to.throw(ConfigError, /need --tls/);
+    // As in beep and beam, a TLS detail implies --tls.
+    const implied = parseCommandLine(['run', '--ca', '/x', '--', 'echo']);
+    expect(implied.command === 'run' && implied.options.tls).to.deep.equal({ caFile: '/x' });
+    expect(() => parseCommandLine(['run', '--user', 'bob', '--', 'echo'])).to.throw(ConfigError, /--user and --pass go together/);
     expect(() => parseCommandLine(['run', '--sasl', 'bob', '--', 'echo'])).to.throw(ConfigError, /--sasl: expected NAME:PASSWORD/);
     expect(() => parseCommandLine(['run', '--mech', 'MD4', '--', 'echo'])).to.throw(ConfigError, /--mech/);
-    expect(() => parseCommandLine(['run', '--mech', 'PLAIN', '--', 'echo'])).to.throw(ConfigError, /--mech needs --sasl/);
+    expect(() => parseCommandLine(['run', '--mech', 'PLAIN', '--', 'echo'])).to.throw(ConfigError, /--mech needs --user\/--pass/);
   });
 });

@@ -1,7 +1,7 @@
 /** `beam conform redis://HOST:PORT`: check a Beam server against the BEAM.* rules of test-vectors/rules.json. */
 import { parseArgs } from 'node:util';
 import { beamExitStatus, checkBeam, defaultVectorsDir, formatBeamReport } from '../conform/check.js';
-import { UsageError } from './serve.js';
+import { UsageError } from '@beamgate/base';
 
 export const CONFORM_HELP = `Usage: beam conform redis://HOST:PORT [--timeout MS] [--vectors DIR] [--json]
 

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { BeamClient } from '../client/beam-client.js';
-import { UsageError } from './serve.js';
+import { renameFlags, UsageError } from '@beamgate/base';
+import { setLogLevel } from './log.js';
 import { clientTlsFrom, RUN_TLS_OPTIONS } from './tls-flags.js';
 
 export const RUN_HELP = `Usage: beam run [options] -- NAME [ARG...]
@@ -10,15 +11,19 @@ Run job NAME with argv NAME ARG... on a Beam server, stream its stdout/stderr, a
 Standard input is sent to the job's stream 0 when it is not a terminal.
 
 Options:
-  --url URL         server: redis://[:password@]HOST:PORT, rediss://... (TLS) or unix:/path
+  --url URL         server: redis://[:PASS@]HOST:PORT, rediss://... (TLS) or unix:/path
                     (default $BEAM_URL or redis://127.0.0.1:6380)
   --env K=V         set an environment variable of the job (repeatable)
-  --password PW     AUTH password
+  --pass PW         AUTH password of the default user (--password still accepted)
   --tls             connect with TLS (as rediss://); the certificate is verified
-  --cacert FILE     PEM CA certificate(s) to trust, e.g. a --tls-self-signed server's (implies --tls)
+  --cacert FILE     PEM CA certificate(s) to trust, e.g. a beam serve --tls server's (implies --tls)
+  --cert FILE       PEM client certificate, with --key (implies --tls)
+  --key FILE        PEM private key of --cert
   --sni NAME        name the certificate must match; default the host (implies --tls)
   --insecure        do not verify the certificate (tests only; implies --tls)
+  --log-level LEVEL silent, error, warn, info or debug (debug: stack traces of failures)
   -h, --help        show this help
+  -V, --version     print the version
 
 Exit status: the job's, or 125 when beam itself fails (connection, protocol error).
 First Ctrl-C sends INT to the job, a second sends KILL.
@@ -26,11 +31,12 @@ First Ctrl-C sends INT to the job, a second sends KILL.
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: renameFlags(argv, { password: 'pass' }),
     options: {
       url: { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
-      password: { type: 'string' },
+      pass: { type: 'string' },
+      'log-level': { type: 'string' },
       ...RUN_TLS_OPTIONS,
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -41,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(RUN_HELP);
     return 0;
   }
+  setLogLevel(values['log-level']);
   if (positionals.length === 0) throw new UsageError('beam run: missing job NAME (beam run -- NAME ARG...)');
   const env: Record<string, string> = {};
   for (const kv of values.env) {
@@ -50,7 +57,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const url = values.url ?? process.env.BEAM_URL ?? 'redis://127.0.0.1:6380';
   const tls = clientTlsFrom(values);
-  const client = new BeamClient({ url }, { ...(values.password !== undefined ? { password: values.password } : {}), ...(tls ? { tls } : {}) });
+  const client = new BeamClient({ url }, {
+    ...(values.pass !== undefined ? { password: values.pass } : {}),
+    ...(tls ? { tls } : {}),
+  });
   await client.connect();
   try {
     const job = await client.run(positionals, {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { bindError, readUsersFile, renameFlags, serveMetrics, UsageError, type MetricsServer } from '@beamgate/base';
 import type { Context } from '../context/context.js';
 import type { Dispatcher } from '../context/dispatch.js';
 import { attachJobs, type JobEngine } from '../jobs/engine.js';
@@ -7,8 +8,15 @@ import type { JobEngineOptions, JobLimits } from '../jobs/options.js';
 import { createServer } from '../server/server.js';
 import { isLoopbackBind } from '../server/auth.js';
 import type { AuthThrottleOptions } from '../server/auth-throttle.js';
-import { logLine } from './log.js';
-import { SERVE_TLS_OPTIONS, serverTlsFrom } from './tls-flags.js';
+import { logLine, setLogLevel } from './log.js';
+import { BeamMetrics } from './metrics.js';
+import { stopOnSignals } from './shutdown.js';
+import { SERVE_TLS_OPTIONS, SERVE_TLS_RENAMES, serverTlsFrom } from './tls-flags.js';
+
+export { UsageError };
+
+/** Default --port: Redis' 6379 plus one, so a beam serve runs next to a Redis (the gateway's RESP port is 6381). */
+export const DEFAULT_SERVE_PORT = 6380;
 
 export const SERVE_HELP = `Usage: beam serve [options]
 
@@ -22,6 +30,7 @@ Options:
   --requirepass PW            require AUTH with this password
   --user NAME:PASSWORD        a named user (repeatable): AUTH NAME PASSWORD; with any, the default user is off
                               unless --requirepass gives it a password
+  --users-file FILE           more users, one NAME:PASSWORD per line; read again on SIGHUP
   --protected-mode yes|no     Redis' protected mode (default yes): without any password, clients other than
                               127.0.0.1, ::1 and unix sockets are refused with -DENIED
   --enable-debug-command no|yes|local        allow DEBUG (default no, as Redis 7)
@@ -30,10 +39,11 @@ Options:
   --auth-lockout-ms MS        first lockout, doubled by each further failure (default 1000)
   --auth-max-lockout-ms MS    longest lockout (default 60000)
   --dir DIR                   where SAVE/BGSAVE/SHUTDOWN SAVE write dump.rdb (default: the working directory)
-  --tls-cert FILE             serve TLS on --port (or --unix) with this PEM certificate (with --tls-key)
-  --tls-key FILE              PEM private key of --tls-cert
-  --tls-self-signed           serve TLS with a certificate generated at start (for localhost, 127.0.0.1, ::1);
+  --tls                       serve TLS with a certificate generated at start (for localhost, 127.0.0.1, ::1);
                               its path is logged: redis-cli --tls --cacert PATH
+  --cert FILE                 serve TLS on --port (or --unix) with this PEM certificate (with --key)
+  --key FILE                  PEM private key of --cert
+  --cacert FILE               ask TLS clients for a certificate signed by these PEM CAs
   --context-per-connection    give every connection its own keyspace and jobs
   --max-jobs N                jobs running at once (default 256)
   --retain-finished-ms MS     keep finished jobs' keys this long (default 3600000; 0 = forever)
@@ -45,24 +55,30 @@ Options:
                               the most are closed (default 536870912; 0 = no bound)
   --timeout SECONDS           close clients idle this long (default 0 = never, as Redis)
   --kill-grace-ms MS          a signalled job still running after this long is killed (default 5000)
+  --metrics HOST:PORT         serve Prometheus /metrics and /healthz there (default off)
+  --log-level LEVEL           silent, error, warn, info or debug (default info)
   -h, --help                  show this help
+  -V, --version               print the version
 
-Logs are JSON lines on stderr. SIGINT/SIGTERM (or a client's SHUTDOWN) send TERM to every running job (to the
-whole process group of an exec'd program), kill what is left after --kill-grace-ms and close; a second signal
-kills every job at once and exits 1.
+Logs are JSON lines on stderr (time, level, name, msg, fields). SIGINT/SIGTERM (or a client's SHUTDOWN) send
+TERM to every running job (to the whole process group of an exec'd program), kill what is left after
+--kill-grace-ms and close; a second signal kills every job at once and exits 1. SIGHUP reads --cert/--key/--cacert
+and --users-file again: connections already open keep theirs, new ones get the new.
+Exit status: 0 after a signal or SHUTDOWN, 1 when the shutdown fails, 2 usage error or the port is taken.
 `;
 
 /** `beam serve`'s flags: parses and range-checks them (throws UsageError or parseArgs' TypeError). */
 export function parseServeArgs(argv: string[]) {
   const { values } = parseArgs({
-    args: argv,
+    args: renameFlags(argv, SERVE_TLS_RENAMES),
     options: {
       host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '6380' },
+      port: { type: 'string', default: String(DEFAULT_SERVE_PORT) },
       unix: { type: 'string' },
       exec: { type: 'string', multiple: true, default: [] },
       requirepass: { type: 'string' },
       user: { type: 'string', multiple: true, default: [] },
+      'users-file': { type: 'string' },
       'protected-mode': { type: 'string' },
       'enable-debug-command': { type: 'string' },
       'enable-protected-configs': { type: 'string' },
@@ -80,6 +96,8 @@ export function parseServeArgs(argv: string[]) {
       'maxmemory-clients': { type: 'string' },
       timeout: { type: 'string' },
       'kill-grace-ms': { type: 'string' },
+      metrics: { type: 'string' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -102,6 +120,7 @@ export function parseServeArgs(argv: string[]) {
     if (colon <= 0 || colon === u.length - 1) throw new UsageError(`--user expects NAME:PASSWORD, got '${u.slice(0, Math.max(colon, 0)) || u.slice(0, 20)}...'`);
     return [u.slice(0, colon), u.slice(colon + 1)];
   });
+  if (values['users-file'] !== undefined) users.push(...readUsersFile('users-file', values['users-file']));
   const config: Record<string, string> = {};
   const choice = (flag: string, value: string | undefined, allowed: string[]): void => {
     if (value === undefined) return;
@@ -148,7 +167,9 @@ export async function serve(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const tls = serverTlsFrom(values);
+  setLogLevel(values['log-level']);
+  let tls = serverTlsFrom(values);
+  const metrics = values.metrics !== undefined ? new BeamMetrics('serve') : undefined;
 
   const engines = new Set<JobEngine>();
   const setup = (dispatcher: Dispatcher, context: Context): void => {
@@ -157,8 +178,15 @@ export async function serve(argv: string[]): Promise<number> {
       exec,
       ...jobs,
     });
-    engine.on('start', (id: number, name: string) => logLine('info', 'job start', { id, name }));
-    engine.on('exit', (id: number, status: number) => logLine('info', 'job exit', { id, status }));
+    engine.on('start', (id: number, name: string) => {
+      metrics?.jobStart(id);
+      logLine('info', 'job start', { id, name });
+    });
+    engine.on('exit', (id: number, status: number) => {
+      metrics?.jobExit(id, status);
+      logLine('info', 'job exit', { id, status });
+    });
+    if (metrics) metrics.countCommands(dispatcher);
     engines.add(engine);
   };
   const server = createServer({
@@ -175,21 +203,30 @@ export async function serve(argv: string[]): Promise<number> {
   });
   server.on('error', (e: Error) => logLine('error', 'server error', { error: e.message }));
   server.on('authFailure', (f) => logLine('warn', 'auth failure', { ...f }));
-  server.on('denied', (address: string) => logLine('warn', 'protected mode: client refused', { address }));
+  server.on('denied', (address: string) => {
+    metrics?.refusals.inc({ limit: 'protected_mode' });
+    logLine('warn', 'protected mode: client refused', { address });
+  });
+  let metricsServer: MetricsServer | undefined;
   let address: Awaited<ReturnType<typeof server.listen>>;
   try {
-    address = await server.listen();
+    if (metrics && values.metrics !== undefined) metricsServer = await serveMetrics(values.metrics, metrics.registry).catch((e: unknown) => Promise.reject(bindError(e, '--metrics')));
+    address = await server.listen().catch((e: unknown) => Promise.reject(bindError(e, values.unix !== undefined ? '--unix' : '--port')));
   } catch (e) {
     tls?.cleanup();
+    await metricsServer?.close();
+    metrics?.close();
     throw e;
   }
+  const m = metricsServer?.address;
   logLine('info', 'listening', {
     ...(typeof address === 'string' ? { unix: address } : { host: address.address, port: address.port }),
     exec,
     contextPerConnection: values['context-per-connection'],
-    users: server.auth.userNames,
+    users: server.auth.userNames.filter((u) => u !== 'default'),
     authRequired: server.auth.required,
     ...(tls ? { tls: true, certFile: tls.certFile, ...(tls.fingerprint256 ? { fingerprint256: tls.fingerprint256 } : {}) } : { tls: false }),
+    ...(m ? { metrics: `${m.address}:${m.port}` } : {}),
   });
 
   if (server.protectedMode && values.unix === undefined && !isLoopbackBind(values.host)) {
@@ -197,41 +234,40 @@ export async function serve(argv: string[]): Promise<number> {
       + 'set --requirepass or --user to serve other hosts (or --protected-mode no on a trusted network)', { host: values.host });
   }
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) {
-        if (signal === 'SHUTDOWN') return;
-        // The exit hook of the job engine kills every job's process group.
-        logLine('warn', 'second signal: killing every job and exiting', { signal });
+  process.on('SIGHUP', () => {
+    try {
+      const next = tls ? serverTlsFrom(values) : undefined;
+      const fresh = parseServeArgs(argv).users;
+      server.reloadSecurity({ ...(next ? { tls: next.options } : {}), users: fresh });
+      if (next) {
         tls?.cleanup();
-        process.exit(1);
+        tls = next;
       }
-      stopping = true;
-      logLine('info', 'shutting down', { signal });
-      void (async () => {
-        // TERM first (every job's process group); the engines kill what is left after the kill grace.
-        await Promise.all([...engines].map((e) => e.shutdown()));
-        await server.close();
-        tls?.cleanup();
-        logLine('info', 'closed');
-        resolve(0);
-      })();
-    };
-    // A client's SHUTDOWN stops the process the same way.
-    server.on('shutdown', () => stop('SHUTDOWN'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+      logLine('info', 'reloaded', { users: server.auth.userNames, ...(tls ? { certFile: tls.certFile } : {}) });
+    } catch (e) {
+      logLine('error', 'reload failed: keeping the previous certificate and users', { err: e });
+    }
   });
+
+  const stopper = stopOnSignals(
+    async () => {
+      // TERM first (every job's process group); the engines kill what is left after the kill grace.
+      await Promise.all([...engines].map((e) => e.shutdown()));
+      await server.close();
+      await metricsServer?.close();
+      metrics?.close();
+      tls?.cleanup();
+    },
+    // The exit hook of the job engine kills every job's process group.
+    () => tls?.cleanup(),
+  );
+  // A client's SHUTDOWN stops the process the same way.
+  server.on('shutdown', () => stopper.trigger('SHUTDOWN'));
+  return stopper.done;
 }
 
 export function intOption(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (!/^[0-9]+$/.test(text) || n < min || n > max) throw new UsageError(`${flag} must be an integer ${min}..${max}, got '${text}'`);
   return n;
-}
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  readonly code = 'BEAM_USAGE';
 }

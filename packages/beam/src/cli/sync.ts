@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { BeamClient } from '../client/beam-client.js';
 import type { BeamMirror, MirrorChange, MirrorValue } from '../client/sync-client.js';
 import { globMatch } from '../context/glob.js';
-import { UsageError } from './serve.js';
+import { renameFlags, UsageError } from '@beamgate/base';
+import { setLogLevel } from './log.js';
 
 export const SYNC_HELP = `Usage: beam sync [options]
 
@@ -13,13 +14,15 @@ a hash a JSON object; VALUE is absent when the key no longer exists.
 Options:
   --url URL          server: redis://[:password@]HOST:PORT or unix:/path (default $BEAM_URL or
                      redis://127.0.0.1:6380)
-  --password PW      AUTH password
+  --pass PW          AUTH password (--password still accepted)
+  --log-level LEVEL  silent, error, warn, info or debug
   --match PATTERN    only keys matching this glob pattern (Redis KEYS syntax)
   --db N             only this database
   --snapshot         first print every matching key of the snapshot (event 'snapshot')
   --json             print JSON objects ({"db","event","key","type","value"}) instead
   --no-values        omit values
   -h, --help         show this help
+  -V, --version      print the version
 
 Runs until interrupted; reconnects (continuing from the master's backlog) when the link drops.
 `;
@@ -43,10 +46,11 @@ function render(v: MirrorValue | undefined): unknown {
 
 export async function sync(argv: string[]): Promise<number> {
   const { values } = parseArgs({
-    args: argv,
+    args: renameFlags(argv, { password: 'pass' }),
     options: {
       url: { type: 'string' },
-      password: { type: 'string' },
+      pass: { type: 'string' },
+      'log-level': { type: 'string' },
       match: { type: 'string' },
       db: { type: 'string' },
       snapshot: { type: 'boolean', default: false },
@@ -61,6 +65,7 @@ export async function sync(argv: string[]): Promise<number> {
     process.stdout.write(SYNC_HELP);
     return 0;
   }
+  setLogLevel(values['log-level']);
   let onlyDb: number | null = null;
   if (values.db !== undefined) {
     onlyDb = Number(values.db);
@@ -69,7 +74,7 @@ export async function sync(argv: string[]): Promise<number> {
   const pattern = values.match !== undefined ? Buffer.from(values.match) : null;
   const withValues = !values['no-values'];
   const url = values.url ?? process.env.BEAM_URL ?? 'redis://127.0.0.1:6380';
-  const client = new BeamClient({ url }, values.password !== undefined ? { password: values.password } : {});
+  const client = new BeamClient({ url }, values.pass !== undefined ? { password: values.pass } : {});
   const wanted = (db: number, key: Buffer): boolean => (onlyDb === null || db === onlyDb) && (pattern === null || globMatch(pattern, key, false));
 
   let mirror: BeamMirror | null = null;

@@ -1,23 +1,30 @@
 /**
- * TLS flags of `beam serve` (`--tls-cert F --tls-key F` or `--tls-self-signed`) and `beam run`
- * (`--tls --cacert F --sni NAME --insecure`, named as redis-cli's).
+ * TLS flags of `beam serve` (`--tls` for a generated certificate, or `--cert F --key F`, `--cacert F` to ask
+ * clients for a certificate) and of `beam run` (`--tls --cacert F --cert F --key F --sni NAME --insecure`, as
+ * redis-cli): the names every beamgate program uses (@beamgate/base SERVER_TLS_FLAGS / CLIENT_TLS_FLAGS).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clientTlsFrom as baseClientTls, serverTlsFrom as baseServerTls, type ClientTlsValues, type ServerTlsValues } from '@beamgate/base';
 import type { BeamClientTlsOptions } from '../client/socket.js';
 import { generateSelfSigned, type BeamServerTlsOptions } from '../server/tls.js';
-import { UsageError } from './serve.js';
+
+/** The names `beam serve` had before they were shared with beep and beamgate; still accepted. */
+export const SERVE_TLS_RENAMES: Record<string, string> = { 'tls-cert': 'cert', 'tls-key': 'key', 'tls-self-signed': 'tls' };
 
 export const SERVE_TLS_OPTIONS = {
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'tls-self-signed': { type: 'boolean', default: false },
+  tls: { type: 'boolean', default: false },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  cacert: { type: 'string' },
 } as const;
 
 export const RUN_TLS_OPTIONS = {
   tls: { type: 'boolean', default: false },
   cacert: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
   sni: { type: 'string' },
   insecure: { type: 'boolean', default: false },
 } as const;
@@ -31,44 +38,26 @@ export interface ServerTls {
   cleanup(): void;
 }
 
-function readPem(flag: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot read ${file}: ${(e as Error).message}`);
-  }
-}
-
-/** `--tls-*` of `beam serve`; undefined when TLS is not asked for. */
-export function serverTlsFrom(values: { 'tls-cert'?: string; 'tls-key'?: string; 'tls-self-signed'?: boolean }): ServerTls | undefined {
-  const certFile = values['tls-cert'];
-  const keyFile = values['tls-key'];
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-  if (certFile !== undefined && keyFile !== undefined) {
-    if (values['tls-self-signed']) throw new UsageError('use either --tls-self-signed or --tls-cert/--tls-key');
-    return { options: { cert: readPem('--tls-cert', certFile), key: readPem('--tls-key', keyFile) }, certFile, cleanup() {} };
-  }
-  if (!values['tls-self-signed']) return undefined;
+/** The TLS flags of `beam serve`; undefined when TLS is not asked for. Called again on SIGHUP. */
+export function serverTlsFrom(values: ServerTlsValues): ServerTls | undefined {
+  const choice = baseServerTls(values);
+  if (choice === undefined) return undefined;
+  const clientCa = choice.ca !== undefined ? { ca: choice.ca, requestCert: true } : {};
+  if (choice.kind === 'files') return { options: { cert: choice.cert, key: choice.key, ...clientCa }, certFile: choice.certFile, cleanup() {} };
   const made = generateSelfSigned();
   // Only the certificate is written (for clients to trust); the key stays in memory.
   const dir = mkdtempSync(join(tmpdir(), 'beam-tls-'));
   const path = join(dir, 'cert.pem');
   writeFileSync(path, made.cert, { mode: 0o644 });
   return {
-    options: { cert: made.cert, key: made.key },
+    options: { cert: made.cert, key: made.key, ...clientCa },
     certFile: path,
     fingerprint256: made.fingerprint256,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
-/** `--tls --cacert --sni --insecure` of `beam run`; undefined leaves TLS to the URL (`rediss://`). */
-export function clientTlsFrom(values: { tls?: boolean; cacert?: string; sni?: string; insecure?: boolean }): BeamClientTlsOptions | undefined {
-  const extra = values.cacert !== undefined || values.sni !== undefined || values.insecure === true;
-  if (!values.tls && !extra) return undefined;
-  return {
-    ...(values.cacert !== undefined ? { ca: readPem('--cacert', values.cacert) } : {}),
-    ...(values.sni !== undefined ? { servername: values.sni } : {}),
-    ...(values.insecure ? { rejectUnauthorized: false } : {}),
-  };
+/** The TLS flags of `beam run`; undefined leaves TLS to the URL (`rediss://`). */
+export function clientTlsFrom(values: ClientTlsValues): BeamClientTlsOptions | undefined {
+  return baseClientTls(values);
 }

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
+import { bindError, renameFlags, serveMetrics, type MetricsServer } from '@beamgate/base';
 import { parseHostPort, type RedisTarget } from '../worker/target.js';
 import { BeamWorker, DEFAULT_LEASE_MS, DEFAULT_RECONCILE_MS } from '../worker/worker.js';
-import { logLine } from './log.js';
+import { logLine, setLogLevel } from './log.js';
+import { BeamMetrics } from './metrics.js';
 import { intOption, parseServeArgs, UsageError } from './serve.js';
+import { stopOnSignals } from './shutdown.js';
 
 export const WORKER_HELP = `Usage: beam worker --context redis://HOST:PORT[/DB] [options]
        beam worker --cluster --context redis://SEED:PORT [--context ...] [options]
@@ -17,7 +20,8 @@ Options:
   --cluster                   the --context nodes are seeds of a Redis Cluster
   --sentinel HOST:PORT        a Sentinel (repeatable); with --master
   --master NAME               the master name the Sentinels monitor
-  --password PW               password for --cluster nodes or the Sentinel-managed master
+  --pass PW                   password for --cluster nodes or the Sentinel-managed master
+                              (--password still accepted)
   --db N                      database of the Sentinel-managed master (default 0)
   --exec NAMES                programs jobs may run, comma-separated (repeatable); none by default
   --max-jobs N                jobs this worker runs at once (default 256)
@@ -29,22 +33,26 @@ Options:
   --reconcile-ms MS           reconciliation pass period: the most a missed notification delays a
                               job (default ${DEFAULT_RECONCILE_MS})
   --name NAME                 prefix of the worker id (default the host name)
+  --metrics HOST:PORT         serve Prometheus /metrics and /healthz there (default off)
+  --log-level LEVEL           silent, error, warn, info or debug (default info)
   -h, --help                  show this help
+  -V, --version               print the version
 
-Logs are JSON lines on stderr. SIGINT/SIGTERM kill running jobs (status 137), withdraw the worker and exit.
+Logs are JSON lines on stderr (time, level, name, msg, fields). SIGINT/SIGTERM kill running jobs (status 137),
+withdraw the worker and exit 0; a second signal exits 1 at once.
 `;
 
 const SHARED_WITH_SERVE = ['exec', 'max-jobs', 'retain-finished-ms', 'unstarted-ttl-ms', 'max-unstarted-jobs'] as const;
 
 export function parseWorkerArgs(argv: string[]) {
   const { values } = parseArgs({
-    args: argv,
+    args: renameFlags(argv, { password: 'pass' }),
     options: {
       context: { type: 'string', multiple: true, default: [] },
       cluster: { type: 'boolean', default: false },
       sentinel: { type: 'string', multiple: true, default: [] },
       master: { type: 'string' },
-      password: { type: 'string' },
+      pass: { type: 'string' },
       db: { type: 'string' },
       exec: { type: 'string', multiple: true, default: [] },
       'max-jobs': { type: 'string' },
@@ -54,6 +62,8 @@ export function parseWorkerArgs(argv: string[]) {
       'lease-ms': { type: 'string' },
       'reconcile-ms': { type: 'string' },
       name: { type: 'string' },
+      metrics: { type: 'string' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -77,7 +87,7 @@ export function parseWorkerArgs(argv: string[]) {
       kind: 'sentinel',
       sentinels: values.sentinel.map((s) => parseHostPort(s, '--sentinel')),
       name: values.master,
-      ...(values.password !== undefined ? { password: values.password } : {}),
+      ...(values.pass !== undefined ? { password: values.pass } : {}),
       ...(db !== undefined ? { db } : {}),
     };
   } else if (values.cluster) {
@@ -88,7 +98,7 @@ export function parseWorkerArgs(argv: string[]) {
       return parseHostPort(`${u.hostname}:${u.port || '6379'}`, '--context');
     });
     const tls = contexts.some((c) => c.startsWith('rediss:'));
-    target = { kind: 'cluster', nodes, ...(values.password !== undefined ? { password: values.password } : {}), ...(tls ? { tls } : {}) };
+    target = { kind: 'cluster', nodes, ...(values.pass !== undefined ? { password: values.pass } : {}), ...(tls ? { tls } : {}) };
   } else {
     if (contexts.length !== 1) throw new UsageError('give one --context URL (several only with --cluster)');
     target = { kind: 'standalone', url: contexts[0]! };
@@ -97,6 +107,8 @@ export function parseWorkerArgs(argv: string[]) {
   const reconcileIntervalMs = values['reconcile-ms'] === undefined ? undefined : intOption('--reconcile-ms', values['reconcile-ms'], 10, 2 ** 31);
   return {
     help: false as const,
+    metrics: values.metrics,
+    logLevel: values['log-level'],
     options: {
       target,
       exec,
@@ -120,29 +132,36 @@ export async function worker(argv: string[]): Promise<number> {
     process.stdout.write(WORKER_HELP);
     return 0;
   }
+  setLogLevel(parsed.logLevel);
   const { options } = parsed;
+  const metrics = parsed.metrics !== undefined ? new BeamMetrics('worker') : undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (metrics && parsed.metrics !== undefined) {
+    metricsServer = await serveMetrics(parsed.metrics, metrics.registry).catch((e: unknown) => Promise.reject(bindError(e, '--metrics')));
+  }
   const w = BeamWorker.create(options);
-  w.on('claim', (id: number) => logLine('info', 'job start', { id }));
-  w.on('exit', (id: number, status: number) => logLine('info', 'job exit', { id, status }));
+  w.on('claim', (id: number) => {
+    metrics?.jobStart(id);
+    logLine('info', 'job start', { id });
+  });
+  w.on('exit', (id: number, status: number) => {
+    metrics?.jobExit(id, status);
+    logLine('info', 'job exit', { id, status });
+  });
   w.on('reaped', (id: number, lost: string) => logLine('warn', 'job of a lost worker ended', { id, worker: lost, status: 255 }));
   w.on('lease-lost', (wid: string) => logLine('warn', 'lease lost: running jobs killed, registering again', { worker: wid }));
   w.on('registered', (wid: string) => logLine('info', 'registered', { worker: wid }));
   w.on('config', (node: string, flags: string) => logLine('info', 'keyspace notifications enabled', { node, flags }));
   w.on('warning', (text: string) => logLine('warn', text));
   await w.run();
-  logLine('info', 'worker ready', { worker: w.id, ...describe(options.target), exec: options.exec });
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logLine('info', 'shutting down', { signal });
-      void w.close().then(() => {
-        logLine('info', 'closed');
-        resolve(0);
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  const m = metricsServer?.address;
+  logLine('info', 'worker ready', { worker: w.id, ...describe(options.target), exec: options.exec, ...(m ? { metrics: `${m.address}:${m.port}` } : {}) });
+  return stopOnSignals(
+    async () => {
+      await w.close();
+      await metricsServer?.close();
+      metrics?.close();
+    },
+    () => {},
+  ).done;
 }

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import type { ClientState, KeyspaceEvent, FlushEvent } from '../context/api.js';
@@ -50,6 +50,17 @@ const CHUNK = 1024;
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 const IGNORED = new Set(['ping', 'replconf', 'multi', 'exec', 'select', 'publish', 'spublish']);
 
+/** Events of a BeamMirror (see the class comment). */
+export interface BeamMirrorEvents {
+  change: [change: MirrorChange];
+  flush: [event: FlushEvent];
+  command: [db: number, argv: Buffer[]];
+  ready: [];
+  disconnect: [error: Error];
+  error: [err: Error];
+  close: [];
+}
+
 /**
  * A local mirror of a server's dataset, kept by the replication protocol: `PSYNC ? -1` loads the RDB snapshot
  * into an embedded Context, then every propagated write is applied to it in order. Reconnects continue with
@@ -59,7 +70,7 @@ const IGNORED = new Set(['ping', 'replconf', 'multi', 'exec', 'select', 'publish
  * each stream command; 'ready' after a full snapshot is loaded (also after a later full resync); 'disconnect'
  * (error); 'error' (Error, for commands the mirror could not apply); 'close'.
  */
-export class BeamMirror extends EventEmitter {
+export class BeamMirror extends TypedEventEmitter<BeamMirrorEvents> {
   /** The mirrored data: query it with `context.call(mirror.client, argv)` or use get()/keys(). */
   readonly context: Context;
   readonly client: ClientState;

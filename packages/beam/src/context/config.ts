@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { globMatch } from './glob.js';
 
 /**
@@ -148,7 +148,13 @@ export class ConfigError extends Error {
   }
 }
 
-export class ServerConfig extends EventEmitter {
+/** Events of a ServerConfig. */
+export interface ServerConfigEvents {
+  /** A parameter was set (also emitted for its alias). */
+  change: [name: string, value: string];
+}
+
+export class ServerConfig extends TypedEventEmitter<ServerConfigEvents> {
   private readonly values = new Map<string, string>(DEFAULTS);
   /** Parsed notify-keyspace-events, kept current for the notifier's hot path. */
   notifyFlags = 0;

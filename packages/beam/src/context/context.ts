@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
 import type {
   ClientState,
@@ -114,6 +114,13 @@ class Invocation implements CommandInvocation {
   }
 }
 
+/** Events of a Context (see the class comment). */
+export interface ContextEvents {
+  keyspace: [event: KeyspaceEvent];
+  flush: [event: FlushEvent];
+  propagate: [event: PropagateEvent];
+}
+
 /**
  * The embedded keyspace: 16 databases of strings, lists, hashes and sets with Redis 7 semantics.
  *
@@ -122,7 +129,7 @@ class Invocation implements CommandInvocation {
  * - 'flush' (FlushEvent) for FLUSHDB/FLUSHALL (db -1) and both databases of SWAPDB;
  * - 'propagate' (PropagateEvent) for every write replicas must apply, rewritten deterministically.
  */
-export class Context extends EventEmitter {
+export class Context extends TypedEventEmitter<ContextEvents> {
   readonly dbs: Db[];
   readonly commands = new Map<string, CommandSpec>();
   /** Changes since start (Redis' `server.dirty`). */

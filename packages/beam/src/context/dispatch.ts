@@ -5,6 +5,7 @@ import type { Subscriber } from './pubsub.js';
 import { hubFor, type PubSubHub } from './pubsub.js';
 import { ServerConfig } from './config.js';
 import { ErrorReply, QUEUED, RespPush, type Reply } from '../wire/reply.js';
+import type { ClientTracking } from '../server/tracking/tracking.js';
 
 const log = debuglog('beamgate:dispatch');
 let nextClientId = 1;
@@ -92,6 +93,12 @@ export class DispatchClient implements ClientState, Subscriber {
   io: ClientIo | null = null;
   /** CLIENT REPLY state (REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT bits); 0 = replies on. */
   replyFlags = 0;
+  /** CLIENT TRACKING state; null while tracking is off. */
+  tracking: ClientTracking | null = null;
+  /** Set by the connection from the start of a command until its reply is written (also while it blocks). */
+  busy = false;
+  /** Pushes that must follow the running command's reply (tracking invalidations); the connection sends them. */
+  heldPushes: Reply[] | null = null;
   private readonly ac = new AbortController();
 
   constructor(opts: DispatchClientOptions = {}) {
@@ -135,7 +142,9 @@ export class DispatchClient implements ClientState, Subscriber {
    */
   describe(running?: Buffer[]): string {
     const now = Date.now();
-    const flags = (this.monitor ? 'O' : '') + (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '') || 'N';
+    const t = this.tracking;
+    const flags = (this.monitor ? 'O' : '') + (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '')
+      + (t ? `t${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}` : '') || 'N';
     const io = this.io;
     let qbuf = io ? io.queryBuffer() : 0;
     if (io && running) {
@@ -152,7 +161,7 @@ export class DispatchClient implements ClientState, Subscriber {
       + `flags=${flags} db=${this.db} sub=${this.channels.size} psub=${this.patterns.size} ssub=0 `
       + `multi=${this.multi ? this.multi.length : -1} qbuf=${qbuf} qbuf-free=${qbufFree} argv-mem=0 multi-mem=${multiMem} `
       + `rbs=${io ? 1024 : 0} rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${totMem} events=r cmd=${this.lastCommand} `
-      + `user=${this.user} redir=-1 resp=${this.resp}`
+      + `user=${this.user} redir=${t ? t.redirect : -1} resp=${this.resp}`
       + (this.libName || this.libVer ? ` lib-name=${this.libName} lib-ver=${this.libVer}` : '');
   }
 }
@@ -164,6 +173,8 @@ export interface DispatchContext {
   on(event: 'flush', listener: (e: FlushEvent) => void): unknown;
   off(event: 'keyspace', listener: (e: KeyspaceEvent) => void): unknown;
   off(event: 'flush', listener: (e: FlushEvent) => void): unknown;
+  /** Beam's own keys (see ContextOptions.hiddenPrefixes). */
+  isHidden?(key: string): boolean;
 }
 
 /** Clients and counters shared by every dispatcher of one server (CLIENT LIST, INFO). */
@@ -179,6 +190,8 @@ const MAX_ERROR_CODES = 128;
 
 export class ClientRegistry {
   readonly clients = new Map<number, DispatchClient>();
+  /** The client whose command is running (set by connections; Redis' server.current_client), else null. */
+  current: DispatchClient | null = null;
   totalConnections = 0;
   totalCommands = 0;
   rejectedConnections = 0;
@@ -355,6 +368,16 @@ export class Dispatcher {
    * the command left it: MONITOR feeds. Null while nobody listens, so the hot path pays one comparison.
    */
   onExecuted: ((c: DispatchClient, spec: CommandSpec, argv: Buffer[]) => void) | null = null;
+  /**
+   * Set while a script runs past busy-reply-threshold (scripting/busy.ts): the BUSY reply for a command, or null
+   * for the allow-busy ones.
+   */
+  busyCheck: ((spec: CommandSpec, argv: Buffer[]) => ErrorReply | null) | null = null;
+  /**
+   * ACL permission check (set by the server, see server/commands/acl.ts): the NOPERM reply, or null when the client's
+   * user may run the command. `where`: 'toplevel' here, 'exec' for queued commands, 'lua' from scripts.
+   */
+  aclCheck: ((c: DispatchClient, spec: CommandSpec, argv: Buffer[], where: 'toplevel' | 'exec' | 'lua' | 'check', logAs?: DispatchClient) => ErrorReply | null) | null = null;
   private readonly onKeyspace = (e: KeyspaceEvent): void => this.touch(watchKey(e.db, e.key));
   private readonly onFlush = (e: FlushEvent): void => this.touchDb(e.db, e.existed);
 
@@ -492,6 +515,14 @@ export class Dispatcher {
     if (!c.authenticated && !NO_AUTH.has(name)) {
       if (!this.authRequired) c.authenticated = true;
       else return this.reject(c, new ErrorReply('NOAUTH Authentication required.'), stats);
+    }
+    if (this.aclCheck !== null && !c.internal) {
+      const denied = this.aclCheck(c, spec, argv, 'toplevel');
+      if (denied !== null) return this.reject(c, denied, stats);
+    }
+    if (this.busyCheck !== null) {
+      const busy = this.busyCheck(spec, argv);
+      if (busy !== null) return this.reject(c, busy, stats);
     }
     if (c.resp === 2 && (c.channels.size > 0 || c.patterns.size > 0) && !SUBSCRIBED_OK.has(name)) {
       return this.reject(c, new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), stats);

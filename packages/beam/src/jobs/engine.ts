@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
 import type { CommandFilter, FlushEvent, KeyspaceEvent } from '../context/api.js';
 import { catHandler, echoHandler } from './builtins.js';
@@ -41,6 +41,12 @@ export interface AttachJobsOptions extends JobEngineOptions {
   closeWithContext?: boolean;
 }
 
+/** Events of a JobEngine. */
+export interface JobEngineEvents {
+  start: [id: number, name: string];
+  exit: [id: number, status: number];
+}
+
 /**
  * The Beam job engine of one context. It sees the context only through commands on an internal client,
  * the 'keyspace'/'flush' events, and the CommandFilter it hands to the dispatcher.
@@ -50,7 +56,7 @@ export interface AttachJobsOptions extends JobEngineOptions {
  *
  * Events: 'start' (id, name), 'exit' (id, status).
  */
-export class JobEngine extends EventEmitter {
+export class JobEngine extends TypedEventEmitter<JobEngineEvents> {
   readonly registry = new HandlerRegistry((name, registered) => this.handlerChanged(name, registered));
   readonly limits: JobLimits;
   /** Register on the dispatcher serving this context (attachJobs does it when given `dispatcher`). */

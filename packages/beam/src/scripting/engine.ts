@@ -1,379 +1,19 @@
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
 import { debuglog } from 'node:util';
 import type { CommandSpec } from '../context/api.js';
 import type { Context } from '../context/context.js';
 import { DispatchClient, type Dispatcher } from '../context/dispatch.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
+import { LUA_REGISTRYINDEX, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_MASKCOUNT, LUA_MASKLINE, type LuaApi, type LuaState } from './lua-api.js';
+import { luaToReply, pushErrorTable, pushReply } from './convert.js';
+import { LuaVm } from './lua-vm.js';
+import { allowedWhileBusy, E_BUSY_EVAL, E_BUSY_FUNCTION, KILLED_MESSAGE, killScript } from './busy.js';
 import {
-  LUA_REGISTRYINDEX, LUA_TFUNCTION, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_MASKCOUNT, LUA_MASKLINE, type LuaApi, type LuaState,
-} from './lua-api.js';
-import { formatG, luaToReply, pushErrorTable, pushReply } from './convert.js';
-import { installCodecs } from './lua-codecs.js';
-import { PRELUDE } from './prelude.js';
+  parseLibraryMeta, parseNumKeys, parseShebang, sha1hex, type CachedScript, type Library, type LibraryFunction, type RunState, type ScriptFlags,
+} from './script-meta.js';
+
 
 const log = debuglog('beamgate:scripting');
-
-/** Script flags (shebang `#!lua flags=...` and FUNCTION register_function flags), Redis' names. */
-export const SCRIPT_FLAGS = ['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'] as const;
-
-export interface ScriptFlags {
-  /** No shebang: an EVAL script in Redis 6 compatibility mode. */
-  compat: boolean;
-  flags: Set<string>;
-}
-
-interface CachedScript {
-  body: Buffer;
-  ref: number;
-  flags: ScriptFlags;
-}
-
-export interface LibraryFunction {
-  name: string;
-  description: string | null;
-  flags: Set<string>;
-  ref: number;
-  library: Library;
-}
-
-export interface Library {
-  name: string;
-  engine: string;
-  code: Buffer;
-  functions: Map<string, LibraryFunction>;
-}
-
-/** What the run of one script knows (Redis' scriptRunCtx). */
-interface RunState {
-  caller: DispatchClient;
-  lua: DispatchClient;
-  name: string;
-  evalMode: boolean;
-  readOnly: boolean;
-  writeDirty: boolean;
-  killed: boolean;
-  startedAt: number;
-}
-
-const LOG_LEVELS = ['debug', 'verbose', 'notice', 'warning'];
-
-export function sha1hex(b: Uint8Array): string {
-  return createHash('sha1').update(b).digest('hex');
-}
-
-/** sdssplitargs: words separated by spaces, "double quotes" with \xHH and \n-style escapes, 'single quotes'. */
-function splitArgs(line: string): string[] | null {
-  const out: string[] = [];
-  let i = 0;
-  const n = line.length;
-  for (;;) {
-    while (i < n && /\s/.test(line[i]!)) i++;
-    if (i >= n) return out;
-    let cur = '';
-    let inq = false;
-    let insq = false;
-    for (;;) {
-      const c = line[i];
-      if (inq) {
-        if (c === undefined) return null;
-        if (c === '\\' && line[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
-          cur += String.fromCharCode(Number.parseInt(line.slice(i + 2, i + 4), 16));
-          i += 3;
-        } else if (c === '\\' && i + 1 < n) {
-          const e = line[++i]!;
-          cur += ({ n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' } as Record<string, string>)[e] ?? e;
-        } else if (c === '"') {
-          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
-          inq = false;
-          i++;
-          break;
-        } else {
-          cur += c;
-        }
-      } else if (insq) {
-        if (c === undefined) return null;
-        if (c === '\\' && line[i + 1] === "'") {
-          cur += "'";
-          i++;
-        } else if (c === "'") {
-          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
-          insq = false;
-          i++;
-          break;
-        } else {
-          cur += c;
-        }
-      } else if (c === undefined || /\s/.test(c)) {
-        break;
-      } else if (c === '"') {
-        inq = true;
-      } else if (c === "'") {
-        insq = true;
-      } else {
-        cur += c;
-      }
-      i++;
-    }
-    out.push(cur);
-  }
-}
-
-/** evalExtractShebangFlags: `#!lua flags=no-writes,allow-oom`. Returns the flags and the shebang length, or an error. */
-export function parseShebang(body: Buffer): { flags: ScriptFlags; skip: number } | string {
-  if (body[0] !== 0x23 || body[1] !== 0x21) return { flags: { compat: true, flags: new Set() }, skip: 0 };
-  const nl = body.indexOf(0x0a);
-  if (nl < 0) return 'Invalid script shebang';
-  const parts = splitArgs(body.toString('latin1', 0, nl));
-  if (parts === null || parts.length === 0) return 'Invalid engine in script shebang';
-  if (parts[0] !== '#!lua') return `Unexpected engine in script shebang: ${parts[0]}`;
-  const flags = new Set<string>();
-  for (const p of parts.slice(1)) {
-    if (!p.startsWith('flags=')) return `Unknown lua shebang option: ${p}`;
-    const list = p.slice(6);
-    for (const f of list === '' ? [] : list.split(',')) {
-      if (!(SCRIPT_FLAGS as readonly string[]).includes(f)) return `Unexpected flag in script shebang: ${f}`;
-      flags.add(f);
-    }
-  }
-  return { flags: { compat: false, flags }, skip: nl };
-}
-
-/**
- * One Lua interpreter with Redis' API: the EVAL interpreter and the FUNCTION interpreter are two of these, as in
- * Redis (SCRIPT FLUSH replaces the first, FUNCTION FLUSH leaves it alone).
- */
-class LuaVm {
-  readonly L: LuaState;
-  private readonly fns: number[] = [];
-  /** Registry refs of the prelude's internals. */
-  readonly errh: number;
-  readonly internals: number;
-  loadingLibrary: Library | null = null;
-
-  constructor(readonly api: LuaApi, private readonly engine: ScriptEngine, readonly functionsMode: boolean) {
-    const m = api.m;
-    const L = (this.L = m._luaL_newstate());
-    m._luaL_openlibs(L);
-    const reg = (name: string, fn: (L: LuaState) => number): void => {
-      const p = api.func(fn);
-      this.fns.push(p);
-      api.pushFunction(L, p);
-      api.setField(L, -2, name);
-    };
-    const consts = (t: Record<string, number | string>): void => {
-      for (const [k, v] of Object.entries(t)) {
-        if (typeof v === 'number') api.pushInteger(L, v);
-        else api.pushString(L, v);
-        api.setField(L, -2, k);
-      }
-    };
-    const versionConsts = (): void => {
-      const [a = 0, b = 0, c = 0] = engine.version.split('.').map(Number);
-      consts({ REDIS_VERSION: engine.version, REDIS_VERSION_NUM: (a << 16) | (b << 8) | c });
-    };
-    const logConsts = (): void => consts({ LOG_DEBUG: 0, LOG_VERBOSE: 1, LOG_NOTICE: 2, LOG_WARNING: 3 });
-
-    this.fns.push(...installCodecs(api, L));
-    m._lua_createtable(L, 0, 32);
-    reg('call', (l) => engine.redisCall(this, l, true));
-    reg('pcall', (l) => engine.redisCall(this, l, false));
-    reg('sha1hex', (l) => {
-      if (api.top(l) !== 1) return this.raiseTable(l, 'wrong number of arguments');
-      api.pushString(l, sha1hex(api.toBytes(l, 1) ?? Buffer.alloc(0)));
-      return 1;
-    });
-    reg('error_reply', (l) => {
-      if (api.top(l) !== 1 || api.type(l, -1) !== LUA_TSTRING) {
-        pushErrorTable(api, l, 'wrong number or type of arguments');
-        return 1;
-      }
-      const e = api.toStr(l, -1)!;
-      pushErrorTable(api, l, e.startsWith('-') ? e : `-${e}`);
-      return 1;
-    });
-    reg('status_reply', (l) => {
-      if (api.top(l) !== 1 || api.type(l, -1) !== LUA_TSTRING) {
-        pushErrorTable(api, l, 'wrong number or type of arguments');
-        return 1;
-      }
-      m._lua_createtable(l, 0, 1);
-      m._lua_pushvalue(l, -2);
-      api.setField(l, -2, 'ok');
-      return 1;
-    });
-    reg('log', (l) => this.log(l));
-    reg('setresp', (l) => {
-      const run = engine.running;
-      if (!run) return this.raiseTable(l, 'redis.setresp can only be called inside a script invocation');
-      if (api.top(l) !== 1) return this.raiseTable(l, 'redis.setresp() requires one argument.');
-      const v = m._lua_tonumberx(l, 1, 0);
-      if (v !== 2 && v !== 3) return this.raiseTable(l, 'RESP version must be 2 or 3.');
-      run.lua.resp = v;
-      return 0;
-    });
-    reg('set_repl', (l) => {
-      const run = engine.running;
-      if (!run) return this.raiseTable(l, 'redis.set_repl can only be called inside a script invocation');
-      if (api.top(l) !== 1) return this.raiseTable(l, 'redis.set_repl() requires two arguments.');
-      const v = m._lua_tonumberx(l, 1, 0);
-      if (!Number.isInteger(v) || (v & ~3) !== 0) return this.raiseTable(l, 'Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.');
-      engine.setRepl(v);
-      return 0;
-    });
-    reg('replicate_commands', (l) => {
-      m._lua_pushboolean(l, 1);
-      return 1;
-    });
-    reg('breakpoint', (l) => {
-      m._lua_pushboolean(l, 0);
-      return 1;
-    });
-    reg('debug', () => 0);
-    reg('acl_check_cmd', (l) => {
-      if (!engine.running) return this.raiseTable(l, 'redis.acl_check_cmd can only be called inside a script invocation');
-      const argv = this.args(l);
-      if (typeof argv === 'string') return this.raiseTable(l, argv);
-      if (engine.dispatcher.lookup(argv[0]!) === undefined) return this.raiseTable(l, 'Invalid command passed to redis.acl_check_cmd()');
-      m._lua_pushboolean(l, 1);
-      return 1;
-    });
-    logConsts();
-    versionConsts();
-    consts({ REPL_NONE: 0, REPL_AOF: 1, REPL_SLAVE: 2, REPL_REPLICA: 2, REPL_ALL: 3 });
-    api.setGlobal(L, 'redis');
-
-    const err = api.load(L, Buffer.from(PRELUDE), '@prelude');
-    if (err !== null || api.pcall(L, 0, 1, 0) !== 0) throw new Error(`Lua prelude failed: ${err ?? api.toStr(L, -1)}`);
-    this.internals = m._luaL_ref(L, LUA_REGISTRYINDEX);
-    m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(this.internals));
-    api.getField(L, -1, 'errh');
-    this.errh = m._luaL_ref(L, LUA_REGISTRYINDEX);
-    // The library-loading `redis` table: register_function, log and the version fields only.
-    api.getField(L, -1, 'finish');
-    m._lua_createtable(L, 0, 8);
-    reg('register_function', (l) => this.registerFunction(l));
-    reg('log', (l) => this.log(l));
-    logConsts();
-    versionConsts();
-    if (api.pcall(L, 1, 0, 0) !== 0) throw new Error(`Lua prelude failed: ${api.toStr(L, -1)}`);
-    api.setTop(L, 0);
-  }
-
-  close(): void {
-    this.api.m._lua_close(this.L);
-    // addFunction returns the same slot for a function object added twice: free each slot once.
-    for (const p of new Set(this.fns)) this.api.m.removeFunction(p);
-  }
-
-  /** Raises Redis' error table (luaPushError + luaError). */
-  raiseTable(L: LuaState, msg: string): number {
-    pushErrorTable(this.api, L, msg);
-    return this.api.error(L);
-  }
-
-  /** The arguments of redis.call & co. as argv (luaArgsToRedisArgv), or Redis' error text. */
-  args(L: LuaState): Buffer[] | string {
-    const api = this.api;
-    const n = api.top(L);
-    if (n === 0) return 'Please specify at least one argument for this redis lib call';
-    const argv: Buffer[] = [];
-    for (let i = 1; i <= n; i++) {
-      const t = api.type(L, i);
-      if (t === LUA_TNUMBER) {
-        if (api.m._lua_isinteger(L, i) !== 0) argv.push(Buffer.from(api.m._lua_tointegerx(L, i, 0).toString()));
-        else argv.push(Buffer.from(formatG(api.m._lua_tonumberx(L, i, 0), 17)));
-      } else if (t === LUA_TSTRING) {
-        argv.push(api.toBytes(L, i)!);
-      } else {
-        api.setTop(L, 0);
-        return 'Lua redis lib command arguments must be strings or integers';
-      }
-    }
-    api.setTop(L, 0);
-    return argv;
-  }
-
-  private log(L: LuaState): number {
-    const api = this.api;
-    const n = api.top(L);
-    if (n < 2) return this.raiseTable(L, 'redis.log() requires two arguments or more.');
-    if (api.type(L, 1) !== LUA_TNUMBER) return this.raiseTable(L, 'First argument must be a number (log level).');
-    const level = api.m._lua_tonumberx(L, 1, 0);
-    if (!(level >= 0 && level <= 3)) return this.raiseTable(L, 'Invalid debug level.');
-    const parts: string[] = [];
-    for (let i = 2; i <= n; i++) {
-      const s = api.toStr(L, i);
-      if (s !== null) parts.push(s);
-    }
-    this.engine.log(LOG_LEVELS[Math.trunc(level)]!, parts.join(' '));
-    return 0;
-  }
-
-  private registerFunction(L: LuaState): number {
-    const api = this.api;
-    const m = api.m;
-    const lib = this.loadingLibrary;
-    if (lib === null) return this.raiseTable(L, 'redis.register_function can only be called on FUNCTION LOAD command');
-    const n = api.top(L);
-    if (n < 1 || n > 2) return this.raiseTable(L, 'wrong number of arguments to redis.register_function');
-    let name: string | null = null;
-    let desc: string | null = null;
-    let ref = -1;
-    const flags = new Set<string>();
-    const fail = (msg: string): number => {
-      if (ref >= 0) m._luaL_unref(L, LUA_REGISTRYINDEX, ref);
-      return this.raiseTable(L, msg);
-    };
-    if (n === 2) {
-      if (api.type(L, 1) !== LUA_TSTRING && api.type(L, 1) !== LUA_TNUMBER) return fail('first argument to redis.register_function must be a string');
-      name = api.toStr(L, 1);
-      if (api.type(L, 2) !== LUA_TFUNCTION) return fail('second argument to redis.register_function must be a function');
-      m._lua_pushvalue(L, 2);
-      ref = m._luaL_ref(L, LUA_REGISTRYINDEX);
-    } else {
-      if (api.type(L, 1) !== LUA_TTABLE) return fail('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).');
-      m._lua_pushnil(L);
-      while (m._lua_next(L, 1) !== 0) {
-        if (api.type(L, -2) !== LUA_TSTRING) return fail('named argument key given to redis.register_function is not a string');
-        const key = api.toStr(L, -2)!.toLowerCase();
-        const vt = api.type(L, -1);
-        if (key === 'function_name') {
-          if (vt !== LUA_TSTRING && vt !== LUA_TNUMBER) return fail('function_name argument given to redis.register_function must be a string');
-          name = api.toStr(L, -1);
-        } else if (key === 'description') {
-          if (vt !== LUA_TSTRING && vt !== LUA_TNUMBER) return fail('description argument given to redis.register_function must be a string');
-          desc = api.toStr(L, -1);
-        } else if (key === 'callback') {
-          if (vt !== LUA_TFUNCTION) return fail('callback argument given to redis.register_function must be a function');
-          m._lua_pushvalue(L, -1);
-          if (ref >= 0) m._luaL_unref(L, LUA_REGISTRYINDEX, ref);
-          ref = m._luaL_ref(L, LUA_REGISTRYINDEX);
-        } else if (key === 'flags') {
-          if (vt !== LUA_TTABLE) return fail('flags argument to redis.register_function must be a table representing function flags');
-          const t = api.top(L);
-          for (let j = 1; ; j++) {
-            if (m._lua_rawgeti(L, t, BigInt(j)) === 0) break;
-            const f = api.type(L, -1) === LUA_TSTRING ? api.toStr(L, -1)! : '';
-            api.pop(L, 1);
-            if (!(SCRIPT_FLAGS as readonly string[]).includes(f)) return fail('unknown flag given');
-            flags.add(f);
-          }
-          api.setTop(L, t);
-        } else {
-          return fail('unknown argument given to redis.register_function');
-        }
-        api.pop(L, 1);
-      }
-      if (name === null) return fail('redis.register_function must get a function name argument');
-      if (ref < 0) return fail('redis.register_function must get a callback argument');
-    }
-    if (!/^[A-Za-z0-9_]+$/.test(name ?? '')) return fail('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long');
-    if (lib.functions.has(name!)) return fail('Function already exists in the library');
-    lib.functions.set(name!, { name: name!, description: desc, flags, ref, library: lib });
-    return 0;
-  }
-}
 
 export interface ScriptEngineOptions {
   dispatcher: Dispatcher;
@@ -382,11 +22,10 @@ export interface ScriptEngineOptions {
   /** busy-reply-threshold in ms, read at every script start. */
   busyThreshold: () => number;
   /**
-   * A script that has not written is stopped once it has run for busy-reply-threshold and at least this long
-   * (default 5000 ms): Redis lets such a script run until SCRIPT KILL, which nobody can send while Lua holds the
-   * event loop here.
+   * Called from the script's hook (about every millisecond) once it has run past busy-reply-threshold: serve the
+   * other clients now (Redis' processEventsWhileBlocked); the dispatcher answers them BUSY meanwhile.
    */
-  minStopMs?: number;
+  whileBusy?: (caller: DispatchClient) => void;
   /** Where redis.log() lines go (default: debuglog 'beamgate:scripting'). */
   log?: (level: string, msg: string) => void;
 }
@@ -402,7 +41,7 @@ export class ScriptEngine {
   readonly context: Context | undefined;
   readonly version: string;
   private readonly busyThreshold: () => number;
-  private readonly minStopMs: number;
+  private readonly whileBusy: ((caller: DispatchClient) => void) | undefined;
   private readonly logFn: (level: string, msg: string) => void;
   private evalVm: LuaVm | null = null;
   private fnVm: LuaVm | null = null;
@@ -418,7 +57,7 @@ export class ScriptEngine {
     this.context = opts.context;
     this.version = opts.version;
     this.busyThreshold = opts.busyThreshold;
-    this.minStopMs = opts.minStopMs ?? 5000;
+    this.whileBusy = opts.whileBusy;
     this.logFn = opts.log ?? ((level, msg) => log('%s %s', level, msg));
   }
 
@@ -529,7 +168,7 @@ export class ScriptEngine {
     this.pushArray(L, argv, 3 + nk, argv.length);
     api.pcall(L, 2, 0, 0);
     api.pop(L, 1);
-    return this.call(vm, caller, sha, true, ro || (!script.flags.compat && script.flags.flags.has('no-writes')), 0, errIdx);
+    return this.call(vm, caller, argv, sha, true, ro || (!script.flags.compat && script.flags.flags.has('no-writes')), 0, errIdx);
   }
 
   // ---- FUNCTION libraries ------------------------------------------------------------------------
@@ -631,7 +270,7 @@ export class ScriptEngine {
     api.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(f.ref));
     this.pushArray(L, argv, 3, 3 + nk);
     this.pushArray(L, argv, 3 + nk, argv.length);
-    return this.call(vm, caller, f.name, false, ro || f.flags.has('no-writes'), 2, errIdx);
+    return this.call(vm, caller, argv, f.name, false, ro || f.flags.has('no-writes'), 2, errIdx);
   }
 
   // ---- running -----------------------------------------------------------------------------------
@@ -653,34 +292,25 @@ export class ScriptEngine {
   }
 
   /** luaCallFunction: the function and its `nargs` arguments are on the stack above the error handler at errIdx. */
-  private call(vm: LuaVm, caller: DispatchClient, name: string, evalMode: boolean, readOnly: boolean, nargs: number, errIdx: number): Reply {
+  private call(vm: LuaVm, caller: DispatchClient, command: Buffer[], name: string, evalMode: boolean, readOnly: boolean, nargs: number, errIdx: number): Reply {
     const api = this.api;
     const L = vm.L;
     const lua = new DispatchClient({ internal: false, authenticated: true, resp: 2 });
     lua.db = caller.db;
+    lua.user = caller.user;
     lua.inExec = true;
     lua.script = true;
     lua.name = null;
-    const run: RunState = { caller, lua, name, evalMode, readOnly, writeDirty: false, killed: false, startedAt: Date.now() };
+    const run: RunState = { caller, command, lua, name, evalMode, readOnly, writeDirty: false, killed: false, timedOut: false, startedAt: Date.now() };
     this.running = run;
     this.replFlags = 3;
     const ctx = this.context;
     const outer = ctx?.propagationBatching ?? true;
     if (!outer) ctx?.beginPropagationBatch();
-    // Scripts run on the event loop: while one runs, no other client is served, so nobody could send SCRIPT KILL.
-    // A script still running after busy-reply-threshold that has not written yet is stopped instead (the
-    // behaviour Redis' SCRIPT KILL gives it); one that has written runs on, as Redis refuses to kill it.
-    const busy = this.busyThreshold();
-    const threshold = busy > 0 ? Math.max(busy, this.minStopMs) : 0;
-    if (threshold > 0) {
-      this.setHook(L, () => {
-        if (run.killed) return `-BUSY script ${name} stopped: it ran for more than busy-reply-threshold (${threshold} ms) without writing`;
-        if (run.writeDirty || Date.now() - run.startedAt < threshold) return null;
-        run.killed = true;
-        this.log('warning', `Lua script ${name} stopped: still running after ${threshold} ms (busy-reply-threshold)`);
-        return `-BUSY script ${name} stopped: it ran for more than busy-reply-threshold (${threshold} ms) without writing`;
-      });
-    }
+    // Lua holds the event loop while it runs (atomicity). Past busy-reply-threshold the count hook serves the other
+    // clients (BUSY to all but SCRIPT KILL & co.) and raises once the run is killed (busy.ts).
+    const threshold = this.busyThreshold();
+    if (threshold > 0) this.setHook(L, () => this.interrupt(run, threshold));
     let reply: Reply;
     try {
       const rc = api.pcall(L, nargs, 1, errIdx);
@@ -691,11 +321,42 @@ export class ScriptEngine {
       }
     } finally {
       if (threshold > 0) this.setHook(L, null);
+      if (run.timedOut) {
+        this.dispatcher.busyCheck = null;
+        this.log('warning', `Slow script ${name} ended after ${Date.now() - run.startedAt} milliseconds${run.killed ? ' (killed)' : ''}`);
+      }
       api.setTop(L, 0);
       this.running = null;
       if (!outer) ctx?.endPropagationBatch();
     }
     return reply;
+  }
+
+  /** scriptInterrupt, from the count hook: the error text to raise, or null to go on. */
+  private interrupt(run: RunState, threshold: number): string | null {
+    if (run.killed) return KILLED_MESSAGE;
+    const now = Date.now();
+    if (now - run.startedAt < threshold) return null;
+    if (!run.timedOut) {
+      run.timedOut = true;
+      this.log('warning', `Slow script detected: still in execution after ${now - run.startedAt} milliseconds. You can try killing `
+        + `the script using the ${run.evalMode ? 'SCRIPT KILL' : 'FUNCTION KILL'} command. Script name is: ${run.name}.`);
+      const busy = run.evalMode ? E_BUSY_EVAL : E_BUSY_FUNCTION;
+      this.dispatcher.busyCheck = (spec, argv) => (allowedWhileBusy(spec, argv) ? null : busy);
+    }
+    this.whileBusy?.(run.caller);
+    return run.killed ? KILLED_MESSAGE : null;
+  }
+
+  /** The running script has passed busy-reply-threshold (SHUTDOWN NOSAVE is then the way out). */
+  get busy(): ErrorReply | null {
+    const run = this.running;
+    return run !== null && run.timedOut ? (run.evalMode ? E_BUSY_EVAL : E_BUSY_FUNCTION) : null;
+  }
+
+  /** SHUTDOWN NOSAVE during a busy script: it stops at its next hook, whatever it wrote. */
+  abortForShutdown(): void {
+    if (this.running) this.running.killed = true;
   }
 
   private setHook(L: LuaState, check: (() => string | null) | null): void {
@@ -747,7 +408,7 @@ export class ScriptEngine {
       api.pop(L, 1);
       return s;
     };
-    let msg = field('err') ?? '';
+    let msg = lua51Wording(field('err') ?? '');
     const source = field('source');
     const line = field('line');
     if (source !== null && line !== null) msg += ` script: ${name}, on ${source}:${line}.`;
@@ -798,52 +459,27 @@ export class ScriptEngine {
     const n = argv.length;
     if (spec.arity >= 0 ? n !== spec.arity : n < -spec.arity) return 'Wrong number of args calling Redis command from script';
     if (spec.flags.includes('noscript')) return 'This Redis command is not allowed from script';
+    const acl = this.dispatcher.aclCheck;
+    if (acl !== null) {
+      const denied = acl(run.lua, spec, argv, 'lua', run.caller);
+      if (denied !== null) return `-${denied.message}`;
+    }
     const write = spec.flags.includes('write') || spec.flags.includes('may_replicate');
     if (run.readOnly && write) return 'Write commands are not allowed from read-only scripts.';
     if (spec.flags.includes('write')) run.writeDirty = true;
     return spec;
   }
 
-  /** SCRIPT KILL / FUNCTION KILL: scripts run synchronously here, so there is never one to kill from another client. */
-  kill(): ErrorReply {
-    return new ErrorReply('NOTBUSY No scripts in execution right now.');
+  /** SCRIPT KILL (isEval) / FUNCTION KILL, sent by another client while the script is busy. */
+  kill(isEval: boolean): Reply {
+    return killScript(this.running, isEval);
   }
 }
 
-/** EVAL's numkeys (getLongLongFromObjectOrReply) or FCALL's ("Bad number of keys provided"). */
-function parseNumKeys(b: Buffer, fcall: boolean): number | ErrorReply {
-  const s = b.toString('latin1');
-  if (!/^-?\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {
-    return new ErrorReply(fcall ? 'ERR Bad number of keys provided' : 'ERR value is not an integer or out of range');
-  }
-  const n = Number(s);
-  if (n < 0) return new ErrorReply('ERR Number of keys can\'t be negative');
-  return n;
-}
-
-/** The library name a FUNCTION LOAD payload declares, or null. */
-export function libraryName(code: Buffer): string | null {
-  const md = parseLibraryMeta(code);
-  return typeof md === 'string' ? null : md.name;
-}
-
-/** functionExtractLibMetaData: `#!<engine> name=<lib>` on the first line. */
-function parseLibraryMeta(code: Buffer): { engine: string; name: string; skip: number } | string {
-  if (code[0] !== 0x23 || code[1] !== 0x21) return 'Missing library metadata';
-  const nl = code.indexOf(0x0a);
-  if (nl < 0) return 'Invalid library metadata';
-  const parts = splitArgs(code.toString('latin1', 0, nl));
-  if (parts === null || parts.length === 0) return 'Invalid library metadata';
-  const engine = parts[0]!.slice(2);
-  let name: string | null = null;
-  for (const p of parts.slice(1)) {
-    if (p.slice(0, 5).toLowerCase() === 'name=') {
-      if (name !== null) return 'Invalid metadata value, name argument was given multiple times';
-      name = p.slice(5);
-      continue;
-    }
-    return `Invalid metadata value given: ${p}`;
-  }
-  if (name === null) return 'Library name was not given';
-  return { engine, name, skip: nl };
+/**
+ * Lua 5.4 names the culprit after the error ("attempt to call a nil value (field 'f')"), Lua 5.1 — whose texts Redis
+ * scripts and tests match — before it ("attempt to call field 'f' (a nil value)").
+ */
+function lua51Wording(msg: string): string {
+  return msg.replace(/attempt to (\w+) an? (\w+) value \((\w+) '([^']*)'\)/g, "attempt to $1 $3 '$4' (a $2 value)");
 }

@@ -3,7 +3,8 @@ import { ErrorReply, OK, type Reply } from '../wire/reply.js';
 import { bodyAsRdb, dumpBody, withDumpTrailer } from '../context/cmd-dump.js';
 import { parseRdb } from '../sync/rdb-reader.js';
 import { RdbOpcode } from '../sync/rdb-format.js';
-import { libraryName, type ScriptEngine } from './engine.js';
+import type { ScriptEngine } from './engine.js';
+import { libraryName } from './script-meta.js';
 
 function rdbLength(len: number): Buffer {
   if (len < 1 << 6) return Buffer.from([len]);

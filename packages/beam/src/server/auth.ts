@@ -1,12 +1,15 @@
 /**
- * Who may use the server: the `default` user (no password unless `requirepass`), named users (`users`, as Redis'
- * ACL users with a password and every permission), Redis' protected mode and its "protected action" gates
- * (`enable-debug-command`, `enable-protected-configs`), and AUTH throttling (auth-throttle.ts).
+ * Who may use the server: the ACL users (context/acl: the `default` user, whose password `requirepass` sets, named
+ * users from `users` with a password and every permission, and those ACL SETUSER creates), Redis' protected mode
+ * and its "protected action" gates (`enable-debug-command`, `enable-protected-configs`), and AUTH throttling
+ * (auth-throttle.ts).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { Buffer } from 'node:buffer';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import type { ServerConfig } from '../context/config.js';
+import type { AclCatalog } from '../context/acl/selector.js';
+import { AclStore } from '../context/acl/store.js';
 import { AuthThrottle, normalizeAddress, type AuthThrottleOptions } from './auth-throttle.js';
 
 const log = debuglog('beamgate:auth');
@@ -65,10 +68,6 @@ export function isLoopbackBind(host: string | undefined): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-function digest(s: Buffer | string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
 export interface AuthenticatorOptions {
   /** Named users: name -> password. */
   users?: Iterable<[string, string]>;
@@ -78,25 +77,75 @@ export interface AuthenticatorOptions {
   throttle?: AuthThrottleOptions | false;
   /** Every failed or refused AUTH. */
   onFailure?: (f: AuthFailure) => void;
+  /** The server's commands for ACL rules (+cmd, +@category, ACL CAT). Default: none known yet. */
+  catalog?: () => AclCatalog;
 }
+
+const NO_COMMANDS: AclCatalog = { get: () => undefined, all: () => [] };
 
 export type AuthResult = { ok: true; user: string } | { ok: false; error: 'wrongpass' | 'locked'; retryAfterMs: number };
 
 export class Authenticator {
-  private readonly users = new Map<string, Buffer>();
+  /** The ACL users: `default` (requirepass is its password) and the named ones (`users`, ACL SETUSER). */
+  readonly acl: AclStore;
   private readonly throttle: AuthThrottle | null;
 
   constructor(
     private readonly config: ServerConfig,
     private readonly opts: AuthenticatorOptions = {},
   ) {
-    for (const [name, password] of opts.users ?? []) this.users.set(name, digest(password));
+    this.acl = new AclStore({
+      catalog: opts.catalog ?? (() => NO_COMMANDS),
+      allChannelsByDefault: () => config.get('acl-pubsub-default') === 'allchannels',
+      logMaxLen: () => Number(config.get('acllog-max-len') ?? 128),
+    });
+    let named = false;
+    for (const [name, password] of opts.users ?? []) {
+      named = true;
+      this.configuredUsers.add(Buffer.from(name).toString('latin1'));
+      // User names are bytes on the wire (AUTH compares their latin1 text).
+      this.acl.setUser(Buffer.from(name).toString('latin1'), ['on', `>${password}`, '~*', '&*', '+@all'].map((r) => Buffer.from(r)));
+    }
+    // With named users (or requireAuth) the default user is off (`off nopass`) unless requirepass gives it a password.
+    this.offWithoutPassword = named || opts.requireAuth === true;
+    this.setDefaultPassword(this.config.get('requirepass') ?? '');
+    config.on('change', (key: string, value: string) => {
+      if (key === 'requirepass') this.setDefaultPassword(value);
+    });
     this.throttle = opts.throttle === false ? null : new AuthThrottle(opts.throttle ?? {});
   }
 
-  /** The default user has a password (requirepass), or is off because named users exist. */
+  /**
+   * Replace the named users given at start (SIGHUP reload of `users`): new and changed ones get their password and
+   * every permission, those no longer listed are removed from the ACL; connections already authenticated stay so.
+   * Users made with ACL SETUSER are left alone.
+   */
+  setUsers(users: Iterable<[string, string]>): void {
+    const next = new Set<string>();
+    for (const [name, password] of users) {
+      const n = Buffer.from(name).toString('latin1');
+      next.add(n);
+      this.acl.setUser(n, ['on', 'resetpass', `>${password}`, '~*', '&*', '+@all'].map((r) => Buffer.from(r)));
+    }
+    for (const n of this.configuredUsers) if (!next.has(n) && n !== 'default') this.acl.deleteUser(n);
+    this.configuredUsers = next;
+  }
+
+  private configuredUsers = new Set<string>();
+
+  private readonly offWithoutPassword: boolean;
+
+  /** ACLUpdateDefaultUserPassword: requirepass sets the default user's only password, '' makes it nopass. */
+  private setDefaultPassword(pass: string): void {
+    const rules = ['resetpass', pass !== '' ? `>${pass}` : 'nopass'];
+    if (this.offWithoutPassword) rules.push(pass !== '' ? 'on' : 'off');
+    this.acl.setUser('default', rules.map((r) => Buffer.from(r)));
+  }
+
+  /** Redis' authRequired(): the default user has no `nopass`, or is off. */
   get required(): boolean {
-    return this.opts.requireAuth === true || this.users.size > 0 || this.defaultPassword() !== '';
+    const d = this.acl.defaultUser;
+    return !d.nopass || !d.enabled;
   }
 
   /** No password protects the server: protected mode applies. */
@@ -104,40 +153,26 @@ export class Authenticator {
     return !this.required;
   }
 
-  /** Named users, without passwords. */
+  /** Every user name (ACL USERS order). */
   get userNames(): string[] {
-    return [...this.users.keys()];
-  }
-
-  private defaultPassword(): string {
-    return this.config.get('requirepass') ?? '';
+    return this.acl.names();
   }
 
   /** Checks a user/password pair for a client at `address` (its IP, or any stable name), throttled. */
   check(address: string, user: Buffer, pass: Buffer): AuthResult {
-    const name = user.toString();
+    const name = user.toString('latin1');
     const wait = this.throttle?.retryAfter(address, name) ?? 0;
     if (wait > 0) {
       this.report({ address, user: name, reason: 'locked', lockoutMs: wait });
       return { ok: false, error: 'locked', retryAfterMs: wait };
     }
-    if (this.matches(name, pass)) {
+    if (this.acl.checkCredentials(name, pass)) {
       this.throttle?.success(name);
       return { ok: true, user: name };
     }
     const lockoutMs = this.throttle?.failure(address, name) ?? 0;
     this.report({ address, user: name, reason: 'wrongpass', lockoutMs });
     return { ok: false, error: 'wrongpass', retryAfterMs: lockoutMs };
-  }
-
-  private matches(name: string, pass: Buffer): boolean {
-    const stored = this.users.get(name);
-    if (stored !== undefined) return timingSafeEqual(stored, digest(pass));
-    if (name !== 'default') return false;
-    const rp = this.defaultPassword();
-    if (rp !== '') return timingSafeEqual(digest(rp), digest(pass));
-    // A default user without password takes any (Redis' nopass), unless it is off (named users, requireAuth).
-    return !this.required;
   }
 
   private report(f: AuthFailure): void {

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
 import { REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT, type DispatchClient, type Dispatcher } from '../context/dispatch.js';
@@ -7,6 +8,7 @@ import { RespWriter } from '../wire/resp-encoder.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import { isLocalAddress } from './auth.js';
 import type { ClientMemory, MemoryHolder } from './client-memory.js';
+import { trackingFor } from './tracking/tracking.js';
 
 const log = debuglog('beamgate:server');
 const REPLICA_COMMANDS = new Set(['sync', 'psync', 'replconf']);
@@ -112,6 +114,32 @@ export class Connection implements MemoryHolder {
     this.run();
   }
 
+  /**
+   * While a script holds the event loop past busy-reply-threshold (Server.serveWhileBusy): reads what the peer sent
+   * straight from the socket's descriptor and handles it as usual, so it gets its BUSY replies (written at once: the
+   * socket tries a synchronous write). Only an idle plain socket qualifies, so replies keep their order; libuv
+   * simply finds nothing more to read afterwards.
+   */
+  pollWhileBusy(): void {
+    if (this.waiting || this.qi < this.queue.length || this.protocolError || this.ending || this.readPaused) return;
+    const s = this.socket as Socket & { encrypted?: boolean };
+    if (s.destroyed || s.encrypted || process.platform === 'win32') return;
+    const fd = this.client.io?.fd() ?? -1;
+    if (fd < 0) return;
+    const buf = Buffer.allocUnsafe(16384);
+    for (let rounds = 0; rounds < 64; rounds++) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch {
+        return; // EAGAIN: nothing more now
+      }
+      if (n === 0) return; // EOF: libuv sees it on its next read
+      this.onData(Buffer.from(buf.subarray(0, n)));
+      if (n < buf.length || this.waiting || this.qi < this.queue.length) return;
+    }
+  }
+
   /** Checks the client's query-buffer limit and reports its bytes to the server-wide budget. */
   private account(): RespProtocolError | undefined {
     const held = this.decoder.heldBytes;
@@ -143,6 +171,7 @@ export class Connection implements MemoryHolder {
 
   private run(): void {
     const d = this.dispatcher;
+    const reg = d.registry;
     const c = this.client;
     c.lastActive = Date.now();
     while (!this.waiting && this.qi < this.queue.length) {
@@ -153,7 +182,11 @@ export class Connection implements MemoryHolder {
       }
       const argv = this.queue[this.qi]!;
       this.queue[this.qi++] = undefined as never;
+      // Client tracking: NOLOOP needs the running command's client, and pushes wait for its reply (see writeHeld).
+      reg.current = c;
+      c.busy = true;
       const r = d.route(c, argv);
+      reg.current = null;
       if (r instanceof Promise) {
         this.waiting = true;
         this.flush();
@@ -165,6 +198,8 @@ export class Connection implements MemoryHolder {
       }
       if (c.replyFlags === 0) this.writer.write(r, c.resp);
       else this.writeQuiet(r);
+      c.busy = false;
+      if (c.heldPushes !== null) this.writeHeld();
       if (c.closeAfterReply) {
         this.closeAfterReply();
         return;
@@ -207,6 +242,8 @@ export class Connection implements MemoryHolder {
     if (this.client.closed) return;
     if (this.client.replyFlags === 0) this.writer.write(v, this.client.resp);
     else this.writeQuiet(v);
+    this.client.busy = false;
+    if (this.client.heldPushes !== null) this.writeHeld();
     if (this.client.closeAfterReply) {
       this.closeAfterReply();
       return;
@@ -220,6 +257,14 @@ export class Connection implements MemoryHolder {
     if ((c.replyFlags & (REPLY_OFF | REPLY_SKIP)) === 0 || PUSH_REPLIES.has(c.lastCommand)) this.writer.write(r, c.resp);
     // The skip flag covers one command: the one after CLIENT REPLY SKIP.
     c.replyFlags = (c.replyFlags & REPLY_OFF) | ((c.replyFlags & REPLY_SKIP_NEXT) !== 0 ? REPLY_SKIP : 0);
+  }
+
+  /** Pushes held back while the client's command ran (tracking invalidations go after its reply). */
+  private writeHeld(): void {
+    const c = this.client;
+    const held = c.heldPushes!;
+    c.heldPushes = null;
+    for (const r of held) this.writer.write(r, c.resp);
   }
 
   private pauseReading(): void {
@@ -307,6 +352,7 @@ export class Connection implements MemoryHolder {
   }
 
   private onClose(): void {
+    if (this.client.tracking !== null) trackingFor(this.dispatcher).disable(this.client);
     this.dispatcher.release(this.client);
     this.queue = [];
     this.decoder.abort(new RespProtocolError('query-buffer-limit', 'closed'));

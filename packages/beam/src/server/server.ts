@@ -1,20 +1,23 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
 import type { CommandFilter, CommandSpec } from '../context/api.js';
 import { Context, type ContextOptions } from '../context/context.js';
-import { ClientRegistry, Dispatcher } from '../context/dispatch.js';
+import { ClientRegistry, Dispatcher, type DispatchClient } from '../context/dispatch.js';
 import { ServerConfig } from '../context/config.js';
 import { attachKeyspaceNotifier } from '../context/pubsub.js';
 import { serverCommands, type ServerEnv } from './commands/index.js';
+import { aclCatalog, aclCheck } from './commands/acl.js';
 import { ClientMemory } from './client-memory.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { Monitors } from './monitor.js';
 import { existingReplication, registerClientSocket, replicationCommands, replicationFor, type ReplicationOptions } from './replication.js';
 import { createListener, type BeamServerTlsOptions } from './tls.js';
-import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED } from './auth.js';
+import { Authenticator, isLocalAddress, PROTECTED_MODE_DENIED, type AuthFailure } from './auth.js';
 import type { AuthThrottleOptions } from './auth-throttle.js';
+import { trackingFor } from './tracking/tracking.js';
 
 const log = debuglog('beamgate:server');
 
@@ -60,11 +63,6 @@ export interface BeamServerOptions {
   reservedPrefixes?: string[];
   /** Master-side replication (SYNC/PSYNC) settings: backlog size, replica output limit, timeouts. */
   replication?: ReplicationOptions;
-  /**
-   * A Lua script that has not written is stopped once it has run for busy-reply-threshold and at least this many ms
-   * (default 5000; see docs/architecture.md, scripting).
-   */
-  scriptMinStopMs?: number;
   /** Serve RESP over TLS on the listening port (key and certificate, optionally client certificates). */
   tls?: BeamServerTlsOptions;
 }
@@ -76,6 +74,14 @@ interface Served {
   owned: boolean;
 }
 
+/** Events of a BeamServer (see the class comment). */
+export interface BeamServerEvents {
+  error: [err: Error];
+  shutdown: [];
+  authFailure: [failure: AuthFailure];
+  denied: [address: string];
+}
+
 /**
  * A RESP server over TCP or a unix socket. Serves one shared Context by default; with
  * `contextPerConnection` each connection gets a fresh Context (and Dispatcher), torn down on close.
@@ -83,7 +89,7 @@ interface Served {
  * 'shutdown' listener the server then closes itself), 'authFailure' (AuthFailure) for every failed or throttled
  * AUTH, and 'denied' (address) for a client refused by protected mode.
  */
-export class BeamServer extends EventEmitter {
+export class BeamServer extends TypedEventEmitter<BeamServerEvents> {
   readonly config: ServerConfig;
   readonly registry = new ClientRegistry();
   readonly auth: Authenticator;
@@ -118,6 +124,7 @@ export class BeamServer extends EventEmitter {
       ...(opts.requireAuth ? { requireAuth: true } : {}),
       ...(opts.authThrottle !== undefined ? { throttle: opts.authThrottle } : {}),
       onFailure: (f) => this.emit('authFailure', f),
+      catalog: () => aclCatalog(this.dispatchers()[0]?.dispatcher),
     });
     if (opts.limits?.maxBulkLength !== undefined) this.config.set('proto-max-bulk-len', String(opts.limits.maxBulkLength));
     if (opts.limits?.maxQueryBuffer !== undefined) this.config.set('client-query-buffer-limit', String(opts.limits.maxQueryBuffer));
@@ -137,7 +144,7 @@ export class BeamServer extends EventEmitter {
     });
     const self = this;
     this.monitors = new Monitors((active) => {
-      for (const s of this.dispatchers()) s.dispatcher.onExecuted = active ? this.monitors.feed : null;
+      for (const s of this.dispatchers()) trackingFor(s.dispatcher).setMonitorFeed(active ? this.monitors.feed : null);
     });
     this.env = {
       serverName: opts.serverName ?? 'redis',
@@ -148,7 +155,9 @@ export class BeamServer extends EventEmitter {
       databases: opts.contextOptions?.databases ?? 16,
       monitors: this.monitors,
       auth: this.auth,
-      ...(opts.scriptMinStopMs !== undefined ? { scriptMinStopMs: opts.scriptMinStopMs } : {}),
+      serveWhileBusy(d, caller) {
+        self.serveWhileBusy(d, caller);
+      },
       shutdown() {
         self.emit('shutdown');
         if (self.listenerCount('shutdown') === 0) void self.close();
@@ -169,6 +178,32 @@ export class BeamServer extends EventEmitter {
     this.idleTimer = setInterval(() => this.closeIdle(), 1000);
     this.idleTimer.unref();
     this.net.on('error', (e) => this.emit('error', e));
+  }
+
+  /**
+   * New certificate (TLS servers only) and named users for the connections accepted from now on (SIGHUP): the
+   * connections already open keep their TLS session and their authentication.
+   */
+  reloadSecurity(opts: { tls?: BeamServerTlsOptions; users?: Iterable<[string, string]> }): void {
+    if (opts.tls !== undefined) {
+      if (!(this.net instanceof tls.Server)) throw new TypeError('reloadSecurity: this server was not started with TLS');
+      this.net.setSecureContext({ key: opts.tls.key, cert: opts.tls.cert, ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}) });
+    }
+    if (opts.users !== undefined) this.auth.setUsers(opts.users);
+  }
+
+  private lastBusyPoll = 0;
+
+  /**
+   * Redis' processEventsWhileBlocked for a script past busy-reply-threshold (at most every 5 ms): the other idle
+   * plain-socket clients of that dispatcher get their requests read and answered now (BUSY, or SCRIPT KILL & co.).
+   * New connections and TLS clients wait until the script ends.
+   */
+  private serveWhileBusy(d: Dispatcher, caller: DispatchClient): void {
+    const now = Date.now();
+    if (now - this.lastBusyPoll < 5) return;
+    this.lastBusyPoll = now;
+    for (const conn of [...this.connections]) if (conn.dispatcher === d && conn.client !== caller) conn.pollWhileBusy();
   }
 
   /** Runs `fn` for the shared dispatcher now and for every dispatcher created later. */
@@ -208,6 +243,7 @@ export class BeamServer extends EventEmitter {
       ...(this.opts.reservedPrefixes ? { reservedPrefixes: this.opts.reservedPrefixes } : {}),
     });
     dispatcher.register(serverCommands({ env: this.env, dispatcher, context }));
+    dispatcher.aclCheck = (c, spec, argv, where, logAs) => aclCheck(this.auth.acl, c, spec, argv, where, logAs);
     dispatcher.register(replicationCommands(replicationFor(context, this.opts.replication, this.config)));
     dispatcher.register(this.extraCommands);
     for (const f of this.extraFilters) dispatcher.addFilter(f);
@@ -217,7 +253,7 @@ export class BeamServer extends EventEmitter {
     context.streamLimits.maxBytes = Number(this.config.get('stream-node-max-bytes'));
     const detach = attachKeyspaceNotifier(context, dispatcher.hub, this.config);
     for (const fn of this.setups) fn(dispatcher, context);
-    if (this.monitors.size > 0) dispatcher.onExecuted = this.monitors.feed;
+    if (this.monitors.size > 0) trackingFor(dispatcher).setMonitorFeed(this.monitors.feed);
     return { dispatcher, context, detach, owned };
   }
 

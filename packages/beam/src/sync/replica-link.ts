@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
 import { ReplicationError } from './errors.js';
 import type { ReplicationFeed } from './propagation.js';
@@ -67,6 +67,13 @@ function parseInteger(b: Buffer | undefined): number | null {
   return /^-?\d{1,18}$/.test(s) ? Number(s) : null;
 }
 
+/** Events of a ReplicaLink. */
+export interface ReplicaLinkEvents {
+  online: [];
+  ack: [offset: number];
+  close: [error?: ReplicationError];
+}
+
 /**
  * The master side of one replica connection, independent of the server: the server hands it the commands read
  * from that connection (`handleCommand`) and a sink to write to.
@@ -83,7 +90,7 @@ function parseInteger(b: Buffer | undefined): number | null {
  *
  * Events: 'online' (), 'ack' (offset: number), 'close' (error?: ReplicationError).
  */
-export class ReplicaLink extends EventEmitter {
+export class ReplicaLink extends TypedEventEmitter<ReplicaLinkEvents> {
   state: ReplicaState = 'handshake';
   listeningPort: number | null = null;
   ipAddress: string | null = null;

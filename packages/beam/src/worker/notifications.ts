@@ -6,7 +6,7 @@
  *
  * Events: 'message' (channel: string, message: Buffer), 'config' (node, flags), 'warning' (text).
  */
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { Redis } from 'ioredis';
 import { mergeNotifyFlags, missingNotifyFlags, NOTIFY_FLAGS } from './keys.js';
 import { isCluster, type RedisLike } from './target.js';
@@ -18,7 +18,14 @@ function nodeName(r: Redis): string {
   return o.path ? `unix:${o.path}` : `${o.host}:${o.port}`;
 }
 
-export class Notifications extends EventEmitter {
+/** Events of Notifications. */
+export interface NotificationsEvents {
+  message: [channel: string, message: Buffer];
+  config: [node: string, flags: string];
+  warning: [text: string];
+}
+
+export class Notifications extends TypedEventEmitter<NotificationsEvents> {
   private readonly subscribers = new Map<string, Redis>();
   private readonly channels = new Set<string>();
   private closed = false;

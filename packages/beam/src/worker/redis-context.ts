@@ -3,8 +3,8 @@
  * the engine reacts to come from Redis' keyspace notifications (relayed by the worker with `emitKeyspace`).
  * The engine's logic is unchanged; only its door to the data is different.
  */
-import { EventEmitter } from 'node:events';
-import type { ClientState, KeyspaceEvent } from '../context/api.js';
+import { TypedEventEmitter } from '@beamgate/base';
+import type { ClientState, FlushEvent, KeyspaceEvent } from '../context/api.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import type { JobContext } from '../jobs/store.js';
 import { isCluster, type RedisLike } from './target.js';
@@ -16,7 +16,13 @@ function isReplyError(e: unknown): e is Error {
   return e instanceof Error && e.name === 'ReplyError';
 }
 
-export class RedisJobContext extends EventEmitter implements JobContext {
+/** Events of a RedisJobContext: what JobContext promises. */
+export interface RedisJobContextEvents {
+  keyspace: [event: KeyspaceEvent];
+  flush: [event: FlushEvent];
+}
+
+export class RedisJobContext extends TypedEventEmitter<RedisJobContextEvents> implements JobContext {
   private ids = 0;
   private readonly cluster: boolean;
 

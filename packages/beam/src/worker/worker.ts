@@ -7,7 +7,7 @@
  * Events: 'claim' (id), 'exit' (id, status), 'reaped' (id, wid), 'lease-lost' (wid), 'registered' (wid),
  * 'config' (node, flags), 'warning' (text).
  */
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { JobEngine } from '../jobs/engine.js';
@@ -39,7 +39,18 @@ export interface WorkerOptions extends Omit<JobEngineOptions, 'shared'> {
 /** How long a started job whose name this worker cannot read waits before it is taken anyway (see mayTake). */
 const NAMELESS_GRACE_MS = 2000;
 
-export class BeamWorker extends EventEmitter {
+/** Events of a BeamWorker (see the file comment). */
+export interface BeamWorkerEvents {
+  claim: [id: number];
+  exit: [id: number, status: number];
+  reaped: [id: number, wid: string];
+  'lease-lost': [wid: string];
+  registered: [wid: string];
+  config: [node: string, flags: string];
+  warning: [text: string];
+}
+
+export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
   readonly engine: JobEngine;
   readonly redis: RedisLike;
   /** Lease and catalog only: renewals never queue behind job traffic. */

@@ -70,15 +70,15 @@ describe('cli: beam serve over TLS', function () {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('--help lists the TLS flags; --tls-cert needs --tls-key', async () => {
+  it('--help lists the TLS flags (the names beep and beamgate use); --cert needs --key, also under its old name', async () => {
     const h = await beam(['serve', '--help']);
     expect(h.code).to.equal(0);
-    for (const f of ['--tls-cert FILE', '--tls-key FILE', '--tls-self-signed', '--requirepass PW']) expect(h.stdout).to.include(f);
+    for (const f of ['--tls ', '--cert FILE', '--key FILE', '--cacert FILE', '--requirepass PW']) expect(h.stdout).to.include(f);
     const r = await beam(['run', '--help']);
     for (const f of ['--tls ', '--cacert FILE', '--sni NAME', '--insecure', 'rediss://']) expect(r.stdout).to.include(f);
     const bad = await beam(['serve', '--tls-cert', '/nonexistent.pem']);
     expect(bad.code).to.equal(2);
-    expect(bad.stderr).to.match(/--tls-cert and --tls-key go together/);
+    expect(bad.stderr).to.match(/--cert and --key go together/);
   });
 
   describe('--tls-self-signed --requirepass', () => {

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
-import { hasRedisServer, RespConn, startRedis, words, type Parsed } from '../context/helpers.js';
-import { startServer } from './helpers.js';
-import type { BeamServer } from '../../src/server/server.js';
+import { words, type Parsed } from '../context/helpers.js';
+import { differentialPair } from './helpers.js';
 
 /**
  * `beam serve` and a real redis-server 7 get the same command lines over RESP and must answer the same: scripting,
@@ -89,33 +87,11 @@ function sortDeep(p: Parsed): Parsed {
 /** Script error texts embed the script's sha and line: identical on both. Nothing to normalize but the wording. */
 describe('server differential vs real redis-server: scripting, functions, bits, SORT, HLL, GEO, DUMP', function () {
   this.timeout(60000);
-  let redis: { proc: ChildProcess; port: number } | undefined;
-  let theirs: RespConn | undefined;
-  let ours: RespConn | undefined;
-  let server: BeamServer | undefined;
-
-  before(async function () {
-    if (!hasRedisServer()) {
-      this.skip(); // redis-server is not installed: nothing to compare against
-      return;
-    }
-    redis = await startRedis();
-    theirs = await RespConn.connect(redis.port);
-    let port: number;
-    ({ server, port } = await startServer());
-    ours = await RespConn.connect(port);
-  });
-
-  after(async () => {
-    theirs?.close();
-    ours?.close();
-    redis?.proc.kill();
-    await server?.close();
-  });
+  const pair = differentialPair();
 
   SEQUENCES.forEach((seq, n) => {
     it(`sequence ${n}: ${seq[0]!.slice(0, 60)} ...`, async () => {
-      for (const c of [theirs!, ours!]) {
+      for (const c of [pair.theirs, pair.ours]) {
         await c.send(words('FLUSHALL'));
         await c.send(words('SCRIPT FLUSH'));
         await c.send(words('FUNCTION FLUSH'));
@@ -124,8 +100,8 @@ describe('server differential vs real redis-server: scripting, functions, bits, 
         const mode = raw[0] === '~' || raw[0] === '!' ? raw[0] : '';
         const line = mode ? raw.slice(1) : raw;
         const argv = words(line);
-        const a = await theirs!.send(argv);
-        const b = await ours!.send(argv);
+        const a = await pair.theirs.send(argv);
+        const b = await pair.ours.send(argv);
         if (mode === '!') continue;
         if (mode === '~') expect(sortDeep(b), line).to.deep.equal(sortDeep(a));
         else expect(b, line).to.deep.equal(a);
@@ -148,7 +124,7 @@ describe('server differential vs real redis-server: scripting, functions, bits, 
   ];
   for (const [what, setup, check] of VALUES) {
     it(`DUMP/RESTORE round trips a ${what} both ways between Beam and redis-server`, async () => {
-      for (const [src, dst] of [[ours!, theirs!], [theirs!, ours!]] as const) {
+      for (const [src, dst] of [[pair.ours, pair.theirs], [pair.theirs, pair.ours]] as const) {
         await src.send(words('FLUSHALL'));
         await dst.send(words('FLUSHALL'));
         for (const s of setup) await src.send(words(s));
@@ -162,15 +138,15 @@ describe('server differential vs real redis-server: scripting, functions, bits, 
   }
 
   it('refuses a payload with a wrong checksum or a newer RDB version, as redis-server does', async () => {
-    await ours!.send(words('SET k v'));
-    const good = Buffer.from((await ours!.send(words('DUMP k'))) as string, 'latin1');
+    await pair.ours.send(words('SET k v'));
+    const good = Buffer.from((await pair.ours.send(words('DUMP k'))) as string, 'latin1');
     const badCrc = Buffer.from(good);
     badCrc[badCrc.length - 1]! ^= 0xff;
     const newer = Buffer.from(good);
     newer[newer.length - 10] = 99;
     for (const p of [badCrc, newer, Buffer.from('xx')]) {
-      const a = await theirs!.send([Buffer.from('RESTORE'), Buffer.from('k2'), Buffer.from('0'), p]);
-      const b = await ours!.send([Buffer.from('RESTORE'), Buffer.from('k2'), Buffer.from('0'), p]);
+      const a = await pair.theirs.send([Buffer.from('RESTORE'), Buffer.from('k2'), Buffer.from('0'), p]);
+      const b = await pair.ours.send([Buffer.from('RESTORE'), Buffer.from('k2'), Buffer.from('0'), p]);
       expect(b).to.deep.equal(a);
     }
   });

@@ -1,6 +1,8 @@
 import net from 'node:net';
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type BeamServer, type BeamServerOptions } from '../../src/server/server.js';
+import { hasRedisServer, RespConn, startRedis } from '../context/helpers.js';
 
 export async function startServer(opts: BeamServerOptions = {}): Promise<{ server: BeamServer; port: number }> {
   const server = createServer({ host: '127.0.0.1', port: 0, contextOptions: { activeExpireInterval: 0 }, ...opts });
@@ -93,4 +95,38 @@ export function runCli(cmd: string, args: string[], timeoutMs = 30000): Promise<
       else reject(new Error(`${cmd} exited with ${code}: ${err}${out}`));
     });
   });
+}
+
+/** One RESP2 connection to a Beam server and one to a real redis-server, for differential tests. */
+export interface DifferentialPair {
+  ours: RespConn;
+  theirs: RespConn;
+}
+
+/**
+ * Registers mocha hooks (call inside `describe`) that start both servers for the whole suite and stop them after;
+ * the suite is skipped when redis-server is not installed (nothing to compare against).
+ */
+export function differentialPair(): DifferentialPair {
+  const pair = {} as DifferentialPair;
+  let redis: { proc: ChildProcess; port: number } | undefined;
+  let server: BeamServer | undefined;
+  before(async function () {
+    if (!hasRedisServer()) {
+      this.skip();
+      return;
+    }
+    redis = await startRedis();
+    pair.theirs = await RespConn.connect(redis.port);
+    let port: number;
+    ({ server, port } = await startServer());
+    pair.ours = await RespConn.connect(port);
+  });
+  after(async () => {
+    pair.theirs?.close();
+    pair.ours?.close();
+    redis?.proc.kill();
+    await server?.close();
+  });
+  return pair;
 }

@@ -29,8 +29,9 @@ export async function spawnWorker(args: string[]): Promise<WorkerProcess> {
         const line = rest.slice(0, nl);
         rest = rest.slice(nl + 1);
         lines.push(line);
-        const m = /"msg":"worker ready","worker":"([^"]+)"/.exec(line);
-        if (m) resolve(m[1]!);
+        if (!line.startsWith('{')) continue;
+        const rec = JSON.parse(line) as { msg?: string; worker?: string };
+        if (rec.msg === 'worker ready' && rec.worker !== undefined) resolve(rec.worker);
       }
     });
     proc.once('exit', (code) => reject(new Error(`beam worker exited (${code}): ${lines.join('\n')}`)));

@@ -14,7 +14,7 @@ describe('beam worker behind Redis Sentinel', function () {
     const sentinels = [{ host: '127.0.0.1', port: setup.sentinel.port }];
     worker = await BeamWorker.start({ target: { kind: 'sentinel', sentinels, name: setup.name }, leaseMs: 3000 });
     r = new Redis({ sentinels, name: setup.name, maxRetriesPerRequest: null, failoverDetector: true, reconnectOnError: () => 2 });
-    for (const e of ['claim', 'exit', 'warning', 'lease-lost', 'registered', 'config']) worker.on(e, (...a: unknown[]) => process.env['DEBUG_WORKER'] && console.log(e, ...a));
+    for (const e of ['claim', 'exit', 'warning', 'lease-lost', 'registered', 'config'] as const) worker.on(e, (...a: unknown[]) => process.env['DEBUG_WORKER'] && console.log(e, ...a));
   });
 
   after(async () => {

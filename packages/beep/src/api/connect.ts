@@ -1,5 +1,5 @@
 /** Public entry points: listen(), listenOn(), connect(), createSession(). */
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
@@ -122,11 +122,19 @@ export interface ListenOptions extends PeerOptions, ListenerSecurityOptions {
 /** Listener sessions with no channel that receive nothing for this long are closed (idleTimeout). */
 export const DEFAULT_LISTENER_IDLE_TIMEOUT = 300_000;
 
+/** Events of a Listener. */
+export interface ListenerEvents {
+  /** A connection was accepted; its greeting is already on its way. */
+  session: [session: Session];
+  /** A server error (only emitted when a listener is attached). */
+  error: [err: Error];
+}
+
 /**
  * A BEEP listener. Events: `session` (session: Session) for every accepted connection (its greeting is already on
  * its way), `error` (err) for server errors.
  */
-export class Listener extends EventEmitter {
+export class Listener<A extends net.AddressInfo | string = net.AddressInfo | string> extends TypedEventEmitter<ListenerEvents> {
   /** Live sessions. */
   readonly sessions = new Set<Session>();
   /** TLS/SASL policy and profiles, when `tls`, `sasl` or `require` was given. */
@@ -170,9 +178,14 @@ export class Listener extends EventEmitter {
     return session;
   }
 
-  /** The bound address (`{ address, port, family }` for TCP, the path for unix sockets). */
-  address(): net.AddressInfo | string | null {
-    return this.server.address();
+  /**
+   * The bound address: `{ address, port, family }` for TCP, the path for a unix socket (`listen()` types it from
+   * its options). Throws BeepClosedError (BEEP_LISTENER_CLOSED) when the server is not bound (closed).
+   */
+  address(): A {
+    const a = this.server.address();
+    if (a === null) throw new BeepClosedError('BEEP_LISTENER_CLOSED', 'listener is not bound (closed, or not listening yet)');
+    return a as A;
   }
 
   /**
@@ -201,6 +214,9 @@ export function listenOn(server: net.Server, opts: ListenOptions = {}, event = '
 }
 
 /** Listen for BEEP sessions on TCP (default host 127.0.0.1) or a unix socket `path`. */
+export async function listen(opts: ListenOptions & { path: string }): Promise<Listener<string>>;
+export async function listen(opts?: ListenOptions & { path?: undefined }): Promise<Listener<net.AddressInfo>>;
+export async function listen(opts?: ListenOptions): Promise<Listener>;
 export async function listen(opts: ListenOptions = {}): Promise<Listener> {
   const server = net.createServer();
   const listener = new Listener(server, opts);

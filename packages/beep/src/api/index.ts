@@ -20,3 +20,6 @@ export type {
   StartInfo,
 } from '../session/types.js';
 export { bindSession, DuplexBinding } from '../transport/duplex-binding.js';
+export type { ListenerEvents } from './connect.js';
+export type { SessionEvents } from '../session/session.js';
+export type { ChannelEvents } from '../session/channel.js';

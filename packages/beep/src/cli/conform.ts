@@ -1,4 +1,5 @@
 /** `beep conform`: check a live BEEP peer against the rules of test-vectors/rules.json. */
+import { LOG_LEVEL_FLAG } from '@beamgate/base';
 import { checkListener } from '../conform/check-listener.js';
 import { judgeInitiators } from '../conform/check-initiator.js';
 import { exitStatus, formatReport, type RuleReport } from '../conform/report.js';
@@ -37,6 +38,7 @@ export const CONFORM_SPEC: CommandSpec = {
     vectors: { type: 'string', arg: 'DIR', help: 'test-vectors directory (default the repository copy)' },
     json: { type: 'boolean', help: 'print the report as one JSON object' },
     verbose: { type: 'boolean', short: 'v', help: 'print every vector as it runs (stderr) and every failure' },
+    ...LOG_LEVEL_FLAG,
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
   notes: 'Exit status: 0 when every applicable MUST rule holds, 1 when one fails, 2 usage or connection error.',

@@ -4,6 +4,7 @@
  * each channel is closed before the session.
  */
 import net from 'node:net';
+import { parseTarget as parseTargetText } from '@beamgate/base';
 import { connect } from '../api/connect.js';
 import type { Channel } from '../session/channel.js';
 import type { IncomingMessage } from '../session/message.js';
@@ -12,7 +13,8 @@ import { BeepErrReply } from '../session/reply-sinks.js';
 import { TEST_PROFILE_URIS, testProfileUri } from '../testing/test-profiles.js';
 import { intOpt, parseCommand, peerOptionsFrom, PEER_OPTIONS, stringOpt, UsageError, type CommandSpec } from './options.js';
 import { traceDuplex } from './trace.js';
-import { CONNECT_SECURITY_OPTIONS, connectSecurityFrom } from './security-flags.js';
+import { CONNECT_SECURITY_OPTIONS, CONNECT_SECURITY_RENAMES, connectSecurityFrom } from './security-flags.js';
+import { answerInput, JOB_PROFILE_URI, jobRequest } from './job-mode.js';
 import { WaitTimeoutError, within } from './wait-limit.js';
 
 /** Default of --timeout, in seconds. */
@@ -21,19 +23,24 @@ export const DEFAULT_CONNECT_TIMEOUT_S = 60;
 export const CONNECT_SPEC: CommandSpec = {
   name: 'connect',
   usage:
-    'beep connect HOST:PORT --profile URI|echo|ans|sink [--content XML] [--msg DATA ... | --stdin [--max-stdin BYTES]]\n' +
-    '       [--count N --size S --channels C] [--timeout SECONDS]',
+    'beep connect TARGET --profile URI|echo|ans|sink [--content XML] [--msg DATA ... | --stdin [--max-stdin BYTES]]\n' +
+    '       [--count N --size S --channels C] [--timeout SECONDS]\n' +
+    '       beep connect TARGET --profile job --content \'<job name="cat"><arg>cat</arg></job>\' [--msg XML ...] [--stdin]',
   summary:
-    'Start a channel and send the messages in order: RPY and ANS bodies go to stdout, an ERR (code and text) to\n' +
-    'stderr with exit status 1. With --count, send N messages instead and print the throughput.',
+    'TARGET is HOST:PORT, beep://HOST:PORT or beeps://HOST:PORT (TLS first). Start a channel and send the messages\n' +
+    'in order: RPY bodies and ANS bodies (as they come) go to stdout, an ERR (code and text) to stderr with exit\n' +
+    'status 1. With --count, send N messages instead and print the throughput.\n' +
+    'With --profile job (the gateway\'s urn:beamgate:profile:job): the messages default to <run/>, job output\n' +
+    'stream 1 goes to stdout and 2 to stderr as it comes, --stdin answers the gateway\'s <input/>, and the exit\n' +
+    'status is the job\'s.',
   options: {
     unix: { type: 'string', arg: 'PATH', help: 'connect to a unix socket instead of HOST:PORT' },
     profile: { type: 'string', arg: 'URI', help: 'profile URI, or echo, ans, sink for the test profiles' },
     msg: { type: 'string', short: 'm', multiple: true, arg: 'DATA', help: 'message body (default empty); repeat to send several, in order' },
-    content: { type: 'string', arg: 'TEXT', help: 'content to piggyback in the start (e.g. an XML element), sent as CDATA' },
+    content: { type: 'string', arg: 'TEXT', help: 'content to piggyback in the start (e.g. an XML element), sent as CDATA (alias --start-content)' },
     serverName: { type: 'string', arg: 'NAME', help: "the start's serverName attribute (RFC 3080 §2.3.1.2)" },
     timeout: { type: 'string', short: 't', arg: 'SECONDS', help: 'limit on every wait for the peer (default 60); exit 2 when it passes' },
-    stdin: { type: 'boolean', help: 'read the message body from stdin' },
+    stdin: { type: 'boolean', help: 'read the message body from stdin (--profile job: stream it as the job\'s input)' },
     'max-stdin': { type: 'string', arg: 'BYTES', help: 'refuse a --stdin body larger than this (default 64M; it is held in memory)' },
     count: { type: 'string', short: 'n', arg: 'N', help: 'throughput mode: send N messages in total' },
     size: { type: 'string', short: 's', arg: 'BYTES', help: 'throughput mode: body size of each message (default 100)' },
@@ -43,20 +50,23 @@ export const CONNECT_SPEC: CommandSpec = {
     ...CONNECT_SECURITY_OPTIONS,
     ...PEER_OPTIONS,
   },
+  renames: { ...CONNECT_SECURITY_RENAMES, 'start-content': 'content' },
   notes:
-    'Exit status: 0 success, 1 ERR reply or failed exchange, 2 usage or connection error or timeout.\n' +
+    'Exit status: 0 success, 1 ERR reply or failed exchange, 2 usage or connection error or timeout;\n' +
+    'with --profile job, the job\'s exit status.\n' +
     'A trailing newline is added only when stdout is a terminal and the output does not end with one.',
 };
 
 type Target = { host: string; port: number } | { path: string };
 
-export function parseTarget(hostPort: string | undefined, unix: string | undefined): Target {
+/** TARGET (HOST:PORT, beep://, beeps:// or unix:PATH) or --unix PATH; `tls` for beeps://. */
+export function parseTarget(hostPort: string | undefined, unix: string | undefined): Target & { tls?: boolean } {
   if (unix !== undefined) return { path: unix };
-  if (hostPort === undefined) throw new UsageError('HOST:PORT (or --unix PATH) is required');
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(hostPort) ?? /^()()(\d{1,5})$/.exec(hostPort);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 1 && port <= 65535)) throw new UsageError(`expected HOST:PORT, got ${JSON.stringify(hostPort)}`);
-  return { host: m[1] || m[2] || '127.0.0.1', port };
+  if (hostPort === undefined) throw new UsageError('TARGET (HOST:PORT, beep://HOST:PORT or --unix PATH) is required');
+  const t = parseTargetText(hostPort, { schemes: ['beep', 'beeps'], defaultPort: 10288, what: 'TARGET' });
+  if (t.kind === 'unix') return { path: t.path };
+  if (t.port === 0) throw new UsageError('TARGET: port 0 is not a port to connect to');
+  return { host: t.host, port: t.port, ...(t.tls ? { tls: true } : {}) };
 }
 
 /** Default of --max-stdin: the body is sent as one message, so it is held in memory whole. */
@@ -216,12 +226,14 @@ export async function runConnect(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
   const target = parseTarget(positionals[0], stringOpt(values, 'unix'));
+  if (target.tls === true) values['tls'] = true;
   const profileArg = stringOpt(values, 'profile');
   if (profileArg === undefined) throw new UsageError('--profile is required');
-  const uri = testProfileUri(profileArg);
+  const jobMode = profileArg === 'job' || profileArg === JOB_PROFILE_URI;
+  const uri = jobMode ? JOB_PROFILE_URI : testProfileUri(profileArg);
   const count = intOpt(values, 'count', 1, Number.MAX_SAFE_INTEGER);
   const msgs = (values['msg'] as string[] | undefined) ?? [];
-  if (msgs.length > 0 && values['stdin'] === true) throw new UsageError('use either --msg or --stdin');
+  if (msgs.length > 0 && values['stdin'] === true && !jobMode) throw new UsageError('use either --msg or --stdin');
   if (count !== undefined && msgs.length + (values['stdin'] === true ? 1 : 0) > 0) throw new UsageError('--count sends its own messages: no --msg or --stdin');
   const content = stringOpt(values, 'content');
   const serverName = stringOpt(values, 'serverName');
@@ -238,7 +250,9 @@ export async function runConnect(argv: string[]): Promise<number> {
   if (security.sasl !== undefined) security.sasl.timeoutMs = timeoutMs;
   const sessionOpts = { ...peerOptionsFrom(values), ...security };
   const startOpts = { ...(content !== undefined ? { content } : {}), ...(serverName !== undefined ? { serverName } : {}) };
-  const bodies = values['stdin'] === true ? [await readStdin(maxStdin)] : (msgs.length > 0 ? msgs : ['']).map((m) => Buffer.from(m, 'utf8'));
+  const bodies = values['stdin'] === true && !jobMode
+    ? [await readStdin(maxStdin)]
+    : (msgs.length > 0 ? msgs : [jobMode ? '<run/>' : '']).map((m) => Buffer.from(m, 'utf8'));
 
   let sock: net.Socket;
   let session: Session;
@@ -271,6 +285,26 @@ export async function runConnect(argv: string[]): Promise<number> {
       } finally {
         clearInterval(watchdog);
       }
+    } else if (jobMode) {
+      const ch = await within(timeoutMs, 'start reply', session.startChannel(uri, startOpts));
+      channels.push(ch);
+      if (ch.startReplyContent !== undefined) process.stderr.write(`${ch.startReplyContent.toString('utf8')}\n`);
+      answerInput(ch, values['stdin'] === true ? (process.stdin as AsyncIterable<Buffer>) : undefined);
+      const sinks = {
+        stdout: (d: Buffer) => stdout.write(d),
+        stderr: (d: Buffer) => new Promise<void>((r) => (process.stderr.write(d) ? r() : process.stderr.once('drain', () => r()))),
+        note: (t: string) => void process.stderr.write(`${t}\n`),
+      };
+      for (const body of bodies) {
+        try {
+          status = (await jobRequest(ch, body, timeoutMs, sinks)) ?? status;
+        } catch (e) {
+          if (e instanceof WaitTimeoutError) throw e;
+          printErr(e);
+          status = 1;
+        }
+      }
+      if (values['stdin'] === true) process.stdin.destroy();
     } else {
       const ch = await within(timeoutMs, 'start reply', session.startChannel(uri, startOpts));
       channels.push(ch);

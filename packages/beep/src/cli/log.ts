@@ -1,10 +1,20 @@
-/** Structured log lines of the CLI: one JSON object per line on stderr. */
+/** The `beep` program's log: the shared logger of @beamgate/base (JSON lines on stderr, `name` "beep"). */
+import { createLogger, isLogLevel, UsageError, type LogFields, type Logger } from '@beamgate/base';
 import type { BeepError } from '../errors.js';
 
-export type LogFields = Record<string, unknown>;
+export type { LogFields };
 
-export function log(event: string, fields: LogFields = {}): void {
-  process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), event, ...fields }) + '\n');
+let logger: Logger = createLogger({ name: 'beep' });
+
+/** Apply `--log-level` (before the first line is written). */
+export function setLogLevel(level: string | undefined): void {
+  if (level === undefined) return;
+  if (!isLogLevel(level)) throw new UsageError(`--log-level: expected silent, error, warn, info or debug, got ${JSON.stringify(level)}`);
+  logger = createLogger({ name: 'beep', level });
+}
+
+export function log(msg: string, fields: LogFields = {}, level: 'error' | 'warn' | 'info' | 'debug' = 'info'): void {
+  logger.log(level, msg, fields);
 }
 
 /** A close reason as log fields: `{ reason: 'released' }` or the error's code and message. */

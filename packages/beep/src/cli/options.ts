@@ -4,16 +4,13 @@
  * map it in peerOptionsFrom().
  */
 import { parseArgs } from 'node:util';
+import { LOG_LEVEL_FLAG, renameFlags, UsageError, type FlagSpec } from '@beamgate/base';
 import type { PeerOptions } from '../api/connect.js';
+import { setLogLevel } from './log.js';
 
-export interface OptionSpec {
-  type: 'string' | 'boolean';
-  short?: string;
-  multiple?: boolean;
-  /** Placeholder in the help text, e.g. BYTES. */
-  arg?: string;
-  help: string;
-}
+export { UsageError };
+
+export type OptionSpec = FlagSpec;
 
 export interface CommandSpec {
   name: string;
@@ -22,6 +19,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** Extra help text printed after the options. */
   notes?: string;
+  /** Deprecated flag names still accepted (not in the help): old name -> current name. */
+  renames?: Record<string, string>;
 }
 
 export type OptionValues = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -32,12 +31,10 @@ export const PEER_OPTIONS: Record<string, OptionSpec> = {
   'max-message': { type: 'string', arg: 'BYTES', help: 'reassembly cap for one incoming message (default 16M)' },
   'max-frame': { type: 'string', arg: 'BYTES', help: 'largest frame payload we send (default 16384)' },
   trace: { type: 'boolean', help: 'print every frame header sent (>) and received (<) on stderr' },
+  ...LOG_LEVEL_FLAG,
   help: { type: 'boolean', short: 'h', help: 'show this help' },
+  version: { type: 'boolean', short: 'V', help: 'print the version' },
 };
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** Parse `argv` for one command. Returns undefined after printing the help when --help was given. */
 export function parseCommand(spec: CommandSpec, argv: string[]): { values: OptionValues; positionals: string[] } | undefined {
@@ -47,7 +44,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { values: Optio
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: spec.renames ? renameFlags(argv, spec.renames) : argv, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -55,6 +52,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { values: Optio
     process.stdout.write(helpText(spec));
     return undefined;
   }
+  setLogLevel(stringOpt(parsed.values as OptionValues, 'log-level'));
   return { values: parsed.values as OptionValues, positionals: parsed.positionals };
 }
 

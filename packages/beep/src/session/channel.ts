@@ -1,5 +1,5 @@
 /** The public face of one BEEP channel. */
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 
 import type { IncomingMessage, ReplySink, Responder } from './message.js';
 import type { EntityOptions, Payload } from './payload.js';
@@ -16,6 +16,11 @@ declare module './message.js' {
 export interface RequestOptions extends EntityOptions {
   /** Abort waiting: the promise rejects (the exchange still completes on the wire; its reply is discarded). */
   signal?: AbortSignal;
+}
+
+/** Events of a Channel. */
+export interface ChannelEvents {
+  close: [reason?: Error];
 }
 
 /** What a Channel shows of its session-side state. */
@@ -42,7 +47,7 @@ export interface ChannelPort {
  * the channel is closed or the session ended. Its `session` (the Session it belongs to) is declared by session.ts
  * (module augmentation), so that this file does not import session.ts, which imports it.
  */
-export class Channel extends EventEmitter {
+export class Channel extends TypedEventEmitter<ChannelEvents> {
   /** Piggybacked content of the peer's positive start reply (for channels we started), or undefined. */
   startReplyContent: Buffer | undefined;
 

@@ -4,7 +4,7 @@
  * transport/) from the Sender; Channel0 runs the channel-0 exchanges and ChannelTable keeps the channels. This
  * class holds the public API, the events, the greeting and tuning resets, timers, and the session's end.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEventEmitter } from '@beamgate/base';
 import { debuglog } from 'node:util';
 import { BeepClosedError, BeepError, BeepProtocolError, BeepReplyError, BeepUsageError } from '../errors.js';
 import { buildXmlEntity } from '../wire/mime.js';
@@ -61,6 +61,19 @@ export interface TuneOptions {
   localize?: readonly string[];
 }
 
+/** Events of a Session (see the class comment). */
+export interface SessionEvents {
+  greeting: [info: GreetingInfo];
+  channel: [channel: Channel];
+  close: [reason?: Error];
+  error: [err: Error];
+  /** `session.authenticatedIdentity` changed (SASL, or cleared by a tuning reset); details: the SASL exchange's. */
+  identity: [
+    identity: string | undefined,
+    details?: { mechanism: string; authcid: string; authzid: string | undefined; identity: string; trace?: string },
+  ];
+}
+
 /**
  * A BEEP session. Events:
  * - `greeting` (info: GreetingInfo) when the peer's greeting arrived (again after each tuning reset);
@@ -68,7 +81,7 @@ export interface TuneOptions {
  * - `close` (reason?: Error) once, when the session ended (no reason after an orderly release);
  * - `error` (err: Error) only when a listener is attached: the same reason as `close` when it is an error.
  */
-export class Session extends EventEmitter {
+export class Session extends TypedEventEmitter<SessionEvents> {
   readonly role: Role;
   readonly limits: ResolvedLimits;
   /** Profiles offered and accepted, by URI. Replaced by `tune({ profiles })`. */

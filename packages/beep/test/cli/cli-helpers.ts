@@ -27,7 +27,7 @@ export function runBeep(args: string[], input?: Buffer): Promise<RunResult> {
 }
 
 export interface LogLine {
-  event: string;
+  msg: string;
   [k: string]: unknown;
 }
 
@@ -72,7 +72,7 @@ export async function startListen(args: string[] = []): Promise<{ proc: ListenPr
   const child = spawn(process.execPath, [MAIN, 'listen', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const proc = new ListenProcess(child);
   const l = await Promise.race([
-    proc.waitFor((x) => x.event === 'listening'),
+    proc.waitFor((x) => x.msg === 'listening'),
     proc.exited.then((c) => {
       throw new Error(`beep listen exited with ${c}`);
     }),

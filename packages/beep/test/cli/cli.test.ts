@@ -94,9 +94,9 @@ describe('cli: beep listen + beep connect', function () {
     expect(res['errors']).to.equal(0);
     expect(res['msgsPerSec']).to.be.greaterThan(0);
     // The listener saw 100 channels of the newest session.
-    const opens = proc.lines.filter((l) => l.event === 'session.open');
+    const opens = proc.lines.filter((l) => l.msg === 'session.open');
     const sid = opens[opens.length - 1]?.['session'];
-    const chans = proc.lines.filter((l) => l.event === 'channel.open' && l['session'] === sid);
+    const chans = proc.lines.filter((l) => l.msg === 'channel.open' && l['session'] === sid);
     expect(chans.length).to.equal(100);
   });
 
@@ -110,8 +110,8 @@ describe('cli: beep listen + beep connect', function () {
 
   it('logs session open and close with the reason', async () => {
     await runBeep(['connect', target, '--profile', 'sink', '--msg', 'x']);
-    const open = proc.lines.filter((l) => l.event === 'session.open').pop();
-    const closed = await proc.waitFor((l) => l.event === 'session.close' && l['session'] === open?.['session']);
+    const open = proc.lines.filter((l) => l.msg === 'session.open').pop();
+    const closed = await proc.waitFor((l) => l.msg === 'session.close' && l['session'] === open?.['session']);
     expect(closed['reason']).to.equal('released');
   });
 });
@@ -124,8 +124,8 @@ describe('cli: beep listen shutdown', function () {
     try {
       const r = await runBeep(['connect', `127.0.0.1:${port}`, '--profile', 'echo', '--msg', 'x']);
       expect(r.code, r.stderr).to.equal(0);
-      await proc.waitFor((l) => l.event === 'session.close');
-      expect(proc.lines.filter((l) => l.event === 'channel.open')).to.have.length(0);
+      await proc.waitFor((l) => l.msg === 'session.close');
+      expect(proc.lines.filter((l) => l.msg === 'channel.open')).to.have.length(0);
     } finally {
       await proc.stop();
     }
@@ -138,7 +138,7 @@ describe('cli: beep listen shutdown', function () {
     const { proc } = await startListen(['--profile', 'echo']);
     const code = await proc.stop('SIGINT');
     expect(code).to.equal(0);
-    expect(proc.lines.map((l) => l.event)).to.include.members(['shutdown', 'stopped']);
+    expect(proc.lines.map((l) => l.msg)).to.include.members(['shutdown', 'stopped']);
   });
 
   it('serves on a unix socket', async function () {
@@ -147,7 +147,7 @@ describe('cli: beep listen shutdown', function () {
     const { ListenProcess, MAIN } = await import('./cli-helpers.js');
     const proc = new ListenProcess(spawn(process.execPath, [MAIN, 'listen', '--unix', path], { stdio: ['ignore', 'ignore', 'pipe'] }));
     try {
-      await proc.waitFor((l) => l.event === 'listening');
+      await proc.waitFor((l) => l.msg === 'listening');
       const r = await runBeep(['connect', '--unix', path, '--profile', 'echo', '--msg', 'over unix']);
       expect(r.stdout.toString()).to.equal('over unix');
     } finally {

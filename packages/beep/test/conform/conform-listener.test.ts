@@ -65,7 +65,7 @@ describe('beep conform against a listener', function () {
         let out = '';
         child.stderr?.on('data', (d: Buffer) => {
           out += d.toString();
-          const m = /"event":"listening".*?"port":(\d+)/.exec(out);
+          const m = /^{.*"port":(\d+).*"msg":"listening"}$/m.exec(out);
           if (m) resolve(Number(m[1]));
         });
         child.once('exit', (code) => reject(new Error(`beep listen exited (${code}): ${out}`)));

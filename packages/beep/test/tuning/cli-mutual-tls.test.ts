@@ -38,7 +38,7 @@ describe('tuning: mutual TLS from the CLI (beep listen --tls-client-ca, beep con
     expect(r.stderr).to.equal('');
     expect(r.code).to.equal(0);
     expect(r.stdout.toString()).to.equal('mutual');
-    const auth = await proc.waitFor((l) => l.event === 'session.auth');
+    const auth = await proc.waitFor((l) => l.msg === 'session.auth');
     expect(auth['identity']).to.equal('CN=bob');
     expect(auth['mechanism']).to.equal('EXTERNAL');
   });

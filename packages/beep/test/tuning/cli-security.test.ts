@@ -10,7 +10,7 @@ describe('tuning: beep listen/connect security flags', function () {
     const r = await startListen(['--profile', 'echo', '--tls-self-signed', '--sasl-user', 'bob:secret']);
     proc = r.proc;
     target = `127.0.0.1:${r.port}`;
-    const listening = proc.lines.find((l) => l.event === 'listening');
+    const listening = proc.lines.find((l) => l.msg === 'listening');
     expect(listening?.['fingerprint256']).to.match(/^[0-9A-F:]+$/);
   });
 
@@ -23,7 +23,7 @@ describe('tuning: beep listen/connect security flags', function () {
     expect(r.stderr).to.equal('');
     expect(r.code).to.equal(0);
     expect(r.stdout.toString()).to.equal('secured');
-    const auth = await proc.waitFor((l) => l.event === 'session.auth');
+    const auth = await proc.waitFor((l) => l.msg === 'session.auth');
     expect(auth['identity']).to.equal('bob');
     expect(auth['mechanism']).to.equal('PLAIN');
   });

@@ -62,10 +62,13 @@ export function toValue(r: Reply): Value {
 }
 
 /** The access policy on the context's RESP clients; `trusted` holds the BEEP job channels' clients. */
-function accessFilter(dispatcher: Dispatcher, access: AccessConfig, trusted: WeakSet<DispatchClient>): CommandFilter {
+function accessFilter(dispatcher: Dispatcher, policy: { access: AccessConfig | undefined }, trusted: WeakSet<DispatchClient>): CommandFilter {
   let reader: DispatchClient | undefined;
   return respAccessFilter({
-    access,
+    // Read at every command: a SIGHUP reload (reloadAccess) replaces the rules.
+    get access() {
+      return policy.access;
+    },
     trusted: (c) => trusted.has(c),
     identity: (c) => (c.user === 'default' ? undefined : c.user),
     jobName: (id) => {
@@ -149,7 +152,7 @@ export class EmbeddedBackend implements Backend {
   private readonly trusted: WeakSet<DispatchClient>;
   private closing = false;
 
-  private constructor(server: BeamServer, engine: JobEngine, trusted: WeakSet<DispatchClient>) {
+  private constructor(server: BeamServer, engine: JobEngine, trusted: WeakSet<DispatchClient>, private readonly policy: { access: AccessConfig | undefined }) {
     this.server = server;
     this.engine = engine;
     this.dispatcher = server.dispatcher!;
@@ -161,6 +164,7 @@ export class EmbeddedBackend implements Backend {
     let engine: JobEngine | undefined;
     let server: BeamServer;
     const trusted = new WeakSet<DispatchClient>();
+    const policy = { access: opts.access };
     try {
       server = createServer({
         ...(opts.resp ? { host: opts.resp.host, port: opts.resp.port } : {}),
@@ -170,7 +174,7 @@ export class EmbeddedBackend implements Backend {
         ...(opts.authThrottle !== undefined ? { authThrottle: opts.authThrottle } : {}),
         setup: (dispatcher, context) => {
           // Before the job engine's filter, which claims a start as soon as it accepts it.
-          if (opts.access !== undefined) dispatcher.addFilter(accessFilter(dispatcher, opts.access, trusted));
+          dispatcher.addFilter(accessFilter(dispatcher, policy, trusted));
           engine = attachJobs(context, { dispatcher, exec: opts.exec ?? [], handlers: opts.handlers ?? {}, ...(opts.jobLimits ? { limits: opts.jobLimits } : {}) });
         },
       });
@@ -192,9 +196,14 @@ export class EmbeddedBackend implements Backend {
         throw new GatewayStartError(`cannot open the RESP listener on ${formatAddress(opts.resp)}: ${(e as Error).message}`, { cause: e });
       }
     }
-    const backend = new EmbeddedBackend(server, engine, trusted);
+    const backend = new EmbeddedBackend(server, engine, trusted, policy);
     backend.secure(opts);
     return backend;
+  }
+
+  /** New access rules for jobs created or started over RESP from now on (SIGHUP). */
+  reloadAccess(access: AccessConfig | undefined): void {
+    this.policy.access = access;
   }
 
   /** SHUTDOWN refused; AUTH failures and protected-mode refusals reported. */

@@ -1,10 +1,17 @@
 /** Command-line parsing and help texts of `beamgate` (docs/gateway.md §6). Pure: returns values, prints nothing. */
 import { parseArgs } from 'node:util';
+import { parseTarget, renameFlags } from '@beamgate/base';
 import { ConfigError } from '../errors.js';
 import { parseAddress, type Address, type ServeFlags } from '../config.js';
 import { SECURITY_FLAG_NAMES, SECURITY_FLAG_OPTIONS } from '../security-config.js';
 import { SCALE_FLAG_OPTIONS } from '../scale-config.js';
-import { parseRunSecurity, RUN_SECURITY_OPTIONS, type RunSecurity } from './security-args.js';
+import { parseRunSecurity, RUN_SECURITY_OPTIONS, RUN_SECURITY_RENAMES, type RunSecurity } from './security-args.js';
+
+/**
+ * `beamgate serve` takes the TLS and user flags under the names beep and beam use; the configuration keeps its
+ * own names (tls-cert, sasl-user, ...), which stay accepted on the command line too.
+ */
+export const SERVE_FLAG_ALIASES: Record<string, string> = { tls: 'tls-self-signed', cert: 'tls-cert', key: 'tls-key', user: 'sasl-user' };
 
 export const MAIN_HELP = `Usage: beamgate <command> [options]
 
@@ -16,7 +23,8 @@ Options:
   -h, --help      show help (also: beamgate <command> --help)
   -V, --version   show the version
 
-Documentation: docs/gateway.md
+Exit status: 0 success, 1 failure, 2 usage or configuration error (or cannot connect);
+beamgate run: the job's exit status. Documentation: docs/gateway.md, docs/cli.md
 `;
 
 export const SERVE_HELP = `Usage: beamgate serve [options]
@@ -27,7 +35,7 @@ Serve Beam jobs over BEEP (profile urn:beamgate:profile:job) and RESP over BEEP
 Options:
   --beep HOST:PORT        BEEP listen address            [BEAMGATE_BEEP, default 127.0.0.1:10288]
   --resp HOST:PORT|off    plain RESP listener (embedded context only)
-                                                         [BEAMGATE_RESP, default 127.0.0.1:6380]
+                                                         [BEAMGATE_RESP, default 127.0.0.1:6381]
   --context URL           'embedded' or redis://HOST:PORT[/DB]
                                                          [BEAMGATE_CONTEXT, default embedded]
   --cluster               the --context URL is a seed node of a Redis Cluster  [BEAMGATE_CLUSTER=1]
@@ -44,12 +52,14 @@ Options:
                                                          [BEAMGATE_LOG_LEVEL, default info]
 
 TLS and SASL (BEEP tuning profiles; config keys tls, sasl, require, access, respTls):
-  --tls-self-signed       offer TLS with a certificate generated at start; its path
+  --tls                   offer TLS with a certificate generated at start; its path
                           and fingerprint are logged          [BEAMGATE_TLS_SELF_SIGNED=1]
-  --tls-cert FILE         offer TLS with this PEM certificate [BEAMGATE_TLS_CERT]
-  --tls-key FILE          PEM private key of --tls-cert       [BEAMGATE_TLS_KEY]
-  --sasl-user NAME:PW     offer SASL (SCRAM-SHA-256, CRAM-MD5, PLAIN over TLS) for
+  --cert FILE             offer TLS with this PEM certificate [BEAMGATE_TLS_CERT]
+  --key FILE              PEM private key of --cert           [BEAMGATE_TLS_KEY]
+  --user NAME:PW          offer SASL (SCRAM-SHA-256, CRAM-MD5, PLAIN over TLS) for
                           this user, repeatable    [BEAMGATE_SASL_USERS, comma-separated]
+                          (--tls-self-signed, --tls-cert, --tls-key and --sasl-user are
+                          the same flags under their older names)
   --require-tls           other profiles only after TLS (554) [BEAMGATE_REQUIRE_TLS=1]
   --require-sasl          other starts refused until authenticated (530)
                                                               [BEAMGATE_REQUIRE_SASL=1]
@@ -66,33 +76,46 @@ TLS and SASL (BEEP tuning profiles; config keys tls, sasl, require, access, resp
                           BEEP peers the 'beep' job handler may reach ('*': any);
                           repeatable; default none  [BEAMGATE_ALLOW_BEEP_TARGETS]
 
-The RESP listener takes the --sasl-user users (AUTH NAME PW, HELLO 3 AUTH NAME PW); with any
+The RESP listener takes the --user users (AUTH NAME PW, HELLO 3 AUTH NAME PW); with any
 user, or --require-sasl, it refuses other commands until then. --access applies to jobs
 created there too; SHUTDOWN is refused (SIGTERM drains). Failed logins lock out the address
 and the user for a growing time (config key authThrottle; docs/security.md).
   -h, --help              show this help
+  -V, --version           print the version
 
-Logs are JSON lines on stdout. SIGTERM or SIGINT drains channels and jobs, then exits.
+Logs are JSON lines on stderr (time, level, name, msg, fields; human lines on a terminal).
+SIGTERM or SIGINT drains channels and jobs, then exits 0. SIGHUP reads the certificate,
+users and access rules again (flags, environment and --config file): sessions already
+open keep theirs, new ones get the new.
 `;
 
-export const RUN_HELP = `Usage: beamgate run --beep HOST:PORT [options] -- NAME [ARGS...]
+export const RUN_HELP = `Usage: beamgate run [--beep TARGET] [options] -- NAME [ARGS...]
 
 Run job NAME with argv [NAME, ARGS...] on a gateway over BEEP. Standard input goes to the
 job's stream 0, streams 1 and 2 to standard output and error; the exit status is the job's.
+Programs run through the exec handler: beamgate run -- exec ls -l (the gateway needs --exec ls).
 
 Options:
-  --beep HOST:PORT   the gateway's BEEP address       [BEAMGATE_BEEP, default 127.0.0.1:10288]
+  --beep TARGET      the gateway: HOST:PORT, beep://HOST:PORT or beeps://HOST:PORT (TLS)
+                                                   [BEAMGATE_BEEP, default 127.0.0.1:10288]
   --env K=V          set an environment variable of the job (repeatable)
   --detach           keep the job running if the connection is lost
   --no-input         give the job no input (do not read standard input)
   --tls              negotiate TLS first; the certificate is verified   [BEAMGATE_TLS=1]
-  --ca FILE          PEM CA certificate(s) to trust, e.g. the gateway's self-signed
-                     certificate (logged by serve)                     [BEAMGATE_CA]
-  --servername NAME  name the certificate must match (SNI); default the host
+  --cacert FILE      PEM CA certificate(s) to trust, e.g. the gateway's self-signed
+                     certificate (logged by serve; implies --tls)      [BEAMGATE_CA]
+  --cert FILE        PEM client certificate, with --key (implies --tls)
+  --key FILE         PEM private key of --cert
+  --sni NAME         name the certificate must match (SNI); default the host
   --insecure         do not verify the certificate (tests only)
-  --sasl NAME:PW     authenticate with SASL after TLS                  [BEAMGATE_SASL]
+  --user NAME        authenticate with SASL after TLS, with --pass
+  --pass PW          password of --user
+  --sasl NAME:PW     the same as --user NAME --pass PW                  [BEAMGATE_SASL]
   --mech MECH        SCRAM-SHA-256, CRAM-MD5, PLAIN or ANONYMOUS (default: strongest offered)
+  --log-level LEVEL  debug prints stack traces of failures
   -h, --help         show this help
+  -V, --version      print the version
+(--ca and --servername are the older names of --cacert and --sni.)
 `;
 
 export type Command =
@@ -132,7 +155,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
 function parseServe(argv: string[]): Command {
   const { values } = wrap('serve', () =>
     parseArgs({
-      args: argv,
+      args: renameFlags(argv, SERVE_FLAG_ALIASES),
       strict: true,
       allowPositionals: false,
       options: {
@@ -165,10 +188,11 @@ function parseServe(argv: string[]): Command {
 function parseRun(argv: string[], env: Record<string, string | undefined>): Command {
   const { values, positionals } = wrap('run', () =>
     parseArgs({
-      args: argv,
+      args: renameFlags(argv, RUN_SECURITY_RENAMES),
       strict: true,
       allowPositionals: true,
       options: {
+        'log-level': { type: 'string' },
         beep: { type: 'string' },
         env: { type: 'string', multiple: true },
         detach: { type: 'boolean' },
@@ -183,7 +207,15 @@ function parseRun(argv: string[], env: Record<string, string | undefined>): Comm
   if (name === undefined || name === '') throw new ConfigError('beamgate run: missing job NAME (beamgate run --beep HOST:PORT -- NAME ARGS...)');
   const fromEnv = env['BEAMGATE_BEEP'];
   const beepValue = values.beep ?? (fromEnv ? fromEnv : '127.0.0.1:10288');
-  const beep = parseAddress(beepValue, values.beep !== undefined ? '--beep' : fromEnv ? 'BEAMGATE_BEEP' : 'default');
+  const source = values.beep !== undefined ? '--beep' : fromEnv ? 'BEAMGATE_BEEP' : 'default';
+  let beep: Address;
+  let beeps = false;
+  if (/^beeps?:\/\//.test(beepValue)) {
+    const t = wrap('run', () => parseTarget(beepValue, { schemes: ['beep', 'beeps'], defaultPort: 10288, what: source }));
+    if (t.kind !== 'tcp') throw new ConfigError(`${source}: expected a TCP address`);
+    beep = { host: t.host, port: t.port };
+    beeps = t.tls;
+  } else beep = parseAddress(beepValue, source);
   const jobEnv: Array<[string, string]> = [];
   for (const kv of values.env ?? []) {
     const eq = kv.indexOf('=');
@@ -192,6 +224,9 @@ function parseRun(argv: string[], env: Record<string, string | undefined>): Comm
   }
   return {
     command: 'run',
-    options: { beep, name, args, env: jobEnv, detach: values.detach === true, input: values['no-input'] !== true, ...parseRunSecurity(values, env) },
+    options: {
+      beep, name, args, env: jobEnv, detach: values.detach === true, input: values['no-input'] !== true,
+      ...parseRunSecurity(beeps ? { ...values, tls: true } : values, env),
+    },
   };
 }

@@ -1,54 +1,34 @@
 #!/usr/bin/env node
-/** `beamgate` entry point (docs/gateway.md §6). */
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
+/** `beamgate` entry point (docs/gateway.md §6, docs/cli.md). */
+import { main } from '@beamgate/base';
 import { parseCommandLine } from './args.js';
 import { runJob } from './run.js';
 import { serve } from './serve.js';
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-async function main(argv: string[]): Promise<number> {
+/** One subcommand through the gateway's own parser (flags, environment, config file). */
+async function command(name: 'serve' | 'run', argv: string[]): Promise<number> {
   const env = process.env;
-  try {
-    const cmd = parseCommandLine(argv, env);
-    switch (cmd.command) {
-      case 'help':
-        process.stdout.write(cmd.text);
-        return 0;
-      case 'version':
-        process.stdout.write(`beamgate ${version()}\n`);
-        return 0;
-      case 'serve':
-        return await serve(cmd.flags, env);
-      case 'run':
-        return await runJob(cmd.options);
-    }
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
+  const cmd = parseCommandLine([name, ...argv], env);
+  switch (cmd.command) {
+    case 'help':
+      process.stdout.write(cmd.text);
+      return 0;
+    case 'serve':
+      return serve(cmd.flags, env);
+    case 'run':
+      return runJob(cmd.options);
+    default:
       return 2;
-    }
-    process.stderr.write(`beamgate: ${(e as Error).message}\n`);
-    return 1;
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Sockets of a finished `run` or a drained `serve` must not keep the process alive.
-    setTimeout(() => process.exit(code), 200).unref();
-  },
-  (e: unknown) => {
-    process.stderr.write(`beamgate: ${(e as Error).message}\n`);
-    process.exit(1);
-  },
-);
+main({
+  name: 'beamgate',
+  summary: 'The BEEP <-> Beam gateway: serve Beam jobs and RESP over BEEP, or run one job on a gateway.',
+  packageJson: new URL('../../../package.json', import.meta.url),
+  commands: [
+    { name: 'serve', summary: 'run the gateway: BEEP listener (job and RESP profiles) on a Beam context', run: (a) => command('serve', a) },
+    { name: 'run', summary: 'run one job on a gateway over BEEP and relay its input, output and exit status', run: (a) => command('run', a) },
+  ],
+  footer: 'Exit status: 0 success, 1 failure, 2 usage or configuration error; beamgate run: the job\'s status (docs/cli.md).',
+});

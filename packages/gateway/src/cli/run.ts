@@ -1,5 +1,5 @@
 /** `beamgate run`: run one job on a gateway over BEEP, relaying stdin, stdout, stderr and the exit status. */
-import { readFileSync } from 'node:fs';
+import { readPemFlag } from '@beamgate/base';
 import type { ConnectOptions } from '@beamgate/beep';
 import { GatewayClient } from '../client/gateway-client.js';
 import type { RunOptions } from './args.js';
@@ -10,7 +10,10 @@ function securityOptions(opts: RunOptions): Pick<ConnectOptions, 'tls' | 'sasl'>
   if (opts.tls) {
     out.tls = {
       host: opts.beep.host,
-      ...(opts.tls.caFile !== undefined ? { ca: readFileSync(opts.tls.caFile) } : {}),
+      ...(opts.tls.caFile !== undefined ? { ca: readPemFlag('cacert', opts.tls.caFile) } : {}),
+      ...(opts.tls.certFile !== undefined && opts.tls.keyFile !== undefined
+        ? { cert: readPemFlag('cert', opts.tls.certFile), key: readPemFlag('key', opts.tls.keyFile) }
+        : {}),
       ...(opts.tls.servername !== undefined ? { servername: opts.tls.servername } : {}),
       ...(opts.tls.insecure ? { rejectUnauthorized: false } : {}),
     };
@@ -51,10 +54,25 @@ export async function runJob(opts: RunOptions): Promise<number> {
   } catch (e) {
     const code = (e as { replyCode?: number }).replyCode;
     process.stderr.write(`beamgate run: ${code ? `${code} ` : ''}${(e as Error).message}\n`);
+    const hint = refusalHint(code, opts.name, opts.args);
+    if (hint) process.stderr.write(`beamgate run: hint: ${hint}\n`);
     return 2;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await client.close().catch(() => client.session.destroy());
   }
+}
+
+/** What to do about a refused job: the gateway runs programs only through its exec handler and --exec list. */
+export function refusalHint(code: number | undefined, name: string, args: readonly string[]): string | undefined {
+  if (code === 550 && name !== 'exec') {
+    return `'${name}' is not a job handler; to run the program ${name}, use the exec handler: beamgate run -- exec ${[name, ...args].join(' ')} `
+      + `(the gateway must be started with --exec ${name})`;
+  }
+  if (code === 537 && name === 'exec') {
+    const program = args[0] ?? 'PROGRAM';
+    return `this gateway may not run ${program}: start it with --exec ${program} (comma-separated list; or BEAMGATE_EXEC, config key exec)`;
+  }
+  return undefined;
 }

@@ -4,24 +4,35 @@ import { ConfigError } from '../errors.js';
 
 export const RUN_SECURITY_OPTIONS = {
   tls: { type: 'boolean' },
-  ca: { type: 'string' },
-  servername: { type: 'string' },
+  cacert: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  sni: { type: 'string' },
   insecure: { type: 'boolean' },
+  user: { type: 'string' },
+  pass: { type: 'string' },
   sasl: { type: 'string' },
   mech: { type: 'string' },
 } as const;
 
+/** Names `beamgate run` had before they were shared with beep and beam; still accepted. */
+export const RUN_SECURITY_RENAMES: Record<string, string> = { ca: 'cacert', servername: 'sni' };
+
 export interface RunSecurity {
   /** Negotiate the TLS profile first; `caFile` is read by the caller. */
-  tls?: { caFile?: string; servername?: string; insecure?: boolean };
+  tls?: { caFile?: string; certFile?: string; keyFile?: string; servername?: string; insecure?: boolean };
   sasl?: { authcid?: string; password?: string; mechanism?: SaslMechanismName };
 }
 
 interface RunSecurityValues {
   tls?: boolean;
-  ca?: string;
-  servername?: string;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  sni?: string;
   insecure?: boolean;
+  user?: string;
+  pass?: string;
   sasl?: string;
   mech?: string;
 }
@@ -37,16 +48,18 @@ function envFlag(env: Record<string, string | undefined>, name: string): boolean
 /** Flags over `BEAMGATE_TLS`, `BEAMGATE_CA`, `BEAMGATE_SASL` (NAME:PASSWORD, keeps the password out of argv). */
 export function parseRunSecurity(values: RunSecurityValues, env: Record<string, string | undefined>): RunSecurity {
   const out: RunSecurity = {};
-  const useTls = values.tls === true || envFlag(env, 'BEAMGATE_TLS');
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new ConfigError('--cert and --key go together');
+  // As in beep and beam, every TLS detail implies --tls.
+  const useTls = values.tls === true || envFlag(env, 'BEAMGATE_TLS') || values.cacert !== undefined || values.cert !== undefined
+    || values.sni !== undefined || values.insecure === true;
   if (useTls) {
-    const caFile = values.ca ?? (env['BEAMGATE_CA'] || undefined);
+    const caFile = values.cacert ?? (env['BEAMGATE_CA'] || undefined);
     out.tls = {
       ...(caFile !== undefined ? { caFile } : {}),
-      ...(values.servername !== undefined ? { servername: values.servername } : {}),
+      ...(values.cert !== undefined && values.key !== undefined ? { certFile: values.cert, keyFile: values.key } : {}),
+      ...(values.sni !== undefined ? { servername: values.sni } : {}),
       ...(values.insecure ? { insecure: true } : {}),
     };
-  } else if (values.ca !== undefined || values.servername !== undefined || values.insecure) {
-    throw new ConfigError('--ca, --servername and --insecure need --tls');
   }
   let mechanism: SaslMechanismName | undefined;
   if (values.mech !== undefined) {
@@ -54,8 +67,10 @@ export function parseRunSecurity(values: RunSecurityValues, env: Record<string, 
     if (!(SASL_MECHANISMS as readonly string[]).includes(m)) throw new ConfigError(`--mech: expected one of ${SASL_MECHANISMS.join(', ')}`);
     mechanism = m as SaslMechanismName;
   }
-  const sasl = values.sasl ?? (env['BEAMGATE_SASL'] || undefined);
-  const source = values.sasl !== undefined ? '--sasl' : 'BEAMGATE_SASL';
+  if ((values.user === undefined) !== (values.pass === undefined)) throw new ConfigError('--user and --pass go together');
+  if (values.user !== undefined && values.sasl !== undefined) throw new ConfigError('use either --user/--pass or --sasl NAME:PASSWORD');
+  const sasl = values.user !== undefined ? `${values.user}:${values.pass}` : values.sasl ?? (env['BEAMGATE_SASL'] || undefined);
+  const source = values.user !== undefined ? '--user' : values.sasl !== undefined ? '--sasl' : 'BEAMGATE_SASL';
   if (sasl !== undefined) {
     const colon = sasl.indexOf(':');
     if (colon <= 0 || colon === sasl.length - 1) throw new ConfigError(`${source}: expected NAME:PASSWORD`);
@@ -63,7 +78,7 @@ export function parseRunSecurity(values: RunSecurityValues, env: Record<string, 
   } else if (mechanism === 'ANONYMOUS') {
     out.sasl = { mechanism };
   } else if (mechanism !== undefined) {
-    throw new ConfigError('--mech needs --sasl NAME:PASSWORD (or --mech ANONYMOUS)');
+    throw new ConfigError('--mech needs --user/--pass (or --mech ANONYMOUS)');
   }
   return out;
 }

@@ -82,6 +82,8 @@ export class JobChannel {
   /** True when the job was already started before `<run/>` (attach, or `start='create'`). */
   private preStarted = false;
   private ran = false;
+  /** When `<run/>` came (for beamgate_job_duration_seconds). */
+  private runAt: bigint | undefined;
   state: JobState = 'created';
   private exitStatus: number | undefined;
   private cmd: CommandClient | undefined;
@@ -218,6 +220,7 @@ export class JobChannel {
     if (this.id === undefined) throw new ChannelStateError('the channel has no job: start it with <job> content or send <job> first');
     if (this.ran) throw new ChannelStateError(`job ${this.id} was already run on this channel`);
     this.ran = true;
+    this.runAt = process.hrtime.bigint();
     const id = this.id;
     const c = await this.client();
     this.reader = await this.hub.backend.openClient();
@@ -261,7 +264,9 @@ export class JobChannel {
     this.exitStatus = status;
     this.releaseQuota();
     this.hub.metrics.jobs.dec({ state: 'running' });
-    this.hub.metrics.jobsFinished.inc({ result: this.stopped ? 'stopped' : 'exited' });
+    const result = this.stopped ? 'stopped' : 'exited';
+    this.hub.metrics.jobsFinished.inc({ result });
+    if (this.runAt !== undefined) this.hub.metrics.jobSeconds.observe({ result }, Number(process.hrtime.bigint() - this.runAt) / 1e9);
     this.log.debug('job exited', { job: this.id, status });
   }
 

@@ -110,6 +110,7 @@ class RespChannel {
   private async handle(msg: IncomingMessage, reply: Responder): Promise<void> {
     const body = msg.payload;
     this.hub.metrics.bytes.inc({ direction: 'in', profile: 'resp' }, body.length);
+    this.hub.metrics.respCommandBytes.observe(body.length);
     const commands = decodeCommands(body, this.hub.limits);
     const s = await this.open();
     const own: Buffer[] = [];

@@ -35,7 +35,12 @@ describe('gateway e2e: the beamgate CLI', function () {
   it('prints help', async () => {
     const r = await runCli(main, ['--help']);
     expect(r.code).to.equal(0);
-    expect(r.stdout).to.match(/^Usage: beamgate <command>/);
+    expect(r.stdout).to.match(/^Usage: beamgate \[options\] \[command\]/);
+    for (const args of [['--version'], ['serve', '--version'], ['run', '-V']]) {
+      const v = await runCli(main, args);
+      expect(v.code, args.join(' ')).to.equal(0);
+      expect(v.stdout).to.match(/^beamgate \d+\.\d+\.\d+\n$/);
+    }
     const s = await runCli(main, ['serve', '--help']);
     expect(s.stdout).to.include('--context URL');
   });
@@ -43,7 +48,7 @@ describe('gateway e2e: the beamgate CLI', function () {
   it('refuses bad configuration with exit 2 and names the source', async () => {
     const r = await runCli(main, ['serve', '--beep', 'nowhere']);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.match(/^--beep: expected HOST:PORT/);
+    expect(r.stderr).to.match(/^beamgate: --beep: expected HOST:PORT/);
   });
 
   it('logs structured JSON lines', () => {
@@ -62,6 +67,23 @@ describe('gateway e2e: the beamgate CLI', function () {
     const u = await runCli(main, ['run', '--beep', beep, '--no-input', '--', 'no-such-job']);
     expect(u.code).to.equal(2);
     expect(u.stderr).to.match(/550/);
+    // The refusal says how to run a program: through the exec handler, allowed with --exec.
+    expect(u.stderr).to.include('beamgate run -- exec no-such-job');
+    expect(u.stderr).to.include('--exec no-such-job');
+    const x = await runCli(main, ['run', '--beep', beep, '--no-input', '--', 'exec', 'ls']);
+    expect(x.code).to.equal(2);
+    expect(x.stderr).to.match(/537/);
+    expect(x.stderr).to.include('start it with --exec ls');
+    expect(x.stderr).to.not.match(/\bat .*\.js:\d+/);
+  });
+
+  it('logs on stderr only, and a busy port names the flag that picks another, without a stack trace', async () => {
+    expect(serve!.stdout).to.equal('');
+    const r = await runCli(main, ['serve', '--beep', beep, '--resp', 'off']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include('is already in use');
+    expect(r.stderr).to.include('hint: pick another with --beep HOST:PORT');
+    expect(r.stderr).to.not.match(/\bat .*\.js:\d+/);
   });
 
   it('serves Prometheus metrics', async () => {
@@ -71,6 +93,9 @@ describe('gateway e2e: the beamgate CLI', function () {
     expect(text).to.match(/^beamgate_channels_total\{profile="job"\} [1-9][0-9]*$/m);
     expect(text).to.match(/^beamgate_jobs_finished_total\{result="exited"\} [1-9][0-9]*$/m);
     expect(text).to.match(/^beamgate_errors_total\{code="550"\} 1$/m);
+    expect(text).to.match(/^process_cpu_seconds_total \d/m);
+    expect(text).to.match(/^beamgate_job_duration_seconds_count\{result="exited"\} [1-9][0-9]*$/m);
+    expect(text).to.match(/^beamgate_session_duration_seconds_count [1-9][0-9]*$/m);
   });
 
   it('drains and exits 0 on SIGTERM', async () => {

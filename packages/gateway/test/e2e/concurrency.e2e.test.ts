@@ -3,6 +3,7 @@ import { DEFAULT_JOB_LIMITS } from '@beamgate/beam';
 import { GatewayClient } from '../../src/client/gateway-client.js';
 import { DEFAULT_LIMITS } from '../../src/config.js';
 import type { Gateway } from '../../src/gateway.js';
+import { metricValue } from '../../src/metrics.js';
 import { collect, liveMemory, testGateway } from './helpers.js';
 
 const KiB = 1024;
@@ -65,7 +66,7 @@ describe('gateway e2e: concurrency and volume', function () {
       expect(r.status).to.equal(0);
       expect(r.out).to.equal(`job ${r.i}\n`.repeat(50));
     }
-    expect(gw.metrics.jobsFinished.get({ result: 'exited' })).to.be.at.least(100);
+    expect(await metricValue(gw.metrics.jobsFinished, { result: 'exited' })).to.be.at.least(100);
   });
 
   it('streams 100 MiB of output with bounded memory; a stalled reader stalls the job', async function () {

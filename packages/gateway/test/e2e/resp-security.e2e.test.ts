@@ -27,8 +27,8 @@ describe('gateway e2e: the RESP listener authenticates, applies --access and kee
     gw = await testGateway({ resp: { host: '127.0.0.1', port: 0 }, ...opts });
     return gw.respAddress!.port;
   };
-  const metric = (line: string): number => {
-    const m = new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)$`, 'm').exec(gw!.metrics.registry.render());
+  const metric = async (line: string): Promise<number> => {
+    const m = new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)$`, 'm').exec(await gw!.metrics.registry.metrics());
     return m ? Number(m[1]) : NaN;
   };
 
@@ -101,7 +101,7 @@ describe('gateway e2e: the RESP listener authenticates, applies --access and kee
   it('without users: protected mode refuses non-local RESP clients (counted); 127.0.0.1 is served', async () => {
     const port = await start({});
     expect(await resp(port, ['PING'], '127.0.0.2')).to.equal(PROTECTED_MODE_DENIED);
-    expect(metric('beamgate_resp_denied_total')).to.equal(1);
+    expect(await metric('beamgate_resp_denied_total')).to.equal(1);
     expect(await resp(port, ['PING'])).to.equal('+PONG\r\n+OK\r\n');
   });
 
@@ -110,8 +110,8 @@ describe('gateway e2e: the RESP listener authenticates, applies --access and kee
     expect(await resp(port, ['AUTH bob a', 'AUTH bob b', 'AUTH bob c', 'AUTH bob secret'])).to.match(
       /^(-WRONGPASS [^\r]*\r\n){3}-ERR too many failed authentication attempts [^\r]*retry in 60 s\r\n\+OK\r\n$/,
     );
-    expect(metric('beamgate_auth_failures_total{listener="resp",reason="failed"}')).to.equal(3);
-    expect(metric('beamgate_auth_failures_total{listener="resp",reason="locked"}')).to.equal(1);
+    expect(await metric('beamgate_auth_failures_total{listener="resp",reason="failed"}')).to.equal(3);
+    expect(await metric('beamgate_auth_failures_total{listener="resp",reason="locked"}')).to.equal(1);
     // The BEEP listener has its own throttle with the same settings: from a fresh session, 535 then 454.
     const codes: number[] = [];
     for (const password of ['x', 'y', 'z', 'secret']) {
@@ -120,7 +120,7 @@ describe('gateway e2e: the RESP listener authenticates, applies --access and kee
       codes.push(await s.authenticate({ mechanism: 'CRAM-MD5', authcid: 'bob', password }).then(() => 200, (e: { replyCode?: number }) => e.replyCode ?? 0));
     }
     expect(codes).to.deep.equal([535, 535, 535, 454]);
-    expect(metric('beamgate_auth_failures_total{listener="beep",reason="failed"}')).to.equal(3);
-    expect(metric('beamgate_auth_failures_total{listener="beep",reason="locked"}')).to.equal(1);
+    expect(await metric('beamgate_auth_failures_total{listener="beep",reason="failed"}')).to.equal(3);
+    expect(await metric('beamgate_auth_failures_total{listener="beep",reason="locked"}')).to.equal(1);
   });
 });

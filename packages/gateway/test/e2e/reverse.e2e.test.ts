@@ -27,7 +27,7 @@ describe('gateway e2e: BEEP from Beam (the beep job handler) driven by redis-cli
     const beepCli = cliPath('beep');
     if (!(await redisCliAvailable()) || !beepCli) this.skip();
     peer = spawnNode(beepCli!, ['listen', '--port', '0', '--profile', 'echo']);
-    const l = await peer.waitFor((x) => x['event'] === 'listening');
+    const l = await peer.waitFor((x) => x['msg'] === 'listening');
     port = l['port'] as number;
     // 127.0.0.1:1 is allowed so that the unreachable-peer case reaches connect().
     gw = await testGateway({ resp: { host: '127.0.0.1', port: 0 }, allowBeepTargets: [`127.0.0.1:${port}`, '127.0.0.1:1'] });

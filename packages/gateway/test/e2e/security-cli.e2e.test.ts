@@ -107,12 +107,12 @@ describe('gateway e2e: beamgate serve/run with TLS and SASL flags', function () 
 
   it('serve --help lists the flags; bad combinations exit 2 naming the flag', async () => {
     const h = await runCli(main, ['serve', '--help']);
-    for (const f of ['--tls-self-signed', '--tls-cert FILE', '--sasl-user NAME:PW', '--require-tls', '--require-sasl', '--allow-cleartext', '--resp-tls']) expect(h.stdout).to.include(f);
+    for (const f of ['--tls ', '--cert FILE', '--key FILE', '--user NAME:PW', '--require-tls', '--require-sasl', '--allow-cleartext', '--resp-tls']) expect(h.stdout).to.include(f);
     const r = await runCli(main, ['run', '--help']);
-    for (const f of ['--tls ', '--ca FILE', '--servername NAME', '--insecure', '--sasl NAME:PW', '--mech MECH']) expect(r.stdout).to.include(f);
+    for (const f of ['--tls ', '--cacert FILE', '--sni NAME', '--insecure', '--user NAME', '--pass PW', '--sasl NAME:PW', '--mech MECH']) expect(r.stdout).to.include(f);
     const bad = await runCli(main, ['serve', '--beep', '127.0.0.1:0', '--require-tls']);
     expect(bad.code).to.equal(2);
-    expect(bad.stderr).to.match(/^--require-tls: requiring TLS needs a certificate/);
+    expect(bad.stderr).to.match(/^beamgate: --require-tls: requiring TLS needs a certificate \(--tls, or --cert\/--key\)/);
   });
 });
 

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { connect, type Channel, type Session } from '@beamgate/beep';
 import { asNumber, type CommandClient } from '../../src/backend/types.js';
 import { GatewayClient } from '../../src/client/gateway-client.js';
+import { metricValue } from '../../src/metrics.js';
 import type { Gateway } from '../../src/gateway.js';
 import { PeerReplyError } from '../../src/errors.js';
 import { RESP_PROFILE_URI } from '../../src/wire/job-xml.js';
@@ -53,9 +54,9 @@ describe('gateway e2e: channel close, session loss, detach, signals, drain, RESP
     const job = await c.run(['cat'], { stdin, detach: true });
     stdin.write('before\n');
     await new Promise((r) => job.stdout.once('data', r));
-    const open = gw.metrics.sessions.get();
+    const open = await metricValue(gw.metrics.sessions);
     c.session.destroy();
-    await until(() => gw.metrics.sessions.get() < open); // the gateway has handled the loss
+    await until(async () => (await metricValue(gw.metrics.sessions)) < open); // the gateway has handled the loss
     expect(await beam.call(['GET', `/jobs/${job.id}/status`])).to.equal(null);
     await beam.call(['RPUSH', `/jobs/${job.id}/in`, '0:after\n', '0:']);
     expect(await status(beam, job.id)).to.equal(0);
@@ -92,7 +93,7 @@ describe('gateway e2e: channel close, session loss, detach, signals, drain, RESP
       const done = (async () => {
         for await (const a of ch.requestMany('<run/>', { contentType: 'application/beep+xml' })) answers.push(a.payload.toString());
       })();
-      await until(() => gw3.metrics.jobs.get({ state: 'running' }) === 1);
+      await until(async () => (await metricValue(gw3.metrics.jobs, { state: 'running' })) === 1);
       const started = Date.now();
       await ch.close();
       await done;

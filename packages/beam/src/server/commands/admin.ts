@@ -2,6 +2,7 @@ import type { CommandSpec } from '../../context/api.js';
 import { ErrorReply, OK, RespVerbatim, SimpleString, type Reply } from '../../wire/reply.js';
 import { saveRdb, saveState } from '../persistence.js';
 import type { CommandScope } from './env.js';
+import { scriptEngineOf } from './scripting.js';
 import { clientOf, container, E_NOT_INT, E_SYNTAX, helpReply, parseIntArg, spec } from './spec.js';
 
 /**
@@ -44,7 +45,7 @@ export function adminCommands(scope: CommandScope): CommandSpec[] {
 
     spec('lastsave', 1, ['loading', 'stale', 'fast'], () => (context ? saveState(context).lastSave : Math.floor(env.registry.startedAt / 1000))),
 
-    spec('shutdown', -1, ['admin', 'noscript', 'loading', 'stale', 'no_multi', 'allow_busy'], async (inv) => {
+    spec('shutdown', -1, ['admin', 'noscript', 'loading', 'stale', 'no_multi', 'allow_busy'], (inv) => {
       let mode: 'save' | 'nosave' | null = null;
       let abort = false;
       for (const a of inv.argv.slice(1)) {
@@ -55,17 +56,28 @@ export function adminCommands(scope: CommandScope): CommandSpec[] {
         else return E_SYNTAX;
       }
       if (abort) return inv.argv.length === 2 ? new ErrorReply('ERR No shutdown in progress.') : E_SYNTAX;
+      // During a busy script only SHUTDOWN NOSAVE goes through, and it stops the script.
+      const engine = scriptEngineOf(scope.dispatcher);
+      const busy = engine?.busy ?? null;
+      if (busy !== null) {
+        if (mode !== 'nosave') return busy;
+        engine!.abortForShutdown();
+      }
       const wantSave = mode === 'save' || (mode === null && (env.config.get('save') ?? '') !== '');
-      if (wantSave) {
-        const r = await save();
+      const finish = (): null => {
+        env.shutdown();
+        // Redis answers nothing: the connection just closes.
+        clientOf(inv).onKill?.();
+        return null;
+      };
+      // Synchronous unless it saves: during a busy script no promise could settle.
+      if (!wantSave) return finish();
+      return save().then((r) => {
         if (r instanceof ErrorReply && !inv.argv.some((a) => a.toString().toLowerCase() === 'force')) {
           return new ErrorReply('ERR Errors trying to SHUTDOWN. Check logs.');
         }
-      }
-      env.shutdown();
-      // Redis answers nothing: the connection just closes.
-      clientOf(inv).onKill?.();
-      return null;
+        return finish();
+      });
     }),
 
     spec('slowlog', -2, ['admin', 'loading', 'stale'], container('slowlog', {
@@ -117,6 +129,10 @@ export function adminCommands(scope: CommandScope): CommandSpec[] {
         ]),
       },
     })),
+
+    // Cluster mode is not offered: CLUSTER answers as a redis-server with cluster-enabled no (and, as CLUSTER RESET
+    // there, may not run from scripts).
+    spec('cluster', -2, ['noscript', 'loading', 'stale'], () => new ErrorReply('ERR This instance has cluster support disabled')),
 
     spec('debug', -2, ['admin', 'noscript', 'loading', 'stale'], container('debug', {
       sleep: {

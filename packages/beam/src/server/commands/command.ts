@@ -1,5 +1,6 @@
 import type { CommandSpec } from '../../context/api.js';
 import { COMMAND_TABLE } from '../../context/command-table.js';
+import { ACL_CATEGORIES, REDIS_COMMAND_CATEGORIES } from '../../context/acl/categories.js';
 import { globMatch } from '../../context/glob.js';
 import { ErrorReply, RespMap, RespSet, SimpleString, type Reply } from '../../wire/reply.js';
 import { KEY_SPEC_FLAGS } from './key-specs.js';
@@ -16,8 +17,39 @@ const CONNECTION_GROUP: Record<string, string> = {
   discard: 'transactions', watch: 'transactions', unwatch: 'transactions',
 };
 
-/** ACL categories: from Redis' table for data commands, derived from flags otherwise. */
-function categories(s: CommandSpec): string[] {
+/** Subcommand names per container command of Redis 7.0.15 (from the ACL table's `parent|sub` names). */
+const REDIS_SUBCOMMANDS = new Map<string, string[]>();
+for (const name of REDIS_COMMAND_CATEGORIES.keys()) {
+  const bar = name.indexOf('|');
+  if (bar < 0) continue;
+  const parent = name.slice(0, bar);
+  const list = REDIS_SUBCOMMANDS.get(parent);
+  if (list) list.push(name.slice(bar + 1));
+  else REDIS_SUBCOMMANDS.set(parent, [name.slice(bar + 1)]);
+}
+
+/** Redis' ACL categories of a command or `parent|sub` name, when Redis 7.0.15 has it. */
+function knownCategories(name: string): string[] | undefined {
+  const mask = REDIS_COMMAND_CATEGORIES.get(name);
+  if (mask === undefined) return undefined;
+  return ACL_CATEGORIES.filter((_, i) => (mask & (1 << i)) !== 0).map((c) => `@${c}`);
+}
+
+/**
+ * The subcommands COMMAND LIST shows for a command: its own container's, or Redis' for commands that parse their
+ * subcommands themselves (COMMAND, XINFO, XGROUP). A command Redis has without subcommands (DEBUG) lists none.
+ */
+function listedSubcommands(s: CommandSpec): string[] {
+  const own = subcommandsOf(s);
+  const redis = REDIS_SUBCOMMANDS.get(s.name);
+  if (own.length === 0) return redis ?? [];
+  return redis === undefined && REDIS_COMMAND_CATEGORIES.has(s.name) ? [] : own;
+}
+
+/** ACL categories: from Redis' tables, derived from flags for Beam's own commands. */
+export function categories(s: CommandSpec): string[] {
+  const redis = knownCategories(s.name);
+  if (redis) return redis;
   const known = DATA_CATEGORIES.get(s.name);
   if (known) return [...known];
   const out: string[] = [];
@@ -74,7 +106,7 @@ function subcommandKeyFlags(s: CommandSpec, argv: Buffer[]): string[] | undefine
 }
 
 /** The key arguments of a command line (COMMAND GETKEYS); null when numkeys is not a valid count. */
-function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
+export function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
   if (s.name === 'sort') return sortKeys(argv);
   if (subcommandKeyFlags(s, argv)) return [argv[2]!];
   const nk = NUMKEYS[s.name];
@@ -90,6 +122,24 @@ function keyArgs(s: CommandSpec, argv: Buffer[]): Buffer[] | null {
   const out: Buffer[] = [];
   for (let i = s.firstKey; i <= last && i < argv.length; i += Math.max(1, s.step)) out.push(argv[i]!);
   return out;
+}
+
+/** The key arguments of a command line with their Redis 7.0 key-spec flags (GETKEYSANDFLAGS, ACL key checks). */
+export function keysWithFlags(s: CommandSpec, argv: Buffer[]): Array<[Buffer, readonly string[]]> | null {
+  const keys = keyArgs(s, argv);
+  if (keys === null) return null;
+  const sub = subcommandKeyFlags(s, argv);
+  if (sub) return keys.map((k) => [k, sub]);
+  const specs = KEY_SPEC_FLAGS[s.name] ?? [];
+  const withGet = s.name === 'set' && argv.slice(3).some((a) => a.toString().toLowerCase() === 'get');
+  // Key i takes the i-th key spec, later keys the last one (MSET's keys share one spec; LMOVE, SORT ... STORE
+  // and *STORE destinations have one each). SET without GET only overwrites, as Redis' setGetKeys reports.
+  return keys.map((k, i) => {
+    // SORT's second spec is its BY/GET patterns; a second key is always the STORE destination (the last spec).
+    let flags = (s.name === 'sort' && i > 0 ? specs[specs.length - 1] : specs[Math.min(i, specs.length - 1)]) ?? [];
+    if (s.name === 'set' && !withGet) flags = ['OW', 'update'];
+    return [k, flags];
+  });
 }
 
 const E_NO_KEY_ARGS = new ErrorReply('ERR The command has no key arguments');
@@ -153,7 +203,7 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
       run: (inv) => {
         // Every command and, after a container, its subcommands as `parent|sub` (Redis 7.0).
         const a = inv.argv;
-        const names = (s: CommandSpec): string[] => [s.name, ...subcommandsOf(s).map((x) => `${s.name}|${x}`)];
+        const names = (s: CommandSpec): string[] => [s.name, ...listedSubcommands(s).map((x) => `${s.name}|${x}`)];
         if (a.length === 2) return all().flatMap(names);
         if (a.length !== 5 || a[2]!.toString().toLowerCase() !== 'filterby') return E_SYNTAX;
         const kind = a[3]!.toString().toLowerCase();
@@ -161,7 +211,11 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
         if (kind === 'module') return [];
         if (kind === 'aclcat') {
           const cat = `@${arg.toLowerCase()}`;
-          return all().filter((s) => categories(s).includes(cat)).flatMap(names);
+          // Each command and subcommand by its own categories (a subcommand Redis lacks takes its parent's).
+          return all().flatMap((s) => {
+            const own = categories(s);
+            return names(s).filter((n) => (n === s.name ? own : knownCategories(n) ?? own).includes(cat));
+          });
         }
         if (kind === 'pattern') {
           const pat = Buffer.from(arg);
@@ -183,19 +237,8 @@ export function commandCommands(scope: CommandScope): CommandSpec[] {
         const r = commandKeys(inv.argv.slice(2));
         if (r === undefined) return E_NO_KEY_ARGS;
         if (r instanceof ErrorReply) return r;
-        const [s, keys] = r;
-        const sub = subcommandKeyFlags(s, inv.argv.slice(2));
-        if (sub) return keys.map((k) => [k, new RespSet(sub.map((f) => new SimpleString(f)))]);
-        const specs = KEY_SPEC_FLAGS[s.name] ?? [];
-        const withGet = s.name === 'set' && inv.argv.slice(5).some((a) => a.toString().toLowerCase() === 'get');
-        // Key i takes the i-th key spec, later keys the last one (MSET's keys share one spec; LMOVE, SORT ... STORE
-        // and *STORE destinations have one each). SET without GET only overwrites, as Redis' setGetKeys reports.
-        return keys.map((k, i) => {
-          // SORT's second spec is its BY/GET patterns; a second key is always the STORE destination (the last spec).
-          let flags = (s.name === 'sort' && i > 0 ? specs[specs.length - 1] : specs[Math.min(i, specs.length - 1)]) ?? [];
-          if (s.name === 'set' && !withGet) flags = ['OW', 'update'];
-          return [k, new RespSet(flags.map((f) => new SimpleString(f)))];
-        });
+        const [s] = r;
+        return (keysWithFlags(s, inv.argv.slice(2)) ?? []).map(([k, flags]) => [k, new RespSet(flags.map((f) => new SimpleString(f)))]);
       },
     },
     help: {

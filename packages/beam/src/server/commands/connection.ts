@@ -4,6 +4,9 @@ import { ErrorReply, MultiReply, OK, PONG, RespMap, SimpleString, type Reply } f
 import type { CommandScope } from './env.js';
 import { clientOf, container, E_NOT_INT, E_SYNTAX, helpReply, parseIntArg, spec } from './spec.js';
 import { resetSubscriptions } from './pubsub.js';
+import { trackingFor } from '../tracking/tracking.js';
+import { trackingSubcommands } from '../tracking/commands.js';
+import { logAuthFailure } from './acl.js';
 
 /** Writes nothing (CLIENT REPLY SKIP has no reply of its own). */
 const NO_REPLY = new MultiReply([]);
@@ -17,13 +20,14 @@ function peerAddress(c: DispatchClient): string {
 }
 
 /** Authenticates the client as `user`; an error reply (WRONGPASS, or the throttle's refusal) otherwise. */
-function authenticate(scope: CommandScope, c: DispatchClient, user: Buffer, pass: Buffer): ErrorReply | null {
+function authenticate(scope: CommandScope, c: DispatchClient, user: Buffer, pass: Buffer, command: Buffer): ErrorReply | null {
   const r = scope.env.auth.check(peerAddress(c), user, pass);
   if (r.ok) {
     c.authenticated = true;
     c.user = r.user;
     return null;
   }
+  logAuthFailure(scope.env.auth.acl, c, user, command);
   if (r.error === 'locked') {
     return new ErrorReply(`ERR too many failed authentication attempts from this address or for this user; retry in ${Math.ceil(r.retryAfterMs / 1000)} s`);
   }
@@ -82,7 +86,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
         }
       }
       if (user && pass) {
-        const e = authenticate(scope, c, user, pass);
+        const e = authenticate(scope, c, user, pass, a[0]!);
         if (e) return e;
       }
       if (!c.authenticated) {
@@ -104,27 +108,13 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
       const a = inv.argv;
       if (a.length > 3) return E_SYNTAX;
       if (a.length === 2) {
-        if ((env.config.get('requirepass') ?? '') === '') {
+        if (env.auth.acl.defaultUser.nopass) {
           return new ErrorReply('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
         }
-        return authenticate(scope, c, Buffer.from('default'), a[1]!) ?? OK;
+        return authenticate(scope, c, Buffer.from('default'), a[1]!, a[0]!) ?? OK;
       }
-      return authenticate(scope, c, a[1]!, a[2]!) ?? OK;
+      return authenticate(scope, c, a[1]!, a[2]!, a[0]!) ?? OK;
     }),
-
-    spec('acl', -2, ['noscript', 'loading', 'stale'], container('acl', {
-      whoami: { arity: 2, run: (inv) => clientOf(inv).user },
-      users: { arity: 2, run: () => ['default', ...env.auth.userNames.filter((u) => u !== 'default')].sort() },
-      help: {
-        arity: 2,
-        run: () => helpReply([
-          'ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-          'USERS', '    List all the registered usernames.',
-          'WHOAMI', '    Return the current connection username.',
-          'HELP', '    Print this help.',
-        ]),
-      },
-    })),
 
     spec('select', 2, ['loading', 'stale', 'fast'], (inv) => {
       const c = clientOf(inv);
@@ -156,6 +146,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
       dispatcher.unwatchAll(c);
       resetSubscriptions(scope, c);
       env.monitors.remove(c);
+      trackingFor(dispatcher).disable(c);
       c.db = 0;
       c.resp = 2;
       c.name = null;
@@ -243,7 +234,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
             } else if (k === 'addr') victims = victims.filter((c) => c.addr === v);
             else if (k === 'laddr') victims = victims.filter((c) => c.laddr === v);
             else if (k === 'user') {
-              if (v !== 'default' && !env.auth.userNames.includes(v)) return new ErrorReply(`ERR No such user '${v}'`);
+              if (env.auth.acl.get(v) === undefined) return new ErrorReply(`ERR No such user '${v}'`);
               victims = victims.filter((c) => c.user === v);
             }
             else if (k === 'type') {
@@ -283,6 +274,7 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
           return 1;
         },
       },
+      ...trackingSubcommands(dispatcher),
       'no-evict': { arity: 3, run: (inv) => onOff(inv.argv[2]!) },
       'no-touch': { arity: 3, run: (inv) => onOff(inv.argv[2]!) },
       reply: {
@@ -318,6 +310,11 @@ export function connectionCommands(scope: CommandScope): CommandSpec[] {
           'LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id>...]]', '    Return information about client connections.',
           'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client library name or version.',
           'SETNAME <name>', '    Assign the name <name> to the current connection.',
+          'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]',
+          '    Control server assisted client side caching.',
+          'CACHING (YES|NO)', '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+          'GETREDIR', '    Return the client ID we are redirecting to when tracking is enabled.',
+          'TRACKINGINFO', '    Report tracking status for the current connection.',
           'HELP', '    Print this help.',
         ]),
       },

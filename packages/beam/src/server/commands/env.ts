@@ -1,4 +1,4 @@
-import type { ClientRegistry, Dispatcher } from '../../context/dispatch.js';
+import type { ClientRegistry, DispatchClient, Dispatcher } from '../../context/dispatch.js';
 import type { ServerConfig } from '../../context/config.js';
 import type { Context } from '../../context/context.js';
 import type { Monitors } from '../monitor.js';
@@ -21,8 +21,11 @@ export interface ServerEnv {
   readonly monitors: Monitors;
   /** Users, passwords and AUTH throttling. */
   readonly auth: Authenticator;
-  /** See BeamServerOptions.scriptMinStopMs. */
-  readonly scriptMinStopMs?: number;
+  /**
+   * A script of `dispatcher` runs past busy-reply-threshold: read and answer the other clients now (BUSY to most
+   * commands), from inside the script's hook.
+   */
+  serveWhileBusy?(dispatcher: Dispatcher, caller: DispatchClient): void;
   /**
    * SHUTDOWN was accepted (after any SAVE it asked for): the server emits 'shutdown' and, when nobody listens,
    * closes itself.

@@ -9,11 +9,13 @@ import { configCommands } from './config.js';
 import { infoCommands } from './info.js';
 import { commandCommands } from './command.js';
 import { scriptingCommands } from './scripting.js';
+import { aclCommands } from './acl.js';
 
 /** Every command the server itself implements (connection state, pub/sub, transactions, introspection). */
 export function serverCommands(scope: CommandScope): CommandSpec[] {
   return [
     ...connectionCommands(scope),
+    ...aclCommands(scope),
     ...pubsubCommands(scope),
     ...transactionCommands(scope),
     ...configCommands(scope),
@@ -24,7 +26,7 @@ export function serverCommands(scope: CommandScope): CommandSpec[] {
     ...scriptingCommands({
       dispatcher: scope.dispatcher, context: scope.context, version: scope.env.version,
       busyThreshold: () => Number(scope.env.config.get('busy-reply-threshold') ?? 5000),
-      ...(scope.env.scriptMinStopMs !== undefined ? { minStopMs: scope.env.scriptMinStopMs } : {}),
+      whileBusy: (caller) => scope.env.serveWhileBusy?.(scope.dispatcher, caller),
     }),
   ];
 }

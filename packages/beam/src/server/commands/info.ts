@@ -6,6 +6,7 @@ import { clientOf, spec } from './spec.js';
 import { replicationInfo } from '../replication.js';
 import { saveState } from '../persistence.js';
 import { scriptEngineOf } from './scripting.js';
+import { trackingFor } from '../tracking/tracking.js';
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
 const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];
@@ -23,6 +24,7 @@ export function infoText(scope: CommandScope, sections: string[]): string {
   const now = Date.now();
   const uptime = Math.floor((now - env.registry.startedAt) / 1000);
   const clients = [...env.registry.clients.values()].filter((c) => !c.internal);
+  const tracking = trackingFor(scope.dispatcher);
   const mem = process.memoryUsage();
   const used = env.registry.usedMemory();
   const cpu = process.cpuUsage();
@@ -39,7 +41,7 @@ export function infoText(scope: CommandScope, sections: string[]): string {
     clients: () => [
       ['connected_clients', clients.length], ['cluster_connections', 0], ['maxclients', env.config.get('maxclients') ?? '10000'],
       ['client_recent_max_input_buffer', 0], ['client_recent_max_output_buffer', 0], ['blocked_clients', context?.blocking.count ?? 0],
-      ['tracking_clients', 0], ['clients_in_timeout_table', 0],
+      ['tracking_clients', tracking.clients], ['clients_in_timeout_table', 0],
     ],
     memory: () => [
       ['used_memory', used], ['used_memory_human', human(used)],
@@ -64,6 +66,8 @@ export function infoText(scope: CommandScope, sections: string[]): string {
       ['evicted_keys', 0], ['keyspace_hits', context?.stats.keyspaceHits ?? 0],
       ['keyspace_misses', context?.stats.keyspaceMisses ?? 0],
       ['pubsub_channels', scope.dispatcher.hub.activeChannels().length], ['pubsub_patterns', scope.dispatcher.hub.numPat()],
+      ['tracking_total_keys', tracking.keys], ['tracking_total_items', tracking.items],
+      ['tracking_total_prefixes', tracking.prefixes],
       ['total_error_replies', env.registry.totalErrorReplies],
       // MIGRATE is not implemented: no cached connections to other servers, ever.
       ['migrate_cached_sockets', 0],

@@ -16,8 +16,8 @@ export interface ScriptingScope {
   version: string;
   /** Current busy-reply-threshold (CONFIG), ms. */
   busyThreshold: () => number;
-  /** ScriptEngineOptions.minStopMs. */
-  minStopMs?: number;
+  /** ScriptEngineOptions.whileBusy. */
+  whileBusy?: (caller: DispatchClient) => void;
 }
 
 const engines = new WeakMap<Dispatcher, ScriptEngine>();
@@ -78,7 +78,7 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
     if (api === null) return null;
     e = new ScriptEngine(api, {
       dispatcher: scope.dispatcher, context: scope.context, version: scope.version, busyThreshold: scope.busyThreshold,
-      ...(scope.minStopMs !== undefined ? { minStopMs: scope.minStopMs } : {}),
+      ...(scope.whileBusy ? { whileBusy: scope.whileBusy } : {}),
     });
     engines.set(scope.dispatcher, e);
     // Lua states live in the WebAssembly heap, outside the JS garbage collector: free them with the dispatcher.
@@ -115,7 +115,7 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
     },
     exists: { arity: -3, run: withEngine((e, inv) => inv.argv.slice(2).map((s) => (e.hasScript(s.toString('latin1')) ? 1 : 0))) },
     load: { arity: 3, run: withEngine((e, inv) => e.createScript(inv.argv[2]!)) },
-    kill: { arity: 2, run: withEngine((e) => e.kill()) },
+    kill: { arity: 2, run: withEngine((e) => e.kill(true)) },
     debug: {
       arity: 3,
       run: (inv) => {
@@ -163,11 +163,13 @@ export function scriptingCommands(scope: ScriptingScope): CommandSpec[] {
         return OK;
       }),
     },
-    kill: { arity: 2, run: withEngine((e) => e.kill()) },
+    kill: { arity: 2, run: withEngine((e) => e.kill(false)) },
     stats: {
       arity: 2,
       run: withEngine((e) => new RespMap([
-        ['running_script', null],
+        ['running_script', e.running === null ? null : new RespMap([
+          ['name', e.running.name], ['command', e.running.command], ['duration_ms', Date.now() - e.running.startedAt],
+        ])],
         ['engines', new RespMap([['LUA', new RespMap([['libraries_count', e.libraries.size], ['functions_count', e.functions.size]])]])],
       ])),
     },

@@ -71,7 +71,9 @@ function runQueued(scope: CommandScope, c: DispatchClient, queued: Buffer[][]): 
       for (; i < queued.length; i++) {
         const argv = queued[i]!;
         const s = d.lookup(argv[0]!)!;
-        const r = d.execute(c, s, argv);
+        // ACL rules may have changed since the command was queued (execCommand checks again).
+        const denied = d.aclCheck !== null && !c.internal ? d.aclCheck(c, s, argv, 'exec') : null;
+        const r = denied ?? d.execute(c, s, argv);
         if (r instanceof Promise) {
           i++;
           return r.then((v) => {
