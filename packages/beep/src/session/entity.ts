@@ -2,7 +2,7 @@
  * MIME entity handling of message payloads (RFC 3080 §2.2.1.2) for the session's hot path: build the header block
  * of outgoing messages (received ones are split by the wire layer's lenient parseEntity).
  */
-import type { EntityOptions, Payload } from './types.js';
+import type { EntityOptions, Payload } from './payload.js';
 import { BeepUsageError } from '../errors.js';
 
 export const CRLF = Buffer.from('\r\n', 'latin1');
