@@ -11,3 +11,17 @@ export class BeamgateError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * A configuration value that cannot be used: a bad flag, environment variable or file entry (the gateway's
+ * `loadConfig`, the CLIs) or a CONFIG SET refused by a Beam server's `ServerConfig`. One class for both, shared by
+ * @beamgate/beam and @beamgate/gateway. Codes: `CONFIG_INVALID` (default), `CONFIG_UNKNOWN` (no such parameter),
+ * `CONFIG_IMMUTABLE` (a parameter fixed at start).
+ */
+export class ConfigError extends BeamgateError {
+  override name = 'ConfigError';
+
+  constructor(message: string, options: { code?: 'CONFIG_INVALID' | 'CONFIG_UNKNOWN' | 'CONFIG_IMMUTABLE'; cause?: unknown } = {}) {
+    super(options.code ?? 'CONFIG_INVALID', message, options.cause === undefined ? {} : { cause: options.cause });
+  }
+}

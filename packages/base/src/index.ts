@@ -1,5 +1,4 @@
 /** @beamgate/base: what @beamgate/beep, @beamgate/beam and @beamgate/gateway share. Internal: no stability promise. */
-export { BeamgateError } from './errors.js';
 export { createLogger, isLogLevel, LOG_LEVELS, silentLogger, type Logger, type LoggerOptions, type LogFields, type LogLevel } from './log/logger.js';
 export { formatPretty } from './log/pretty.js';
 export {
@@ -14,3 +13,6 @@ export {
 } from './cli/flags.js';
 export { createProgram, main, readVersion, runProgram, type ProgramSpec, type SubcommandSpec } from './cli/program.js';
 export { TypedEventEmitter, type EventMap } from './typed-emitter.js';
+export { BeamgateError, ConfigError } from './errors.js';
+export { documentedErrorCodes, readErrorsDoc } from './error-codes.js';
+export { generateSelfSigned, type ClientTlsOptions, type Pem, type SelfSignedCertificate, type SelfSignedOptions } from './tls.js';

@@ -3,8 +3,11 @@ export * from './wire/reply.js';
 export type * from './context/api.js';
 
 // RESP wire layer.
-export { RequestDecoder, RespProtocolError, DEFAULT_DECODER_LIMITS, type RequestDecoderLimits } from './wire/request-decoder.js';
+export { RequestDecoder, RespProtocolError, DEFAULT_DECODER_LIMITS, parseStrictInt, type RequestDecoderLimits } from './wire/request-decoder.js';
 export { RespWriter, encodeReply, type RespVersion } from './wire/resp-encoder.js';
+export { encodeCommand, type CommandArg } from './wire/command-encoder.js';
+export { ReplyDecoder, RespReplyError, decodeReply, type ReplyValue, type ReplyDecoderOptions, type ReplySink } from './wire/reply-decoder.js';
+export { BeamOptionError } from './errors.js';
 
 // The embedded context (keyspace), dispatcher, configuration and pub/sub.
 export { Context, type ContextOptions, type KeyspaceInfo } from './context/context.js';
@@ -58,7 +61,7 @@ export type {
 } from './jobs/index.js';
 
 // Client.
-export { BeamClient, BeamError, BeamConnectionError, RespConnection, resolveTarget, DEFAULT_PORT } from './client/index.js';
+export { BeamClient, BeamError, BeamReplyError, BeamConnectionError, RespConnection, resolveTarget, DEFAULT_PORT } from './client/index.js';
 export type { BeamClientOptions, RunOptions, Reply as ClientReply, BeamJob, RawReply, BeamTarget } from './client/index.js';
 export { openSocket, type BeamClientTlsOptions } from './client/index.js';
 

@@ -1,3 +1,5 @@
+import { BeamgateError } from '@beamgate/base';
+
 /**
  * Typed errors of @beamgate/beep. Every error has a stable `code` (documented in docs/errors.md) and,
  * where the RFC defines one, the BEEP reply code it maps to (`replyCode`, RFC 3080 §8).
@@ -8,14 +10,12 @@ export interface BeepErrorOptions {
   replyCode?: number;
 }
 
-export class BeepError extends Error {
+export class BeepError extends BeamgateError {
   override name = 'BeepError';
-  readonly code: string;
   readonly replyCode: number | undefined;
 
   constructor(code: string, message: string, options: BeepErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
     this.replyCode = options.replyCode;
   }
 }

@@ -2,6 +2,8 @@
  * Typed errors of @beamgate/gateway. Each has a stable `code` and the BEEP reply code (RFC 3080 §8) it is
  * reported with (docs/gateway.md §4).
  */
+import { BeamgateError, ConfigError } from '@beamgate/base';
+
 export const ReplyCode = {
   SUCCESS: 200,
   SERVICE_NOT_AVAILABLE: 421,
@@ -16,17 +18,27 @@ export const ReplyCode = {
 
 export interface GatewayErrorOptions {
   cause?: unknown;
+  /** The message is internal (e.g. a context's error line): peers get a generic text (replyTextOf). */
+  internal?: boolean;
 }
 
-export class GatewayError extends Error {
+export class GatewayError extends BeamgateError {
   override name = 'GatewayError';
-  readonly code: string;
   readonly replyCode: number;
+  readonly internal: boolean;
 
   constructor(code: string, replyCode: number, message: string, options: GatewayErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
     this.replyCode = replyCode;
+    this.internal = options.internal === true;
+  }
+}
+
+/** A programming error: an argument or option of the gateway's API that cannot be used (never sent; 451). */
+export class GatewayUsageError extends GatewayError {
+  override name = 'GatewayUsageError';
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super('GATEWAY_BAD_ARGUMENT', ReplyCode.LOCAL_ERROR, message, options);
   }
 }
 
@@ -130,11 +142,18 @@ export class JobQuotaError extends GatewayError {
   }
 }
 
-/** Configuration or command-line errors (never sent over BEEP). */
-export class ConfigError extends GatewayError {
-  override name = 'ConfigError';
-  constructor(message: string, options: GatewayErrorOptions = {}) {
-    super('GATEWAY_BAD_CONFIG', ReplyCode.LOCAL_ERROR, message, options);
+/** Configuration or command-line errors (never sent over BEEP): the one ConfigError of @beamgate/base. */
+export { ConfigError };
+
+/**
+ * An error reply from the context to one of the gateway's own commands (`message` is the whole line, e.g.
+ * `ERR job 3 was already started`). Internal: reported as 451 `internal gateway error` unless converted
+ * (backend/refusal.ts).
+ */
+export class BeamCommandError extends GatewayError {
+  override name = 'BeamCommandError';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('GATEWAY_BEAM_ERROR', ReplyCode.LOCAL_ERROR, message, { ...options, internal: true });
   }
 }
 
@@ -159,6 +178,6 @@ export function replyCodeOf(err: unknown): number {
 
 /** Human text for an `<error>` element: the message for typed errors, a generic text otherwise (no internals leak). */
 export function replyTextOf(err: unknown): string {
-  if (err instanceof GatewayError) return err.message;
+  if ((err instanceof GatewayError && !err.internal) || err instanceof ConfigError) return err.message;
   return 'internal gateway error';
 }

@@ -8,7 +8,7 @@ import type { AuthThrottleOptions, JobHandler, JobLimits } from '@beamgate/beam'
 import { EmbeddedBackend } from './backend/embedded.js';
 import { RedisBackend } from './backend/redis.js';
 import type { Backend } from './backend/types.js';
-import { DEFAULT_LIMITS, formatAddress, type AccessConfig, type Address, type ContextConfig, type GatewayLimits, type SecurityConfig } from './config.js';
+import { DEFAULT_LIMITS, formatAddress, type AccessConfig, type Address, type ContextConfig, type GatewayLimits, type SecurityConfig } from './config-types.js';
 import { jobProfile, sessionId } from './job/job-profile.js';
 import type { JobHub } from './job/job-channel.js';
 import { silentLogger, type Logger } from './log.js';

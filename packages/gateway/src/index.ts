@@ -16,4 +16,3 @@ export {
   entityFromPairs, type Entity, type StreamAnswer,
 } from './wire/entity.js';
 export { parseXml, buildXml, escapeXml, escapeAttr, type XmlElement, type XmlNode } from './wire/xml.js';
-export { scanReply, splitReplies, pubSubInfo } from './resp/reply-scanner.js';

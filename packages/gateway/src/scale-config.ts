@@ -4,7 +4,7 @@
  * name), `--worker` (run a Beam worker in the gateway's process too). Flags > environment.
  */
 import type { worker as W } from '@beamgate/beam';
-import { parseAddress, type ContextConfig } from './config.js';
+import { parseAddress, type ContextConfig } from './config-types.js';
 import { ConfigError } from './errors.js';
 
 export interface ScaleFlags {

@@ -3,7 +3,7 @@
  * layered over the config file's `tls`, `sasl`, `require`, `access` and `respTls`: each setting is taken from
  * the first of flag, environment, file that gives it.
  */
-import type { AccessConfig, SaslConfig, SecurityConfig, TlsConfig } from './config.js';
+import type { AccessConfig, SaslConfig, SecurityConfig, TlsConfig } from './config-types.js';
 import { ConfigError } from './errors.js';
 
 /** `serve` flags of this part (node:util parseArgs values). */

@@ -4,8 +4,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { generateSelfSigned } from '@beamgate/beep';
-import type { TlsConfig } from './config.js';
+import { generateSelfSigned } from '@beamgate/base';
+import type { TlsConfig } from './config-types.js';
 import { ConfigError } from './errors.js';
 
 export interface TlsMaterial {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkAccess } from '../src/job/access.js';
+import { checkAccess } from '../src/access.js';
 import { NotAllowedError } from '../src/errors.js';
 
 describe('gateway job access policy', () => {

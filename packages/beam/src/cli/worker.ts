@@ -153,6 +153,11 @@ export async function worker(argv: string[]): Promise<number> {
   w.on('registered', (wid: string) => logLine('info', 'registered', { worker: wid }));
   w.on('config', (node: string, flags: string) => logLine('info', 'keyspace notifications enabled', { node, flags }));
   w.on('warning', (text: string) => logLine('warn', text));
+  w.on('paused', (reason: string) => logLine('warn', 'paused: connections may not reach the master', { reason }));
+  w.on('resumed', (runId: string) => logLine('info', 'resumed on the master', { runId }));
+  w.on('switched', (from: string, to: string, what: { givenUp: number[]; republished: number[] }) =>
+    logLine('warn', 'master changed: jobs re-checked', { from, to, givenUp: what.givenUp, republished: what.republished }),
+  );
   await w.run();
   const m = metricsServer?.address;
   logLine('info', 'worker ready', { worker: w.id, ...describe(options.target), exec: options.exec, ...(m ? { metrics: `${m.address}:${m.port}` } : {}) });

@@ -1,11 +1,15 @@
 import type { Readable } from 'node:stream';
 import { RespConnection, type RawReply } from './connection.js';
-import { BeamError } from './errors.js';
-import { startJob, type BeamJob } from './job-client.js';
-import type { CommandArg } from './resp-command.js';
+import { BeamOptionError } from '../errors.js';
+import { BeamReplyError } from './errors.js';
+import { startJob, type BeamJob, type RunOptions } from './job-client.js';
+
+export type { RunOptions };
+import type { CommandArg } from '../wire/command-encoder.js';
+import { ErrorReply } from '../wire/reply.js';
 import type { BeamClientTlsOptions } from './socket.js';
 import { resolveTarget, type BeamTarget, type ResolvedTarget } from './target.js';
-import { syncMirror, type BeamMirror, type SyncOptions } from './sync-client.js';
+import type { BeamMirror, SyncOptions } from './sync-client.js';
 
 export interface BeamClientOptions {
   password?: string;
@@ -14,25 +18,14 @@ export interface BeamClientOptions {
   tls?: BeamClientTlsOptions | boolean;
 }
 
-export interface RunOptions {
-  /** Job name (the handler); default args[0]. */
-  name?: string;
-  env?: Record<string, string>;
-  /** Input for stream 0; without it stream 0 is closed at once (like </dev/null). */
-  stdin?: Readable | Buffer | string;
-  /** Aborting sends `killSignal` to the job. */
-  signal?: AbortSignal;
-  /** Default TERM. */
-  killSignal?: string;
-}
 
-/** Decoded reply: strings (UTF-8), numbers, null, arrays; errors inside arrays (EXEC) are BeamErrors. */
-export type Reply = string | number | null | BeamError | Reply[];
+/** Decoded reply: strings (UTF-8), numbers (bigint beyond 2^53), booleans, null, arrays; errors inside arrays (EXEC) are BeamReplyErrors. */
+export type Reply = string | number | bigint | boolean | null | BeamReplyError | Reply[];
 
 function decode(r: RawReply): Reply {
   if (Buffer.isBuffer(r)) return r.toString('utf8');
   if (Array.isArray(r)) return r.map(decode);
-  if ((r as unknown) instanceof Error) return new BeamError((r as unknown as Error).message, { cause: r });
+  if (r instanceof ErrorReply) return new BeamReplyError(r.message);
   return r;
 }
 
@@ -58,7 +51,7 @@ export class BeamClient {
     return this;
   }
 
-  /** Any command; replies decoded to strings. Error replies reject with BeamError. */
+  /** Any command; replies decoded to strings. Error replies reject with BeamReplyError. */
   async call(...args: CommandArg[]): Promise<Reply> {
     return decode(await this.conn.call(args));
   }
@@ -92,7 +85,7 @@ export class BeamClient {
    */
   run(args: readonly string[], options: RunOptions = {}): Promise<BeamJob> {
     const name = options.name ?? args[0];
-    if (name === undefined || name === '') return Promise.reject(new BeamError('ERR run: a job needs a name (args[0])'));
+    if (name === undefined || name === '') return Promise.reject(new BeamOptionError('run: a job needs a name (args[0])', 'BEAM_JOB_NAME'));
     return startJob(this, name, args, options);
   }
 
@@ -100,7 +93,9 @@ export class BeamClient {
    * A local mirror of the server's dataset, kept by the replication protocol on a connection of its own:
    * resolves once the snapshot is loaded, then emits 'change' for every write. Close it with `mirror.close()`.
    */
-  sync(options: SyncOptions = {}): Promise<BeamMirror> {
+  async sync(options: SyncOptions = {}): Promise<BeamMirror> {
+    // The mirror keeps its dataset in a replica Context (the whole command set): loaded only by those who sync.
+    const { syncMirror } = await import('./sync-client.js');
     return syncMirror(this.target, { ...this.options, ...options });
   }
 

@@ -1,15 +1,19 @@
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
-import RedisParser from 'redis-parser';
-import { BeamConnectionError, BeamError } from './errors.js';
-import { encodeCommand, type CommandArg } from './resp-command.js';
+import { encodeCommand, type CommandArg } from '../wire/command-encoder.js';
+import { ErrorReply } from '../wire/reply.js';
+import { ReplyDecoder, RespReplyError, type ReplyValue } from '../wire/reply-decoder.js';
+import { BeamConnectionError, BeamReplyError } from './errors.js';
 import { openSocket, type BeamClientTlsOptions } from './socket.js';
 import type { ResolvedTarget } from './target.js';
 
 const debug = debuglog('beamgate:client');
 
-/** A raw reply: Buffer (bulk/simple string), number, null, arrays of those; error replies reject. */
-export type RawReply = Buffer | number | null | RawReply[];
+/**
+ * A raw reply as the RESP decoder gives it (ReplyValue): Buffer for strings, number (bigint beyond 2^53), null,
+ * arrays; a top-level error reply rejects, one inside an array (EXEC) is an ErrorReply.
+ */
+export type RawReply = ReplyValue;
 
 interface Pending {
   resolve: (r: RawReply) => void;
@@ -24,24 +28,25 @@ export interface ConnectionOptions {
 }
 
 /**
- * One RESP2 connection: commands are written at once (pipelined) and replies matched in order.
- * Replies are parsed by redis-parser with Buffers for strings, so binary data survives.
+ * One RESP connection: commands are written at once (pipelined) and replies matched in order.
+ * Replies are decoded by the package's ReplyDecoder with Buffers for strings, so binary data survives.
  */
 export class RespConnection {
   private socket: Socket | null = null;
   private readonly pending: Pending[] = [];
   private closedError: Error | null = null;
-  private readonly parser: RedisParser;
+  private readonly decoder: ReplyDecoder;
 
   constructor(
     private readonly target: ResolvedTarget,
     private readonly options: ConnectionOptions = {},
   ) {
-    this.parser = new RedisParser({
-      returnReply: (r: RawReply) => this.pending.shift()?.resolve(r),
-      returnError: (e: Error) => this.pending.shift()?.reject(new BeamError(e.message, { cause: e })),
-      returnFatalError: (e: Error) => this.fail(new BeamConnectionError(`protocol error: ${e.message}`, 'BEAM_PROTOCOL', { cause: e })),
-      returnBuffers: true,
+    this.decoder = new ReplyDecoder({
+      onReply: (r) => {
+        const p = this.pending.shift();
+        if (r instanceof ErrorReply) p?.reject(new BeamReplyError(r.message));
+        else p?.resolve(r);
+      },
     });
   }
 
@@ -54,14 +59,14 @@ export class RespConnection {
     const t = this.target;
     const { socket, ready } = openSocket(t, this.options.tls);
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => this.parser.execute(chunk));
-    socket.on('error', (e) => this.fail(new BeamConnectionError(`connection error: ${e.message}`, (e as NodeJS.ErrnoException).code ?? 'BEAM_CONNECTION', { cause: e })));
+    socket.on('data', (chunk: Buffer) => this.data(chunk));
+    socket.on('error', (e) => this.fail(new BeamConnectionError(`connection error: ${e.message}`, 'BEAM_CONNECTION', { cause: e })));
     socket.on('close', () => this.fail(new BeamConnectionError('connection closed', 'BEAM_CLOSED')));
     await new Promise<void>((resolve, reject) => {
       const timeout = this.options.connectTimeoutMs ?? 10_000;
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new BeamConnectionError(`connect timed out after ${timeout} ms`, 'ETIMEDOUT'));
+        reject(new BeamConnectionError(`connect timed out after ${timeout} ms`, 'BEAM_CONNECT_TIMEOUT'));
       }, timeout);
       socket.once(ready, () => {
         clearTimeout(timer);
@@ -69,14 +74,14 @@ export class RespConnection {
       });
       socket.once('error', (e) => {
         clearTimeout(timer);
-        reject(new BeamConnectionError(`cannot connect: ${e.message}`, (e as NodeJS.ErrnoException).code ?? 'BEAM_CONNECTION', { cause: e }));
+        reject(new BeamConnectionError(`cannot connect: ${e.message}`, 'BEAM_CONNECTION', { cause: e }));
       });
     });
     const password = this.options.password ?? this.target.password;
     if (password !== undefined) await this.call(['AUTH', password]);
   }
 
-  /** Sends one command; resolves with its reply, rejects with BeamError for an error reply. */
+  /** Sends one command; resolves with its reply, rejects with BeamReplyError for an error reply. */
   call(args: readonly CommandArg[]): Promise<RawReply> {
     if (this.closedError) return Promise.reject(this.closedError);
     if (!this.socket) return Promise.reject(new BeamConnectionError('not connected (call connect() first)', 'BEAM_NOT_CONNECTED'));
@@ -84,6 +89,15 @@ export class RespConnection {
       this.pending.push({ resolve, reject });
       this.socket!.write(encodeCommand(args));
     });
+  }
+
+  private data(chunk: Buffer): void {
+    try {
+      this.decoder.feed(chunk);
+    } catch (e) {
+      if (!(e instanceof RespReplyError)) throw e;
+      this.fail(new BeamConnectionError(`protocol error: ${e.message}`, 'BEAM_PROTOCOL', { cause: e }));
+    }
   }
 
   private fail(e: Error): void {

@@ -1,13 +1,17 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
-import type { BeamClient, RunOptions } from './beam-client.js';
+import type { CommandArg } from '../wire/command-encoder.js';
 import type { RawReply, RespConnection } from './connection.js';
-import { BeamError } from './errors.js';
+import { BeamConnectionError, BeamReplyError } from './errors.js';
+import type { SignalName } from '../jobs/signals.js';
 
 const debug = debuglog('beamgate:client');
 
-/** A started job as the client sees it. */
+/**
+ * A started job as a client sees it: BeamClient.run() over RESP, and the gateway's GatewayClient.run() over BEEP
+ * (its `GatewayJob` is this interface), so code written against one runs against the other.
+ */
 export interface BeamJob {
   readonly id: number;
   /** Stream 1. */
@@ -18,8 +22,8 @@ export interface BeamJob {
   output(n: number): Readable;
   /** The exit status, once every output stream is closed. */
   readonly exit: Promise<number>;
-  /** `RPUSH /jobs/$id/signal NAME`; ignored once the job has exited. */
-  kill(signal?: string): Promise<void>;
+  /** Signals the job (default TERM); ignored once it has exited. Over RESP: `RPUSH /jobs/$id/signal NAME`. */
+  kill(signal?: SignalName): Promise<void>;
 }
 
 /** Largest input frame the client sends. */
@@ -45,7 +49,26 @@ function asBuffer(r: RawReply | undefined): Buffer {
   return Buffer.isBuffer(r) ? r : Buffer.from(String(r ?? ''));
 }
 
-export async function startJob(client: BeamClient, name: string, args: readonly string[], options: RunOptions): Promise<BeamJob> {
+export interface RunOptions {
+  /** Job name (the handler); default args[0]. */
+  name?: string;
+  env?: Record<string, string>;
+  /** Input for stream 0; without it stream 0 is closed at once (like </dev/null). */
+  stdin?: Readable | Buffer | string;
+  /** Aborting sends `killSignal` to the job. */
+  signal?: AbortSignal;
+  /** Default TERM. */
+  killSignal?: SignalName;
+}
+
+/** What a job needs of its client (BeamClient): commands on the main connection, and extra connections. */
+export interface JobHost {
+  call(...args: CommandArg[]): Promise<unknown>;
+  openConnection(): Promise<RespConnection>;
+  releaseConnection(c: RespConnection): Promise<void>;
+}
+
+export async function startJob(client: JobHost, name: string, args: readonly string[], options: RunOptions): Promise<BeamJob> {
   // The reader connection first: if it cannot connect, no job is left started without a reader.
   const [readerP, lengthP] = await Promise.allSettled([client.openConnection(), client.call('RPUSH', '/jobs', name)]);
   if (readerP.status === 'rejected') throw readerP.reason;
@@ -57,7 +80,7 @@ export async function startJob(client: BeamClient, name: string, args: readonly 
   const length = lengthP.value;
   if (typeof length !== 'number') {
     await client.releaseConnection(reader);
-    throw new BeamError(`ERR unexpected reply to RPUSH /jobs: ${JSON.stringify(length)}`);
+    throw new BeamConnectionError(`unexpected reply to RPUSH /jobs: ${JSON.stringify(length)}`, 'BEAM_PROTOCOL');
   }
   const id = length - 1;
   const base = `/jobs/${id}`;
@@ -99,7 +122,7 @@ export async function startJob(client: BeamClient, name: string, args: readonly 
     try {
       for (;;) {
         const r = await reader.call(['BLPOP', `${base}/out`, `${base}/wait`, '0']);
-        if (!Array.isArray(r) || r.length !== 2) throw new BeamError(`ERR unexpected BLPOP reply for job ${id}`);
+        if (!Array.isArray(r) || r.length !== 2) throw new BeamConnectionError(`unexpected BLPOP reply for job ${id}`, 'BEAM_PROTOCOL');
         const key = asBuffer(r[0]).toString('latin1');
         const value = asBuffer(r[1]);
         if (key.endsWith('/wait')) return Number(value.toString('latin1'));
@@ -140,7 +163,7 @@ export async function startJob(client: BeamClient, name: string, args: readonly 
   };
 }
 
-async function sendInput(client: BeamClient, base: string, stdin: Readable | Buffer | string, exited: () => boolean): Promise<void> {
+async function sendInput(client: JobHost, base: string, stdin: Readable | Buffer | string, exited: () => boolean): Promise<void> {
   const key = `${base}/in`;
   const push = async (frame: Buffer): Promise<boolean> => {
     for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
@@ -157,11 +180,11 @@ async function sendInput(client: BeamClient, base: string, stdin: Readable | Buf
         }
         return true;
       } catch (e) {
-        if (e instanceof BeamError && /input queue full/.test(e.message)) {
+        if (e instanceof BeamReplyError && /input queue full/.test(e.message)) {
           await sleep(delay);
           continue;
         }
-        if (e instanceof BeamError && /has exited/.test(e.message)) return false;
+        if (e instanceof BeamReplyError && /has exited/.test(e.message)) return false;
         throw e;
       }
     }

@@ -3,20 +3,10 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ResolvedTarget } from './target.js';
 
-type Pem = string | Buffer;
+import type { ClientTlsOptions } from '@beamgate/base';
 
 /** Client TLS: `true` (or `rediss://`) verifies the server against the system CAs. */
-export interface BeamClientTlsOptions {
-  /** CA certificates to trust instead of the system ones, e.g. a server's self-signed certificate. */
-  ca?: Pem | Pem[];
-  /** Name for SNI and the certificate check; default the host (or `localhost` for a unix socket). */
-  servername?: string;
-  /** Verify the server certificate. Default true; false only for tests. */
-  rejectUnauthorized?: boolean;
-  /** Client certificate and key, for servers that ask for one. */
-  cert?: Pem;
-  key?: Pem;
-}
+export type BeamClientTlsOptions = ClientTlsOptions;
 
 export interface OpenedSocket {
   socket: Socket;

@@ -8,7 +8,7 @@ import type { Deque } from '../context/deque.js';
 import { RdbParser, type RdbEntry } from '../sync/rdb-reader.js';
 import { streamFromData } from '../context/stream.js';
 import { ReplicationStreamReader } from '../sync/stream-reader.js';
-import { encodeCommand } from '../sync/propagation.js';
+import { encodeCommand } from '../wire/command-encoder.js';
 import { ErrorReply } from '../wire/reply.js';
 import { BeamConnectionError } from './errors.js';
 import { openSocket, type BeamClientTlsOptions } from './socket.js';
@@ -183,7 +183,7 @@ export class BeamMirror extends TypedEventEmitter<BeamMirrorEvents> {
     this.expectedReplies = [];
     this.stream = new ReplicationStreamReader(this.opts.maxBulk !== undefined ? { maxBulk: this.opts.maxBulk } : {});
     const timeout = this.opts.connectTimeoutMs ?? 10_000;
-    const timer = setTimeout(() => socket.destroy(new BeamConnectionError(`connect timed out after ${timeout} ms`, 'ETIMEDOUT')), timeout);
+    const timer = setTimeout(() => socket.destroy(new BeamConnectionError(`connect timed out after ${timeout} ms`, 'BEAM_CONNECT_TIMEOUT')), timeout);
     socket.once(ready, () => {
       clearTimeout(timer);
       this.handshake();

@@ -1,3 +1,4 @@
+import { BeamOptionError } from '../errors.js';
 import { BeamConnectionError } from './errors.js';
 
 export type BeamTarget = { host?: string; port?: number } | { path: string } | { url: string };
@@ -14,6 +15,7 @@ export const DEFAULT_PORT = 6380;
  * `rediss://...` (TLS), `unix:/path` or `unix:///path`.
  */
 export function resolveTarget(t: BeamTarget): ResolvedTarget {
+  if (typeof t !== 'object' || t === null) throw new BeamOptionError(`a target is { host, port }, { path } or { url }, got ${String(t)}`);
   if ('path' in t) return { kind: 'unix', path: t.path };
   if ('url' in t) return parseUrl(t.url);
   return { kind: 'tcp', host: t.host ?? '127.0.0.1', port: t.port ?? DEFAULT_PORT };

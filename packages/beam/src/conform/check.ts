@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BeamClient } from '../client/beam-client.js';
 import type { RawReply } from '../client/connection.js';
-import { BeamError } from '../client/errors.js';
+import { BeamConnectionError, BeamReplyError } from '../client/errors.js';
 import { resolveTarget } from '../client/target.js';
 
 export type Json = null | number | string | boolean | Json[] | { [k: string]: Json };
@@ -92,7 +92,7 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
     p.finally(() => clearTimeout(t)),
     new Promise<T>((_, reject) => {
-      t = setTimeout(() => reject(new Error(`no reply to ${what} within ${ms} ms`)), ms);
+      t = setTimeout(() => reject(new BeamConnectionError(`no reply to ${what} within ${ms} ms`, 'BEAM_TIMEOUT')), ms);
     }),
   ]);
 }
@@ -111,7 +111,7 @@ async function replay(v: Vector, o: BeamCheckOptions): Promise<string | undefine
       try {
         actual = decode(await withDeadline(client.callBuffer(...argv), o.timeout + 1000, argv[0] ?? 'command'));
       } catch (e) {
-        if (!(e instanceof BeamError)) return `${where}: ${(e as Error).message}`;
+        if (!(e instanceof BeamReplyError)) return `${where}: ${(e as Error).message}`;
         actual = { error: e.message };
       }
       const isError = actual !== null && typeof actual === 'object' && !Array.isArray(actual) && 'error' in actual;
@@ -169,7 +169,7 @@ async function reservedProbe(o: BeamCheckOptions): Promise<string | undefined> {
         const r = await withDeadline(client.callBuffer(...argv), o.timeout, argv[0] as string);
         if (argv[0] !== 'DEL' || r !== 0) return `${argv.join(' ')} was accepted (${JSON.stringify(decode(r))}); keys under /beam are reserved`;
       } catch (e) {
-        if (!(e instanceof BeamError)) return (e as Error).message;
+        if (!(e instanceof BeamReplyError)) return (e as Error).message;
       }
     }
     const left = decode(await withDeadline(client.callBuffer('EXISTS', key), o.timeout, 'EXISTS'));

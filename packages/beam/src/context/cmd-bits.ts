@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import type { CommandMeta } from './command-table.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import { T_STRING, type Db, keyString as kstr } from './store.js';
@@ -39,14 +39,14 @@ function bitOffset(b: Buffer, hashBits: number): number | null {
 }
 
 /** The string at key (null when missing), or WRONGTYPE. */
-function readString(ctx: Context, db: Db, key: string): Buffer | null | ErrorReply {
+function readString(ctx: Keyspace, db: Db, key: string): Buffer | null | ErrorReply {
   const e = ctx.lookupTyped(db, key, T_STRING);
   if (e instanceof ErrorReply) return e;
   return e === undefined ? null : (e.v as Buffer);
 }
 
 /** lookupStringForBitCommand: a private copy of the string grown with zeros to hold byte `maxByte`. */
-function writableString(ctx: Context, db: Db, key: string, maxByte: number): { buf: Buffer; grown: boolean; store: (b: Buffer) => void } | ErrorReply {
+function writableString(ctx: Keyspace, db: Db, key: string, maxByte: number): { buf: Buffer; grown: boolean; store: (b: Buffer) => void } | ErrorReply {
   const e = ctx.lookupTyped(db, key, T_STRING);
   if (e instanceof ErrorReply) return e;
   const cur = e === undefined ? EMPTY : (e.v as Buffer);

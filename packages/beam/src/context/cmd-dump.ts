@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import type { Impl } from './context.js';
+import type { Impl } from './keyspace.js';
 import type { CommandMeta } from './command-table.js';
 import { ErrorReply, OK } from '../wire/reply.js';
 import { Deque } from './deque.js';

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { ClientState } from './api.js';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import type { CommandMeta } from './command-table.js';
 import { ErrorReply, NULL_ARRAY, RespDouble, type Reply } from '../wire/reply.js';
 import { T_ZSET, keyString as kstr } from './store.js';
@@ -149,7 +149,7 @@ function coord(client: ClientState, d: number): Reply {
   return Buffer.from(s === '-0' ? '0' : s, 'latin1');
 }
 
-function zsetOf(ctx: Context, client: ClientState, key: Buffer): ZSet | null | ErrorReply {
+function zsetOf(ctx: Keyspace, client: ClientState, key: Buffer): ZSet | null | ErrorReply {
   const e = ctx.lookup(ctx.dbs[client.db]!, kstr(key));
   if (e === undefined) return null;
   if (e.t !== T_ZSET) return E_WRONGTYPE;

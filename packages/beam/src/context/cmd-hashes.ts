@@ -1,5 +1,5 @@
 import type { ClientState } from './api.js';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import { ErrorReply, OK, RespMap, type Reply } from '../wire/reply.js';
 import { T_HASH, type Db, type Entry, keyString as kstr } from './store.js';
 import { INT64_MAX, INT64_MIN, int64Buffer, intReply, parseInt64 } from './numbers.js';
@@ -11,13 +11,13 @@ import { randomIndexes, randomSample } from './random.js';
 
 const B_HSET = Buffer.from('HSET');
 
-function getHash(ctx: Context, db: Db, key: string): Entry | undefined | ErrorReply {
+function getHash(ctx: Keyspace, db: Db, key: string): Entry | undefined | ErrorReply {
   const e = ctx.lookup(db, key);
   if (e !== undefined && e.t !== T_HASH) return E_WRONGTYPE;
   return e;
 }
 
-function hashForWrite(ctx: Context, db: Db, key: string): Map<string, Buffer> | ErrorReply {
+function hashForWrite(ctx: Keyspace, db: Db, key: string): Map<string, Buffer> | ErrorReply {
   const e = getHash(ctx, db, key);
   if (e instanceof ErrorReply) return e;
   if (e !== undefined) return e.v as Map<string, Buffer>;
@@ -30,7 +30,7 @@ function fieldBuf(f: string): Buffer {
   return Buffer.from(f, 'latin1');
 }
 
-function hsetGeneric(ctx: Context, client: ClientState, argv: Buffer[], name: string): Reply {
+function hsetGeneric(ctx: Keyspace, client: ClientState, argv: Buffer[], name: string): Reply {
   if (argv.length % 2 === 1) return wrongArgs(name);
   const db = ctx.dbs[client.db]!;
   const h = hashForWrite(ctx, db, kstr(argv[1]!));

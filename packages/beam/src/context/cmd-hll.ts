@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import type { CommandMeta } from './command-table.js';
 import { ErrorReply, OK } from '../wire/reply.js';
 import { T_STRING, type Db, keyString as kstr } from './store.js';
@@ -288,7 +288,7 @@ function count(regs: Uint8Array): number {
 }
 
 /** isHLLObjectOrReply: the string if it is a HyperLogLog, null when missing, or the error. */
-function hllOf(ctx: Context, db: Db, key: string): Buffer | null | ErrorReply {
+function hllOf(ctx: Keyspace, db: Db, key: string): Buffer | null | ErrorReply {
   const e = ctx.lookup(db, key);
   if (e === undefined) return null;
   if (e.t !== T_STRING) return new ErrorReply('WRONGTYPE Operation against a key holding the wrong kind of value');
@@ -298,7 +298,7 @@ function hllOf(ctx: Context, db: Db, key: string): Buffer | null | ErrorReply {
   return s;
 }
 
-function store(ctx: Context, db: Db, key: string, v: Buffer): void {
+function store(ctx: Keyspace, db: Db, key: string, v: Buffer): void {
   const e = ctx.lookup(db, key);
   if (e === undefined) ctx.addKey(db, key, T_STRING, v);
   else e.v = v;

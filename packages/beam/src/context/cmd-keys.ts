@@ -1,5 +1,5 @@
 import type { ClientState } from './api.js';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import { ErrorReply, OK, SimpleString, type Reply } from '../wire/reply.js';
 import { T_HASH, T_LIST, T_STRING, TYPE_NAMES, eqi, type Db, type Entry, type Value, keyString as kstr } from './store.js';
 import { Deque } from './deque.js';
@@ -103,7 +103,7 @@ const scan: Impl = (ctx, client, argv) => {
   return [scanCursorReply(next), out];
 };
 
-function renameGeneric(ctx: Context, client: ClientState, argv: Buffer[], nx: boolean): Reply {
+function renameGeneric(ctx: Keyspace, client: ClientState, argv: Buffer[], nx: boolean): Reply {
   const db = ctx.dbs[client.db]!;
   const src = kstr(argv[1]!);
   const dst = kstr(argv[2]!);
@@ -133,7 +133,7 @@ const X_XX = 2;
 const X_GT = 4;
 const X_LT = 8;
 
-function expireGeneric(ctx: Context, client: ClientState, argv: Buffer[], seconds: boolean, relative: boolean, name: string): Reply {
+function expireGeneric(ctx: Keyspace, client: ClientState, argv: Buffer[], seconds: boolean, relative: boolean, name: string): Reply {
   let flags = 0;
   for (let j = 3; j < argv.length; j++) {
     const o = argv[j]!.toString('latin1').toLowerCase();
@@ -193,7 +193,7 @@ const pexpire: Impl = (ctx, client, argv) => expireGeneric(ctx, client, argv, fa
 const expireat: Impl = (ctx, client, argv) => expireGeneric(ctx, client, argv, true, false, 'expireat');
 const pexpireat: Impl = (ctx, client, argv) => expireGeneric(ctx, client, argv, false, false, 'pexpireat');
 
-function ttlGeneric(ctx: Context, client: ClientState, argv: Buffer[], ms: boolean, abs: boolean): Reply {
+function ttlGeneric(ctx: Keyspace, client: ClientState, argv: Buffer[], ms: boolean, abs: boolean): Reply {
   const e = ctx.peek(ctx.dbs[client.db]!, kstr(argv[1]!));
   if (e === undefined) return -2;
   if (e.x === 0) return -1;
@@ -218,7 +218,7 @@ const persist: Impl = (ctx, client, argv) => {
 };
 
 /** A random live key of a database (O(N) walk: Map has no random access), or null when empty. */
-export function randomKeyOf(ctx: Context, db: Db): string | null {
+export function randomKeyOf(ctx: Keyspace, db: Db): string | null {
   for (let tries = 0; tries < 100 && db.data.size - db.hidden > 0; tries++) {
     let i = Math.floor(ctx.random() * db.data.size);
     for (const [k, e] of db.data) {
@@ -250,7 +250,7 @@ function flushFlags(argv: Buffer[]): ErrorReply | null {
   return null;
 }
 
-function emptyDb(ctx: Context, db: Db): number {
+function emptyDb(ctx: Keyspace, db: Db): number {
   const n = db.data.size;
   db.data = new Map();
   db.heap.clear();
@@ -261,7 +261,7 @@ function emptyDb(ctx: Context, db: Db): number {
 }
 
 /** Answers FlushEvent.existed from the key maps a flush emptied or a swap exchanged (per db), skipping stale keys. */
-function liveIn(ctx: Context, maps: ReadonlyMap<number, ReadonlyArray<Map<string, Entry>>>): (db: number, key: string) => boolean {
+function liveIn(ctx: Keyspace, maps: ReadonlyMap<number, ReadonlyArray<Map<string, Entry>>>): (db: number, key: string) => boolean {
   const now = ctx.now();
   return (db, key) => (maps.get(db) ?? []).some((m) => {
     const e = m.get(key);

@@ -1,4 +1,4 @@
-import type { Impl } from './context.js';
+import type { Impl } from './keyspace.js';
 import { ErrorReply, RespMap, type Reply } from '../wire/reply.js';
 import { T_STRING, keyString } from './store.js';
 import { parseInt64 } from './numbers.js';

@@ -1,41 +1,29 @@
 import type { ClientState } from './api.js';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import { ErrorReply, NULL_ARRAY, OK, type Reply } from '../wire/reply.js';
 import { Deque } from './deque.js';
 import { T_LIST, eqi, type Db, type Entry, keyString as kstr } from './store.js';
 import { parseInt64, parseLong } from './numbers.js';
 import { parseLongDouble, longDoubleToNumber } from './longdouble.js';
-import { WAIT_MOVE, WAIT_MPOP, WAIT_POP, type Waiter } from './blocking.js';
 import { own } from './cmd-strings.js';
-import {
-  E_INDEX_RANGE,
-  E_NOT_INT,
-  E_NO_KEY,
-  E_SYNTAX,
-  E_TIMEOUT_FLOAT,
-  E_TIMEOUT_NEG,
-  E_TIMEOUT_RANGE,
-  E_WRONGTYPE,
-  wrongArgs,
-} from './replies.js';
-
-const B_LPOP = Buffer.from('LPOP');
-const B_RPOP = Buffer.from('RPOP');
-const B_LMOVE = Buffer.from('LMOVE');
-const B_RPOPLPUSH = Buffer.from('RPOPLPUSH');
-const B_LEFT = Buffer.from('LEFT');
-const B_RIGHT = Buffer.from('RIGHT');
+import { E_INDEX_RANGE, E_NOT_INT, E_NO_KEY, E_SYNTAX, E_TIMEOUT_FLOAT, E_TIMEOUT_NEG, E_TIMEOUT_RANGE, E_WRONGTYPE, wrongArgs } from './replies.js';
+export const B_LPOP = Buffer.from('LPOP');
+export const B_RPOP = Buffer.from('RPOP');
+export const B_LMOVE = Buffer.from('LMOVE');
+export const B_RPOPLPUSH = Buffer.from('RPOPLPUSH');
+export const B_LEFT = Buffer.from('LEFT');
+export const B_RIGHT = Buffer.from('RIGHT');
 const E_POSITIVE = new ErrorReply('ERR value is out of range, must be positive');
 
 /** LEFT -> true, RIGHT -> false, else null (syntax error). */
-function parseSide(b: Buffer): boolean | null {
+export function parseSide(b: Buffer): boolean | null {
   if (eqi(b, 'left')) return true;
   if (eqi(b, 'right')) return false;
   return null;
 }
 
 /** getTimeoutFromObjectOrReply(UNIT_SECONDS): absolute deadline in ms, 0 = forever. */
-export function parseTimeout(ctx: Context, b: Buffer): number | ErrorReply {
+export function parseTimeout(ctx: Keyspace, b: Buffer): number | ErrorReply {
   const ld = parseLongDouble(b);
   if (ld === null) return E_TIMEOUT_FLOAT;
   const secs = longDoubleToNumber(ld);
@@ -49,14 +37,14 @@ export function parseTimeout(ctx: Context, b: Buffer): number | ErrorReply {
   return ms;
 }
 
-function getList(ctx: Context, db: Db, key: string): Entry | undefined | ErrorReply {
+export function getList(ctx: Keyspace, db: Db, key: string): Entry | undefined | ErrorReply {
   const e = ctx.lookup(db, key);
   if (e !== undefined && e.t !== T_LIST) return E_WRONGTYPE;
   return e;
 }
 
 /** Redis' listElementsRemoved: pop event, delete when empty, dirty. */
-function elementsRemoved(ctx: Context, db: Db, keyBuf: Buffer, key: string, e: Entry, left: boolean, n: number): void {
+export function elementsRemoved(ctx: Keyspace, db: Db, keyBuf: Buffer, key: string, e: Entry, left: boolean, n: number): void {
   ctx.notify(db.id, left ? 'lpop' : 'rpop', keyBuf, 'l');
   if ((e.v as Deque).length === 0) {
     ctx.removeEntry(db, key, e);
@@ -65,7 +53,7 @@ function elementsRemoved(ctx: Context, db: Db, keyBuf: Buffer, key: string, e: E
   ctx.dirty += n;
 }
 
-function pushGeneric(ctx: Context, client: ClientState, argv: Buffer[], left: boolean, onlyExisting: boolean): Reply {
+function pushGeneric(ctx: Keyspace, client: ClientState, argv: Buffer[], left: boolean, onlyExisting: boolean): Reply {
   const db = ctx.dbs[client.db]!;
   const keyBuf = argv[1]!;
   const key = kstr(keyBuf);
@@ -92,13 +80,13 @@ const rpush: Impl = (ctx, c, argv) => pushGeneric(ctx, c, argv, false, false);
 const lpushx: Impl = (ctx, c, argv) => pushGeneric(ctx, c, argv, true, true);
 const rpushx: Impl = (ctx, c, argv) => pushGeneric(ctx, c, argv, false, true);
 
-function popN(list: Deque, left: boolean, n: number): Buffer[] {
+export function popN(list: Deque, left: boolean, n: number): Buffer[] {
   const out = new Array<Buffer>(n);
   for (let i = 0; i < n; i++) out[i] = (left ? list.popFront() : list.popBack())!;
   return out;
 }
 
-function popGeneric(ctx: Context, client: ClientState, argv: Buffer[], left: boolean): Reply {
+function popGeneric(ctx: Keyspace, client: ClientState, argv: Buffer[], left: boolean): Reply {
   if (argv.length > 3) return wrongArgs(left ? 'lpop' : 'rpop');
   const hasCount = argv.length === 3;
   let count = 0;
@@ -332,8 +320,8 @@ const lpos: Impl = (ctx, client, argv) => {
 };
 
 /** Pops from src and pushes to dst (LMOVE and served BLMOVE); returns the moved element or an error. */
-function moveElement(
-  ctx: Context,
+export function moveElement(
+  ctx: Keyspace,
   db: Db,
   srcBuf: Buffer,
   src: string,
@@ -371,7 +359,7 @@ function moveElement(
   return value;
 }
 
-function lmoveGeneric(ctx: Context, client: ClientState, argv: Buffer[], left: boolean, destLeft: boolean): Reply {
+function lmoveGeneric(ctx: Keyspace, client: ClientState, argv: Buffer[], left: boolean, destLeft: boolean): Reply {
   const db = ctx.dbs[client.db]!;
   const src = kstr(argv[1]!);
   const se = getList(ctx, db, src);
@@ -396,7 +384,7 @@ interface MpopArgs {
   count: number;
 }
 
-function parseMpop(argv: Buffer[], numkeysIdx: number): MpopArgs | ErrorReply {
+export function parseMpop(argv: Buffer[], numkeysIdx: number): MpopArgs | ErrorReply {
   const nk = parseInt64(argv[numkeysIdx]!);
   if (nk === null || nk < 1) return new ErrorReply('ERR numkeys should be greater than 0');
   const numkeys = Number(nk);
@@ -419,7 +407,7 @@ function parseMpop(argv: Buffer[], numkeysIdx: number): MpopArgs | ErrorReply {
 }
 
 /** Pops up to `count` from the first non-empty list: [key, [elements]]; null when none. */
-function mpopFirst(ctx: Context, db: Db, keys: Buffer[], left: boolean, count: number): Reply | undefined {
+export function mpopFirst(ctx: Keyspace, db: Db, keys: Buffer[], left: boolean, count: number): Reply | undefined {
   for (const kb of keys) {
     const key = kstr(kb);
     const e = getList(ctx, db, key);
@@ -440,152 +428,6 @@ const lmpop: Impl = (ctx, client, argv) => {
   return mpopFirst(ctx, ctx.dbs[client.db]!, a.keys, a.left, a.count) ?? NULL_ARRAY;
 };
 
-function bpop(ctx: Context, client: ClientState, argv: Buffer[], left: boolean): Reply | Promise<Reply> {
-  const timeout = parseTimeout(ctx, argv[argv.length - 1]!);
-  if (timeout instanceof ErrorReply) return timeout;
-  const db = ctx.dbs[client.db]!;
-  for (let i = 1; i < argv.length - 1; i++) {
-    const kb = argv[i]!;
-    const key = kstr(kb);
-    const e = getList(ctx, db, key);
-    if (e instanceof ErrorReply) return e;
-    if (e === undefined || (e.v as Deque).length === 0) continue;
-    const list = e.v as Deque;
-    const v = (left ? list.popFront() : list.popBack())!;
-    elementsRemoved(ctx, db, kb, key, e, left, 1);
-    ctx.propagateAs([[left ? B_LPOP : B_RPOP, kb]]);
-    return [kb, v];
-  }
-  if (client.inExec) return NULL_ARRAY;
-  const keyBufs = argv.slice(1, argv.length - 1);
-  return ctx.block(
-    {
-      client,
-      db: client.db,
-      keys: keyBufs.map(kstr),
-      keyBufs,
-      kind: WAIT_POP,
-      left,
-      dest: null,
-      destLeft: false,
-      count: 0,
-      legacyMove: false,
-    },
-    timeout,
-  );
-}
-
-const blpop: Impl = (ctx, c, argv) => bpop(ctx, c, argv, true);
-const brpop: Impl = (ctx, c, argv) => bpop(ctx, c, argv, false);
-
-function bmove(
-  ctx: Context,
-  client: ClientState,
-  argv: Buffer[],
-  left: boolean,
-  destLeft: boolean,
-  timeout: number,
-  legacy: boolean,
-): Reply | Promise<Reply> {
-  const db = ctx.dbs[client.db]!;
-  const src = kstr(argv[1]!);
-  const se = getList(ctx, db, src);
-  if (se instanceof ErrorReply) return se;
-  if (se !== undefined && (se.v as Deque).length > 0) {
-    const r = moveElement(ctx, db, argv[1]!, src, se, argv[2]!, left, destLeft);
-    if (!(r instanceof ErrorReply)) {
-      ctx.propagateAs([
-        legacy ? [B_RPOPLPUSH, argv[1]!, argv[2]!] : [B_LMOVE, argv[1]!, argv[2]!, left ? B_LEFT : B_RIGHT, destLeft ? B_LEFT : B_RIGHT],
-      ]);
-    }
-    return r;
-  }
-  if (client.inExec) return null;
-  return ctx.block(
-    {
-      client,
-      db: client.db,
-      keys: [src],
-      keyBufs: [argv[1]!],
-      kind: WAIT_MOVE,
-      left,
-      dest: argv[2]!,
-      destLeft,
-      count: 0,
-      legacyMove: legacy,
-    },
-    timeout,
-  );
-}
-
-const blmove: Impl = (ctx, client, argv) => {
-  const from = parseSide(argv[3]!);
-  if (from === null) return E_SYNTAX;
-  const to = parseSide(argv[4]!);
-  if (to === null) return E_SYNTAX;
-  const timeout = parseTimeout(ctx, argv[5]!);
-  if (timeout instanceof ErrorReply) return timeout;
-  return bmove(ctx, client, argv, from, to, timeout, false);
-};
-
-const brpoplpush: Impl = (ctx, client, argv) => {
-  const timeout = parseTimeout(ctx, argv[3]!);
-  if (timeout instanceof ErrorReply) return timeout;
-  return bmove(ctx, client, argv, false, true, timeout, true);
-};
-
-const blmpop: Impl = (ctx, client, argv) => {
-  const timeout = parseTimeout(ctx, argv[1]!);
-  if (timeout instanceof ErrorReply) return timeout;
-  const a = parseMpop(argv, 2);
-  if (a instanceof ErrorReply) return a;
-  const r = mpopFirst(ctx, ctx.dbs[client.db]!, a.keys, a.left, a.count);
-  if (r !== undefined) return r;
-  if (client.inExec) return NULL_ARRAY;
-  return ctx.block(
-    {
-      client,
-      db: client.db,
-      keys: a.keys.map(kstr),
-      keyBufs: a.keys,
-      kind: WAIT_MPOP,
-      left: a.left,
-      dest: null,
-      destLeft: false,
-      count: a.count,
-      legacyMove: false,
-    },
-    timeout,
-  );
-};
-
-/** Serves one blocked client from a non-empty list (called by Context.serveReady). */
-export function serveWaiter(ctx: Context, w: Waiter, db: Db, key: string, e: Entry): Reply {
-  const idx = w.keys.indexOf(key);
-  const kb = w.keyBufs[idx] ?? Buffer.from(key, 'latin1');
-  const list = e.v as Deque;
-  if (w.kind === WAIT_MOVE) {
-    const r = moveElement(ctx, db, kb, key, e, w.dest!, w.left, w.destLeft);
-    if (!(r instanceof ErrorReply)) {
-      ctx.propagateRaw(
-        db.id,
-        w.legacyMove ? [B_RPOPLPUSH, kb, w.dest!] : [B_LMOVE, kb, w.dest!, w.left ? B_LEFT : B_RIGHT, w.destLeft ? B_LEFT : B_RIGHT],
-      );
-    }
-    return r;
-  }
-  if (w.kind === WAIT_MPOP) {
-    const out = popN(list, w.left, Math.min(w.count, list.length));
-    elementsRemoved(ctx, db, kb, key, e, w.left, out.length);
-    ctx.propagateRaw(db.id, [w.left ? B_LPOP : B_RPOP, kb, Buffer.from(String(out.length))]);
-    return [kb, out];
-  }
-  const v = (w.left ? list.popFront() : list.popBack())!;
-  elementsRemoved(ctx, db, kb, key, e, w.left, 1);
-  ctx.propagateRaw(db.id, [w.left ? B_LPOP : B_RPOP, kb]);
-  return [kb, v];
-}
-
 export const LIST_COMMANDS: Record<string, Impl> = {
   lpush,
   rpush,
@@ -604,9 +446,4 @@ export const LIST_COMMANDS: Record<string, Impl> = {
   lmove,
   rpoplpush,
   lmpop,
-  blpop,
-  brpop,
-  blmove,
-  brpoplpush,
-  blmpop,
 };

@@ -1,5 +1,5 @@
 import type { ClientState } from './api.js';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import { ErrorReply, RespSet, type Reply } from '../wire/reply.js';
 import { T_SET, type Db, type Entry, keyString as kstr } from './store.js';
 import { parseInt64 } from './numbers.js';
@@ -15,7 +15,7 @@ function mb(m: string): Buffer {
   return Buffer.from(m, 'latin1');
 }
 
-function getSet(ctx: Context, db: Db, key: string): Entry | undefined | ErrorReply {
+function getSet(ctx: Keyspace, db: Db, key: string): Entry | undefined | ErrorReply {
   const e = ctx.lookup(db, key);
   if (e !== undefined && e.t !== T_SET) return E_WRONGTYPE;
   return e;
@@ -176,7 +176,7 @@ const srandmember: Impl = (ctx, client, argv) => {
 };
 
 /** Looks up all source sets (null = missing), or WRONGTYPE. */
-function sources(ctx: Context, db: Db, keys: Buffer[]): Array<Set<string> | null> | ErrorReply {
+function sources(ctx: Keyspace, db: Db, keys: Buffer[]): Array<Set<string> | null> | ErrorReply {
   const out: Array<Set<string> | null> = [];
   for (const kb of keys) {
     const e = getSet(ctx, db, kstr(kb));
@@ -224,7 +224,7 @@ function toSetReply(s: Set<string>): RespSet {
   return new RespSet(out);
 }
 
-function storeResult(ctx: Context, client: ClientState, dstBuf: Buffer, res: Set<string>, event: string): Reply {
+function storeResult(ctx: Keyspace, client: ClientState, dstBuf: Buffer, res: Set<string>, event: string): Reply {
   const db = ctx.dbs[client.db]!;
   const dst = kstr(dstBuf);
   if (res.size > 0) {

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import type { CommandMeta } from './command-table.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import { Deque } from './deque.js';
@@ -22,7 +22,7 @@ interface Item {
 }
 
 /** lookupKeyByPattern: `#` is the element; `pre*post` a string key; `pre*post->field` a hash field. */
-function byPattern(ctx: Context, db: Db, pattern: Buffer, subst: Buffer): Buffer | null {
+function byPattern(ctx: Keyspace, db: Db, pattern: Buffer, subst: Buffer): Buffer | null {
   if (pattern.length === 1 && pattern[0] === 0x23) return subst;
   const star = pattern.indexOf(0x2a);
   if (star < 0) return null;

@@ -1,5 +1,5 @@
 import type { ClientState } from './api.js';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import { ErrorReply, OK, type Reply } from '../wire/reply.js';
 import { T_STRING, type Entry, type Db, keyString as kstr } from './store.js';
 import { INT64_MAX, INT64_MIN, int64Buffer, intReply, parseInt64 } from './numbers.js';
@@ -61,7 +61,7 @@ function optIs(b: Buffer, upper: string): boolean {
 }
 
 /** Redis' parseExtendedStringArgumentsOrReply + getExpireMillisecondsOrReply for SET and GETEX. */
-function parseExtended(ctx: Context, argv: Buffer[], from: number, isSet: boolean, name: string): ExtArgs | ErrorReply {
+function parseExtended(ctx: Keyspace, argv: Buffer[], from: number, isSet: boolean, name: string): ExtArgs | ErrorReply {
   let flags = 0;
   let expireArg: Buffer | null = null;
   for (let j = from; j < argv.length; j++) {
@@ -98,7 +98,7 @@ function parseExtended(ctx: Context, argv: Buffer[], from: number, isSet: boolea
 }
 
 /** getExpireMillisecondsOrReply: positive integer, scaled and made absolute, within int64. */
-export function expireMs(ctx: Context, arg: Buffer, seconds: boolean, relative: boolean, name: string): number | ErrorReply {
+export function expireMs(ctx: Keyspace, arg: Buffer, seconds: boolean, relative: boolean, name: string): number | ErrorReply {
   const v = parseInt64(arg);
   if (v === null) return E_NOT_INT;
   let ms = BigInt(v);
@@ -110,7 +110,7 @@ export function expireMs(ctx: Context, arg: Buffer, seconds: boolean, relative: 
 }
 
 /** Reads a string key: Buffer, null when missing, WRONGTYPE otherwise. */
-function getString(ctx: Context, db: Db, key: string): Buffer | null | ErrorReply {
+function getString(ctx: Keyspace, db: Db, key: string): Buffer | null | ErrorReply {
   const e = ctx.lookup(db, key);
   if (e === undefined) return null;
   if (e.t !== T_STRING) return E_WRONGTYPE;
@@ -119,7 +119,7 @@ function getString(ctx: Context, db: Db, key: string): Buffer | null | ErrorRepl
 
 /** Shared body of SET/SETNX/SETEX/PSETEX (Redis' setGenericCommand). */
 function setGeneric(
-  ctx: Context,
+  ctx: Keyspace,
   client: ClientState,
   argv: Buffer[],
   keyBuf: Buffer,
@@ -252,7 +252,7 @@ const mget: Impl = (ctx, client, argv) => {
   return out;
 };
 
-function msetGeneric(ctx: Context, client: ClientState, argv: Buffer[], nx: boolean): Reply {
+function msetGeneric(ctx: Keyspace, client: ClientState, argv: Buffer[], nx: boolean): Reply {
   if (argv.length % 2 === 0) return wrongArgs(nx ? 'msetnx' : 'mset');
   const db = ctx.dbs[client.db]!;
   if (nx) {
@@ -276,7 +276,7 @@ function msetGeneric(ctx: Context, client: ClientState, argv: Buffer[], nx: bool
 const mset: Impl = (ctx, client, argv) => msetGeneric(ctx, client, argv, false);
 const msetnx: Impl = (ctx, client, argv) => msetGeneric(ctx, client, argv, true);
 
-function incrGeneric(ctx: Context, client: ClientState, keyBuf: Buffer, incr: number | bigint): Reply {
+function incrGeneric(ctx: Keyspace, client: ClientState, keyBuf: Buffer, incr: number | bigint): Reply {
   const db = ctx.dbs[client.db]!;
   const key = kstr(keyBuf);
   const e = ctx.lookup(db, key);

@@ -1,5 +1,5 @@
 import type { ClientState } from './api.js';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import { ErrorReply, NULL_ARRAY, RespDouble, type Reply } from '../wire/reply.js';
 import { T_SET, T_ZSET, eqi, type Db, type Entry, keyString as kstr } from './store.js';
 import { parseInt64, toNum } from './numbers.js';
@@ -43,7 +43,7 @@ interface SetOpResult {
 }
 
 /** zunionInterDiffGenericCommand up to building the result. */
-function setOp(ctx: Context, client: ClientState, argv: Buffer[], numIdx: number, op: Op, store: boolean, cardOnly: boolean, name: string): SetOpResult | ErrorReply {
+function setOp(ctx: Keyspace, client: ClientState, argv: Buffer[], numIdx: number, op: Op, store: boolean, cardOnly: boolean, name: string): SetOpResult | ErrorReply {
   const n = parseInt64(argv[numIdx]!);
   if (n === null) return E_NOT_INT;
   const setnum = toNum(n);
@@ -135,7 +135,7 @@ function sorted(m: Map<string, number>): ZSet {
 }
 
 /** Stores a computed sorted set at `dst` (or deletes it when empty), as the *STORE commands do. */
-function storeResult(ctx: Context, db: Db, dstBuf: Buffer, z: ZSet, event: string): number {
+function storeResult(ctx: Keyspace, db: Db, dstBuf: Buffer, z: ZSet, event: string): number {
   const dst = kstr(dstBuf);
   if (z.size > 0) {
     ctx.addKey(db, dst, T_ZSET, z);
@@ -183,7 +183,7 @@ const zintercard: Impl = (ctx, client, argv) => {
 // ---- pops --------------------------------------------------------------------------------------
 
 /** Pops up to `count` from the first non-empty sorted set (genericZpopCommand); null when none. */
-function popFrom(ctx: Context, db: Db, keyBuf: Buffer, e: Entry, max: boolean, count: number): Array<[string, number]> {
+function popFrom(ctx: Keyspace, db: Db, keyBuf: Buffer, e: Entry, max: boolean, count: number): Array<[string, number]> {
   const z = e.v as ZSet;
   const k = Math.min(count, z.size);
   const nodes = max ? z.removeRange(z.size - k, z.size).reverse() : z.removeRange(0, k);
@@ -196,7 +196,7 @@ function popFrom(ctx: Context, db: Db, keyBuf: Buffer, e: Entry, max: boolean, c
   return nodes.map((n) => [n.m, n.s]);
 }
 
-function firstZset(ctx: Context, db: Db, keys: Buffer[]): [Buffer, Entry] | undefined | ErrorReply {
+function firstZset(ctx: Keyspace, db: Db, keys: Buffer[]): [Buffer, Entry] | undefined | ErrorReply {
   for (const k of keys) {
     const e = ctx.lookup(db, kstr(k));
     if (e === undefined) continue;
@@ -250,7 +250,7 @@ const zmpop: Impl = (ctx, client, argv) => {
 };
 
 /** BZPOPMIN/BZPOPMAX (mpop false: key, member, score) and BZMPOP (mpop true: key, [[member, score]...]). */
-function blockingPop(ctx: Context, client: ClientState, keys: Buffer[], max: boolean, count: number, mpop: boolean, timeout: number): Reply | Promise<Reply> {
+function blockingPop(ctx: Keyspace, client: ClientState, keys: Buffer[], max: boolean, count: number, mpop: boolean, timeout: number): Reply | Promise<Reply> {
   const db = ctx.dbs[client.db]!;
   const reply = (keyBuf: Buffer, popped: Array<[string, number]>): Reply =>
     mpop ? mpopReply(keyBuf, popped) : [keyBuf, mb(popped[0]![0]), new RespDouble(popped[0]![1])];

@@ -1,5 +1,5 @@
 import type { ClientState } from './api.js';
-import type { Context, Impl } from './context.js';
+import type { Keyspace, Impl } from './keyspace.js';
 import { ErrorReply, RespDouble, type Reply } from '../wire/reply.js';
 import { formatDouble } from '../wire/double-format.js';
 import { T_ZSET, type Db, type Entry, keyString as kstr } from './store.js';
@@ -28,18 +28,18 @@ export function parseScore(b: Buffer): number | null {
   return Number(s);
 }
 
-function getZ(ctx: Context, db: Db, key: string): Entry | undefined | ErrorReply {
+function getZ(ctx: Keyspace, db: Db, key: string): Entry | undefined | ErrorReply {
   const e = ctx.lookup(db, key);
   if (e !== undefined && e.t !== T_ZSET) return E_WRONGTYPE;
   return e;
 }
 
-function dbOf(ctx: Context, client: ClientState): Db {
+function dbOf(ctx: Keyspace, client: ClientState): Db {
   return ctx.dbs[client.db]!;
 }
 
 /** Deletes the key when its zset became empty (with the `del` event). */
-function dropIfEmpty(ctx: Context, db: Db, key: string, keyBuf: Buffer, e: Entry): void {
+function dropIfEmpty(ctx: Keyspace, db: Db, key: string, keyBuf: Buffer, e: Entry): void {
   if ((e.v as ZSet).size === 0) {
     ctx.removeEntry(db, key, e);
     ctx.notify(db.id, 'del', keyBuf, 'g');
@@ -254,7 +254,7 @@ interface RangeRequest {
 }
 
 /** Runs a ZRANGE-family request against a key. */
-function runRange(ctx: Context, client: ClientState, keyBuf: Buffer, q: RangeRequest): Reply {
+function runRange(ctx: Keyspace, client: ClientState, keyBuf: Buffer, q: RangeRequest): Reply {
   let lo = 0;
   let hi = 0;
   let minB: ScoreBound | null = null;

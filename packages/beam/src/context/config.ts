@@ -1,5 +1,6 @@
 import { TypedEventEmitter } from '@beamgate/base';
 import { globMatch } from './glob.js';
+import { ConfigError } from '@beamgate/base';
 
 /**
  * Server configuration as CONFIG GET/SET sees it. Every Redis 7.0 parameter name real tools ask for is
@@ -141,12 +142,7 @@ export function parseMemory(s: string): number | null {
   return Number(m[1]) * mult[(m[2] ?? '').toLowerCase()]!;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly code: 'unknown' | 'invalid' | 'immutable', message: string) {
-    super(message);
-  }
-}
+export { ConfigError };
 
 /** Events of a ServerConfig. */
 export interface ServerConfigEvents {
@@ -192,15 +188,15 @@ export class ServerConfig extends TypedEventEmitter<ServerConfigEvents> {
    */
   set(name: string, value: string, startup = false): void {
     const key = name.toLowerCase();
-    if (!this.values.has(key)) throw new ConfigError('unknown', `Unknown option or number of arguments for CONFIG SET - '${name}'`);
+    if (!this.values.has(key)) throw new ConfigError(`Unknown option or number of arguments for CONFIG SET - '${name}'`, { code: 'CONFIG_UNKNOWN' });
     const fail = (why: string): never => {
-      throw new ConfigError('invalid', `CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
+      throw new ConfigError(`CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
     };
     let v = value;
     if (IMMUTABLE.has(key) && !startup) {
       // Redis re-listens on a changed port or bind address; setting the value it already has is a no-op there too.
       if ((key === 'port' || key === 'bind') && this.values.get(key) === value) return;
-      throw new ConfigError('immutable', `CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`);
+      throw new ConfigError(`CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`, { code: 'CONFIG_IMMUTABLE' });
     }
     if (key === 'notify-keyspace-events') {
       const flags = parseNotifyFlags(value);

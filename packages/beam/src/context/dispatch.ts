@@ -1,170 +1,16 @@
 import { Buffer } from 'node:buffer';
 import { debuglog } from 'node:util';
 import type { ClientState, CommandFilter, CommandInvocation, CommandResult, CommandSpec, FlushEvent, KeyspaceEvent } from './api.js';
-import type { Subscriber } from './pubsub.js';
 import { hubFor, type PubSubHub } from './pubsub.js';
 import { ServerConfig } from './config.js';
-import { ErrorReply, QUEUED, RespPush, type Reply } from '../wire/reply.js';
-import type { ClientTracking } from '../server/tracking/tracking.js';
+import { ErrorReply, QUEUED, type Reply } from '../wire/reply.js';
+import { DispatchClient, type DispatchClientOptions } from './dispatch-client.js';
+import { ClientRegistry, type CommandStats } from './client-registry.js';
+
+export { DispatchClient, REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT, type ClientIo, type DispatchClientOptions } from './dispatch-client.js';
+export { ClientRegistry, type CommandStats } from './client-registry.js';
 
 const log = debuglog('beamgate:dispatch');
-let nextClientId = 1;
-
-export interface DispatchClientOptions {
-  internal?: boolean;
-  /** Already authenticated (internal clients, or no requirepass). */
-  authenticated?: boolean;
-  resp?: 2 | 3;
-  /** Peer and local address for CLIENT LIST, e.g. `127.0.0.1:5000`. */
-  addr?: string;
-  laddr?: string;
-  /**
-   * The peer is on this machine as Redis' islocalClient() sees it (unix socket, 127.0.0.1, ::1): protected
-   * actions set to `local` are allowed. Default false.
-   */
-  local?: boolean;
-  /** Already authenticated as this user (CLIENT LIST `user=`, ACL WHOAMI). */
-  user?: string;
-  /** Receives out-of-band replies (pub/sub messages). */
-  onPush?: (r: Reply) => void;
-  /** Asked to close the client's transport (CLIENT KILL, output limits). */
-  onKill?: () => void;
-}
-
-/**
- * Everything the dispatcher keeps per client: the ClientState commands see, plus authentication,
- * transaction, WATCH and subscription state and the data CLIENT LIST shows.
- */
-/** DispatchClient.replyFlags bits (CLIENT REPLY OFF, the command after SKIP, the SKIP command itself). */
-export const REPLY_OFF = 1;
-export const REPLY_SKIP = 2;
-export const REPLY_SKIP_NEXT = 4;
-
-/** A connection's figures for CLIENT LIST. */
-export interface ClientIo {
-  fd(): number;
-  /** Bytes read but not yet parsed into commands. */
-  queryBuffer(): number;
-  /** Reply bytes not yet taken by the socket. */
-  output(): number;
-}
-
-/** Redis' fixed per-client overhead in tot-mem (the client struct and its reply buffer, 7.0 on 64-bit). */
-const CLIENT_STRUCT_BYTES = 20496;
-
-export class DispatchClient implements ClientState, Subscriber {
-  readonly id = nextClientId++;
-  db = 0;
-  resp: 2 | 3;
-  name: string | null = null;
-  inExec = false;
-  script = false;
-  readonly internal: boolean;
-  authenticated: boolean;
-  libName = '';
-  libVer = '';
-  readonly addr: string;
-  readonly laddr: string;
-  readonly local: boolean;
-  /** The user AUTH or HELLO AUTH authenticated, or `default`. */
-  user: string;
-  readonly createdAt = Date.now();
-  lastActive = Date.now();
-  lastCommand = 'NULL';
-  /** Queued commands while in MULTI, null otherwise. */
-  multi: Buffer[][] | null = null;
-  /** A queue-time error happened: EXEC answers EXECABORT. */
-  multiDirty = false;
-  /** A watched key was touched: EXEC answers a null array. */
-  watchDirty = false;
-  /** Watched keys as `db\0key(latin1)`. */
-  readonly watched = new Set<string>();
-  /** Subscribed channels and patterns, latin1 text of the bytes. */
-  readonly channels = new Set<string>();
-  readonly patterns = new Set<string>();
-  /** In MONITOR mode (CLIENT LIST flag O). */
-  monitor = false;
-  /** Set by QUIT: the transport closes after this reply. */
-  closeAfterReply = false;
-  onPush: ((r: Reply) => void) | null;
-  onKill: (() => void) | null;
-  unblock: ((error: boolean) => void) | null = null;
-  /** What the transport knows (CLIENT LIST fd, qbuf, omem, tot-mem); null for internal clients. */
-  io: ClientIo | null = null;
-  /** CLIENT REPLY state (REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT bits); 0 = replies on. */
-  replyFlags = 0;
-  /** CLIENT TRACKING state; null while tracking is off. */
-  tracking: ClientTracking | null = null;
-  /** Set by the connection from the start of a command until its reply is written (also while it blocks). */
-  busy = false;
-  /** Pushes that must follow the running command's reply (tracking invalidations); the connection sends them. */
-  heldPushes: Reply[] | null = null;
-  private readonly ac = new AbortController();
-
-  constructor(opts: DispatchClientOptions = {}) {
-    this.internal = opts.internal ?? false;
-    this.authenticated = opts.authenticated ?? true;
-    this.resp = opts.resp ?? 2;
-    this.addr = opts.addr ?? '';
-    this.laddr = opts.laddr ?? '';
-    this.local = opts.local ?? false;
-    this.user = opts.user ?? 'default';
-    this.onPush = opts.onPush ?? null;
-    this.onKill = opts.onKill ?? null;
-  }
-
-  get signal(): AbortSignal {
-    return this.ac.signal;
-  }
-
-  get closed(): boolean {
-    return this.ac.signal.aborted;
-  }
-
-  get subscriptionCount(): number {
-    return this.channels.size + this.patterns.size;
-  }
-
-  /** Marks the client closed: cancels blocking waits. The dispatcher's release() does the rest. */
-  abort(): void {
-    if (!this.ac.signal.aborted) this.ac.abort();
-  }
-
-  deliver(kind: 'message' | 'pmessage', pattern: Buffer | null, channel: Buffer, payload: Buffer): void {
-    if (!this.onPush) return;
-    const items: Reply[] = kind === 'message' ? ['message', channel, payload] : ['pmessage', pattern, channel, payload];
-    this.onPush(this.resp === 3 ? new RespPush(items) : items);
-  }
-
-  /**
-   * One CLIENT LIST line (without the newline), fields as Redis 7.0 prints them. `running` is the command this client
-   * is executing (CLIENT LIST/INFO asked by itself): Redis still holds it in the query buffer then.
-   */
-  describe(running?: Buffer[]): string {
-    const now = Date.now();
-    const t = this.tracking;
-    const flags = (this.monitor ? 'O' : '') + (this.multi ? 'x' : '') + (this.subscriptionCount > 0 ? 'P' : '')
-      + (t ? `t${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}` : '') || 'N';
-    const io = this.io;
-    let qbuf = io ? io.queryBuffer() : 0;
-    if (io && running) {
-      qbuf += 3 + String(running.length).length;
-      for (const a of running) qbuf += 5 + String(a.length).length + a.length;
-    }
-    const omem = io ? io.output() : 0;
-    let multiMem = 0;
-    if (this.multi) for (const argv of this.multi) for (const a of argv) multiMem += a.length + 16;
-    const qbufFree = qbuf > 0 ? Math.max(0, 32768 - qbuf) : 0;
-    const totMem = io ? CLIENT_STRUCT_BYTES + qbuf + qbufFree + omem + multiMem : 0;
-    return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=${io ? io.fd() : -1} name=${this.name ?? ''} `
-      + `age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastActive) / 1000)} `
-      + `flags=${flags} db=${this.db} sub=${this.channels.size} psub=${this.patterns.size} ssub=0 `
-      + `multi=${this.multi ? this.multi.length : -1} qbuf=${qbuf} qbuf-free=${qbufFree} argv-mem=0 multi-mem=${multiMem} `
-      + `rbs=${io ? 1024 : 0} rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${totMem} events=r cmd=${this.lastCommand} `
-      + `user=${this.user} redir=${t ? t.redirect : -1} resp=${this.resp}`
-      + (this.libName || this.libVer ? ` lib-name=${this.libName} lib-ver=${this.libVer}` : '');
-  }
-}
 
 /** What the dispatcher needs from a Context: its command table and its change events. */
 export interface DispatchContext {
@@ -175,91 +21,6 @@ export interface DispatchContext {
   off(event: 'flush', listener: (e: FlushEvent) => void): unknown;
   /** Beam's own keys (see ContextOptions.hiddenPrefixes). */
   isHidden?(key: string): boolean;
-}
-
-/** Clients and counters shared by every dispatcher of one server (CLIENT LIST, INFO). */
-/** INFO commandstats counters of one command (Redis' calls, rejected_calls, failed_calls; no timing). */
-export interface CommandStats {
-  calls: number;
-  rejected: number;
-  failed: number;
-}
-
-/** Redis keeps at most this many distinct error codes in INFO errorstats. */
-const MAX_ERROR_CODES = 128;
-
-export class ClientRegistry {
-  readonly clients = new Map<number, DispatchClient>();
-  /** The client whose command is running (set by connections; Redis' server.current_client), else null. */
-  current: DispatchClient | null = null;
-  totalConnections = 0;
-  totalCommands = 0;
-  rejectedConnections = 0;
-  /** Error replies sent to clients (INFO total_error_replies) and per first word (INFO errorstats). */
-  totalErrorReplies = 0;
-  readonly errorStats = new Map<string, number>();
-  /** By command name; an entry is created once and then only zeroed, so dispatchers may keep it. */
-  readonly commandStats = new Map<string, CommandStats>();
-  readonly startedAt = Date.now();
-
-  statsOf(name: string): CommandStats {
-    let st = this.commandStats.get(name);
-    if (st === undefined) this.commandStats.set(name, (st = { calls: 0, rejected: 0, failed: 0 }));
-    return st;
-  }
-
-  countError(e: ErrorReply): void {
-    this.totalErrorReplies++;
-    const msg = String(e.message);
-    const sp = msg.indexOf(' ');
-    const code = sp < 0 ? msg : msg.slice(0, sp);
-    const n = this.errorStats.get(code);
-    if (n !== undefined) this.errorStats.set(code, n + 1);
-    else if (this.errorStats.size < MAX_ERROR_CODES) this.errorStats.set(code, 1);
-  }
-
-  /** Highest used_memory seen (INFO used_memory_peak), sampled by sample() and at every INFO. */
-  peakMemory = 0;
-  /** Redis' instantaneous_ops_per_sec: commands per second over the last 16 samples of 100 ms. */
-  private readonly opsSamples: number[] = [];
-  private lastSample = { at: Date.now(), commands: 0 };
-
-  /** The memory figure INFO reports as used_memory; updates the peak. */
-  usedMemory(): number {
-    const m = process.memoryUsage();
-    const used = m.heapUsed + m.external;
-    if (used > this.peakMemory) this.peakMemory = used;
-    return used;
-  }
-
-  /** One serverCron-style sample (every 100 ms while a server runs): ops/sec and the memory peak. */
-  sample(now = Date.now()): void {
-    const dt = now - this.lastSample.at;
-    if (dt > 0) {
-      const ops = ((this.totalCommands - this.lastSample.commands) * 1000) / dt;
-      this.opsSamples.push(ops);
-      if (this.opsSamples.length > 16) this.opsSamples.shift();
-    }
-    this.lastSample = { at: now, commands: this.totalCommands };
-    this.usedMemory();
-  }
-
-  instantaneousOps(): number {
-    if (this.opsSamples.length === 0) return 0;
-    return Math.round(this.opsSamples.reduce((a, b) => a + b, 0) / this.opsSamples.length);
-  }
-
-  resetStats(): void {
-    this.totalConnections = 0;
-    this.totalCommands = 0;
-    this.rejectedConnections = 0;
-    this.totalErrorReplies = 0;
-    this.errorStats.clear();
-    this.opsSamples.length = 0;
-    this.lastSample = { at: Date.now(), commands: 0 };
-    this.peakMemory = 0;
-    for (const st of this.commandStats.values()) st.calls = st.rejected = st.failed = 0;
-  }
 }
 
 export interface DispatcherOptions {
@@ -343,6 +104,16 @@ function watchKey(db: number, key: Buffer): string {
   return `${db}\0${key.toString('latin1')}`;
 }
 
+/** Why writes or reads are refused now on this server (see Dispatcher.replicationState). */
+export interface ReplicationGate {
+  /** A replica with replica-read-only yes. */
+  readonlyReplica: boolean;
+  /** A replica whose link is down, with replica-serve-stale-data no. */
+  stale: boolean;
+  /** A master with fewer good replicas than min-replicas-to-write. */
+  noReplicas: boolean;
+}
+
 /**
  * Routes argv vectors to CommandSpecs: lookup, arity, authentication, subscribed mode, MULTI queueing,
  * reserved keys and command filters, with Redis 7.0's checks in Redis' order and its error texts.
@@ -378,6 +149,8 @@ export class Dispatcher {
    * would be queued in MULTI, and for EXEC by its queued commands; null for the allowed ones.
    */
   roleCheck: ((c: DispatchClient, spec: CommandSpec) => ErrorReply | null) | null = null;
+  /** Set with roleCheck: the replication state scripts check (scriptPrepareForRun, scriptVerifyWriteCommandAllow). */
+  replicationState: (() => ReplicationGate) | null = null;
   /**
    * ACL permission check (set by the server, see server/commands/acl.ts): the NOPERM reply, or null when the client's
    * user may run the command. `where`: 'toplevel' here, 'exec' for queued commands, 'lua' from scripts.

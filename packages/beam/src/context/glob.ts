@@ -114,14 +114,3 @@ export function globMatch(pattern: Uint8Array, subject: Uint8Array, nocase = fal
   }
 }
 
-/** True when the pattern is `*` (or only stars): callers can skip matching. */
-export function isMatchAll(pattern: Uint8Array): boolean {
-  if (pattern.length === 0) return false;
-  for (let i = 0; i < pattern.length; i++) if (pattern[i] !== STAR) return false;
-  return true;
-}
-
-/** Matches a latin1-encoded key string (the Context's internal key form) against a glob. */
-export function globMatchLatin1(pattern: Uint8Array, key: string, nocase = false): boolean {
-  return globMatch(pattern, Buffer.from(key, 'latin1'), nocase);
-}

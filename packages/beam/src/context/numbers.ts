@@ -43,12 +43,6 @@ export function parseInt64(b: Uint8Array): number | bigint | null {
   return v;
 }
 
-/** Same as parseInt64 but always a bigint (null when invalid). */
-export function parseInt64Big(b: Uint8Array): bigint | null {
-  const v = parseInt64(b);
-  return v === null ? null : BigInt(v);
-}
-
 /** Clamps a parsed integer to a JS number (indexes, counts): exact for safe integers, saturating otherwise. */
 export function toNum(v: number | bigint): number {
   return typeof v === 'number' ? v : Number(v);

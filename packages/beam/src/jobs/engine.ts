@@ -21,6 +21,7 @@ import { JobRun } from './run.js';
 import { parseSignal, type SignalName } from './signals.js';
 import { asInt, JobStore, type JobContext } from './store.js';
 import { UnstartedJobs } from './unstarted.js';
+import { BeamOptionError } from '../errors.js';
 
 const debug = debuglog('beamgate:jobs');
 
@@ -103,10 +104,10 @@ export class JobEngine extends TypedEventEmitter<JobEngineEvents> {
     this.retainFinishedMs = options.retainFinishedMs ?? DEFAULT_RETAIN_FINISHED_MS;
     this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.shared = options.shared;
-    if (!(this.retainFinishedMs >= 0)) throw new RangeError('retainFinishedMs must be >= 0');
-    if (!(this.killGraceMs >= 0)) throw new RangeError('killGraceMs must be >= 0');
+    if (!(this.retainFinishedMs >= 0)) throw new BeamOptionError('retainFinishedMs must be >= 0');
+    if (!(this.killGraceMs >= 0)) throw new BeamOptionError('killGraceMs must be >= 0');
     const unstartedTtlMs = options.unstartedTtlMs ?? DEFAULT_UNSTARTED_TTL_MS;
-    if (!(unstartedTtlMs >= 0)) throw new RangeError('unstartedTtlMs must be >= 0');
+    if (!(unstartedTtlMs >= 0)) throw new BeamOptionError('unstartedTtlMs must be >= 0');
     this.exec = {
       allow: new Set(options.exec ?? []),
       inheritEnv: options.execInheritEnv === true,

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { SignalName } from './signals.js';
+import { BeamOptionError } from '../errors.js';
 
 /** What a job handler gets: the job's argv, env and streams. */
 export interface JobIO {
@@ -46,8 +47,8 @@ export class HandlerRegistry {
   constructor(private readonly onChange?: (name: string, registered: boolean) => void) {}
 
   register(name: string, handler: JobHandler): void {
-    if (name.length === 0) throw new TypeError('job handler name must not be empty');
-    if (typeof handler !== 'function') throw new TypeError(`job handler ${name} must be a function`);
+    if (name.length === 0) throw new BeamOptionError('job handler name must not be empty');
+    if (typeof handler !== 'function') throw new BeamOptionError(`job handler ${name} must be a function`);
     this.map.set(name, handler);
     this.onChange?.(name, true);
   }

@@ -30,12 +30,16 @@ export interface JobLimits {
 
 /**
  * For an engine that shares its context with other engines (`beam worker` on a real Redis): starts are claimed
- * outside the engine, so it neither remembers started ids nor publishes `/beam/handlers`, and it publishes a
- * job's exit only when `finish` says this engine still owns the job.
+ * outside the engine, so it neither remembers started ids nor publishes `/beam/handlers`, and the owner of the
+ * claim publishes a job's exit (`finish`), so that it can publish it again if the server loses it.
  */
+import { BeamOptionError } from '../errors.js';
 export interface SharedContextHooks {
-  /** Right before the exit status is written: true if this engine may publish it (its claim still holds). */
-  finish(id: number): Promise<boolean>;
+  /**
+   * At exit, once the output is closed: writes `/jobs/$id/status` and pushes `/jobs/$id/wait` if this engine still
+   * owns the job (its claim holds), and says whether it did. The engine then cleans up the job's keys.
+   */
+  finish(id: number, status: number): Promise<boolean>;
 }
 
 export interface JobEngineOptions {
@@ -84,10 +88,10 @@ export const DEFAULT_UNSTARTED_TTL_MS = 10 * 60 * 1000;
 export function resolveLimits(partial: Partial<JobLimits> | undefined): JobLimits {
   const limits = { ...DEFAULT_LIMITS, ...partial };
   for (const [k, v] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`job limit ${k} must be a positive integer, got ${v}`);
+    if (!Number.isSafeInteger(v) || v < 1) throw new BeamOptionError(`job limit ${k} must be a positive integer, got ${v}`);
   }
   // Room for the close frames of stdout and stderr plus one data frame.
-  if (limits.maxQueuedOutputFrames < 3) throw new RangeError(`job limit maxQueuedOutputFrames must be at least 3, got ${limits.maxQueuedOutputFrames}`);
-  if (limits.maxQueuedOutputBytes < 16) throw new RangeError(`job limit maxQueuedOutputBytes must be at least 16, got ${limits.maxQueuedOutputBytes}`);
+  if (limits.maxQueuedOutputFrames < 3) throw new BeamOptionError(`job limit maxQueuedOutputFrames must be at least 3, got ${limits.maxQueuedOutputFrames}`);
+  if (limits.maxQueuedOutputBytes < 16) throw new BeamOptionError(`job limit maxQueuedOutputBytes must be at least 16, got ${limits.maxQueuedOutputBytes}`);
   return limits;
 }

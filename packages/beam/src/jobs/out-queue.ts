@@ -1,5 +1,6 @@
 import { encodeFrame } from './frames.js';
 import { SizeFifo } from './size-fifo.js';
+import { BeamError } from '../errors.js';
 
 /** The longest `N:` prefix (stream numbers have at most 6 digits, see parseFrame). */
 const MAX_HEADER = 7;
@@ -25,11 +26,10 @@ export interface OutQueueLimits {
   maxFrameBytes: number;
 }
 
-export class OutQueueAborted extends Error {
+export class OutQueueAborted extends BeamError {
   override readonly name = 'OutQueueAborted';
-  readonly code = 'BEAM_OUTPUT_ABORTED';
   constructor() {
-    super('job output was aborted');
+    super('BEAM_OUTPUT_ABORTED', 'job output was aborted');
   }
 }
 
@@ -80,7 +80,7 @@ export class OutQueue {
     const size = headerLength(stream);
     const { maxFrames, maxBytes } = this.limits;
     if (this.reserved.size + 2 > maxFrames || this.reservedBytes + size + MAX_HEADER + 1 > maxBytes) {
-      throw new RangeError(`cannot open output stream ${stream}: ${this.reserved.size} streams open fill maxQueuedOutputFrames/maxQueuedOutputBytes`);
+      throw new BeamError('BEAM_OUTPUT_STREAMS', `cannot open output stream ${stream}: ${this.reserved.size} streams open fill maxQueuedOutputFrames/maxQueuedOutputBytes`);
     }
     this.reserved.set(stream, size);
     this.reservedBytes += size;

@@ -36,7 +36,3 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** Number of groups currently tracked (for tests and metrics). */
-export function liveGroupCount(): number {
-  return live.size;
-}

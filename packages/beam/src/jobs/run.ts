@@ -8,6 +8,7 @@ import { OutQueue } from './out-queue.js';
 import { FrameWritable } from './output-stream.js';
 import { JobSignalError, parseSignal, SIGNALS, type SignalName } from './signals.js';
 import { asBuffer, asBuffers, type JobStore } from './store.js';
+import { BeamOptionError } from '../errors.js';
 
 const debug = debuglog('beamgate:jobs');
 
@@ -15,8 +16,8 @@ export interface RunSettings {
   limits: JobLimits;
   retainFinishedMs: number;
   killGraceMs: number;
-  /** A shared context's claim check (SharedContextHooks.finish): false means another party publishes the exit. */
-  finish?: (id: number) => Promise<boolean>;
+  /** A shared context's publisher (SharedContextHooks.finish): false means another party publishes the exit. */
+  finish?: (id: number, status: number) => Promise<boolean>;
 }
 
 export interface JobSpec {
@@ -131,7 +132,7 @@ export class JobRun {
   private makeIO(spec: JobSpec): JobIO {
     const maxStream = this.settings.limits.maxStream;
     const checkStream = (n: number): void => {
-      if (!Number.isInteger(n) || n < 0 || n > maxStream) throw new RangeError(`stream number must be 0..${maxStream}, got ${n}`);
+      if (!Number.isInteger(n) || n < 0 || n > maxStream) throw new BeamOptionError(`stream number must be 0..${maxStream}, got ${n}`, 'BEAM_BAD_STREAM');
     };
     const output = (n: number): Writable => {
       checkStream(n);
@@ -209,12 +210,15 @@ export class JobRun {
     const s = this.store;
     const id = this.id;
     try {
-      if (this.settings.finish && !(await this.settings.finish(id))) {
-        debug('job %d: claim lost, exit %d not published', id, status);
-        return;
+      if (this.settings.finish) {
+        if (!(await this.settings.finish(id, status))) {
+          debug('job %d: claim lost, exit %d not published', id, status);
+          return;
+        }
+      } else {
+        await s.cmd('SET', jobKey(id, 'status'), String(status));
+        await s.cmd('RPUSH', jobKey(id, 'wait'), String(status));
       }
-      await s.cmd('SET', jobKey(id, 'status'), String(status));
-      await s.cmd('RPUSH', jobKey(id, 'wait'), String(status));
       const gone = [jobKey(id, 'in'), jobKey(id, 'signal')];
       await s.cmd('DEL', ...gone);
       if (this.settings.retainFinishedMs > 0) {

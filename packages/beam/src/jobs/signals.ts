@@ -1,3 +1,5 @@
+import { BeamError } from '../errors.js';
+
 /** Signals a client may send to a job (`RPUSH /jobs/$id/signal NAME`), with their Linux numbers. */
 export const SIGNALS = {
   HUP: 1,
@@ -24,12 +26,11 @@ export function parseSignal(text: string): SignalName | undefined {
 }
 
 /** The `reason` of a job's AbortSignal when a signal arrives: handlers can tell which one it was. */
-export class JobSignalError extends Error {
+export class JobSignalError extends BeamError {
   override readonly name = 'AbortError';
-  readonly code = 'BEAM_JOB_SIGNAL';
   readonly signo: number;
   constructor(readonly signal: SignalName) {
-    super(`job received SIG${signal}`);
+    super('BEAM_JOB_SIGNAL', `job received SIG${signal}`);
     this.signo = SIGNALS[signal];
   }
   /** Exit status of a job ended by this signal, as a shell reports it. */

@@ -1,5 +1,6 @@
 import type { ClientState, CommandResult, FlushEvent, KeyspaceEvent } from '../context/api.js';
 import { ErrorReply, RespMap, type Reply } from '../wire/reply.js';
+import { BeamError } from '../errors.js';
 
 /**
  * What the job engine needs from a context: the command interface and its change events. A Context
@@ -14,11 +15,10 @@ export interface JobContext {
   off(event: 'flush', listener: (e: FlushEvent) => void): unknown;
 }
 
-export class JobStoreError extends Error {
+export class JobStoreError extends BeamError {
   override readonly name = 'JobStoreError';
-  readonly code = 'BEAM_JOB_STORE';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('BEAM_JOB_STORE', message, options);
   }
 }
 

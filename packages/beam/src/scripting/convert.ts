@@ -6,6 +6,7 @@ import { formatDouble, stripZeros } from '../wire/double-format.js';
 import {
   LUA_TBOOLEAN, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, type LuaApi, type LuaState,
 } from './lua-api.js';
+import { BeamError } from '../errors.js';
 
 /**
  * Redis 7.0's conversions between command replies and Lua values (script_lua.c), both directions, for RESP2 and
@@ -34,7 +35,7 @@ export function pushErrorTable(api: LuaApi, L: LuaState, text: string, ignoreSta
 
 /** Pushes a command's reply as redis.call returns it; `resp` is the script's protocol (redis.setresp). */
 export function pushReply(api: LuaApi, L: LuaState, r: Reply, resp: 2 | 3): void {
-  if (api.m._lua_checkstack(L, 4) === 0) throw new Error('lua stack limit reached');
+  if (api.m._lua_checkstack(L, 4) === 0) throw new BeamError('BEAM_SCRIPT_STACK', 'lua stack limit reached');
   const m = api.m;
   if (r === null || r === NULL_ARRAY) {
     if (resp === 3) m._lua_pushnil(L);

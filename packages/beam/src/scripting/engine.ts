@@ -6,11 +6,14 @@ import { DispatchClient, type Dispatcher } from '../context/dispatch.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import { LUA_REGISTRYINDEX, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_MASKCOUNT, LUA_MASKLINE, type LuaApi, type LuaState } from './lua-api.js';
 import { luaToReply, pushErrorTable, pushReply } from './convert.js';
-import { LuaVm } from './lua-vm.js';
+import { LuaVm, type VmHost } from './lua-vm.js';
 import { allowedWhileBusy, E_BUSY_EVAL, E_BUSY_FUNCTION, KILLED_MESSAGE, killScript } from './busy.js';
 import {
   parseLibraryMeta, parseNumKeys, parseShebang, sha1hex, type CachedScript, type Library, type LibraryFunction, type RunState, type ScriptFlags,
 } from './script-meta.js';
+
+const E_MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+const E_NOREPLICAS = 'NOREPLICAS Not enough good replicas to write.';
 
 
 const log = debuglog('beamgate:scripting');
@@ -36,7 +39,7 @@ export interface ScriptEngineOptions {
  * through the dispatcher with a client of the script's own, and replicas get them wrapped in MULTI/EXEC
  * (effects replication).
  */
-export class ScriptEngine {
+export class ScriptEngine implements VmHost {
   readonly dispatcher: Dispatcher;
   readonly context: Context | undefined;
   readonly version: string;
@@ -277,9 +280,15 @@ export class ScriptEngine {
 
   /** scriptPrepareForRun's checks on flags. */
   private prepare(flags: ScriptFlags, ro: boolean): ErrorReply | null {
-    if (!flags.compat && !flags.flags.has('no-writes') && ro) {
-      return new ErrorReply('ERR Can not execute a script with write flag using *_ro command.');
+    const gate = this.dispatcher.replicationState?.() ?? null;
+    if (flags.compat) return gate?.stale ? new ErrorReply(E_MASTERDOWN) : null;
+    if (gate?.stale && !flags.flags.has('allow-stale')) {
+      return new ErrorReply("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.");
     }
+    if (flags.flags.has('no-writes')) return null;
+    if (gate?.readonlyReplica) return new ErrorReply('READONLY Can not run script with write flag on readonly replica');
+    if (ro) return new ErrorReply('ERR Can not execute a script with write flag using *_ro command.');
+    if (gate?.noReplicas) return new ErrorReply(E_NOREPLICAS);
     return null;
   }
 
@@ -466,6 +475,12 @@ export class ScriptEngine {
     }
     const write = spec.flags.includes('write') || spec.flags.includes('may_replicate');
     if (run.readOnly && write) return 'Write commands are not allowed from read-only scripts.';
+    if (spec.flags.includes('write') && !run.writeDirty) {
+      // Once the script wrote, it cannot fail on the server's state any more.
+      const gate = this.dispatcher.replicationState?.() ?? null;
+      if (gate?.readonlyReplica) return "-READONLY You can't write against a read only replica.";
+      if (gate?.noReplicas) return `-${E_NOREPLICAS}`;
+    }
     if (spec.flags.includes('write')) run.writeDirty = true;
     return spec;
   }

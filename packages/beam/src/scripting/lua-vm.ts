@@ -3,8 +3,18 @@ import { LUA_REGISTRYINDEX, LUA_TFUNCTION, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE,
 import { formatG, pushErrorTable } from './convert.js';
 import { installCodecs } from './lua-codecs.js';
 import { PRELUDE } from './prelude.js';
-import { SCRIPT_FLAGS, sha1hex, type Library } from './script-meta.js';
-import type { ScriptEngine } from './engine.js';
+import { SCRIPT_FLAGS, sha1hex, type Library, type RunState } from './script-meta.js';
+import type { Dispatcher } from '../context/dispatch.js';
+
+/** What the redis.* API of a LuaVm needs from the engine that runs it (ScriptEngine). */
+export interface VmHost {
+  readonly version: string;
+  readonly dispatcher: Dispatcher;
+  readonly running: RunState | null;
+  redisCall(vm: LuaVm, L: LuaState, raise: boolean): number;
+  setRepl(flags: number): void;
+  log(level: string, msg: string): void;
+}
 
 const LOG_LEVELS = ['debug', 'verbose', 'notice', 'warning'];
 
@@ -20,7 +30,7 @@ export class LuaVm {
   readonly internals: number;
   loadingLibrary: Library | null = null;
 
-  constructor(readonly api: LuaApi, private readonly engine: ScriptEngine, readonly functionsMode: boolean) {
+  constructor(readonly api: LuaApi, private readonly engine: VmHost, readonly functionsMode: boolean) {
     const m = api.m;
     const L = (this.L = m._luaL_newstate());
     m._luaL_openlibs(L);

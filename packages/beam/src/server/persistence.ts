@@ -7,6 +7,7 @@ import type { ServerConfig } from '../context/config.js';
 import type { Context } from '../context/context.js';
 import { rdbReadable } from '../sync/rdb-writer.js';
 import { replicationFor } from './replication.js';
+import { BeamError } from '../errors.js';
 
 const log = debuglog('beamgate:server');
 
@@ -39,7 +40,7 @@ export function saveState(context: Context): SaveState {
  */
 export async function saveRdb(context: Context, config: ServerConfig): Promise<string> {
   const st = saveState(context);
-  if (st.inProgress) throw new Error('Background save already in progress');
+  if (st.inProgress) throw new BeamError('BEAM_SAVE_IN_PROGRESS', 'Background save already in progress');
   const dir = config.get('dir') ?? process.cwd();
   const target = path.resolve(dir, config.get('dbfilename') ?? 'dump.rdb');
   const tmp = path.join(path.dirname(target), `temp-beam-${process.pid}-${Date.now()}.rdb`);

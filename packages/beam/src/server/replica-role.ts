@@ -3,7 +3,7 @@ import { BeamMirror } from '../client/sync-client.js';
 import type { CommandSpec } from '../context/api.js';
 import type { ServerConfig } from '../context/config.js';
 import type { Context } from '../context/context.js';
-import type { DispatchClient, Dispatcher } from '../context/dispatch.js';
+import type { DispatchClient, Dispatcher, ReplicationGate } from '../context/dispatch.js';
 import { ErrorReply, OK, SimpleString, type Reply } from '../wire/reply.js';
 import type { FollowerView, ReplicationMaster } from './replication.js';
 import { spec } from './commands/spec.js';
@@ -54,7 +54,18 @@ export class ReplicaRole implements FollowerView {
   }
 
   private updateCheck(): void {
-    this.dispatcher.roleCheck = this.host !== null || this.minReplicas > 0 ? (c, s) => this.check(c as DispatchClient, s) : null;
+    const on = this.host !== null || this.minReplicas > 0;
+    this.dispatcher.roleCheck = on ? (c, s) => this.check(c as DispatchClient, s) : null;
+    this.dispatcher.replicationState = on ? () => this.gate() : null;
+  }
+
+  private gate(): ReplicationGate {
+    const replica = this.host !== null;
+    return {
+      readonlyReplica: replica && this.config.get('replica-read-only') !== 'no',
+      stale: replica && !this.linkUp && this.config.get('replica-serve-stale-data') === 'no',
+      noReplicas: !replica && this.minReplicas > 0 && this.goodReplicas() < this.minReplicas,
+    };
   }
 
   /** Replicas online whose last ACK is at most min-replicas-max-lag seconds old. */
@@ -128,12 +139,14 @@ export class ReplicaRole implements FollowerView {
         if (!q.flags.includes('stale')) denyStale = true;
       }
     }
+    const sync = s.name === 'sync' || s.name === 'psync';
+    if (!write && !denyStale && !sync) return null;
+    const gate = this.gate();
     let refused: string | null = null;
-    if (this.host === null) {
-      if (write && this.goodReplicas() < this.minReplicas) refused = E_NOREPLICAS;
-    } else if (write && this.config.get('replica-read-only') !== 'no') refused = E_READONLY;
-    else if (!this.linkUp && denyStale && this.config.get('replica-serve-stale-data') === 'no') refused = E_MASTERDOWN;
-    else if ((s.name === 'sync' || s.name === 'psync') && !this.linkUp) refused = E_NOMASTERLINK;
+    if (write && gate.noReplicas) refused = E_NOREPLICAS;
+    else if (write && gate.readonlyReplica) refused = E_READONLY;
+    else if (denyStale && gate.stale) refused = E_MASTERDOWN;
+    else if (sync && this.host !== null && !this.linkUp) refused = E_NOMASTERLINK;
     // A refused EXEC discards the transaction (Dispatcher.reject: EXECABORT with this reason).
     return refused === null ? null : new ErrorReply(refused);
   }
@@ -181,6 +194,7 @@ export class ReplicaRole implements FollowerView {
     this.stopMirror();
     this.config.off('change', this.onConfig);
     this.dispatcher.roleCheck = null;
+    this.dispatcher.replicationState = null;
     roles.delete(this.context);
   }
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { BeamOptionError } from '../errors.js';
+import { ReplicationError } from './errors.js';
 
 /** A fresh replication id: 40 hex characters, as Redis' changeReplicationId(). */
 export function randomReplId(): string {
@@ -32,7 +34,7 @@ export class ReplicationBacklog {
 
   constructor(opts: BacklogOptions = {}) {
     this.size = opts.size ?? 1024 * 1024;
-    if (!Number.isSafeInteger(this.size) || this.size < 1) throw new RangeError('backlog size must be a positive integer');
+    if (!Number.isSafeInteger(this.size) || this.size < 1) throw new BeamOptionError('backlog size must be a positive integer');
     this.replId = opts.replId ?? randomReplId();
     this.offset = opts.offset ?? 0;
   }
@@ -69,9 +71,9 @@ export class ReplicationBacklog {
     return Number.isSafeInteger(psyncOffset) && psyncOffset >= this.firstOffset && psyncOffset <= this.offset + 1;
   }
 
-  /** A copy of the bytes from `psyncOffset` to the end of the stream. Throws RangeError when !canServe. */
+  /** A copy of the bytes from `psyncOffset` to the end of the stream. Throws ReplicationError when !canServe. */
   readFrom(psyncOffset: number): Buffer {
-    if (!this.canServe(psyncOffset)) throw new RangeError(`offset ${psyncOffset} is not in the backlog`);
+    if (!this.canServe(psyncOffset)) throw new ReplicationError('REPL_OFFSET_NOT_IN_BACKLOG', `offset ${psyncOffset} is not in the backlog`);
     const len = this.offset + 1 - psyncOffset;
     if (len === 0 || this.buf === null) return Buffer.alloc(0);
     const start = (this.writePos - len + this.size) % this.size;

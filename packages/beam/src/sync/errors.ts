@@ -1,12 +1,8 @@
-/** Typed errors of the replication building blocks. Each has a stable `code`. */
-export class SyncError extends Error {
-  override name = 'SyncError';
-  readonly code: string;
+import { BeamError } from '../errors.js';
 
-  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-  }
+/** Typed errors of the replication building blocks. Each has a stable `code`. */
+export class SyncError extends BeamError {
+  override name = 'SyncError';
 }
 
 /**

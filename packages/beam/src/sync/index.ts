@@ -19,7 +19,8 @@ export { decodeListpack, decodeZiplist, decodeIntset } from './rdb-encodings.js'
 export { lzfDecompress } from './lzf.js';
 export { ReplicationBacklog, randomReplId, type BacklogOptions } from './backlog.js';
 export { ReplicationStreamReader, type StreamCommand, type StreamReaderOptions } from './stream-reader.js';
-export { ReplicationFeed, encodeCommand, type ReplicationFeedOptions, type StreamListener } from './propagation.js';
+export { encodeCommand } from '../wire/command-encoder.js';
+export { ReplicationFeed, type ReplicationFeedOptions, type StreamListener } from './propagation.js';
 export {
   ReplicaLink,
   DEFAULT_REPLICA_OUTPUT_LIMIT,

@@ -2,6 +2,7 @@ import { debuglog } from 'node:util';
 import type { Snapshot, SnapshotDb, SnapshotEntry, SnapshotValueType } from './snapshot-source.js';
 import { cloneValue } from './values.js';
 import { detachHook } from './keyspace-hook.js';
+import { SyncError } from './errors.js';
 
 const debug = debuglog('beamgate:sync');
 
@@ -115,7 +116,7 @@ export class LazySnapshot implements Snapshot {
   }
 
   databases(): Iterable<SnapshotDb> {
-    if (this.started || this.released) throw new Error('a snapshot can be written once');
+    if (this.started || this.released) throw new SyncError('SYNC_SNAPSHOT_REUSED', 'a snapshot can be written once');
     this.started = true;
     return this.cursors.map((c) => ({ db: c.db, size: c.size, expires: c.expires, entries: () => this.walk(c) }));
   }

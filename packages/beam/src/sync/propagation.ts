@@ -1,20 +1,10 @@
 import { debuglog } from 'node:util';
 import type { PropagateEvent } from '../context/api.js';
+import { encodeCommand } from '../wire/command-encoder.js';
 import { ReplicationBacklog, type BacklogOptions } from './backlog.js';
 
 const debug = debuglog('beamgate:sync');
 
-/** A command as the replication stream carries it: a RESP array of bulk strings. */
-export function encodeCommand(argv: ReadonlyArray<Buffer | string>): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`, 'latin1')];
-  for (const arg of argv) {
-    const b = typeof arg === 'string' ? Buffer.from(arg, 'utf8') : arg;
-    parts.push(Buffer.from(`$${b.length}\r\n`, 'latin1'), b, CRLF);
-  }
-  return Buffer.concat(parts);
-}
-
-const CRLF = Buffer.from('\r\n', 'latin1');
 const PING = encodeCommand(['PING']);
 const GETACK = encodeCommand(['REPLCONF', 'GETACK', '*']);
 

@@ -48,8 +48,7 @@ export enum RdbOpcode {
   EOF = 0xff,
 }
 
-/** Length-encoding prefixes (two top bits of the first byte). */
-export const RDB_6BITLEN = 0;
+/** Length-encoding prefixes (two top bits of the first byte; 00 is a 6-bit length). */
 export const RDB_14BITLEN = 1;
 export const RDB_32BITLEN = 0x80;
 export const RDB_64BITLEN = 0x81;

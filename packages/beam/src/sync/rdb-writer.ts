@@ -12,6 +12,7 @@ import {
 import type { SnapshotBytes, SnapshotEntry, SnapshotSource, StreamValue } from './snapshot-source.js';
 import { encodeListpack } from './listpack-encoder.js';
 import { members, pairs, zsetPairs } from './values.js';
+import { RdbError } from './errors.js';
 
 /**
  * RDB serializer (format version 9; see rdb-format.ts for why). Emits strings (type 0, integer-encoded like Redis
@@ -246,7 +247,7 @@ class RdbEncoder {
           if (written++ === count) break;
           this.string(item);
         }
-        if (written < count) throw new Error(`${e.type} value yielded fewer items than its size`);
+        if (written < count) throw new RdbError('RDB_BAD_VALUE', `${e.type} value yielded fewer items than its size`);
         return true;
       }
       case 'hash': {
@@ -260,7 +261,7 @@ class RdbEncoder {
           this.string(field);
           this.string(value);
         }
-        if (written < count) throw new Error('hash value yielded fewer pairs than its size');
+        if (written < count) throw new RdbError('RDB_BAD_VALUE', 'hash value yielded fewer pairs than its size');
         return true;
       }
       case 'zset': {
@@ -275,7 +276,7 @@ class RdbEncoder {
           this.string(member);
           out.doubleLE(score);
         }
-        if (written < count) throw new Error('zset value yielded fewer pairs than its size');
+        if (written < count) throw new RdbError('RDB_BAD_VALUE', 'zset value yielded fewer pairs than its size');
         return true;
       }
       case 'stream':
@@ -283,7 +284,7 @@ class RdbEncoder {
         this.stream(e.value as StreamValue);
         return true;
       default:
-        throw new TypeError(`cannot serialize value type ${String((e as { type: unknown }).type)}`);
+        throw new RdbError('RDB_BAD_VALUE', `cannot serialize value type ${String((e as { type: unknown }).type)}`);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { SnapshotBytes, StreamValue } from './snapshot-source.js';
+import { RdbError } from './errors.js';
 
 /** Normalizes the value shapes a keyspace may hold (see SnapshotEntry) into counted element sequences. */
 
@@ -27,7 +28,7 @@ export function members(value: unknown): Counted<SnapshotBytes> {
     const arr = Array.from(value) as SnapshotBytes[];
     return { count: arr.length, items: arr };
   }
-  throw new TypeError('list/set value is not iterable');
+  throw new RdbError('RDB_BAD_VALUE', 'list/set value is not iterable');
 }
 
 /** Hash fields and values. */
@@ -38,7 +39,7 @@ export function pairs(value: unknown): Counted<[SnapshotBytes, SnapshotBytes]> {
     const arr = Array.from(value) as Array<[SnapshotBytes, SnapshotBytes]>;
     return { count: arr.length, items: arr };
   }
-  throw new TypeError('hash value is not a Map or iterable of pairs');
+  throw new RdbError('RDB_BAD_VALUE', 'hash value is not a Map or iterable of pairs');
 }
 
 /** Sorted set members and scores: a Map<member, score> or an iterable of [member, score] (the context's ZSet). */
@@ -48,7 +49,7 @@ export function zsetPairs(value: unknown): Counted<[SnapshotBytes, number]> {
     const arr = Array.from(value) as Array<[SnapshotBytes, number]>;
     return { count: arr.length, items: arr };
   }
-  throw new TypeError('zset value is not a Map or iterable of [member, score] pairs');
+  throw new RdbError('RDB_BAD_VALUE', 'zset value is not a Map or iterable of [member, score] pairs');
 }
 
 /**

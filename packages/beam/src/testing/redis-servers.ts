@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BeamError } from '../errors.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -45,7 +46,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new BeamError('BEAM_TEST_SERVER', `timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 export const cli = (port: number, ...args: string[]): Promise<string> => run('redis-cli', ['-p', String(port), ...args]).then((r) => r.stdout.trim());
@@ -86,7 +87,7 @@ export async function startServer(cmd: string, args: string[], port: number, dir
   };
   try {
     await waitFor(`${cmd} on ${port}`, async () => {
-      if (proc.exitCode !== null) throw new Error(`${cmd} exited: ${output}`);
+      if (proc.exitCode !== null) throw new BeamError('BEAM_TEST_SERVER', `${cmd} exited: ${output}`);
       return (await cli(port, 'PING')) === 'PONG';
     });
   } catch (e) {
@@ -121,7 +122,7 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
       );
     }
     const r = await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], 60000);
-    if (r.code !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stdout}${r.stderr}`);
+    if (r.code !== 0) throw new BeamError('BEAM_TEST_SERVER', `redis-cli --cluster create failed: ${r.stdout}${r.stderr}`);
     for (const n of nodes) {
       await waitFor(`cluster_state:ok on ${n.port}`, async () => (await cli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'), 30000);
     }

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { splitInlineArgs } from './inline-args.js';
+import { BeamError } from '../errors.js';
 
 /**
  * Server-side incremental RESP request decoder: arrays of bulk strings (what clients send) and inline
@@ -33,14 +34,12 @@ export const DEFAULT_DECODER_LIMITS: Required<RequestDecoderLimits> = {
 };
 
 /** A protocol violation. `message` is the text Redis replies after `-` (e.g. `ERR Protocol error: ...`). */
-export class RespProtocolError extends Error {
+export class RespProtocolError extends BeamError {
   override readonly name = 'RespProtocolError';
-  constructor(
-    readonly code: 'invalid-bulk-length' | 'invalid-multibulk-length' | 'expected-dollar' | 'inline-too-big'
-      | 'unbalanced-quotes' | 'mbulk-count-too-big' | 'bulk-count-too-big' | 'query-buffer-limit',
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: 'invalid-bulk-length' | 'invalid-multibulk-length' | 'expected-dollar' | 'inline-too-big'
+    | 'unbalanced-quotes' | 'mbulk-count-too-big' | 'bulk-count-too-big' | 'query-buffer-limit';
+  constructor(code: RespProtocolError['code'], message: string) {
+    super(code, message);
   }
 }
 
@@ -144,6 +143,11 @@ export class RequestDecoder {
   /** Bytes currently held for an unfinished command (raw bytes plus its decoded arguments). */
   get bufferedBytes(): number {
     return this.buf.length + (this.bigBuf === null && !this.bigDue ? this.bigHave : this.bigLen) + this.argBytes;
+  }
+
+  /** True between commands: nothing of an unfinished command is held (a half-read multibulk keeps no bytes). */
+  get idle(): boolean {
+    return this.remaining === 0 && this.bigLen < 0 && this.skip === 0 && this.buf.length === 0;
   }
 
   /** Everything this decoder holds or handed out and not yet run. */

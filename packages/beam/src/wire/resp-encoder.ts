@@ -3,6 +3,7 @@ import {
   ErrorReply, MultiReply, NULL_ARRAY, OK, PONG, QUEUED, RespDouble, RespMap, RespPush, RespSet, RespVerbatim, SimpleString, type Reply,
 } from './reply.js';
 import { formatDouble } from './double-format.js';
+import { BeamOptionError } from '../errors.js';
 
 export type RespVersion = 2 | 3;
 
@@ -163,7 +164,7 @@ export class RespWriter {
     } else if (r instanceof MultiReply) {
       for (const item of r.replies) this.write(item, proto);
     } else {
-      throw new TypeError(`not a Reply: ${String(r)}`);
+      throw new BeamOptionError(`not a Reply: ${String(r)}`, 'BEAM_NOT_A_REPLY');
     }
   }
 

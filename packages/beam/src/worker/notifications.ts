@@ -4,7 +4,8 @@
  * standalone or Sentinel-managed server, one subscriber that follows the master. Each node is asked to enable
  * the notification classes the worker needs (CONFIG SET) whenever a connection to it becomes ready.
  *
- * Events: 'message' (channel: string, message: Buffer), 'config' (node, flags), 'warning' (text).
+ * Events: 'message' (channel: string, message: Buffer), 'config' (node, flags), 'warning' (text),
+ * 'subscriber' (the ioredis client of a new subscriber).
  */
 import { TypedEventEmitter } from '@beamgate/base';
 import { Redis } from 'ioredis';
@@ -23,6 +24,8 @@ export interface NotificationsEvents {
   message: [channel: string, message: Buffer];
   config: [node: string, flags: string];
   warning: [text: string];
+  /** A subscriber connection was made (one per Cluster master), for the worker's master gate. */
+  subscriber: [sub: Redis];
 }
 
 export class Notifications extends TypedEventEmitter<NotificationsEvents> {
@@ -60,6 +63,11 @@ export class Notifications extends TypedEventEmitter<NotificationsEvents> {
   /** Nodes subscribed to (host:port of each master, or 'main'). */
   nodes(): string[] {
     return [...this.subscribers.keys()];
+  }
+
+  /** The subscriber connections. */
+  connections(): Redis[] {
+    return [...this.subscribers.values()];
   }
 
   async subscribe(channels: string[]): Promise<void> {
@@ -105,6 +113,7 @@ export class Notifications extends TypedEventEmitter<NotificationsEvents> {
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.emit('message', channel.toString('latin1'), message));
     sub.on('error', () => {}); // reconnects by itself; the command client reports outages
     this.subscribers.set(name, sub);
+    this.emit('subscriber', sub);
     if (this.channels.size > 0) void sub.subscribe(...this.channels).catch(() => {});
   }
 

@@ -69,8 +69,7 @@ export class Reaper {
     const r = this.redis;
     const msg = `beam: worker ${wid} was lost (its lease expired); the job's outcome is unknown\n`;
     await r.rpush(jobKey(id, 'out'), encodeFrame(2, Buffer.from(msg)), encodeFrame(1, null), encodeFrame(2, null));
-    await r.set(jobKey(id, 'status'), String(EXIT_WORKER_LOST));
-    await r.rpush(jobKey(id, 'wait'), String(EXIT_WORKER_LOST));
+    await writeExit(r, id, EXIT_WORKER_LOST);
     await Promise.all([r.del(jobKey(id, 'in')), r.del(jobKey(id, 'signal'))]);
     if (this.retainMs > 0) {
       const gone = new Set([jobKey(id, 'in'), jobKey(id, 'signal')]);
@@ -84,6 +83,12 @@ export class Reaper {
   claimRetainMs(): number {
     return claimRetainMs(this.retainMs);
   }
+}
+
+/** The exit as clients see it: `/jobs/$id/status`, then one entry pushed on `/jobs/$id/wait`. */
+export async function writeExit(r: RedisLike, id: number, status: number): Promise<void> {
+  await r.set(jobKey(id, 'status'), String(status));
+  await r.rpush(jobKey(id, 'wait'), String(status));
 }
 
 export function claimRetainMs(retainFinishedMs: number): number {

@@ -7,6 +7,7 @@ import { TypedEventEmitter } from '@beamgate/base';
 import type { ClientState, FlushEvent, KeyspaceEvent } from '../context/api.js';
 import { ErrorReply, type Reply } from '../wire/reply.js';
 import type { JobContext } from '../jobs/store.js';
+import type { MasterGate } from './master-gate.js';
 import { isCluster, type RedisLike } from './target.js';
 
 /** Commands whose keys may span slots on a Redis Cluster: split into one call per key, integer replies summed. */
@@ -26,12 +27,21 @@ export class RedisJobContext extends TypedEventEmitter<RedisJobContextEvents> im
   private ids = 0;
   private readonly cluster: boolean;
 
-  constructor(readonly redis: RedisLike) {
+  /** With a gate, commands wait while the connections may not reach the master (a failover in progress). */
+  constructor(
+    readonly redis: RedisLike,
+    private readonly gate?: Pick<MasterGate, 'open' | 'whenOpen'>,
+  ) {
     super();
     this.cluster = isCluster(redis);
   }
 
   call(_client: ClientState, argv: Buffer[]): Promise<Reply> {
+    if (this.gate && !this.gate.open) return this.gate.whenOpen().then(() => this.send(argv));
+    return this.send(argv);
+  }
+
+  private send(argv: Buffer[]): Promise<Reply> {
     const name = argv[0]!.toString('latin1').toLowerCase();
     const args = argv.slice(1);
     if (this.cluster && SUMMED.has(name) && args.length > 1) {

@@ -3,6 +3,7 @@
  * the master a set of Sentinels names. Connections are ioredis clients (docs/architecture.md says why).
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { BeamError } from '../errors.js';
 
 export interface HostPort {
   host: string;
@@ -17,9 +18,11 @@ export type RedisTarget =
   /** The master named `name` by these Sentinels; followed across failovers. */
   | { kind: 'sentinel'; sentinels: HostPort[]; name: string; password?: string; db?: number };
 
-export class RedisTargetError extends Error {
+export class RedisTargetError extends BeamError {
   override readonly name = 'RedisTargetError';
-  readonly code = 'BEAM_BAD_REDIS_TARGET';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('BEAM_BAD_REDIS_TARGET', message, options);
+  }
 }
 
 /** The database a target's job keys live in (Redis Cluster has only database 0). */

@@ -5,21 +5,26 @@
  * renewed in `/beam/workers`, the reaper for workers that died, and a published handler catalog.
  *
  * Events: 'claim' (id), 'exit' (id, status), 'reaped' (id, wid), 'lease-lost' (wid), 'registered' (wid),
- * 'config' (node, flags), 'warning' (text).
+ * 'config' (node, flags), 'warning' (text), 'paused' (reason) and 'resumed' (run id) around a failover or
+ * reconnection, 'switched' (previous run id, run id, {given up, republished}) when the master changed.
  */
 import { TypedEventEmitter } from '@beamgate/base';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { JobEngine } from '../jobs/engine.js';
 import { JOBS_KEY, jobKey, parseJobKey } from '../jobs/keys.js';
 import { DEFAULT_RETAIN_FINISHED_MS, DEFAULT_UNSTARTED_TTL_MS, type JobEngineOptions } from '../jobs/options.js';
 import { readWorkerCatalog } from './catalog.js';
+import { reassertClaims, RecentExits, republishExits } from './failover.js';
 import { claimKey, WORKERS_KEY, workerExecKey, workerHandlersKey, workerJobsKey } from './keys.js';
+import { MasterGate } from './master-gate.js';
 import { Notifications } from './notifications.js';
-import { claimRetainMs, Reaper } from './reaper.js';
+import { claimRetainMs, Reaper, writeExit } from './reaper.js';
 import { RedisJobContext } from './redis-context.js';
 import { scripts } from './scripts.js';
-import { connectRedis, isCluster, targetDb, whenReady, type RedisLike, type RedisTarget } from './target.js';
+import { connectRedis, isCluster, RedisTargetError, targetDb, whenReady, type RedisLike, type RedisTarget } from './target.js';
+import { BeamOptionError } from '../errors.js';
 
 export const DEFAULT_LEASE_MS = 10_000;
 export const DEFAULT_RECONCILE_MS = 1000;
@@ -36,8 +41,9 @@ export interface WorkerOptions extends Omit<JobEngineOptions, 'shared'> {
   connectTimeoutMs?: number;
 }
 
-/** How long a started job whose name this worker cannot read waits before it is taken anyway (see mayTake). */
-const NAMELESS_GRACE_MS = 2000;
+/** Exits re-checked after a failover: those of the last RECENT_EXITS_MS (at most RECENT_EXITS_MAX). */
+const RECENT_EXITS_MS = 30_000;
+const RECENT_EXITS_MAX = 10_000;
 
 /** Events of a BeamWorker (see the file comment). */
 export interface BeamWorkerEvents {
@@ -48,6 +54,9 @@ export interface BeamWorkerEvents {
   registered: [wid: string];
   config: [node: string, flags: string];
   warning: [text: string];
+  paused: [reason: string];
+  resumed: [runId: string];
+  switched: [before: string, now: string, what: { givenUp: number[]; republished: number[] }];
 }
 
 export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
@@ -58,6 +67,13 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
   private readonly context: RedisJobContext;
   private readonly notes: Notifications;
   private readonly reaper: Reaper;
+  /** Standalone and Sentinel targets: job traffic waits while a connection may not reach the master. */
+  private readonly gate: MasterGate | undefined;
+  private readonly recent = new RecentExits(RECENT_EXITS_MS, RECENT_EXITS_MAX);
+  /** Running jobs a failover took from this worker: killed, their exit not published. */
+  private readonly disowned = new Set<number>();
+  /** Exits being published: a switch waits for them before it looks at what the new master has. */
+  private readonly publishing = new Set<Promise<unknown>>();
   private readonly leaseMs: number;
   private readonly reconcileMs: number;
   private readonly retainMs: number;
@@ -85,8 +101,8 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
     const { target, leaseMs, reconcileIntervalMs, name, connectTimeoutMs: _t, ...engineOptions } = options;
     this.leaseMs = leaseMs ?? DEFAULT_LEASE_MS;
     this.reconcileMs = reconcileIntervalMs ?? DEFAULT_RECONCILE_MS;
-    if (!(this.leaseMs >= 300)) throw new RangeError('leaseMs must be >= 300');
-    if (!(this.reconcileMs >= 10)) throw new RangeError('reconcileIntervalMs must be >= 10');
+    if (!(this.leaseMs >= 300)) throw new BeamOptionError('leaseMs must be >= 300');
+    if (!(this.reconcileMs >= 10)) throw new BeamOptionError('reconcileIntervalMs must be >= 10');
     this.retainMs = engineOptions.retainFinishedMs ?? DEFAULT_RETAIN_FINISHED_MS;
     this.unstartedTtlMs = engineOptions.unstartedTtlMs ?? DEFAULT_UNSTARTED_TTL_MS;
     this.prefix = name ?? hostname();
@@ -97,13 +113,34 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
     this.redis.on('error', () => {}); // ioredis reconnects; outages show as waiting commands
     this.leaseConn = isCluster(this.redis) ? this.redis.duplicate() : this.redis.duplicate();
     this.leaseConn.on('error', () => {});
-    this.context = new RedisJobContext(this.redis);
-    this.engine = new JobEngine(this.context, { ...engineOptions, shared: { finish: (id) => this.finish(id) } });
+    if (!isCluster(this.redis) && !isCluster(this.leaseConn)) {
+      const main = this.redis;
+      const lease = this.leaseConn;
+      this.gate = new MasterGate({
+        main,
+        others: () => [lease],
+        subscribers: () => this.notes.connections(),
+        ...(target.kind === 'sentinel' ? { sentinels: { hosts: target.sentinels, name: target.name } } : {}),
+        switched: (before, now) => this.switched(before, now),
+      });
+      this.gate.watch(main);
+      this.gate.watch(lease);
+      this.gate.on('closed', (reason: string) => this.emit('paused', reason));
+      this.gate.on('opened', (runId: string) => {
+        this.emit('resumed', runId);
+        void this.heartbeat();
+        void this.reconcile();
+      });
+      this.gate.on('warning', (text: string) => this.emit('warning', text));
+    }
+    this.context = new RedisJobContext(this.redis, this.gate);
+    this.engine = new JobEngine(this.context, { ...engineOptions, shared: { finish: (id, status) => this.finish(id, status) } });
     this.engine.on('exit', (id: number, status: number) => this.exited(id, status));
     this.notes = new Notifications(this.redis);
     this.notes.on('message', (channel: string, message: Buffer) => this.message(channel, message));
     this.notes.on('config', (node: string, flags: string) => this.emit('config', node, flags));
     this.notes.on('warning', (text: string) => this.emit('warning', text));
+    this.notes.on('subscriber', (sub: Redis) => this.gate?.watch(sub));
     this.reaper = new Reaper(this.redis, { retainFinishedMs: this.retainMs }, (id, wid) => this.emit('reaped', id, wid));
   }
 
@@ -127,6 +164,7 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
       await whenReady(this.redis, this.connectTimeoutMs);
       await this.notes.start();
       await this.notes.subscribe([this.setChannel]);
+      if (this.gate) await withTimeout(this.gate.check().then(() => this.gate!.whenOpen()), this.connectTimeoutMs, 'connections on the master');
       await this.register();
     } catch (e) {
       await this.close().catch(() => {});
@@ -152,6 +190,8 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
     if (this.reconciling || this.closing) return;
     this.reconciling = true;
     try {
+      // Nothing is read or claimed unless every connection reaches the master (the gate re-checks it here).
+      if (this.gate && !(await this.gate.check())) return;
       await this.discover();
       for (const id of this.mine.keys()) {
         // Catches up with notifications missed while a subscriber reconnected.
@@ -173,6 +213,18 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
     this.closing = true;
     clearInterval(this.heartbeatTimer);
     clearInterval(this.reconcileTimer);
+    // Exits are published on the master: a failover in progress gets up to a lease to settle, then the gate stops.
+    const gate = this.gate;
+    if (gate && !gate.open) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.leaseMs);
+        void gate.whenOpen().then(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    gate?.stop();
     await this.engine.close();
     if (this.registered && this.redis.status === 'ready') {
       const wid = this.wid;
@@ -212,12 +264,14 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.beating || this.closing || !this.registered) return;
+    if (this.beating || this.closing || !this.registered || (this.gate && !this.gate.open)) return;
     this.beating = true;
     try {
+      const epoch = this.gate?.epoch;
       const ok = await scripts(this.leaseConn).beamLease(WORKERS_KEY, this.wid, this.leaseMs, 'renew');
       if (ok === 1) await this.publishCatalog();
-      else await this.leaseLost();
+      // A refusal read from a server the worker was leaving proves nothing: the next renewal asks the master.
+      else if (this.gate?.epoch === epoch) await this.leaseLost();
     } catch (e) {
       this.emit('warning', `lease renewal failed: ${(e as Error).message}`);
     } finally {
@@ -233,24 +287,20 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
     const old = this.wid;
     this.registered = false;
     this.emit('lease-lost', old);
-    const left = [...this.mine.keys()];
-    await Promise.all(
-      left.map(
-        (id) =>
-          new Promise<void>((resolve) => {
-            const done = (exitId: number): void => {
-              if (exitId !== id) return;
-              this.off('exit', done);
-              resolve();
-            };
-            this.on('exit', done);
-            if (!this.engine.kill(id, 'KILL')) {
-              this.off('exit', done);
-              resolve();
-            }
-          }),
-      ),
-    );
+    // Killed without publishing: a reaper may have ended them already, or will (255) once the old id expires.
+    const left = new Set(this.mine.keys());
+    for (const id of left) this.disowned.add(id);
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        for (const id of left) if (!this.mine.has(id)) left.delete(id);
+        if (left.size > 0) return;
+        this.off('exit', done);
+        resolve();
+      };
+      this.on('exit', done);
+      for (const id of [...left]) if (!this.engine.kill(id, 'KILL')) left.delete(id);
+      done();
+    });
     if (!this.closing) await this.register();
   }
 
@@ -273,12 +323,13 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
   /** A started job was seen: claim it (SET NX) and hand it to the engine. False if someone else has it. */
   private async offer(id: number): Promise<boolean> {
     if (this.mine.has(id) || this.offering.has(id)) return false;
-    if (!this.canClaim()) {
+    if (!this.canClaim() || (this.gate && !this.gate.open)) {
       if (!this.candidates.has(id)) this.candidates.set(id, Date.now());
       return false;
     }
     this.offering.add(id);
     const wid = this.wid;
+    const epoch = this.gate?.epoch;
     const r = this.redis;
     const unlist = (): Promise<unknown> => r.srem(workerJobsKey(wid), String(id));
     try {
@@ -290,7 +341,18 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
       // Listed before claimed: a worker that dies in between leaves an id its reapers skip, never a lost claim.
       // A finished job's claim outlives its keys, so SET NX also refuses a job that already ran.
       await r.sadd(workerJobsKey(wid), String(id));
-      const won = (await r.set(claimKey(id), `run:${wid}`, 'NX')) === 'OK';
+      let won = (await r.set(claimKey(id), `run:${wid}`, 'NX')) === 'OK';
+      if (won && this.gate && this.gate.epoch !== epoch) {
+        // The connections moved while claiming: the reads and the claim may have hit the old master. Keep the job
+        // only if the claim is on the master now (the gate re-asserted or kept it), else leave it for later.
+        await this.gate.whenOpen();
+        won = (await r.get(claimKey(id))) === `run:${wid}` && (await this.mayTake(id));
+        if (!won) {
+          await unlist();
+          if (!this.candidates.has(id)) this.candidates.set(id, Date.now());
+          return false;
+        }
+      }
       if (!won || wid !== this.wid || this.closing) {
         // Won while leaving: released, so that another worker takes it.
         if (won) await r.del(claimKey(id));
@@ -318,28 +380,64 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
    */
   private async mayTake(id: number): Promise<boolean> {
     const [name, arg1] = await Promise.all([this.redis.lindex(JOBS_KEY, id), this.redis.lindex(jobKey(id, 'args'), 1)]);
-    if (name === null) {
-      // Not visible (yet): right after a failover this connection can still read the demoted master, a stale
-      // replica. The reconciliation pass offers the job again; one that really has no name is taken (and exits
-      // 127) once it has waited NAMELESS_GRACE_MS.
-      const since = this.candidates.get(id) ?? Date.now();
-      return Date.now() - since >= Math.max(NAMELESS_GRACE_MS, 3 * this.reconcileMs);
-    }
+    // Not visible (yet), e.g. read from a server that has not got the job: never taken (to exit 127) on such a
+    // read; the reconciliation pass offers it again. Discovery only offers ids below LLEN /jobs, so a job that
+    // exists on the master always has a name there.
+    if (name === null) return false;
     const args = arg1 === null ? [name] : [name, arg1];
     if (this.engine.check(name, args) === 'ok') return true;
     return (await readWorkerCatalog(this.redis)).check(name, args) !== 'ok';
   }
 
-  /** SharedContextHooks.finish: `run:WID -> done:WID`; false when a reaper got there first. */
-  private async finish(id: number): Promise<boolean> {
+  /**
+   * SharedContextHooks.finish: `run:WID -> done:WID`, then the status and the wait entry; false (nothing
+   * written) when a reaper got there first or a failover gave the job to another worker.
+   */
+  private async finish(id: number, status: number): Promise<boolean> {
+    await this.gate?.whenOpen();
+    if (this.disowned.delete(id)) return false;
     const wid = this.mine.get(id) ?? this.wid;
-    return (await scripts(this.redis).beamSwap(claimKey(id), `run:${wid}`, `done:${wid}`, claimRetainMs(this.retainMs))) === 1;
+    const runId = this.gate?.runId ?? '';
+    const r = this.redis;
+    const p = (async () => {
+      if ((await scripts(r).beamSwap(claimKey(id), `run:${wid}`, `done:${wid}`, claimRetainMs(this.retainMs))) !== 1) return false;
+      await writeExit(r, id, status);
+      if (this.gate) this.recent.add(id, wid, runId, status);
+      return true;
+    })();
+    this.publishing.add(p);
+    try {
+      return await p;
+    } finally {
+      this.publishing.delete(p);
+    }
+  }
+
+  /**
+   * The gate found another master (or a restarted one): before job traffic resumes there, running jobs keep
+   * their claims or are given up, and recent exits the new master lacks are published again.
+   */
+  private async switched(before: string, now: string): Promise<void> {
+    const r = this.redis;
+    // Renewals the old master took may not have reached this one: the lease is set again before anything else
+    // (a reaper that already took the jobs shows in their claims, below).
+    if (this.registered) await scripts(this.leaseConn).beamLease(WORKERS_KEY, this.wid, this.leaseMs, 'register');
+    const lost = await reassertClaims(r, this.mine);
+    for (const id of lost) {
+      this.disowned.add(id);
+      if (!this.engine.kill(id, 'KILL')) this.disowned.delete(id);
+    }
+    await Promise.allSettled([...this.publishing]);
+    const again = await republishExits(r, this.recent.before(now), this.retainMs, claimRetainMs(this.retainMs));
+    this.seenLength = undefined;
+    this.emit('switched', before, now, { givenUp: lost, republished: again });
   }
 
   private exited(id: number, status: number): void {
     const wid = this.mine.get(id);
     if (wid === undefined) return;
     this.mine.delete(id);
+    this.disowned.delete(id);
     this.notes.unsubscribe(jobChannels(this.spacePrefix, id));
     void this.redis.srem(workerJobsKey(wid), String(id)).catch(() => {});
     this.emit('exit', id, status);
@@ -380,6 +478,14 @@ export class BeamWorker extends TypedEventEmitter<BeamWorkerEvents> {
       }
     }
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new RedisTargetError(`${what}: not ready after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }
 
 function jobChannels(prefix: string, id: number): string[] {

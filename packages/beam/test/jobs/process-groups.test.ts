@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { OutQueue } from '../../src/jobs/out-queue.js';
 import { Harness, until } from './harness.js';
 import { groupMembers, hasProc, processAlive } from './proc.js';
+import { BeamError } from '../../src/errors.js';
 
 /** Pops stdout frames until a whole line is there: the pid a job's shell printed with `echo $$`. */
 async function firstLine(h: Harness, id: number): Promise<number> {
@@ -172,6 +173,6 @@ describe('jobs: OutQueue bounds', () => {
     q.reserve(2);
     q.reserve(2); // already open: no-op
     q.reserve(3);
-    expect(() => q.reserve(4)).to.throw(RangeError, /cannot open output stream 4/);
+    expect(() => q.reserve(4)).to.throw(BeamError, /cannot open output stream 4/);
   });
 });

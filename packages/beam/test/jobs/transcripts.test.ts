@@ -37,6 +37,9 @@ function fromContext(r: Reply): Decoded {
 function fromClient(r: RawReply | string): Decoded {
   if (Buffer.isBuffer(r)) return r.toString('latin1');
   if (Array.isArray(r)) return r.map(fromClient);
+  if (typeof r === 'bigint') return Number(r);
+  if (typeof r === 'boolean') return r ? 1 : 0;
+  if (r instanceof ErrorReply) return r.message;
   return r;
 }
 

@@ -3,6 +3,7 @@ import { Context } from '../../src/context/context.js';
 import { JobEngine } from '../../src/jobs/engine.js';
 import { ErrorReply } from '../../src/wire/reply.js';
 import { errorText, Harness, turn, until } from './harness.js';
+import { BeamOptionError } from '../../src/errors.js';
 
 describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () {
   this.timeout(10000);
@@ -124,8 +125,8 @@ describe('jobs: unstarted jobs (unstartedTtlMs, maxUnstartedJobs)', function () 
 
   it('rejects a negative unstartedTtlMs and a maxUnstartedJobs below 1', async () => {
     h = new Harness();
-    expect(() => new JobEngine(h.context, { unstartedTtlMs: -1 })).to.throw(RangeError, /unstartedTtlMs/);
-    expect(() => new JobEngine(h.context, { limits: { maxUnstartedJobs: 0 } })).to.throw(RangeError, /maxUnstartedJobs/);
+    expect(() => new JobEngine(h.context, { unstartedTtlMs: -1 })).to.throw(BeamOptionError, /unstartedTtlMs/);
+    expect(() => new JobEngine(h.context, { limits: { maxUnstartedJobs: 0 } })).to.throw(BeamOptionError, /maxUnstartedJobs/);
   });
 
   it('does not track jobs already in /jobs when the engine attaches', async () => {

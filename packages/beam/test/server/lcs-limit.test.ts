@@ -68,10 +68,10 @@ describe('server: LCS follows proto-max-bulk-len; immutable config', function ()
       e = x;
     }
     expect(e).to.be.instanceOf(ConfigError);
-    expect((e as ConfigError).code).to.equal('immutable');
+    expect((e as ConfigError).code).to.equal('CONFIG_IMMUTABLE');
     expect((e as ConfigError).message).to.equal(`CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config`);
     expect(() => cfg.set('port', cfg.get('port')!)).to.not.throw();
-    expect(() => cfg.set('maxmemory', 'lots')).to.throw(ConfigError).with.property('code', 'invalid');
-    expect(() => cfg.set('nosuch', '1')).to.throw(ConfigError).with.property('code', 'unknown');
+    expect(() => cfg.set('maxmemory', 'lots')).to.throw(ConfigError).with.property('code', 'CONFIG_INVALID');
+    expect(() => cfg.set('nosuch', '1')).to.throw(ConfigError).with.property('code', 'CONFIG_UNKNOWN');
   });
 });

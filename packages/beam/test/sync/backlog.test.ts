@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { ReplicationBacklog, randomReplId } from '../../src/sync/backlog.js';
-import { ReplicationFeed, encodeCommand } from '../../src/sync/propagation.js';
+import { ReplicationFeed } from '../../src/sync/propagation.js';
+import { encodeCommand } from '../../src/wire/command-encoder.js';
 import { waitFor } from './helpers.js';
+import { ReplicationError } from '../../src/sync/errors.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -42,7 +44,7 @@ describe('sync/backlog', () => {
       expect(bl.readFrom(off).toString()).to.equal(all.slice(off - 1));
     }
     expect(bl.canServe(bl.firstOffset - 1)).to.equal(false);
-    expect(() => bl.readFrom(bl.firstOffset - 1)).to.throw(RangeError);
+    expect(() => bl.readFrom(bl.firstOffset - 1)).to.throw(ReplicationError).with.property('code', 'REPL_OFFSET_NOT_IN_BACKLOG');
   });
 
   it('keeps only the tail of a write larger than the buffer', () => {

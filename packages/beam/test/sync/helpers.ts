@@ -1,8 +1,9 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import RedisParser from 'redis-parser';
-import { encodeCommand } from '../../src/sync/propagation.js';
+import { encodeCommand } from '../../src/wire/command-encoder.js';
+import { ErrorReply } from '../../src/wire/reply.js';
+import { ReplyDecoder } from '../../src/wire/reply-decoder.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SnapshotEntry, SnapshotValueType } from '../../src/sync/snapshot-source.js';
@@ -256,16 +257,18 @@ export function plain(c: Canon): Record<string, Record<string, string>> {
   return o;
 }
 
-/** A minimal RESP client over redis-parser (binary replies as Buffers) for checking real servers. */
+/** A minimal RESP client over the ReplyDecoder (binary replies as Buffers) for checking real servers. */
 export class RespClient {
   private readonly queue: Array<{ resolve: (v: unknown) => void; reject: (e: Error) => void }> = [];
   private constructor(private readonly sock: Socket) {
-    const parser = new RedisParser({
-      returnBuffers: true,
-      returnReply: (r: unknown) => this.queue.shift()?.resolve(r),
-      returnError: (e: Error) => this.queue.shift()?.reject(e),
+    const decoder = new ReplyDecoder({
+      onReply: (r) => {
+        const q = this.queue.shift();
+        if (r instanceof ErrorReply) q?.reject(new Error(r.message));
+        else q?.resolve(r);
+      },
     });
-    sock.on('data', (d: Buffer) => parser.execute(d));
+    sock.on('data', (d: Buffer) => decoder.feed(d));
     sock.on('error', () => {});
     sock.on('close', () => {
       for (const q of this.queue.splice(0)) q.reject(new Error('connection closed'));

@@ -6,7 +6,7 @@ import { BeamClient } from '../../src/client/beam-client.js';
 import type { BeamMirror, MirrorChange } from '../../src/client/sync-client.js';
 import { createServer, type BeamServer, type BeamServerOptions } from '../../src/server/server.js';
 import { replicationFor } from '../../src/server/replication.js';
-import { encodeCommand } from '../../src/sync/propagation.js';
+import { encodeCommand } from '../../src/wire/command-encoder.js';
 import { writeRdbSync } from '../../src/sync/rdb-writer.js';
 import { staticSnapshot } from '../../src/sync/snapshot-source.js';
 import { plain, RespClient, waitFor } from './helpers.js';

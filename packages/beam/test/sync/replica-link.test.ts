@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import { ReplicationError } from '../../src/sync/errors.js';
-import { ReplicationFeed, encodeCommand } from '../../src/sync/propagation.js';
+import { ReplicationFeed } from '../../src/sync/propagation.js';
+import { encodeCommand } from '../../src/wire/command-encoder.js';
 import { parseRdb } from '../../src/sync/rdb-reader.js';
 import { ReplicaLink, DEFAULT_REPLICA_OUTPUT_LIMIT, type ReplicaLinkOptions } from '../../src/sync/replica-link.js';
 import { captureSnapshot } from '../../src/sync/snapshot.js';

@@ -129,6 +129,9 @@ describe('sync: REPLICAOF / SLAVEOF in beam serve', function () {
       expect(mirror.get('foo3')).to.equal(undefined);
       expect(str(await c.call('GET', 'foo3'))).to.equal('bar');
       expect(await errorOf(c.call('SET', 'foo4', 'bar'))).to.match(/^READONLY /);
+      expect(await errorOf(c.call('EVAL', '#!lua\nreturn 1', 0))).to.equal('READONLY Can not run script with write flag on readonly replica');
+      expect(await errorOf(c.call('EVAL', 'return redis.call("set", "foo4", "x")', 0))).to.match(/^READONLY You can't write against a read only replica\./);
+      expect(str(await c.call('EVAL', 'return redis.call("get", "foo")', 0))).to.equal('bar');
       // A write queued while a replica dirties the transaction.
       await c.call('MULTI');
       expect(await errorOf(c.call('INCR', 'n'))).to.match(/^READONLY /);
@@ -180,6 +183,10 @@ describe('sync: REPLICAOF / SLAVEOF in beam serve', function () {
     await admin.call('CONFIG', 'SET', 'min-replicas-to-write', '1');
     expect(await errorOf(c.call('SET', 'xx', '2'))).to.equal('NOREPLICAS Not enough good replicas to write.');
     expect(str(await c.call('GET', 'xx'))).to.equal('1');
+    // Scripts: a shebang script that may write is refused before it runs, a compat one at its first write.
+    expect(await errorOf(c.call('EVAL', '#!lua\nreturn 1', 0))).to.equal('NOREPLICAS Not enough good replicas to write.');
+    expect(str(await c.call('EVAL', '#!lua flags=no-writes\nreturn redis.call("get", KEYS[1])', 1, 'xx'))).to.equal('1');
+    expect(await errorOf(c.call('EVAL', 'return redis.call("set", KEYS[1], "3")', 1, 'xx'))).to.match(/^NOREPLICAS Not enough good replicas to write\./);
     const mirror = await syncMirror({ kind: 'tcp', host: '127.0.0.1', port }, { reconnect: false, ackIntervalMs: 100 });
     try {
       await waitFor('an online replica', async () => /slave0:.*state=online/.test(str(await c.call('INFO', 'replication'))));

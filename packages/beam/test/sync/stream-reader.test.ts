@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { encodeCommand } from '../../src/sync/propagation.js';
+import { encodeCommand } from '../../src/wire/command-encoder.js';
 import { ReplicationStreamReader } from '../../src/sync/stream-reader.js';
 import { ReplicationError } from '../../src/sync/errors.js';
 

@@ -77,3 +77,35 @@ export async function readJob(r: Redis | Cluster, id: number, timeoutS = 10): Pr
     }
   }
 }
+
+/**
+ * Resolves once every id's `/jobs/$id/status` is set: driven by the `set` keyevent notifications (which the workers
+ * enable), with one look at each id after subscribing, rather than polling a thousand keys.
+ */
+export async function waitForStatuses(r: Redis, ids: number[], timeoutMs: number): Promise<void> {
+  const left = new Set(ids);
+  const sub = r.duplicate();
+  sub.on('error', () => {});
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${left.size} of ${ids.length} jobs without a status after ${timeoutMs} ms`)), timeoutMs);
+      const check = (): void => {
+        if (left.size > 0) return;
+        clearTimeout(t);
+        resolve();
+      };
+      sub.on('message', (_channel: string, key: string) => {
+        const m = /^\/jobs\/([0-9]+)\/status$/.exec(key);
+        if (m) left.delete(Number(m[1]));
+        check();
+      });
+      sub.subscribe('__keyevent@0__:set').then(async () => {
+        const seen = await Promise.all([...left].map(async (id) => [id, await r.exists(`/jobs/${id}/status`)] as const));
+        for (const [id, e] of seen) if (e === 1) left.delete(id);
+        check();
+      }, reject);
+    });
+  } finally {
+    sub.disconnect();
+  }
+}

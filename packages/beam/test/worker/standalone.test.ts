@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { BeamWorker } from '../../src/worker/worker.js';
 import { claimKey, WORKERS_KEY } from '../../src/worker/keys.js';
-import { readJob, run, spawnWorker, startJob, startRedisServer, waitFor, type Server, type WorkerProcess } from './harness.js';
+import { readJob, run, spawnWorker, startJob, startRedisServer, waitFor, waitForStatuses, type Server, type WorkerProcess } from './harness.js';
 
 describe('beam worker on a real redis-server', function () {
   this.timeout(60_000);
@@ -76,7 +76,7 @@ describe('beam worker on a real redis-server', function () {
       const res = await p.exec();
       expect(res!.every(([e]) => e === null)).to.equal(true);
       const ids = Array.from({ length: N }, (_, i) => base + i);
-      await waitFor('1000 statuses', async () => (await Promise.all(ids.map((id) => r.exists(`/jobs/${id}/status`)))).every((x) => x === 1), 45_000);
+      await waitForStatuses(r, ids, 50_000);
       const waits = await Promise.all(ids.map((id) => r.lrange(`/jobs/${id}/wait`, 0, -1)));
       const bad = ids.filter((_, i) => !(waits[i]!.length === 1 && waits[i]![0] === '0'));
       expect(bad.map((id, i) => `${id}: ${JSON.stringify(waits[ids.indexOf(id)])}`).slice(0, 5), `${bad.length} bad`).to.deep.equal([]);

@@ -79,7 +79,7 @@ export async function connect(target: ConnectTarget, opts: ConnectOptions = {}):
       });
       sock.once('error', (e) => {
         signal?.removeEventListener('abort', onAbort);
-        reject(e);
+        reject(new BeepClosedError('BEEP_TRANSPORT_ERROR', e.message, { cause: e }));
       });
     });
     duplex = sock;

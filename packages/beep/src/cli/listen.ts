@@ -44,8 +44,8 @@ export const LISTEN_SPEC: CommandSpec = {
     `  sink  ${TEST_PROFILE_URIS.sink}  reads a MSG of any size as a stream, empty RPY`,
     `  hold  ${TEST_PROFILE_URIS.hold}  never answers (for pending-reply checks)`,
     '',
-    'Log lines (stderr, JSON: time, level, name, msg, fields): listening, session.open, channel.open, session.close,',
-    'reloaded, shutdown, stopped.',
+    'Log lines (stderr, JSON: time, level, name, msg, fields): listening, session.open, session.close, reloaded,',
+    'shutdown, stopped; channel.open with --log-level debug.',
     'SIGHUP: read --cert/--key/--cacert and --users-file again (--tls: a new certificate); sessions already open keep theirs, new ones get the new.',
     'SIGINT/SIGTERM: stop accepting, release live sessions (2 s grace), exit 0.',
     'Exit status: 0 after a signal, 1 when the shutdown fails, 2 usage error or the address is taken.',
@@ -121,7 +121,8 @@ export async function runListen(argv: string[]): Promise<number> {
     metrics?.session(session);
     log('session.open', { session: id });
     logSessionSecurity(session, id, log);
-    session.on('channel', (ch) => log('channel.open', { session: id, channel: ch.number, profile: ch.profile }));
+    // One line per channel is most of a channel flood's cost (20,000 starts in seconds): debug level only.
+    session.on('channel', (ch) => log('channel.open', { session: id, channel: ch.number, profile: ch.profile }, 'debug'));
     session.once('close', (reason?: Error) => log('session.close', { session: id, ...reasonFields(reason) }));
   };
   // The Listener is bound to no server event: connections are routed here so that SIGHUP can swap in a Listener

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { WireJudge, type Finding } from './judge.js';
 import type { SessionStep, SessionVector } from './vectors.js';
+import { BeepClosedError } from '../errors.js';
 
 export interface Target {
   host: string;
@@ -66,7 +67,7 @@ export class Wire {
       s.setNoDelay(true);
       const t = setTimeout(() => {
         s.destroy();
-        reject(new Error(`no TCP connection to ${target.host}:${target.port} within ${timeout} ms`));
+        reject(new BeepClosedError('BEEP_CONNECT_TIMEOUT', `no TCP connection to ${target.host}:${target.port} within ${timeout} ms`));
       }, timeout);
       s.once('connect', () => {
         clearTimeout(t);

@@ -1,11 +1,16 @@
 /** The public face of one BEEP channel. */
 import { TypedEventEmitter } from '@beamgate/base';
 
-import type { IncomingMessage, Responder } from './message.js';
+import type { IncomingMessage, ReplySink, Responder } from './message.js';
+import type { EntityOptions, Payload } from './payload.js';
 import { ReplyStream, SingleReply, StreamReply } from './reply-sinks.js';
-import type { Session } from './session.js';
-import type { ChanState } from './state.js';
-import type { EntityOptions, Payload } from './types.js';
+
+declare module './message.js' {
+  interface IncomingMessage {
+    /** The channel the message arrived on. */
+    readonly channel: Channel;
+  }
+}
 
 /** Options of `channel.request()` / `channel.requestMany()`. */
 export interface RequestOptions extends EntityOptions {
@@ -18,9 +23,29 @@ export interface ChannelEvents {
   close: [reason?: Error];
 }
 
+/** What a Channel shows of its session-side state. */
+export interface ChannelState {
+  readonly number: number;
+  readonly uri: string;
+  readonly open: boolean;
+  streaming: boolean;
+  onMessage: ((msg: IncomingMessage, reply: Responder) => void | Promise<void>) | undefined;
+}
+
+/** What a Channel asks of its session, for this channel (implemented by the session). */
+export interface ChannelPort {
+  /** Send a MSG; its reply goes to `sink`. */
+  request(payload: Payload, opts: RequestOptions | undefined, sink: ReplySink, signal: AbortSignal | undefined, streaming: boolean): void;
+  /** Receive-window accounting: octets held (+) or consumed (-) by a reply's reader. */
+  backlog(delta: number): void;
+  /** Close the channel (RFC 3080 §2.3.1.3). */
+  close(code: number, text: string | undefined, signal: AbortSignal | undefined): Promise<void>;
+}
+
 /**
  * A channel (RFC 3080 §2.3). Either side may send MSGs on it (§2.7). Events: `close` (reason?: Error) once
- * the channel is closed or the session ended.
+ * the channel is closed or the session ended. Its `session` (the Session it belongs to) is declared by session.ts
+ * (module augmentation), so that this file does not import session.ts, which imports it.
  */
 export class Channel extends TypedEventEmitter<ChannelEvents> {
   /** Piggybacked content of the peer's positive start reply (for channels we started), or undefined. */
@@ -28,13 +53,17 @@ export class Channel extends TypedEventEmitter<ChannelEvents> {
 
   /** @internal */
   constructor(
-    /** The session this channel belongs to. */
-    readonly session: Session,
+    session: object,
     /** @internal */
-    readonly _s: ChanState,
+    readonly _s: ChannelState,
+    private readonly port: ChannelPort,
   ) {
     super();
+    // Declared by augmentation (see above): an ordinary own property, as a constructor parameter property would be.
+    (this as unknown as { session: object }).session = session;
   }
+
+  private readonly backlog = (delta: number): void => this.port.backlog(delta);
 
   /** Channel number (odd: started by the initiator, even: by the listener). */
   get number(): number {
@@ -68,8 +97,8 @@ export class Channel extends TypedEventEmitter<ChannelEvents> {
    * whose `answers` holds the ANS messages.
    */
   request(payload: Payload, opts?: RequestOptions): Promise<IncomingMessage> {
-    const sink = new SingleReply(this.session, this._s);
-    this.session._sendRequest(this._s, payload, opts, sink, opts?.signal);
+    const sink = new SingleReply(this.backlog);
+    this.port.request(payload, opts, sink, opts?.signal, false);
     return sink.promise;
   }
 
@@ -81,8 +110,8 @@ export class Channel extends TypedEventEmitter<ChannelEvents> {
    * so each stays under `maxMessageSize`), ending at NUL.
    */
   requestStream(payload: Payload, opts?: RequestOptions): Promise<IncomingMessage> {
-    const sink = new StreamReply(this.session, this._s);
-    this.session._sendRequest(this._s, payload, opts, sink, opts?.signal, true);
+    const sink = new StreamReply(this.backlog);
+    this.port.request(payload, opts, sink, opts?.signal, true);
     return sink.promise;
   }
 
@@ -102,8 +131,8 @@ export class Channel extends TypedEventEmitter<ChannelEvents> {
    * BeepReplyError for ERR. Unread answers hold back the peer (their octets stay out of our advertised window).
    */
   requestMany(payload: Payload, opts?: RequestOptions): AsyncIterableIterator<IncomingMessage> {
-    const sink = new ReplyStream(this.session, this._s);
-    this.session._sendRequest(this._s, payload, opts, sink, opts?.signal);
+    const sink = new ReplyStream(this.backlog);
+    this.port.request(payload, opts, sink, opts?.signal, false);
     return sink;
   }
 
@@ -113,12 +142,7 @@ export class Channel extends TypedEventEmitter<ChannelEvents> {
    */
   close(code = 200, opts: { text?: string; signal?: AbortSignal } = {}): Promise<void> {
     if (!this._s.open) return Promise.resolve();
-    return this.session._closeChannel(this._s, code, opts.text, opts.signal);
-  }
-
-  /** @internal */
-  _closed(reason?: Error): void {
-    this.emit('close', reason);
+    return this.port.close(code, opts.text, opts.signal);
   }
 }
 

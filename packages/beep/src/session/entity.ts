@@ -2,7 +2,8 @@
  * MIME entity handling of message payloads (RFC 3080 §2.2.1.2) for the session's hot path: build the header block
  * of outgoing messages (received ones are split by the wire layer's lenient parseEntity).
  */
-import type { EntityOptions, Payload } from './types.js';
+import type { EntityOptions, Payload } from './payload.js';
+import { BeepUsageError } from '../errors.js';
 
 export const CRLF = Buffer.from('\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
@@ -14,7 +15,7 @@ export function toBuffer(p: Payload): Buffer {
 }
 
 function checkHeaderText(s: string, what: string): void {
-  if (/[\r\n]/.test(s)) throw new TypeError(`${what} must not contain CR or LF`);
+  if (/[\r\n]/.test(s)) throw new BeepUsageError(`${what} must not contain CR or LF`);
 }
 
 /** Bodies at least this large are sent by reference after their header block instead of being copied behind it. */
@@ -47,7 +48,7 @@ export function buildPayload(body: Payload | undefined, opts?: EntityOptions): B
   }
   if (opts.headers !== undefined) {
     for (const [k, v] of Object.entries(opts.headers)) {
-      if (!/^[!-9;-~]+$/.test(k)) throw new TypeError(`bad MIME header name ${JSON.stringify(k)}`);
+      if (!/^[!-9;-~]+$/.test(k)) throw new BeepUsageError(`bad MIME header name ${JSON.stringify(k)}`);
       checkHeaderText(v, `header ${k}`);
       head += `${k}: ${v}\r\n`;
     }

@@ -44,7 +44,7 @@ export class MessageStream extends Readable {
   }
 
   /** @internal A frame payload arrived. */
-  _enqueue(chunk: Buffer): void {
+  deliverChunk(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.receivedBytes += chunk.length;
     if (this.discarding || this.destroyed) return;
@@ -58,18 +58,18 @@ export class MessageStream extends Readable {
   }
 
   /** @internal The message's last frame arrived. */
-  _end(): void {
+  deliverEnd(): void {
     this.ended = true;
     if (this.queue.length === 0 && !this.destroyed && !this.discarding) this.push(null);
   }
 
   /** @internal The channel or session closed before the message was complete. */
-  _fail(err: Error): void {
+  failWith(err: Error): void {
     if (!this.ended && !this.destroyed) this.destroy(err);
   }
 
   /** @internal Drop the rest: the reply was given without reading (or the request was abandoned). */
-  _discard(): void {
+  discardRest(): void {
     if (this.discarding) return;
     this.destroy();
   }

@@ -4,14 +4,15 @@ import { parseEntity, type MimeEntity } from '../wire/mime.js';
 import { buildXmlEntity } from '../wire/mime.js';
 import { buildError } from '../wire/xml/build.js';
 import type { DataKeyword } from '../wire/frame.js';
-import type { Channel } from './channel.js';
 import type { MessageStream } from './message-stream.js';
 import { buildPayload, buildPayloadParts } from './entity.js';
-import { OutMessage, outMessage, type ChanState, type ReplySlot } from './state.js';
-import type { Session } from './session.js';
-import type { Payload, ReplyOptions } from './types.js';
+import type { Payload, ReplyOptions } from './payload.js';
 
-/** A complete message received on a channel: a MSG for handlers, a RPY/ERR/ANS/NUL for requesters. */
+/**
+ * A complete message received on a channel: a MSG for handlers, a RPY/ERR/ANS/NUL for requesters. Its `channel`
+ * (the Channel it arrived on) is declared by channel.ts (module augmentation), so that this file does not import
+ * channel.ts, which imports it.
+ */
 export class IncomingMessage {
   private parsed: MimeEntity | undefined;
   /** For `request()` answered with ANS ... NUL: the ANS messages in arrival order. */
@@ -25,12 +26,15 @@ export class IncomingMessage {
 
   constructor(
     readonly type: DataKeyword,
-    readonly channel: Channel,
+    channel: object,
     readonly msgno: number,
     /** The whole wire payload (MIME header block + body). */
     readonly raw: Buffer,
     readonly ansno: number | undefined = undefined,
-  ) {}
+  ) {
+    // Declared by augmentation (see above): an ordinary own property, as a constructor parameter property would be.
+    (this as unknown as { channel: object }).channel = channel;
+  }
 
   /** The MIME entity (headers, content type); lenient: no header block means defaults. */
   get entity(): MimeEntity {
@@ -48,6 +52,30 @@ export class IncomingMessage {
   }
 }
 
+/** Consumer of the replies to one of our MSGs. */
+export interface ReplySink {
+  /** A complete RPY or ERR (final), ANS (not final) or NUL (final, with an empty message). */
+  deliver(msg: IncomingMessage, final: boolean): void;
+  /** The exchange failed locally (channel/session closed, reply too large). */
+  fail(err: Error): void;
+  /** Streamed replies (requestStream): the RPY's header block is known; its body follows in `msg.stream`. */
+  streamStarted?(msg: IncomingMessage): void;
+}
+
+/** Where the replies to one received MSG go (the session's sender, for that MSG's channel and slot). */
+export interface ReplyTarget {
+  readonly msgno: number;
+  /** False once the channel or the session closed. */
+  readonly open: boolean;
+  /**
+   * Queue one reply message: an ANS (numbered by the target), or the final RPY, ERR or NUL. Replies of one channel
+   * leave in MSG order.
+   */
+  send(type: 'RPY' | 'ERR' | 'NUL' | 'ANS', data: Buffer | { head: Buffer; body: Buffer }, opts: ReplyOptions | undefined): void;
+  /** Resolves once the channel may queue more (below sendHighWater). */
+  whenWritable(): Promise<void>;
+}
+
 /**
  * The reply handle of one received MSG. Exactly one of: `rpy()`, `err()`, or any number of `ans()` followed by
  * `nul()`. Replies of one channel are sent in MSG order whatever order handlers finish in.
@@ -57,9 +85,7 @@ export class Responder {
 
   /** @internal */
   constructor(
-    private readonly session: Session,
-    private readonly ch: ChanState,
-    private readonly slot: ReplySlot,
+    private readonly target: ReplyTarget,
   ) {}
 
   /** True once the final reply (RPY, ERR or NUL) was given. */
@@ -73,7 +99,7 @@ export class Responder {
   }
 
   get msgno(): number {
-    return this.slot.msgno;
+    return this.target.msgno;
   }
 
   private final(
@@ -81,16 +107,12 @@ export class Responder {
     data: Buffer | { head: Buffer; body: Buffer },
     opts: ReplyOptions | undefined,
   ): void {
-    if (this.finished) throw new BeepUsageError(`the reply to MSG ${this.slot.msgno} was already completed`, 'BEEP_REPLY_DONE');
+    if (this.finished) throw new BeepUsageError(`the reply to MSG ${this.target.msgno} was already completed`, 'BEEP_REPLY_DONE');
     if (type !== 'NUL' && this.ansStarted) {
       throw new BeepUsageError('after ans() the reply must end with nul()', 'BEEP_REPLY_DONE');
     }
     this.finished = true;
-    const out = Buffer.isBuffer(data) ? new OutMessage(type, data) : outMessage(type, data);
-    out.replyFinal = true;
-    if (opts?.quiet) out.quiet = true;
-    if (opts?.onSent) out.onSent = opts.onSent;
-    this.session._queueReply(this.ch, this.slot, out);
+    this.target.send(type, data, opts);
   }
 
   private ansStarted = false;
@@ -122,13 +144,10 @@ export class Responder {
    */
   ans(payload: Payload, opts?: ReplyOptions): Promise<void> {
     if (this.finished) return Promise.reject(new BeepUsageError('the reply was already completed', 'BEEP_REPLY_DONE'));
-    if (!this.ch.open || this.session.closed) return Promise.reject(new BeepClosedError('BEEP_CHANNEL_CLOSED', 'channel closed'));
+    if (!this.target.open) return Promise.reject(new BeepClosedError('BEEP_CHANNEL_CLOSED', 'channel closed'));
     this.ansStarted = true;
-    const out = outMessage('ANS', buildPayloadParts(payload, opts), this.slot.ansno);
-    this.slot.ansno = (this.slot.ansno + 1) % 2147483648;
-    if (opts?.onSent) out.onSent = opts.onSent;
-    this.session._queueReply(this.ch, this.slot, out);
-    return this.session._whenWritable(this.ch);
+    this.target.send('ANS', buildPayloadParts(payload, opts), opts?.onSent ? { onSent: opts.onSent } : undefined);
+    return this.target.whenWritable();
   }
 
   /** Ends a one-to-many reply (NUL, always size 0). Legal with zero preceding ANS. */

@@ -1,10 +1,11 @@
 /** Consumers of the reply to one of our MSGs: a single promise (`request`) or an async iterator (`requestMany`). */
 import { BeepReplyError } from '../errors.js';
 import { parseChannel0 } from '../wire/xml/channel0.js';
-import { IncomingMessage } from './message.js';
+import { IncomingMessage, type ReplySink } from './message.js';
 import { MessageStream } from './message-stream.js';
-import type { Session } from './session.js';
-import type { ChanState, ReplySink } from './state.js';
+
+/** Receive-window accounting of the reply's channel: octets held (+) or consumed (-) by the reader. */
+export type Backlog = (delta: number) => void;
 
 /** A negative reply (ERR) to one of our MSGs; `reply` is the ERR message itself. */
 export class BeepErrReply extends BeepReplyError {
@@ -43,10 +44,7 @@ abstract class PromisedReply implements ReplySink {
   protected resolve!: (m: IncomingMessage) => void;
   protected reject!: (e: Error) => void;
 
-  constructor(
-    readonly session: Session,
-    readonly ch: ChanState,
-  ) {
+  constructor(protected readonly backlog: Backlog) {
     this.promise = new Promise((res, rej) => {
       this.resolve = res;
       this.reject = rej;
@@ -92,10 +90,7 @@ export class ReplyStream implements ReplySink, AsyncIterableIterator<IncomingMes
   /** Set by the session: called with the octets the consumer took. */
   abandoned = false;
 
-  constructor(
-    readonly session: Session,
-    readonly ch: ChanState,
-  ) {}
+  constructor(private readonly backlog: Backlog) {}
 
   deliver(msg: IncomingMessage, final: boolean): void {
     if (this.abandoned) return;
@@ -110,7 +105,7 @@ export class ReplyStream implements ReplySink, AsyncIterableIterator<IncomingMes
         w.resolve({ value: msg, done: false });
       } else {
         this.queue.push(msg);
-        this.session._backlog(this.ch, msg.raw.length);
+        this.backlog(msg.raw.length);
       }
     }
     if (final) this.finish(undefined);
@@ -135,7 +130,7 @@ export class ReplyStream implements ReplySink, AsyncIterableIterator<IncomingMes
   next(): Promise<IteratorResult<IncomingMessage>> {
     const m = this.queue.shift();
     if (m !== undefined) {
-      this.session._backlog(this.ch, -m.raw.length);
+      this.backlog(-m.raw.length);
       return Promise.resolve({ value: m, done: false });
     }
     if (this.ended) {
@@ -157,7 +152,7 @@ export class ReplyStream implements ReplySink, AsyncIterableIterator<IncomingMes
     let n = 0;
     for (const m of this.queue) n += m.raw.length;
     this.queue = [];
-    if (n > 0) this.session._backlog(this.ch, -n);
+    if (n > 0) this.backlog(-n);
     if (!this.ended) {
       this.ended = true;
     }
@@ -184,23 +179,23 @@ export class StreamReply extends PromisedReply {
 
   deliver(msg: IncomingMessage, final: boolean): void {
     if (msg.type === 'ERR') {
-      if (this.stream !== undefined) this.stream._fail(errorFromErr(msg));
+      if (this.stream !== undefined) this.stream.failWith(errorFromErr(msg));
       else this.fail(errorFromErr(msg));
       return;
     }
     if (this.stream === undefined) {
-      const stream = new MessageStream({ backlog: (d) => this.session._backlog(this.ch, d) });
+      const stream = new MessageStream({ backlog: this.backlog });
       this.stream = stream;
       const head = new IncomingMessage(msg.type === 'NUL' ? 'NUL' : 'ANS', msg.channel, msg.msgno, EMPTY_HEADER, msg.ansno);
       head.stream = stream;
       this.settle(head);
     }
-    if (msg.type !== 'NUL') this.stream._enqueue(msg.payload);
-    if (final) this.stream._end();
+    if (msg.type !== 'NUL') this.stream.deliverChunk(msg.payload);
+    if (final) this.stream.deliverEnd();
   }
 
   fail(err: Error): void {
-    if (this.stream !== undefined) this.stream._fail(err);
+    if (this.stream !== undefined) this.stream.failWith(err);
     else if (!this.settled) {
       this.settled = true;
       this.reject(err);

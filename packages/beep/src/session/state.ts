@@ -4,7 +4,9 @@
  */
 import { DEFAULT_WINDOW, type DataKeyword } from '../wire/frame.js';
 import type { Channel } from './channel.js';
-import type { IncomingMessage, Responder } from './message.js';
+import type { IncomingMessage, Responder, ReplySink } from './message.js';
+
+export type { ReplySink } from './message.js';
 import type { HeaderCollector, MessageStream } from './message-stream.js';
 import type { ProfileDefinition } from './types.js';
 
@@ -112,16 +114,6 @@ export interface InPartial {
   streamed: boolean;
   header?: HeaderCollector;
   stream?: MessageStream;
-}
-
-/** Consumer of the replies to one of our MSGs. */
-export interface ReplySink {
-  /** A complete RPY or ERR (final), ANS (not final) or NUL (final, with an empty message). */
-  deliver(msg: IncomingMessage, final: boolean): void;
-  /** The exchange failed locally (channel/session closed, reply too large). */
-  fail(err: Error): void;
-  /** Streamed replies (requestStream): the RPY's header block is known; its body follows in `msg.stream`. */
-  streamStarted?(msg: IncomingMessage): void;
 }
 
 /** One of our MSGs: queued, sent, then awaiting its reply. */

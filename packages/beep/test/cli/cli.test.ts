@@ -8,7 +8,7 @@ describe('cli: beep listen + beep connect', function () {
   let target: string;
 
   before(async () => {
-    const l = await startListen();
+    const l = await startListen(['--log-level', 'debug']);
     proc = l.proc;
     target = `127.0.0.1:${l.port}`;
   });
@@ -118,6 +118,21 @@ describe('cli: beep listen + beep connect', function () {
 
 describe('cli: beep listen shutdown', function () {
   this.timeout(20000);
+
+  it('logs channel.open only at --log-level debug', async () => {
+    const { proc, port } = await startListen(['--profile', 'echo']);
+    try {
+      const r = await runBeep(['connect', `127.0.0.1:${port}`, '--profile', 'echo', '--msg', 'x']);
+      expect(r.code, r.stderr).to.equal(0);
+      await proc.waitFor((l) => l.msg === 'session.close');
+      expect(proc.lines.filter((l) => l.msg === 'channel.open')).to.have.length(0);
+    } finally {
+      await proc.stop();
+    }
+    const bad = await runBeep(['listen', '--port', '0', '--log-level', 'loud']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain('--log-level');
+  });
 
   it('exits 0 on SIGINT and logs stopped', async () => {
     const { proc } = await startListen(['--profile', 'echo']);

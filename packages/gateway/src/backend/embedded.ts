@@ -9,7 +9,7 @@ import {
   type AuthFailure, type AuthThrottleOptions, type BeamServer, type CommandFilter, type BeamServerTlsOptions, type DispatchClient, type Dispatcher, type JobEngine,
   type JobHandler, type JobLimits, type Reply,
 } from '@beamgate/beam';
-import { formatAddress, type AccessConfig } from '../config.js';
+import { formatAddress, type AccessConfig } from '../config-types.js';
 import { respAccessFilter } from './resp-access.js';
 import { ContextUnavailableError, GatewayStartError } from '../errors.js';
 import { BeamCommandError, type Backend, type CommandClient, type HandlerCheck, type RespResult, type RespSession, type RespSessionHooks, type Value } from './types.js';

@@ -5,6 +5,7 @@
  * command client. RESP-profile channels relay raw RESP to the master (not available on a Cluster).
  */
 import { openSocket, resolveTarget, worker as W, BeamWorker, type JobHandler, type JobLimits } from '@beamgate/beam';
+import type { ClientTlsOptions } from '@beamgate/base';
 import { ContextUnavailableError } from '../errors.js';
 import { refusing } from './refusal.js';
 import { checkPublished } from './remote-check.js';
@@ -14,7 +15,7 @@ import { BeamCommandError, type Backend, type CommandClient, type HandlerCheck, 
 export interface RedisBackendOptions {
   target: W.RedisTarget;
   /** TLS options for `rediss://` (e.g. a CA). */
-  tls?: { ca?: string | Buffer; servername?: string; rejectUnauthorized?: boolean };
+  tls?: Pick<ClientTlsOptions, 'ca' | 'servername' | 'rejectUnauthorized'>;
   connectTimeoutMs?: number;
   /** Largest reply relayed on a RESP-profile channel. */
   maxRespMessage: number;

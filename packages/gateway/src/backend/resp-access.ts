@@ -5,8 +5,8 @@
  * gateway runs itself (BEEP job channels, already checked) are trusted.
  */
 import { ErrorReply, JOBS_DB, JOBS_KEY, parseJobKey, type CommandFilter, type DispatchClient, type Reply } from '@beamgate/beam';
-import type { AccessConfig } from '../config.js';
-import { checkAccess } from '../job/access.js';
+import type { AccessConfig } from '../config-types.js';
+import { checkAccess } from '../access.js';
 
 export interface RespAccessHost {
   access: AccessConfig | undefined;

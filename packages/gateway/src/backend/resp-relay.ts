@@ -1,19 +1,13 @@
 /**
  * Raw relay of one RESP-profile channel to a remote server: the client's commands are written as RESP, the
- * server's replies are split with the incremental ReplyStream (bounded by maxRespMessage) and passed on
+ * server's replies are split with beam's incremental ReplyDecoder (bounded by maxRespMessage) and passed on
  * unchanged, so RESP3, pub/sub and every command work as the server implements them.
  */
 import type { Socket } from 'node:net';
-import { ContextUnavailableError } from '../errors.js';
-import { pubSubInfo } from '../resp/reply-scanner.js';
-import { ReplyStream } from '../resp/reply-stream.js';
+import { encodeCommand, ReplyDecoder, RespReplyError } from '@beamgate/beam';
+import { ContextUnavailableError, GatewayRespError } from '../errors.js';
+import { pubSubInfo } from './pubsub-info.js';
 import type { RespResult, RespSession, RespSessionHooks } from './types.js';
-
-export function encodeCommand(argv: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`)];
-  for (const a of argv) parts.push(Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n'));
-  return Buffer.concat(parts);
-}
 
 const SUB = new Set(['subscribe', 'psubscribe', 'ssubscribe']);
 const UNSUB = new Set(['unsubscribe', 'punsubscribe', 'sunsubscribe']);
@@ -29,7 +23,7 @@ interface Pending {
 }
 
 export class RespRelay implements RespSession {
-  private readonly replies: ReplyStream;
+  private readonly replies: ReplyDecoder;
   private readonly pending: Pending[] = [];
   private subs = 0;
   private failed: Error | undefined;
@@ -39,7 +33,7 @@ export class RespRelay implements RespSession {
     private readonly hooks: RespSessionHooks,
     maxReplyBytes: number,
   ) {
-    this.replies = new ReplyStream(maxReplyBytes);
+    this.replies = new ReplyDecoder({ onRaw: (bytes) => this.reply(bytes) }, { maxReplyBytes });
     socket.on('data', (d: Buffer) => this.data(d));
     socket.on('error', (e) => this.fail(new ContextUnavailableError(`context connection lost: ${e.message}`, { cause: e })));
     socket.on('close', () => this.fail(new ContextUnavailableError('context connection closed')));
@@ -63,9 +57,9 @@ export class RespRelay implements RespSession {
 
   private data(d: Buffer): void {
     try {
-      for (const r of this.replies.push(d)) this.reply(r);
+      this.replies.feed(d);
     } catch (e) {
-      this.fail(e as Error);
+      this.fail(e instanceof RespReplyError ? new GatewayRespError(e.message, { cause: e }) : (e as Error));
     }
   }
 

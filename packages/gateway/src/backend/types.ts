@@ -2,6 +2,7 @@
  * What the gateway needs from a Beam context, embedded or remote: command clients (one per blocking reader),
  * RESP clients for the RESP profile, and an optional handler check.
  */
+import { BeamCommandError } from '../errors.js';
 
 /** A decoded reply: bulk and simple strings as Buffers, integers as numbers, nil as null. */
 export type Value = Buffer | number | null | Value[];
@@ -47,11 +48,7 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** An error reply from the context (`message` is the whole line, e.g. `ERR job 3 was already started`). */
-export class BeamCommandError extends Error {
-  override name = 'BeamCommandError';
-  readonly code = 'GATEWAY_BEAM_ERROR';
-}
+export { BeamCommandError };
 
 export function asNumber(v: Value): number {
   if (typeof v === 'number') return v;

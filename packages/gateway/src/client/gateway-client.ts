@@ -4,7 +4,8 @@
  */
 import { Readable } from 'node:stream';
 import { connect, type Channel, type ConnectOptions, type IncomingMessage, type Responder, type Session } from '@beamgate/beep';
-import { PeerReplyError } from '../errors.js';
+import type { BeamJob } from '@beamgate/beam';
+import { GatewayUsageError, PeerReplyError } from '../errors.js';
 import { classifyAnswer, encodeStreamData, encodeXmlEntity, entityFromPairs } from '../wire/entity.js';
 import {
   BEEP_XML_CONTENT_TYPE, buildJob, buildSignal, JOB_PROFILE_URI, parseControlAnswer, parseInputRequest, parseJobId, RUN_XML,
@@ -26,17 +27,12 @@ export interface GatewayRunOptions {
   startEarly?: boolean;
 }
 
-export interface GatewayJob {
-  readonly id: number;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  /** Output stream n; data of streams nobody asked for before it arrived is dropped. */
-  output(n: number): Readable;
-  /** The exit status; rejects with PeerReplyError when the run ended with an `<error>`. */
-  readonly exit: Promise<number>;
-  /** Signals the job through the input reply (needs input, i.e. `stdin`). */
-  kill(signal?: SignalName): Promise<void>;
-}
+/**
+ * A job started over BEEP: the same interface as a job started by Beam's BeamClient over RESP. Here `exit` rejects
+ * with PeerReplyError when the run ended with an `<error>`, and `kill()` signals through the input reply (it needs
+ * input, i.e. `stdin`).
+ */
+export type GatewayJob = BeamJob;
 
 const RAW = { raw: true } as const;
 /** Default receive window of a GatewayClient's channels. */
@@ -87,7 +83,7 @@ export class GatewayClient {
 
   async run(args: readonly string[], options: GatewayRunOptions = {}): Promise<GatewayJob> {
     const name = options.name ?? args[0];
-    if (!name) throw new TypeError('run: a job needs a name (args[0])');
+    if (!name) throw new GatewayUsageError('run: a job needs a name (args[0])');
     const hasInput = options.stdin !== undefined;
     const spec = buildJob({
       name,

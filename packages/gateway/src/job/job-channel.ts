@@ -19,8 +19,8 @@ import {
   BEEP_XML_CONTENT_TYPE, buildError, buildExit, buildJobId, buildStarted, buildStatus, INPUT_XML, parsePeerMessage, parseSignal,
   type JobRequest, type JobSpec, type JobState,
 } from '../wire/job-xml.js';
-import type { AccessConfig, GatewayLimits } from '../config.js';
-import { checkAccess } from './access.js';
+import type { AccessConfig, GatewayLimits } from '../config-types.js';
+import { checkAccess } from '../access.js';
 import type { JobQuotas } from './quotas.js';
 
 /** State shared by every job channel of one gateway. */

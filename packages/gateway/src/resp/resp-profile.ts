@@ -6,12 +6,11 @@
 import type { Channel, IncomingMessage, ProfileDefinition, Responder, Session, StartDecision, StartInfo } from '@beamgate/beep';
 import { RequestDecoder } from '@beamgate/beam';
 import type { Backend, RespSession } from '../backend/types.js';
-import type { GatewayLimits } from '../config.js';
+import type { GatewayLimits } from '../config-types.js';
 import { GatewayRespError, replyCodeOf, replyTextOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { RESP_PROFILE_URI } from '../wire/job-xml.js';
-import { scanReply } from './reply-scanner.js';
 
 export interface RespHub {
   backend: Backend;
@@ -28,30 +27,8 @@ export function decodeCommands(body: Buffer, limits: Pick<GatewayLimits, 'maxRes
   const out: Buffer[][] = [];
   const e = decoder.feed(body, out);
   if (e) throw new GatewayRespError(e.message, { cause: e });
-  if (decoder.bufferedBytes > 0 || !complete(body)) throw new GatewayRespError('the MSG ends inside a RESP command');
+  if (!decoder.idle) throw new GatewayRespError('the MSG ends inside a RESP command');
   return out.filter((argv) => argv.length > 0);
-}
-
-/** True when `body` ends on a command boundary (the decoder keeps a half-read multibulk without buffering it). */
-function complete(body: Buffer): boolean {
-  let pos = 0;
-  while (pos < body.length) {
-    if (body[pos] === 0x2a) {
-      let end: number;
-      try {
-        end = scanReply(body, pos, 2);
-      } catch {
-        return true; // malformed: the decoder has already reported it
-      }
-      if (end < 0) return false;
-      pos = end;
-    } else {
-      const nl = body.indexOf(0x0a, pos);
-      if (nl < 0) return false;
-      pos = nl + 1;
-    }
-  }
-  return true;
 }
 
 /** Commands that take over a connection (replication, MONITOR): refused on a BEEP channel. */

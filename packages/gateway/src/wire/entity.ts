@@ -2,7 +2,7 @@
  * The MIME entities the gateway sends and receives (docs/gateway.md §1, §2.2, §2.4): stream-tagged data with the
  * `Beam-Stream` header, and application/beep+xml control elements. Pure: no I/O.
  */
-import { GatewayXmlError } from '../errors.js';
+import { GatewayUsageError, GatewayXmlError } from '../errors.js';
 import { BEEP_XML_CONTENT_TYPE } from './job-xml.js';
 
 export const STREAM_HEADER = 'Beam-Stream';
@@ -22,7 +22,7 @@ const prefixCache = new Map<number, Buffer>();
 export function streamPrefix(stream: number): Buffer {
   let p = prefixCache.get(stream);
   if (p) return p;
-  if (!Number.isInteger(stream) || stream < 0 || stream > MAX_STREAM) throw new RangeError(`stream ${stream} out of range`);
+  if (!Number.isInteger(stream) || stream < 0 || stream > MAX_STREAM) throw new GatewayUsageError(`stream ${stream} out of range`);
   p = Buffer.from(`${STREAM_HEADER}: ${stream}\r\n\r\n`, 'latin1');
   if (stream < 16) prefixCache.set(stream, p);
   return p;
@@ -59,7 +59,7 @@ export function encodeXmlEntity(xml: string): Buffer {
 /** An entity with no headers: CRLF then the body. */
 export function encodePlainEntity(body: Buffer, contentType?: string): Buffer {
   if (contentType === undefined) return Buffer.concat([CRLF, body]);
-  if (/[\r\n]/.test(contentType)) throw new RangeError('Content-Type must not contain CR or LF');
+  if (/[\r\n]/.test(contentType)) throw new GatewayUsageError('Content-Type must not contain CR or LF');
   return Buffer.concat([Buffer.from(`Content-Type: ${contentType}\r\n\r\n`, 'latin1'), body]);
 }
 

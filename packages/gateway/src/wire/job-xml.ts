@@ -2,7 +2,7 @@
  * The job profile's XML elements (docs/gateway.md §2): `<job>`, `<attach>`, the `<job id>` reply, `<run/>`,
  * `<input/>`, `<status/>`, `<exit>`, `<error>`, `<signal>`. Pure: no I/O.
  */
-import { GatewayXmlError } from '../errors.js';
+import { GatewayUsageError, GatewayXmlError } from '../errors.js';
 import { buildXml, checkAttributes, el, parseXml, textOf, type XmlElement, type XmlNode } from './xml.js';
 
 export const JOB_PROFILE_URI = 'urn:beamgate:profile:job';
@@ -39,7 +39,6 @@ export const SIGNAL_NAMES: readonly SignalName[] = ['INT', 'TERM', 'KILL', 'HUP'
 export type PeerMessage = { kind: 'run' } | { kind: 'status' } | { kind: 'job'; request: JobRequest };
 
 const MAX_NAME = 256;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
 
@@ -150,7 +149,6 @@ export function parseJobRequest(content: string | Buffer, limits: JobXmlLimits =
 function valueElement(name: string, attrs: Record<string, string>, value: Buffer): XmlElement {
   const text = value.toString('utf8');
   // Text that is not valid UTF-8 or holds characters XML cannot carry travels as base64.
-  // eslint-disable-next-line no-control-regex
   const plain = Buffer.from(text, 'utf8').equals(value) && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(text);
   if (plain) return el(name, attrs, text ? [text] : []);
   return el(name, { ...attrs, encoding: 'base64' }, [value.toString('base64')]);
@@ -224,12 +222,12 @@ export function parseInputRequest(body: string | Buffer): void {
 }
 
 export function buildExit(status: number): string {
-  if (!Number.isInteger(status) || status < 0 || status > 2147483647) throw new RangeError(`exit status ${status} out of range`);
+  if (!Number.isInteger(status) || status < 0 || status > 2147483647) throw new GatewayUsageError(`exit status ${status} out of range`);
   return buildXml(el('exit', { status: String(status) }));
 }
 
 export function buildError(code: number, text = ''): string {
-  if (!Number.isInteger(code) || code < 100 || code > 599) throw new RangeError(`reply code ${code} out of range`);
+  if (!Number.isInteger(code) || code < 100 || code > 599) throw new GatewayUsageError(`reply code ${code} out of range`);
   return buildXml(el('error', { code: String(code) }, text ? [text] : []));
 }
 

@@ -29,7 +29,7 @@ describe('gateway e2e: channel close, session loss, detach, signals, drain, RESP
   let gw: Gateway;
   let beam: CommandClient;
   before(async () => {
-    gw = await testGateway({ limits: { stopTimeoutMs: 1000 } });
+    gw = await testGateway();
     beam = await gw.backend.openClient();
   });
   after(async () => {

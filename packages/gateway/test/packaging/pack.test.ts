@@ -78,12 +78,14 @@ describe('packaging: npm pack tarballs install into an empty folder and work', f
     }
   });
 
-  it('npx beamgate --help, beamgate --version, beep --help and beam --help run from the installed tarballs', async () => {
+  it('npx beamgate --help, beamgate --version, beep and beam --help/--version run from the installed tarballs', async () => {
     const cases = [
       ['beamgate', '--help', /Usage: beamgate/],
       ['beamgate', '--version', /0\.1\.0/],
       ['beep', '--help', /beep/],
+      ['beep', '--version', /0\.1\.0/],
       ['beam', '--help', /beam/],
+      ['beam', '--version', /0\.1\.0/],
     ] as const;
     const results = await Promise.all(cases.map(([bin, arg]) => run(npx, ['--no', '--', bin, arg], app)));
     cases.forEach(([bin, arg, expected], i) => {

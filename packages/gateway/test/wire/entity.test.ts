@@ -4,13 +4,14 @@ import {
   streamOf,
 } from '../../src/wire/entity.js';
 import { GatewayXmlError } from '../../src/errors.js';
+import { GatewayUsageError } from '../../src/errors.js';
 
 describe('gateway wire: MIME entities and stream tags', () => {
   it('encodes stream data and closes exactly as documented', () => {
     expect(encodeStreamData(1, Buffer.from('hello')).toString()).to.equal('Beam-Stream: 1\r\n\r\nhello');
     expect(encodeStreamData(2).toString()).to.equal('Beam-Stream: 2\r\n\r\n');
     expect(encodeStreamData(12345, Buffer.from('x')).toString()).to.equal('Beam-Stream: 12345\r\n\r\nx');
-    expect(() => encodeStreamData(-1)).to.throw(RangeError);
+    expect(() => encodeStreamData(-1)).to.throw(GatewayUsageError);
     expect(encodeXmlEntity("<exit status='0'/>").toString()).to.equal("Content-Type: application/beep+xml\r\n\r\n<exit status='0'/>");
     expect(encodePlainEntity(Buffer.from('x')).toString()).to.equal('\r\nx');
     expect(encodePlainEntity(Buffer.from('x'), 'text/plain').toString()).to.equal('Content-Type: text/plain\r\n\r\nx');

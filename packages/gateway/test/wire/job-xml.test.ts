@@ -4,6 +4,7 @@ import {
   parseInputRequest, parseJobId, parseJobRequest, parsePeerMessage, parseSignal, parseStatus, type JobSpec,
 } from '../../src/wire/job-xml.js';
 import { GatewayXmlError } from '../../src/errors.js';
+import { GatewayUsageError } from '../../src/errors.js';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -139,8 +140,8 @@ describe('gateway wire: job profile XML', () => {
     expect(parseError("<error code='550' xml:lang='en'>no</error>")).to.deep.equal({ code: 550, text: 'no', lang: 'en' });
     expect(() => parseFinalAnswer("<exit status='x'/>")).to.throw(GatewayXmlError);
     expect(() => parseError("<error code='5000'/>")).to.throw(GatewayXmlError);
-    expect(() => buildExit(-1)).to.throw(RangeError);
-    expect(() => buildError(42)).to.throw(RangeError);
+    expect(() => buildExit(-1)).to.throw(GatewayUsageError);
+    expect(() => buildError(42)).to.throw(GatewayUsageError);
   });
 
   it('builds and parses signals and status', () => {

@@ -4,6 +4,9 @@ import type { CommandSpec, FlushEvent, KeyspaceEvent } from '../../context/api.j
 import type { ClientRegistry, Dispatcher, DispatchClient } from '../../context/dispatch.js';
 import { RespPush, type Reply } from '../../wire/reply.js';
 import { keyArgs } from '../commands/command.js';
+import type { ClientTracking } from '../../context/client-tracking.js';
+
+export type { ClientTracking };
 
 const debug = debuglog('beamgate:tracking');
 
@@ -13,21 +16,6 @@ export const INVALIDATE_CHANNEL = Buffer.from('__redis__:invalidate');
 /** Default of CONFIG tracking-table-max-keys (Redis 7.0). */
 export const DEFAULT_TRACKING_TABLE_MAX_KEYS = 1000000;
 
-/** One client's CLIENT TRACKING state (Redis' CLIENT_TRACKING_* flags, redirection and BCAST prefixes). */
-export interface ClientTracking {
-  /** Client id invalidations go to; 0 = this client (RESP3 pushes). */
-  redirect: number;
-  bcast: boolean;
-  optin: boolean;
-  optout: boolean;
-  noloop: boolean;
-  /** CLIENT CACHING yes (OPTIN) / no (OPTOUT) was given for the next command or transaction. */
-  caching: boolean;
-  /** The redirection client went away (CLIENT TRACKINGINFO `broken_redirect`, CLIENT LIST flag R). */
-  brokenRedirect: boolean;
-  /** BCAST prefixes as latin1 text of their bytes; '' = every key. */
-  readonly prefixes: Set<string>;
-}
 
 export interface TrackingOptions {
   bcast: boolean;

@@ -9,6 +9,7 @@ import type { SaslClientMechanism, SaslEnvironment, SaslServerMechanism, SaslSer
 import { authFailed, badState, defaultSaslEnvironment, malformedMessage, saslFailure, utf8Strict } from './mechanism.js';
 import type { SaslCredentialStore } from './credentials.js';
 import { authorizeWith } from './credentials.js';
+import { BeepUsageError } from '../../errors.js';
 
 export const CRAM_MD5_MAX_RESPONSE_OCTETS = 512;
 
@@ -74,7 +75,7 @@ class CramMd5Client implements SaslClientMechanism {
   private answered = false;
 
   constructor(private readonly user: string, private readonly password: string) {
-    if (user === '' || /[\0\r\n]/.test(user)) throw new TypeError('CRAM-MD5 user must be non-empty without NUL/CR/LF');
+    if (user === '' || /[\0\r\n]/.test(user)) throw new BeepUsageError('CRAM-MD5 user must be non-empty without NUL/CR/LF');
   }
 
   async initialResponse(): Promise<undefined> {

@@ -13,6 +13,7 @@ import { defaultSaslEnvironment } from './mechanism.js';
 import type { SaslEnvironment } from './mechanism.js';
 import { timingSafeEqual } from 'node:crypto';
 import { saslprep } from './saslprep.js';
+import { BeepUsageError } from '../../errors.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -91,7 +92,7 @@ export class MemoryCredentialStore implements SaslCredentialStore {
   }
 
   setScramCredentials(user: string, credentials: ScramCredentials): void {
-    if (credentials.iterations < SCRAM_MIN_ITERATIONS) throw new RangeError('SCRAM iteration count below 4096');
+    if (credentials.iterations < SCRAM_MIN_ITERATIONS) throw new BeepUsageError('SCRAM iteration count below 4096');
     this.scram.set(user, credentials);
   }
 
@@ -120,7 +121,7 @@ export class MemoryCredentialStore implements SaslCredentialStore {
 
 export function parseUserPassword(pair: string): { user: string; password: string } {
   const colon = pair.indexOf(':');
-  if (colon <= 0) throw new TypeError(`credential '${pair.slice(0, 20)}' is not of the form user:password`);
+  if (colon <= 0) throw new BeepUsageError(`credential '${pair.slice(0, 20)}' is not of the form user:password`);
   return { user: pair.slice(0, colon), password: pair.slice(colon + 1) };
 }
 
@@ -131,7 +132,7 @@ export async function createMemoryCredentialStore(
 ): Promise<MemoryCredentialStore> {
   const iterations = options.iterations ?? SCRAM_MIN_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < SCRAM_MIN_ITERATIONS) {
-    throw new RangeError('SCRAM iteration count must be an integer of at least 4096');
+    throw new BeepUsageError('SCRAM iteration count must be an integer of at least 4096');
   }
   const env = options.env ?? defaultSaslEnvironment;
   const store = new MemoryCredentialStore(options.authorize ? { authorize: options.authorize } : {});

@@ -8,6 +8,7 @@ import { authFailed, badState, malformedMessage, saslFailure, SingleMessageClien
 import type { SaslCredentialStore } from './credentials.js';
 import { authorizeWith, verifyPlainWith } from './credentials.js';
 import { saslprep } from './saslprep.js';
+import { BeepUsageError } from '../../errors.js';
 
 export const PLAIN_MAX_FIELD_OCTETS = 255;
 
@@ -36,9 +37,9 @@ export function parsePlainMessage(message: Buffer, maxFieldOctets = PLAIN_MAX_FI
 
 export function buildPlainMessage(message: PlainMessage): Buffer {
   for (const [name, value] of [['authcid', message.authcid], ['password', message.password], ['authzid', message.authzid ?? '']]) {
-    if ((value as string).includes('\0')) throw new TypeError(`PLAIN ${name} must not contain NUL`);
+    if ((value as string).includes('\0')) throw new BeepUsageError(`PLAIN ${name} must not contain NUL`);
   }
-  if (message.authcid === '' || message.password === '') throw new TypeError('PLAIN authcid and password must not be empty');
+  if (message.authcid === '' || message.password === '') throw new BeepUsageError('PLAIN authcid and password must not be empty');
   return Buffer.from(`${message.authzid ?? ''}\0${message.authcid}\0${message.password}`, 'utf8');
 }
 

@@ -6,6 +6,7 @@ import { createPlainClient, createPlainServer } from './plain.js';
 import { createCramMd5Client, createCramMd5Server } from './cram-md5.js';
 import { createScramSha256Client, createScramSha256Server } from './scram-sha-256.js';
 import { createExternalClient, createExternalServer } from './external.js';
+import { BeepUsageError } from '../../errors.js';
 
 export const SASL_URI_PREFIX = 'http://iana.org/beep/SASL/';
 /** The SASL service name for BEEP (RFC 3080 §4.1). */
@@ -102,7 +103,7 @@ export function createClientMechanism(name: SaslMechanismName, creds: SaslClient
   if (name === 'ANONYMOUS') return createAnonymousClient(creds.trace === undefined ? {} : { trace: creds.trace });
   if (name === 'EXTERNAL') return createExternalClient({ authzid: creds.authzid });
   if (creds.authcid === undefined || creds.password === undefined) {
-    throw new TypeError(`SASL ${name} needs authcid and password`);
+    throw new BeepUsageError(`SASL ${name} needs authcid and password`);
   }
   switch (name) {
     case 'PLAIN':

@@ -18,6 +18,7 @@ import { authorizeWith } from './credentials.js';
 import { saslprep } from './saslprep.js';
 import type { ScramCredentials } from './scram-crypto.js';
 import { constantTimeEqual, hmac, keysFromSaltedPassword, saltPassword, sha256, xor, SCRAM_HASH_LENGTH, SCRAM_MIN_ITERATIONS } from './scram-crypto.js';
+import { BeepUsageError } from '../../errors.js';
 import type { ClientFirst } from './scram-messages.js';
 import {
   encodeSaslname, isValidNonce, messageText, parseClientFinal, parseClientFirst, parseServerFinal, parseServerFirst, scramError,
@@ -144,7 +145,7 @@ class ScramClient implements SaslClientMechanism {
   constructor(private readonly options: ScramClientOptions) {
     const env = options.env ?? defaultSaslEnvironment;
     this.clientNonce = options.nonce ? options.nonce() : defaultNonce(env);
-    if (!isValidNonce(this.clientNonce)) throw new TypeError('SCRAM nonce must be printable ASCII without commas');
+    if (!isValidNonce(this.clientNonce)) throw new BeepUsageError('SCRAM nonce must be printable ASCII without commas');
     const user = saslprep(options.authcid, 'username');
     this.gs2Header = `n,${options.authzid === undefined ? '' : `a=${encodeSaslname(options.authzid)}`},`;
     this.bare = `n=${encodeSaslname(user)},r=${this.clientNonce}`;

@@ -4,6 +4,7 @@
  * which attempts are refused without checking the password. State is bounded (`maxEntries` per table, oldest
  * forgotten first) and decays (`forgetAfterMs` after the last failure).
  */
+import { BeepUsageError } from '../../errors.js';
 
 export interface SaslThrottleOptions {
   /** Failures allowed per address and per user before lockouts start. Default 5. */
@@ -49,7 +50,7 @@ export class SaslThrottle {
     const { now, ...rest } = options;
     this.o = { ...DEFAULT_SASL_THROTTLE, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
     for (const [k, v] of Object.entries(this.o)) {
-      if (!Number.isSafeInteger(v) || v < (k === 'freeFailures' ? 0 : 1)) throw new RangeError(`SASL throttle ${k} must be a positive integer, got ${v}`);
+      if (!Number.isSafeInteger(v) || v < (k === 'freeFailures' ? 0 : 1)) throw new BeepUsageError(`SASL throttle ${k} must be a positive integer, got ${v}`);
     }
     this.now = now ?? Date.now;
   }

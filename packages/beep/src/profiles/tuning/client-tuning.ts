@@ -4,7 +4,7 @@
  * (startChannel with `tuning`, tune, resume, channel requests).
  */
 import type { ConnectionOptions } from 'node:tls';
-import { BeepClosedError, BeepReplyError, BeepTlsError, BeepUsageError } from '../../errors.js';
+import { BeepClosedError, BeepError, BeepProtocolError, BeepReplyError, BeepTlsError, BeepUsageError } from '../../errors.js';
 import type { Channel } from '../../session/channel.js';
 import { BeepErrReply } from '../../session/reply-sinks.js';
 import type { Session } from '../../session/session.js';
@@ -24,20 +24,15 @@ import { DEFAULT_NEGOTIATION_TIMEOUT_MS, NegotiationTimer } from './negotiation-
 
 const XML = { contentType: 'application/beep+xml' };
 
-type Pem = string | Buffer;
+import type { ClientTlsOptions } from '@beamgate/base';
 
-export interface StartTlsOptions {
-  /** CA certificates to trust (e.g. the listener's self-signed certificate). Default: Node's root store. */
-  ca?: Pem | Pem[];
-  /** Name the server certificate must match, sent as SNI (not for IP literals). Default: `host`, else the peer IP. */
-  servername?: string;
+/**
+ * The shared client TLS options (@beamgate/base: ca, servername, rejectUnauthorized, cert, key; servername is
+ * sent as SNI except for IP literals, default `host`, else the peer IP) plus BEEP's own.
+ */
+export interface StartTlsOptions extends ClientTlsOptions {
   /** Name or IP to verify the certificate against when no servername is given. */
   host?: string;
-  /** Verify the server certificate. Default true; false only for tests and `--insecure`. */
-  rejectUnauthorized?: boolean;
-  /** Client certificate and key, if the listener asks for one. */
-  key?: Pem;
-  cert?: Pem;
   minVersion?: ConnectionOptions['minVersion'];
   /** Milliseconds the handshake may take. Default 10000. */
   handshakeTimeoutMs?: number;
@@ -98,7 +93,7 @@ async function exchange(channel: Channel, body: string, signal: AbortSignal | un
 
 function failedStep(step: TlsClientStep | SaslClientStep): never {
   if (step.kind === 'failed') throw step.error;
-  throw new Error(`unexpected step ${step.kind}`);
+  throw new BeepProtocolError('BEEP_TUNING_UNEXPECTED', `unexpected tuning step ${step.kind}`);
 }
 
 /** Run a negotiation under a timer that terminates the session; rejects with the timer's error when it fired. */
@@ -172,7 +167,7 @@ async function negotiateTls(session: Session, opts: StartTlsOptions): Promise<Gr
       },
     });
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
+    const err = e instanceof Error ? e : new BeepError('BEEP_INTERNAL', String(e));
     session.destroy(err);
     throw session.closeReason ?? err;
   }

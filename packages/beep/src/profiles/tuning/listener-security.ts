@@ -18,7 +18,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { debuglog } from 'node:util';
-import { BeepSaslError, BeepTlsError } from '../../errors.js';
+import { BeepError, BeepSaslError, BeepTlsError, BeepUsageError } from '../../errors.js';
 import type { Channel } from '../../session/channel.js';
 import type { IncomingMessage, Responder } from '../../session/message.js';
 import type { Session } from '../../session/session.js';
@@ -131,7 +131,7 @@ export class ListenerSecurity {
   private saslServer(session: Session, st: SessionSecurity): SaslServer {
     if (st.sasl === undefined) {
       const config = this.config.sasl;
-      if (config === undefined) throw new Error('SASL is not configured');
+      if (config === undefined) throw new BeepUsageError('SASL is not configured on this listener', 'BEEP_SASL_NOT_CONFIGURED');
       const { throttle, onAuthFailure, ...server } = config;
       const guarded = sessionSaslGuard(throttle, peerAddressOf(session), config.credentials, onAuthFailure);
       st.sasl = new SaslServer({ ...server, ...guarded, onAuthenticated: (identity) => {
@@ -260,7 +260,7 @@ export class ListenerSecurity {
         () => log('TLS up, new greetings exchanged'),
         (e: unknown) => {
           log('TLS tuning failed: %s', (e as Error)?.message);
-          session.destroy(e instanceof Error ? e : new Error(String(e)));
+          session.destroy(e instanceof Error ? e : new BeepError('BEEP_INTERNAL', String(e)));
         },
       );
   }

@@ -8,6 +8,7 @@ import type { SaslCredentialStore } from '../sasl/credentials.js';
 import { parseUserPassword } from '../sasl/credentials.js';
 import { deriveScramCredentials, SCRAM_MIN_ITERATIONS } from '../sasl/scram-crypto.js';
 import type { ScramCredentials } from '../sasl/scram-crypto.js';
+import { BeepUsageError } from '../../errors.js';
 
 export interface UserPasswordStoreOptions {
   /** PBKDF2 iterations of the derived SCRAM credentials (>= 4096). Default 4096. */
@@ -19,7 +20,7 @@ export interface UserPasswordStoreOptions {
 export function createUserPasswordStore(pairs: Iterable<string>, options: UserPasswordStoreOptions = {}): SaslCredentialStore {
   const iterations = options.iterations ?? SCRAM_MIN_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < SCRAM_MIN_ITERATIONS) {
-    throw new RangeError('SCRAM iteration count must be an integer of at least 4096');
+    throw new BeepUsageError('SCRAM iteration count must be an integer of at least 4096');
   }
   const passwords = new Map<string, string>();
   for (const pair of pairs) {

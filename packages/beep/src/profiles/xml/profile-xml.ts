@@ -8,7 +8,7 @@
  */
 import { BeepXmlError } from '../../errors.js';
 import { parseSafeXml, xmlInvalidError, xmlText } from '../../wire/xml/safe-xml.js';
-import { escapeXmlAttr, escapeXmlText } from '../../wire/xml/build.js';
+import { escapeXmlAttr } from '../../wire/xml/build.js';
 
 export interface ProfileXmlElement {
   name: string;
@@ -57,7 +57,6 @@ export function checkAttributes(el: ProfileXmlElement, allowed: readonly string[
   }
 }
 
-export const escapeText = escapeXmlText;
 export const escapeAttribute = escapeXmlAttr;
 
 /**

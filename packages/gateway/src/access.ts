@@ -1,6 +1,6 @@
 /** Which identities may run which job handlers (config `access`, docs/gateway.md §6.1): 530 or 537 otherwise. */
-import type { AccessConfig } from '../config.js';
-import { NotAllowedError } from '../errors.js';
+import type { AccessConfig } from './config-types.js';
+import { NotAllowedError } from './errors.js';
 
 export function checkAccess(access: AccessConfig | undefined, identity: string | undefined, name: string): void {
   if (!access) return;
