@@ -19,77 +19,59 @@ function msgFrames(channel: number, count: number, size: number): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * A listener whose channel 1 counts the MSGs it gets (in `seen`), after a real start from an initiator; from then on
+ * the initiator's side is played by hand (`l.receive(...)`). `reads` counts the listener's pause/resume calls.
+ */
+async function countingListener(): Promise<{ l: Session; i: Session; seen: number[]; reads: { pauses: number; resumes: number } }> {
+  const seen: number[] = [];
+  const counting: ProfileDefinition = { uri: 'urn:count', onMessage: (m, r) => (seen.push(m.msgno), r.rpy('')) };
+  const opts = { receiveWindow: 4 * 1024 * 1024 };
+  const i = new Session({ role: 'initiator', ...opts });
+  const l = new Session({ role: 'listener', profiles: [counting], ...opts });
+  const reads = { pauses: 0, resumes: 0 };
+  let cut = false;
+  const link = (to: Session): SessionBinding => ({
+    write(chunk) {
+      if (!cut) setImmediate(() => to.receive(chunk));
+      return true;
+    },
+    end: () => undefined,
+    destroy: () => undefined,
+  });
+  i.attach(link(l));
+  l.attach({ ...link(i), pauseReading: () => void reads.pauses++, resumeReading: () => void reads.resumes++ });
+  await i.ready;
+  await i.startChannel('urn:count');
+  await turns(5); // the listener's window advertisement went out with its reply
+  cut = true;
+  return { l, i, seen, reads };
+}
+
 describe('session: fair input', function () {
   this.timeout(20000);
 
   it('parses a large read over several event-loop turns, not reading meanwhile, in order', async () => {
-    const seen: number[] = [];
-    const counting: ProfileDefinition = {
-      uri: 'urn:count',
-      onMessage: (m, r) => {
-        seen.push(m.msgno);
-        r.rpy('');
-      },
-    };
-    const opts = { receiveWindow: 4 * 1024 * 1024 };
-    const i = new Session({ role: 'initiator', ...opts });
-    const l = new Session({ role: 'listener', profiles: [counting], ...opts });
-    let cut = false;
-    let pauses = 0;
-    let resumes = 0;
-    const link = (to: Session): SessionBinding => ({
-      write(chunk) {
-        if (!cut) setImmediate(() => to.receive(chunk));
-        return true;
-      },
-      end: () => undefined,
-      destroy: () => undefined,
-    });
-    i.attach(link(l));
-    l.attach({ ...link(i), pauseReading: () => void pauses++, resumeReading: () => void resumes++ });
-    await i.ready;
-    await i.startChannel('urn:count');
-    await turns(5); // the listener's window advertisement went out with its reply
-    cut = true; // from here the initiator is played by hand
-
+    const { l, i, seen, reads } = await countingListener();
     const flood = msgFrames(1, 1000, 1000); // ~1 MiB in one read
     l.receive(flood);
     // One turn parses a bounded share of it and asks the transport to stop reading.
     expect(seen.length).to.be.greaterThan(0);
     expect(seen.length).to.be.at.most(300);
-    expect(pauses).to.equal(1);
-    expect(resumes).to.equal(0);
+    expect(reads.pauses).to.equal(1);
+    expect(reads.resumes).to.equal(0);
     let t = 0;
     while (seen.length < 1000 && t++ < 100) await turns(1);
     expect(t).to.be.greaterThan(2); // several turns
     expect(seen).to.deep.equal(Array.from({ length: 1000 }, (_, k) => k));
-    expect(resumes).to.equal(1);
+    expect(reads.resumes).to.equal(1);
     expect(l.closed, String(l.closeReason)).to.equal(false);
     l.destroy();
     i.destroy();
   });
 
   it('keeps a backlog in arrival order when more reads come in before it is worked off', async () => {
-    const seen: number[] = [];
-    const counting: ProfileDefinition = { uri: 'urn:count', onMessage: (m, r) => (seen.push(m.msgno), r.rpy('')) };
-    const opts = { receiveWindow: 4 * 1024 * 1024 };
-    const i = new Session({ role: 'initiator', ...opts });
-    const l = new Session({ role: 'listener', profiles: [counting], ...opts });
-    let cut = false;
-    const link = (to: Session): SessionBinding => ({
-      write(chunk) {
-        if (!cut) setImmediate(() => to.receive(chunk));
-        return true;
-      },
-      end: () => undefined,
-      destroy: () => undefined,
-    });
-    i.attach(link(l));
-    l.attach({ ...link(i), pauseReading: () => undefined, resumeReading: () => undefined });
-    await i.ready;
-    await i.startChannel('urn:count');
-    await turns(5);
-    cut = true;
+    const { l, i, seen } = await countingListener();
     const flood = msgFrames(1, 600, 1000);
     // Split at odd places: in the middle of headers and payloads, as a transport would.
     for (let off = 0; off < flood.length; off += 65_537) l.receive(flood.subarray(off, off + 65_537));
