@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import type { AddressInfo } from 'node:net';
 import { syncMirror, type BeamMirror } from '../../src/client/sync-client.js';
-import { createServer, type BeamServer } from '../../src/server/server.js';
+import type { BeamServer } from '../../src/server/server.js';
+import { startServer } from '../server/helpers.js';
 import { freePort, RespClient, startRedis, waitFor, which, type RedisProcess } from './helpers.js';
 
 async function errorOf(p: Promise<unknown>): Promise<string> {
@@ -31,8 +31,7 @@ describe('sync: REPLICAOF / SLAVEOF in beam serve', function () {
   };
 
   beforeEach(async () => {
-    server = createServer({ host: '127.0.0.1', port: 0, replication: { pingPeriodMs: 500 } });
-    port = ((await server.listen()) as AddressInfo).port;
+    ({ server, port } = await startServer({ replication: { pingPeriodMs: 500 } }));
   });
 
   afterEach(async () => {
@@ -204,8 +203,7 @@ describe('sync: REPLICAOF / SLAVEOF in beam serve', function () {
   });
 
   it('follows another beam serve and keeps the data after REPLICAOF NO ONE', async () => {
-    const other = createServer({ host: '127.0.0.1', port: 0, replication: { pingPeriodMs: 500 } });
-    const otherPort = ((await other.listen()) as AddressInfo).port;
+    const { server: other, port: otherPort } = await startServer({ replication: { pingPeriodMs: 500 } });
     const o = await RespClient.connect(otherPort);
     try {
       await o.call('SET', 'k', 'v');
