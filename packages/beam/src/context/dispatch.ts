@@ -145,8 +145,9 @@ export class Dispatcher {
    */
   busyCheck: ((spec: CommandSpec, argv: Buffer[]) => ErrorReply | null) | null = null;
   /**
-   * Set while the server is a replica (server/replica-role.ts): READONLY / MASTERDOWN for a command, also when it
-   * would be queued in MULTI, and for EXEC by its queued commands; null for the allowed ones.
+   * Set while the server is a replica or enforces min-replicas-to-write (server/replica-role.ts): READONLY /
+   * MASTERDOWN / NOREPLICAS for a command, also when it would be queued in MULTI, and for EXEC by its queued
+   * commands; null for the allowed ones.
    */
   roleCheck: ((c: DispatchClient, spec: CommandSpec) => ErrorReply | null) | null = null;
   /** Set with roleCheck: the replication state scripts check (scriptPrepareForRun, scriptVerifyWriteCommandAllow). */
