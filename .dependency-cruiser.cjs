@@ -35,7 +35,7 @@ const LAYERS = {
     jobs: 3,
     sync: 3,
     scripting: 4,
-    server: 5,
+    server: 6,
     client: 5,
     worker: 6,
     conform: 6,

@@ -9,7 +9,7 @@ export { bindError, EXIT, formatError, isUsageError, UsageError, withHint } from
 export { formatTarget, parseHostPort, parseTarget, type Target, type TargetOptions, type TargetScheme } from './cli/target.js';
 export {
   CLIENT_AUTH_FLAGS, CLIENT_TLS_FLAGS, clientTlsFrom, CONFIG_FLAG, flagHelp, LOG_LEVEL_FLAG, METRICS_FLAG, parseArgsOptions, readPemFlag,
-  readUsersFile, renameFlags, SERVER_TLS_FLAGS, serverTlsFrom, type ClientTlsValues, type FlagSpec, type ServerTlsChoice, type ServerTlsValues,
+  readUsersFile, renameFlags, secondsFlag, SERVER_TLS_FLAGS, serverTlsFrom, type ClientTlsValues, type FlagSpec, type ServerTlsChoice, type ServerTlsValues,
 } from './cli/flags.js';
 export { createProgram, main, readVersion, runProgram, type ProgramSpec, type SubcommandSpec } from './cli/program.js';
 export { TypedEventEmitter, type EventMap } from './typed-emitter.js';

@@ -7,7 +7,7 @@
  *   N    `beam run`, `beamgate run`, `beep connect --job`: the job's own exit status (0..255)
  *   125  `beam run`: beam itself failed (connection, protocol error), as docker run
  */
-import { BeamgateError } from '../errors.js';
+import { BeamgateError, ConfigError } from '../errors.js';
 
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, RUN_FAILED: 125 } as const;
 
@@ -25,9 +25,9 @@ export class UsageError extends BeamgateError {
 
 /** True for the errors exit status 2 stands for: ours, node:util parseArgs' and a config error with a stable code. */
 export function isUsageError(e: unknown): boolean {
-  if (e instanceof UsageError) return true;
+  if (e instanceof UsageError || e instanceof ConfigError) return true;
   const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('ERR_PARSE_ARGS') || code === 'GATEWAY_BAD_CONFIG' || code === 'USAGE');
+  return typeof code === 'string' && (code.startsWith('ERR_PARSE_ARGS') || code === 'USAGE');
 }
 
 /** Attach the fix to an error (kept on `hint`, printed after the message). */

@@ -160,3 +160,16 @@ export function readUsersFile(flag: string, file: string): Array<[string, string
   });
   return out;
 }
+
+/**
+ * A duration flag in seconds (every program's `--timeout`, `--wait`...), decimals allowed (`0.25`), as milliseconds.
+ * Undefined when the flag is absent.
+ */
+export function secondsFlag(flag: string, text: string | undefined, range: { min?: number; max?: number } = {}): number | undefined {
+  if (text === undefined) return undefined;
+  const min = range.min ?? 0.001;
+  const max = range.max ?? 2 ** 31 / 1000;
+  const s = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(s >= min && s <= max)) throw new UsageError(`--${flag} expects seconds in ${min}..${max}, got '${text}'`);
+  return Math.round(s * 1000);
+}

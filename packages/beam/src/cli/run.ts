@@ -11,10 +11,11 @@ Run job NAME with argv NAME ARG... on a Beam server, stream its stdout/stderr, a
 Standard input is sent to the job's stream 0 when it is not a terminal.
 
 Options:
-  --url URL         server: redis://[:PASS@]HOST:PORT, rediss://... (TLS) or unix:/path
+  --url URL         server: redis://[[USER]:PASS@]HOST:PORT, rediss://... (TLS) or unix:/path
                     (default $BEAM_URL or redis://127.0.0.1:6380)
   --env K=V         set an environment variable of the job (repeatable)
-  --pass PW         AUTH password of the default user (--password still accepted)
+  --user NAME       ACL user to AUTH as, with --pass (default: the default user)
+  --pass PW         AUTH password (--password still accepted)
   --tls             connect with TLS (as rediss://); the certificate is verified
   --cacert FILE     PEM CA certificate(s) to trust, e.g. a beam serve --tls server's (implies --tls)
   --cert FILE       PEM client certificate, with --key (implies --tls)
@@ -35,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       url: { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
+      user: { type: 'string' },
       pass: { type: 'string' },
       'log-level': { type: 'string' },
       ...RUN_TLS_OPTIONS,
@@ -56,9 +58,11 @@ export async function run(argv: string[]): Promise<number> {
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   const url = values.url ?? process.env.BEAM_URL ?? 'redis://127.0.0.1:6380';
+  if (values.user !== undefined && values.pass === undefined) throw new UsageError('--user needs --pass');
   const tls = clientTlsFrom(values);
   const client = new BeamClient({ url }, {
     ...(values.pass !== undefined ? { password: values.pass } : {}),
+    ...(values.user !== undefined ? { username: values.user } : {}),
     ...(tls ? { tls } : {}),
   });
   await client.connect();

@@ -223,7 +223,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(typeof address === 'string' ? { unix: address } : { host: address.address, port: address.port }),
     exec,
     contextPerConnection: values['context-per-connection'],
-    users: server.auth.userNames.filter((u) => u !== 'default'),
+    users: server.auth.userNames,
     authRequired: server.auth.required,
     ...(tls ? { tls: true, certFile: tls.certFile, ...(tls.fingerprint256 ? { fingerprint256: tls.fingerprint256 } : {}) } : { tls: false }),
     ...(m ? { metrics: `${m.address}:${m.port}` } : {}),

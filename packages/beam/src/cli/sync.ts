@@ -12,8 +12,9 @@ happens, one line each: DB EVENT KEY [VALUE]. KEY and VALUE are JSON strings; a 
 a hash a JSON object; VALUE is absent when the key no longer exists.
 
 Options:
-  --url URL          server: redis://[:password@]HOST:PORT or unix:/path (default $BEAM_URL or
+  --url URL          server: redis://[[USER]:PASS@]HOST:PORT or unix:/path (default $BEAM_URL or
                      redis://127.0.0.1:6380)
+  --user NAME        ACL user to AUTH as, with --pass
   --pass PW          AUTH password (--password still accepted)
   --log-level LEVEL  silent, error, warn, info or debug
   --match PATTERN    only keys matching this glob pattern (Redis KEYS syntax)
@@ -49,6 +50,7 @@ export async function sync(argv: string[]): Promise<number> {
     args: renameFlags(argv, { password: 'pass' }),
     options: {
       url: { type: 'string' },
+      user: { type: 'string' },
       pass: { type: 'string' },
       'log-level': { type: 'string' },
       match: { type: 'string' },
@@ -74,7 +76,11 @@ export async function sync(argv: string[]): Promise<number> {
   const pattern = values.match !== undefined ? Buffer.from(values.match) : null;
   const withValues = !values['no-values'];
   const url = values.url ?? process.env.BEAM_URL ?? 'redis://127.0.0.1:6380';
-  const client = new BeamClient({ url }, values.pass !== undefined ? { password: values.pass } : {});
+  if (values.user !== undefined && values.pass === undefined) throw new UsageError('--user needs --pass');
+  const client = new BeamClient({ url }, {
+    ...(values.pass !== undefined ? { password: values.pass } : {}),
+    ...(values.user !== undefined ? { username: values.user } : {}),
+  });
   const wanted = (db: number, key: Buffer): boolean => (onlyDb === null || db === onlyDb) && (pattern === null || globMatch(pattern, key, false));
 
   let mirror: BeamMirror | null = null;

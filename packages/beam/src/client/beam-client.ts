@@ -12,6 +12,8 @@ import { resolveTarget, type BeamTarget, type ResolvedTarget } from './target.js
 import type { BeamMirror, SyncOptions } from './sync-client.js';
 
 export interface BeamClientOptions {
+  /** ACL user for AUTH (Redis 6+); without it AUTH authenticates the default user. */
+  username?: string;
   password?: string;
   connectTimeoutMs?: number;
   /** TLS (also implied by a `rediss://` URL): `true`, or `{ ca, servername, rejectUnauthorized, cert, key }`. */

@@ -21,6 +21,8 @@ interface Pending {
 }
 
 export interface ConnectionOptions {
+  /** ACL user for AUTH (Redis 6+); without it AUTH authenticates the default user. */
+  username?: string;
   password?: string;
   connectTimeoutMs?: number;
   /** TLS (also implied by a `rediss://` URL): `true` or the CA, servername and verification options. */
@@ -78,7 +80,8 @@ export class RespConnection {
       });
     });
     const password = this.options.password ?? this.target.password;
-    if (password !== undefined) await this.call(['AUTH', password]);
+    const username = this.options.username ?? this.target.username;
+    if (password !== undefined) await this.call(username !== undefined ? ['AUTH', username, password] : ['AUTH', password]);
   }
 
   /** Sends one command; resolves with its reply, rejects with BeamReplyError for an error reply. */

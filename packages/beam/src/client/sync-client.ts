@@ -18,6 +18,8 @@ import { ZSet } from '../context/zset.js';
 const debug = debuglog('beamgate:sync');
 
 export interface SyncOptions {
+  /** ACL user for AUTH, as BeamClientOptions.username. */
+  username?: string;
   password?: string;
   connectTimeoutMs?: number;
   /** TLS (also implied by a `rediss://` URL), as BeamClientOptions.tls. */
@@ -214,8 +216,9 @@ export class BeamMirror extends TypedEventEmitter<BeamMirrorEvents> {
     const fail = (what: string) => (line: string): void => {
       if (line.startsWith('-')) this.socket?.destroy(new BeamConnectionError(`${what} refused: ${line.slice(1)}`, 'BEAM_SYNC_REFUSED'));
     };
+    const username = this.opts.username ?? this.target.username;
     if (password !== undefined) {
-      this.send(['AUTH', password]);
+      this.send(username !== undefined ? ['AUTH', username, password] : ['AUTH', password]);
       this.expectedReplies.push(fail('AUTH'));
     }
     this.send(['REPLCONF', 'capa', 'psync2']);

@@ -5,13 +5,13 @@ export type BeamTarget = { host?: string; port?: number } | { path: string } | {
 
 /** `tls`: the URL asked for TLS (`rediss://`). */
 export type ResolvedTarget =
-  | { kind: 'tcp'; host: string; port: number; password?: string; tls?: boolean }
-  | { kind: 'unix'; path: string; password?: string; tls?: boolean };
+  | { kind: 'tcp'; host: string; port: number; username?: string; password?: string; tls?: boolean }
+  | { kind: 'unix'; path: string; username?: string; password?: string; tls?: boolean };
 
 export const DEFAULT_PORT = 6380;
 
 /**
- * Accepts `{ host, port }`, `{ path }` or `{ url }` with `redis://[:password@]host[:port]`,
+ * Accepts `{ host, port }`, `{ path }` or `{ url }` with `redis://[[user]:password@]host[:port]`,
  * `rediss://...` (TLS), `unix:/path` or `unix:///path`.
  */
 export function resolveTarget(t: BeamTarget): ResolvedTarget {
@@ -40,6 +40,7 @@ function parseUrl(text: string): ResolvedTarget {
   const port = u.port ? Number(u.port) : DEFAULT_PORT;
   const r: ResolvedTarget = { kind: 'tcp', host, port };
   if (u.password) r.password = decodeURIComponent(u.password);
+  if (u.username && u.password) r.username = decodeURIComponent(u.username);
   if (u.protocol === 'rediss:') r.tls = true;
   return r;
 }

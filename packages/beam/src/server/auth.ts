@@ -117,7 +117,7 @@ export class Authenticator {
 
   /**
    * Replace the named users given at start (SIGHUP reload of `users`): new and changed ones get their password and
-   * every permission, those no longer listed are removed from the ACL; connections already authenticated stay so.
+   * every permission, those no longer listed are turned off (no new AUTH); connections already authenticated stay so.
    * Users made with ACL SETUSER are left alone.
    */
   setUsers(users: Iterable<[string, string]>): void {
@@ -127,7 +127,8 @@ export class Authenticator {
       next.add(n);
       this.acl.setUser(n, ['on', 'resetpass', `>${password}`, '~*', '&*', '+@all'].map((r) => Buffer.from(r)));
     }
-    for (const n of this.configuredUsers) if (!next.has(n) && n !== 'default') this.acl.deleteUser(n);
+    // Like a disabled user in Redis: no new AUTH, while connections already logged in keep working.
+    for (const n of this.configuredUsers) if (!next.has(n) && n !== 'default') this.acl.setUser(n, ['off', 'resetpass'].map((r) => Buffer.from(r)));
     this.configuredUsers = next;
   }
 
@@ -153,9 +154,9 @@ export class Authenticator {
     return !this.required;
   }
 
-  /** Every user name (ACL USERS order). */
+  /** The named users that can log in now (not `default`, not turned off), ACL USERS order. */
   get userNames(): string[] {
-    return this.acl.names();
+    return this.acl.names().filter((n) => n !== 'default' && this.acl.get(n)?.enabled === true);
   }
 
   /** Checks a user/password pair for a client at `address` (its IP, or any stable name), throttled. */

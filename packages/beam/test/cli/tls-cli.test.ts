@@ -167,4 +167,21 @@ describe('cli: beam serve over TLS', function () {
     srv.child.kill('SIGTERM');
     await once(srv.child, 'exit');
   });
+
+  it('beam run --user NAME --pass PW authenticates as an ACL user (--url redis://USER:PW@ too)', async function () {
+    const srv = await startServe(['--user', 'bob:s3cret', '--exec', 'printf']);
+    children.push(srv.child);
+    const url = `redis://127.0.0.1:${srv.port}`;
+    const ok = await beam(['run', '--url', url, '--user', 'bob', '--pass', 's3cret', '--', 'echo', 'hi']);
+    expect(ok.stdout).to.equal('hi\n');
+    const viaUrl = await beam(['run', '--url', `redis://bob:s3cret@127.0.0.1:${srv.port}`, '--', 'echo', 'there']);
+    expect(viaUrl.stdout).to.equal('there\n');
+    const wrong = await beam(['run', '--url', url, '--user', 'bob', '--pass', 'nope', '--', 'echo', 'x']);
+    expect(wrong.code).to.equal(125);
+    expect(wrong.stderr).to.match(/WRONGPASS/);
+    const noPass = await beam(['run', '--url', url, '--user', 'bob', '--', 'echo', 'x']);
+    expect(noPass.code).to.equal(2);
+    srv.child.kill('SIGTERM');
+    await once(srv.child, 'exit');
+  });
 });

@@ -1,5 +1,5 @@
 /** `beep conform`: check a live BEEP peer against the rules of test-vectors/rules.json. */
-import { LOG_LEVEL_FLAG } from '@beamgate/base';
+import { LOG_LEVEL_FLAG, secondsFlag } from '@beamgate/base';
 import { checkListener } from '../conform/check-listener.js';
 import { judgeInitiators } from '../conform/check-initiator.js';
 import { exitStatus, formatReport, type RuleReport } from '../conform/report.js';
@@ -31,9 +31,9 @@ export const CONFORM_SPEC: CommandSpec = {
     'sasl-anonymous': { type: 'boolean', help: 'the peer accepts SASL ANONYMOUS' },
     iut: { type: 'string', arg: 'NAME', help: "also run vectors that pin NAME's exact output (e.g. beamgate)" },
     rule: { type: 'string', multiple: true, arg: 'ID', help: 'only the vectors of this rule (repeatable)' },
-    timeout: { type: 'string', arg: 'MS', help: 'longest wait for one expected reply (default 2000)' },
-    'vector-timeout': { type: 'string', arg: 'MS', help: 'longest run of one vector (default 10000)' },
-    quiet: { type: 'string', arg: 'MS', help: 'how long "expect nothing" watches (default 150)' },
+    timeout: { type: 'string', arg: 'SECONDS', help: 'longest wait for one expected reply (default 2; decimals allowed)' },
+    'vector-timeout': { type: 'string', arg: 'SECONDS', help: 'longest run of one vector (default 10)' },
+    quiet: { type: 'string', arg: 'SECONDS', help: 'how long "expect nothing" watches (default 0.15)' },
     concurrency: { type: 'string', arg: 'N', help: 'vectors run at once, each on its own connection (default 4)' },
     vectors: { type: 'string', arg: 'DIR', help: 'test-vectors directory (default the repository copy)' },
     json: { type: 'boolean', help: 'print the report as one JSON object' },
@@ -69,7 +69,7 @@ export async function runConform(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const json = values['json'] === true;
   const verbose = values['verbose'] === true;
-  const stepTimeout = intOpt(values, 'timeout', 1, 600000) ?? 2000;
+  const stepTimeout = secondsFlag('timeout', stringOpt(values, 'timeout'), { max: 600 }) ?? 2000;
   const vectorsDir = stringOpt(values, 'vectors') ?? defaultVectorsDir();
   const listenPort = intOpt(values, 'listen', 0, 65535);
   if (listenPort !== undefined) {
@@ -95,8 +95,8 @@ export async function runConform(argv: string[]): Promise<number> {
     target,
     vectorsDir,
     stepTimeout,
-    vectorTimeout: intOpt(values, 'vector-timeout', 1, 3600000) ?? 10000,
-    quietMs: intOpt(values, 'quiet', 1, 60000) ?? 150,
+    vectorTimeout: secondsFlag('vector-timeout', stringOpt(values, 'vector-timeout'), { max: 3600 }) ?? 10000,
+    quietMs: secondsFlag('quiet', stringOpt(values, 'quiet'), { max: 60 }) ?? 150,
     concurrency: intOpt(values, 'concurrency', 1, 64) ?? 4,
     ...(stringOpt(values, 'echo') !== undefined ? { echo: stringOpt(values, 'echo') as string } : {}),
     ...(stringOpt(values, 'ans') !== undefined ? { ans: stringOpt(values, 'ans') as string } : {}),

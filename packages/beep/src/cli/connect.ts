@@ -4,7 +4,7 @@
  * each channel is closed before the session.
  */
 import net from 'node:net';
-import { parseTarget as parseTargetText } from '@beamgate/base';
+import { parseTarget as parseTargetText, secondsFlag } from '@beamgate/base';
 import { connect } from '../api/connect.js';
 import type { Channel } from '../session/channel.js';
 import type { IncomingMessage } from '../session/message.js';
@@ -237,8 +237,8 @@ export async function runConnect(argv: string[]): Promise<number> {
   if (count !== undefined && msgs.length + (values['stdin'] === true ? 1 : 0) > 0) throw new UsageError('--count sends its own messages: no --msg or --stdin');
   const content = stringOpt(values, 'content');
   const serverName = stringOpt(values, 'serverName');
-  const timeoutS = intOpt(values, 'timeout', 1, 2 ** 31 / 1000) ?? DEFAULT_CONNECT_TIMEOUT_S;
-  const timeoutMs = timeoutS * 1000;
+  const timeoutMs = secondsFlag('timeout', stringOpt(values, 'timeout')) ?? DEFAULT_CONNECT_TIMEOUT_S * 1000;
+  const timeoutS = timeoutMs / 1000;
   const maxStdin = intOpt(values, 'max-stdin', 0, 2 ** 31 - 1) ?? DEFAULT_MAX_STDIN;
   if (values['max-stdin'] !== undefined && values['stdin'] !== true) throw new UsageError('--max-stdin needs --stdin');
   if (count === undefined && (values['size'] !== undefined || values['channels'] !== undefined)) {
