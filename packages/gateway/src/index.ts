@@ -15,4 +15,4 @@ export {
   STREAM_HEADER, encodeStreamData, encodeXmlEntity, encodePlainEntity, parseEntity, streamOf, classifyAnswer,
   entityFromPairs, type Entity, type StreamAnswer,
 } from './wire/entity.js';
-export { parseXml, buildXml, escapeXml, escapeAttr, type XmlElement, type XmlNode } from './wire/xml.js';
+export { parseXml, buildXml, escapeXml, escapeAttr, type XmlElement } from './wire/xml.js';

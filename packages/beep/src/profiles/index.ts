@@ -4,5 +4,5 @@ export * from './tls/index.js';
 export { buildErrorElement, parseErrorElement } from './xml/error-element.js';
 export type { ProfileError } from './xml/error-element.js';
 export { parseProfileXml, unwrapCdata } from './xml/profile-xml.js';
-export type { ProfileXmlElement, ParseProfileXmlOptions } from './xml/profile-xml.js';
+export type { ParseProfileXmlOptions } from './xml/profile-xml.js';
 export * from './tuning/index.js';

@@ -3,7 +3,7 @@
  * `<input/>`, `<status/>`, `<exit>`, `<error>`, `<signal>`. Pure: no I/O.
  */
 import { GatewayUsageError, GatewayXmlError } from '../errors.js';
-import { buildXml, checkAttributes, el, parseXml, textOf, type XmlElement, type XmlNode } from './xml.js';
+import { buildXml, checkAttributes, el, parseXml, textOf, type XmlElement } from './xml.js';
 
 export const JOB_PROFILE_URI = 'urn:beamgate:profile:job';
 export const RESP_PROFILE_URI = 'urn:beamgate:profile:resp';
@@ -62,7 +62,7 @@ function checkName(value: string, what: string): void {
 
 function decodeValue(e: XmlElement): Buffer {
   const text = textOf(e);
-  const encoding = e.attrs.get('encoding') ?? 'none';
+  const encoding = e.attrs['encoding'] ?? 'none';
   if (encoding === 'none') return Buffer.from(text, 'utf8');
   if (encoding !== 'base64') throw new GatewayXmlError(`encoding must be 'none' or 'base64', got '${encoding}'`);
   const compact = text.replace(/[\s]/g, '');
@@ -73,23 +73,18 @@ function decodeValue(e: XmlElement): Buffer {
 }
 
 function onlyElements(e: XmlElement): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (const c of e.children) {
-    if (typeof c === 'string') {
-      if (c.trim() !== '') throw new GatewayXmlError(`<${e.name}> must not contain text`);
-    } else out.push(c);
-  }
-  return out;
+  if (e.text.trim() !== '') throw new GatewayXmlError(`<${e.name}> must not contain text`);
+  return e.children;
 }
 
 function parseJobElement(root: XmlElement, limits: JobXmlLimits): JobSpec {
   checkAttributes(root, ['name', 'detach', 'input', 'start']);
-  const name = root.attrs.get('name');
+  const name = root.attrs['name'];
   if (name === undefined) throw new GatewayXmlError('<job> needs a name attribute');
   checkName(name, 'job name');
-  const input = root.attrs.get('input') ?? 'stream';
+  const input = root.attrs['input'] ?? 'stream';
   if (input !== 'stream' && input !== 'none') throw new GatewayXmlError(`input must be 'stream' or 'none', got '${input}'`);
-  const start = root.attrs.get('start') ?? 'run';
+  const start = root.attrs['start'] ?? 'run';
   if (start !== 'run' && start !== 'create') throw new GatewayXmlError(`start must be 'run' or 'create', got '${start}'`);
   const maxArgs = limits.maxArgs ?? 4096;
   const maxEnv = limits.maxEnv ?? 1024;
@@ -104,7 +99,7 @@ function parseJobElement(root: XmlElement, limits: JobXmlLimits): JobSpec {
       args.push(decodeValue(c));
     } else if (c.name === 'env') {
       checkAttributes(c, ['name', 'encoding']);
-      const k = c.attrs.get('name');
+      const k = c.attrs['name'];
       if (k === undefined) throw new GatewayXmlError('<env> needs a name attribute');
       checkName(k, 'environment variable name');
       if (k.includes('=')) throw new GatewayXmlError(`environment variable name '${k}' contains '='`);
@@ -121,7 +116,7 @@ function parseJobElement(root: XmlElement, limits: JobXmlLimits): JobSpec {
     name,
     args,
     env,
-    detach: parseBool(root.attrs.get('detach'), 'detach'),
+    detach: parseBool(root.attrs['detach'], 'detach'),
     input: input === 'stream',
     ...(start === 'create' ? { early: true } : {}),
   };
@@ -130,7 +125,7 @@ function parseJobElement(root: XmlElement, limits: JobXmlLimits): JobSpec {
 function parseAttach(root: XmlElement): number {
   checkAttributes(root, ['id']);
   if (onlyElements(root).length > 0) throw new GatewayXmlError('<attach> must be empty');
-  const id = root.attrs.get('id');
+  const id = root.attrs['id'];
   if (id === undefined) throw new GatewayXmlError('<attach> needs an id attribute');
   return parseDecimal(id, 'job id', Number.MAX_SAFE_INTEGER);
 }
@@ -150,13 +145,13 @@ function valueElement(name: string, attrs: Record<string, string>, value: Buffer
   const text = value.toString('utf8');
   // Text that is not valid UTF-8 or holds characters XML cannot carry travels as base64.
   const plain = Buffer.from(text, 'utf8').equals(value) && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(text);
-  if (plain) return el(name, attrs, text ? [text] : []);
-  return el(name, { ...attrs, encoding: 'base64' }, [value.toString('base64')]);
+  if (plain) return el(name, attrs, [], text);
+  return el(name, { ...attrs, encoding: 'base64' }, [], value.toString('base64'));
 }
 
 /** Serializes a job spec; argv equal to `[name]` is still written out, so the element is explicit. */
 export function buildJob(spec: JobSpec): string {
-  const children: XmlNode[] = [];
+  const children: XmlElement[] = [];
   for (const a of spec.args) children.push(valueElement('arg', {}, a));
   for (const [k, v] of spec.env) children.push(valueElement('env', { name: k }, v));
   return buildXml(
@@ -183,7 +178,7 @@ export function parseJobId(content: string | Buffer): number {
   if (root.name !== 'job') throw new GatewayXmlError(`expected <job id='N'/>, found <${root.name}>`);
   checkAttributes(root, ['id']);
   if (onlyElements(root).length > 0) throw new GatewayXmlError("<job id='N'/> must be empty");
-  const id = root.attrs.get('id');
+  const id = root.attrs['id'];
   if (id === undefined) throw new GatewayXmlError('<job> reply needs an id attribute');
   return parseDecimal(id, 'job id', Number.MAX_SAFE_INTEGER);
 }
@@ -228,7 +223,7 @@ export function buildExit(status: number): string {
 
 export function buildError(code: number, text = ''): string {
   if (!Number.isInteger(code) || code < 100 || code > 599) throw new GatewayUsageError(`reply code ${code} out of range`);
-  return buildXml(el('error', { code: String(code) }, text ? [text] : []));
+  return buildXml(el('error', { code: String(code) }, [], text));
 }
 
 export interface ErrorElement {
@@ -244,10 +239,10 @@ export type ControlAnswer = { kind: 'started'; id: number } | FinalAnswer;
 
 function parseErrorElement(root: XmlElement): ErrorElement {
   checkAttributes(root, ['code', 'xml:lang']);
-  const code = root.attrs.get('code');
+  const code = root.attrs['code'];
   if (code === undefined || !/^[1-5][0-9][0-9]$/.test(code)) throw new GatewayXmlError('<error> needs a code attribute of three digits');
   const out: ErrorElement = { code: Number(code), text: textOf(root) };
-  const lang = root.attrs.get('xml:lang');
+  const lang = root.attrs['xml:lang'];
   if (lang !== undefined) out.lang = lang;
   return out;
 }
@@ -265,7 +260,7 @@ export function parseFinalAnswer(body: string | Buffer): FinalAnswer {
   if (root.name === 'exit') {
     checkAttributes(root, ['status']);
     if (onlyElements(root).length > 0) throw new GatewayXmlError('<exit> must be empty');
-    const s = root.attrs.get('status');
+    const s = root.attrs['status'];
     if (s === undefined) throw new GatewayXmlError('<exit> needs a status attribute');
     return { kind: 'exit', status: parseDecimal(s, 'exit status') };
   }
@@ -284,7 +279,7 @@ export function parseControlAnswer(body: string | Buffer): ControlAnswer {
   if (root.name === 'started') {
     checkAttributes(root, ['id']);
     if (onlyElements(root).length > 0) throw new GatewayXmlError('<started> must be empty');
-    return { kind: 'started', id: parseDecimal(root.attrs.get('id') ?? '', 'job id', Number.MAX_SAFE_INTEGER) };
+    return { kind: 'started', id: parseDecimal(root.attrs['id'] ?? '', 'job id', Number.MAX_SAFE_INTEGER) };
   }
   return parseFinalAnswer(body);
 }
@@ -297,7 +292,7 @@ export function parseSignal(body: string | Buffer): SignalName {
   const root = parseXml(body, { maxBytes: 1024 });
   if (root.name !== 'signal') throw new GatewayXmlError(`expected <signal>, found <${root.name}>`);
   checkAttributes(root, ['name']);
-  const name = root.attrs.get('name');
+  const name = root.attrs['name'];
   if (!SIGNAL_NAMES.includes(name as SignalName)) throw new GatewayXmlError(`unknown signal '${name ?? ''}'`);
   return name as SignalName;
 }
@@ -318,11 +313,11 @@ export function parseStatus(body: string | Buffer): JobStatus {
   const root = parseXml(body, { maxBytes: 1024 });
   if (root.name !== 'status') throw new GatewayXmlError(`expected <status>, found <${root.name}>`);
   checkAttributes(root, ['id', 'state', 'exit']);
-  const id = parseDecimal(root.attrs.get('id') ?? '', 'job id', Number.MAX_SAFE_INTEGER);
-  const state = root.attrs.get('state');
+  const id = parseDecimal(root.attrs['id'] ?? '', 'job id', Number.MAX_SAFE_INTEGER);
+  const state = root.attrs['state'];
   if (state !== 'created' && state !== 'running' && state !== 'exited') throw new GatewayXmlError(`unknown job state '${state ?? ''}'`);
   const out: JobStatus = { id, state };
-  const exit = root.attrs.get('exit');
+  const exit = root.attrs['exit'];
   if (exit !== undefined) out.exit = parseDecimal(exit, 'exit status');
   return out;
 }

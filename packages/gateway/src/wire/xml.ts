@@ -1,20 +1,13 @@
 /**
- * The gateway's XML view of application/beep+xml: parsing is @beamgate/beep's guarded `parseSafeXml` (no XML
- * declaration, DOCTYPE or processing instructions; only the five predefined entities and numeric character
- * references; comments and CDATA accepted), its errors re-thrown as GatewayXmlError (reply 501, the gateway's
- * contract for bad element content). Escaping is beep's; characters XML cannot carry become U+FFFD instead of
- * producing a document the peer must refuse. Pure: no I/O.
+ * The gateway's XML: @beamgate/beep's guarded one-pass `parseSafeXml` and its `XmlElement` type, used as they are
+ * (no second element type). Beep's errors are re-thrown as GatewayXmlError (reply 501, the gateway's contract for
+ * bad element content). Escaping is beep's; characters XML cannot carry become U+FFFD instead of producing a
+ * document the peer must refuse. Pure: no I/O.
  */
-import { BeepXmlError, escapeXmlAttr, escapeXmlText, parseSafeXml, type XmlElement as BeepXmlElement } from '@beamgate/beep';
+import { BeepXmlError, escapeXmlAttr, escapeXmlText, parseSafeXml, type XmlElement } from '@beamgate/beep';
 import { GatewayXmlError } from '../errors.js';
 
-export interface XmlElement {
-  name: string;
-  attrs: Map<string, string>;
-  children: XmlNode[];
-}
-
-export type XmlNode = XmlElement | string;
+export type { XmlElement };
 
 export interface XmlLimits {
   /** Octets of input; default 65536. */
@@ -27,37 +20,22 @@ export interface XmlLimits {
   maxAttributes?: number;
 }
 
-/**
- * Parses exactly one root element (surrounding whitespace and comments allowed). An element's character data
- * (text and CDATA, references decoded) comes first in `children`, then its child elements: the gateway's elements
- * hold either text or elements, never both, so interleaving is not kept.
- */
+/** Parses exactly one root element (surrounding whitespace and comments allowed). */
 export function parseXml(input: string | Buffer, limits: XmlLimits = {}): XmlElement {
   const maxBytes = limits.maxBytes ?? 65536;
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
   if (size > maxBytes) throw new GatewayXmlError(`XML content is ${size} octets, limit ${maxBytes}`);
-  let root: BeepXmlElement;
   try {
-    root = parseSafeXml(input, {
+    return parseSafeXml(input, {
       maxBytes,
       maxDepth: limits.maxDepth ?? 16,
       maxElements: limits.maxElements ?? 10000,
+      maxAttributes: limits.maxAttributes ?? 32,
     });
   } catch (cause) {
     if (cause instanceof BeepXmlError) throw new GatewayXmlError(cause.message, { cause });
     throw cause;
   }
-  return fromBeep(root, limits.maxAttributes ?? 32);
-}
-
-function fromBeep(e: BeepXmlElement, maxAttributes: number): XmlElement {
-  const names = Object.keys(e.attrs);
-  if (names.length > maxAttributes) throw new GatewayXmlError(`more than ${maxAttributes} attributes on <${e.name}>`);
-  const attrs = new Map<string, string>();
-  for (const k of names) attrs.set(k, e.attrs[k]!);
-  const children: XmlNode[] = e.text ? [e.text] : [];
-  for (const c of e.children) children.push(fromBeep(c, maxAttributes));
-  return { name: e.name, attrs, children };
 }
 
 // C0 controls other than TAB/LF/CR, U+FFFE/U+FFFF and lone surrogates cannot appear in XML at all.
@@ -78,36 +56,36 @@ export function escapeAttr(text: string): string {
 }
 
 
-/** Serializes with single-quoted attributes, no whitespace between elements, `<x/>` for empty elements. */
-export function buildXml(el: XmlElement): string {
-  let out = `<${el.name}`;
-  for (const [k, v] of el.attrs) out += ` ${k}='${escapeAttr(v)}'`;
-  if (el.children.length === 0) return out + '/>';
-  out += '>';
-  for (const c of el.children) out += typeof c === 'string' ? escapeXml(c) : buildXml(c);
-  return out + `</${el.name}>`;
+/**
+ * Serializes with single-quoted attributes, no whitespace between elements, `<x/>` for empty elements. An element's
+ * text is written before its child elements: the gateway's elements hold either text or elements, never both.
+ */
+export function buildXml(e: XmlElement): string {
+  let out = `<${e.name}`;
+  for (const [k, v] of Object.entries(e.attrs)) out += ` ${k}='${escapeAttr(v)}'`;
+  if (e.children.length === 0 && e.text === '') return out + '/>';
+  out += '>' + escapeXml(e.text);
+  for (const c of e.children) out += buildXml(c);
+  return out + `</${e.name}>`;
 }
 
-/** Convenience constructor. */
-export function el(name: string, attrs: Record<string, string | undefined> = {}, children: XmlNode[] = []): XmlElement {
-  const map = new Map<string, string>();
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined) map.set(k, v);
-  return { name, attrs: map, children };
+/** Convenience constructor (attributes whose value is undefined are left out). */
+export function el(name: string, attrs: Record<string, string | undefined> = {}, children: XmlElement[] = [], text = ''): XmlElement {
+  const a: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined) a[k] = v;
+  return { name, attrs: a, children, text };
 }
 
 /** The text content of an element that must hold text only. */
 export function textOf(e: XmlElement): string {
-  let s = '';
-  for (const c of e.children) {
-    if (typeof c !== 'string') throw new GatewayXmlError(`<${e.name}> must contain text only, found <${c.name}>`);
-    s += c;
-  }
-  return s;
+  const c = e.children[0];
+  if (c) throw new GatewayXmlError(`<${e.name}> must contain text only, found <${c.name}>`);
+  return e.text;
 }
 
 /** Throws unless every attribute of `e` is in `allowed`. */
 export function checkAttributes(e: XmlElement, allowed: readonly string[]): void {
-  for (const k of e.attrs.keys()) {
+  for (const k of Object.keys(e.attrs)) {
     if (!allowed.includes(k)) throw new GatewayXmlError(`unknown attribute ${k} on <${e.name}>`);
   }
 }

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import type { CommandClient, Value } from '../../src/backend/types.js';
 import { parseEntity } from '../../src/wire/entity.js';
-import { parseXml, type XmlElement, type XmlNode } from '../../src/wire/xml.js';
+import { parseXml, type XmlElement } from '../../src/wire/xml.js';
 
 export interface Message {
   type: string;
@@ -115,36 +115,29 @@ export function substitute(s: string, vars: Vars): string {
   return s.replace(/\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g, (w, k: string) => vars.get(k) ?? w);
 }
 
-function significant(children: XmlNode[]): XmlNode[] {
-  return children.filter((c) => typeof c !== 'string' || c.trim() !== '');
-}
-
 function xmlMatches(exp: XmlElement, act: XmlElement, vars: Vars): boolean {
   if (exp.name !== act.name) return false;
-  if (exp.attrs.size !== act.attrs.size) return false;
-  for (const [k, v] of exp.attrs) {
-    const a = act.attrs.get(k);
-    if (a === undefined || !bindOrCompare(v, a, vars, k)) return false;
+  const keys = Object.keys(exp.attrs);
+  if (keys.length !== Object.keys(act.attrs).length) return false;
+  for (const k of keys) {
+    const a = act.attrs[k];
+    if (a === undefined || !bindOrCompare(exp.attrs[k]!, a, vars, k)) return false;
   }
-  const ec = significant(exp.children);
-  let ac = significant(act.children);
-  if (ec.length === 1 && typeof ec[0] !== 'string' && ac.length === 1 && typeof ac[0] === 'string') {
+  const et = exp.text.trim();
+  let at = act.text.trim();
+  let ac = act.children;
+  if (exp.children.length === 1 && et === '' && ac.length === 0 && at !== '') {
     // Piggybacked content: text that parses to the expected element.
     try {
-      ac = [parseXml(ac[0].trim())];
+      ac = [parseXml(at)];
     } catch {
       return false;
     }
+    at = '';
   }
-  if (ec.length !== ac.length) return false;
-  for (let i = 0; i < ec.length; i++) {
-    const e = ec[i]!;
-    const a = ac[i]!;
-    if (typeof e === 'string') {
-      if (typeof a !== 'string' || !bindOrCompare(e.trim(), a.trim(), vars, 'text')) return false;
-    } else if (typeof a === 'string' || !xmlMatches(e, a, vars)) return false;
-  }
-  return true;
+  if ((et === '') !== (at === '') || (et !== '' && !bindOrCompare(et, at, vars, 'text'))) return false;
+  if (exp.children.length !== ac.length) return false;
+  return exp.children.every((e, i) => xmlMatches(e, ac[i]!, vars));
 }
 
 interface ExpectedMessage {

@@ -6,16 +6,16 @@ describe('gateway wire: strict XML', () => {
   it('parses elements, both quote styles, entities, char refs, CDATA and comments', () => {
     const e = parseXml(`<!-- c --><job name="a&amp;b" x='&#x41;&#66;'><arg>&lt;1&gt;</arg><!-- skip --><arg><![CDATA[<raw>&amp;]]></arg></job>\n`);
     expect(e.name).to.equal('job');
-    expect(e.attrs.get('name')).to.equal('a&b');
-    expect(e.attrs.get('x')).to.equal('AB');
-    const texts = e.children.map((c) => (typeof c === 'string' ? c : c.children.join('')));
+    expect(e.attrs['name']).to.equal('a&b');
+    expect(e.attrs['x']).to.equal('AB');
+    const texts = e.children.map((c) => c.text);
     expect(texts).to.deep.equal(['<1>', '<raw>&amp;']);
   });
 
   it('normalizes line ends in text and whitespace in attributes, but keeps character references', () => {
     const e = parseXml("<a v='x\ty&#10;z'>l1\r\nl2\rl3&#13;</a>");
-    expect(e.attrs.get('v')).to.equal('x y\nz');
-    expect(e.children[0]).to.equal('l1\nl2\nl3\r');
+    expect(e.attrs['v']).to.equal('x y\nz');
+    expect(e.text).to.equal('l1\nl2\nl3\r');
   });
 
   const bad: Array<[string, string]> = [
@@ -57,10 +57,10 @@ describe('gateway wire: strict XML', () => {
 
   it('round-trips values that need escaping', () => {
     const nasty = `a'b"c<d>&e\r\nf\tg`;
-    const xml = buildXml(el('x', { v: nasty }, [nasty]));
+    const xml = buildXml(el('x', { v: nasty }, [], nasty));
     const back = parseXml(xml);
-    expect(back.attrs.get('v')).to.equal(nasty);
-    expect(back.children[0]).to.equal(nasty);
+    expect(back.attrs['v']).to.equal(nasty);
+    expect(back.text).to.equal(nasty);
     expect(buildXml(el('run'))).to.equal('<run/>');
   });
 });

@@ -9,6 +9,7 @@ import { checkAttributes, escapeAttribute, invalid, parseProfileXml } from '../x
 import type { ParseProfileXmlOptions } from '../xml/profile-xml.js';
 import { errorFromElement } from '../xml/error-element.js';
 import type { ProfileError } from '../xml/error-element.js';
+import type { XmlElement } from '../../wire/xml/safe-xml.js';
 
 export type BlobStatus = 'abort' | 'complete' | 'continue';
 
@@ -42,21 +43,21 @@ export function buildBlob(blob: { status?: BlobStatus; data?: Uint8Array }): str
   return data === '' ? `<blob${attr} />` : `<blob${attr}>${data}</blob>`;
 }
 
-function blobFromElement(attributes: Map<string, string>, text: string): SaslBlob {
-  const status = attributes.get('status') ?? 'continue';
+function blobFromElement(el: XmlElement): SaslBlob {
+  const status = el.attrs['status'] ?? 'continue';
   if (!(STATUSES as readonly string[]).includes(status)) throw invalid(`blob status '${status}' is not valid`);
-  const space = attributes.get('xml:space');
+  const space = el.attrs['xml:space'];
   if (space !== undefined && space !== 'default' && space !== 'preserve') {
     throw invalid(`xml:space '${space}' is not valid`);
   }
-  return { status: status as BlobStatus, data: decodeBase64Strict(text) };
+  return { status: status as BlobStatus, data: decodeBase64Strict(el.text) };
 }
 
 /** Parse a `<blob>` document (500 not well-formed, 501 bad status / xml:space / base64 / attribute). */
 export function parseBlob(input: string | Uint8Array, options: ParseProfileXmlOptions = {}): SaslBlob {
   const el = parseProfileXml(input, ['blob'], options);
   checkAttributes(el, ['status', 'xml:space']);
-  return blobFromElement(el.attributes, el.text);
+  return blobFromElement(el);
 }
 
 /** Parse what a SASL server may send: a `<blob>` or an `<error>`. */
@@ -64,8 +65,8 @@ export function parseSaslContent(input: string | Uint8Array, options: ParseProfi
   const el = parseProfileXml(input, ['blob', 'error'], options);
   if (el.name === 'error') {
     checkAttributes(el, ['code', 'xml:lang']);
-    return { kind: 'error', error: errorFromElement(el.attributes, el.text) };
+    return { kind: 'error', error: errorFromElement(el) };
   }
   checkAttributes(el, ['status', 'xml:space']);
-  return { kind: 'blob', blob: blobFromElement(el.attributes, el.text) };
+  return { kind: 'blob', blob: blobFromElement(el) };
 }

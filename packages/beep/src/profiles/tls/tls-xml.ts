@@ -29,7 +29,7 @@ export function parseReady(input: string | Uint8Array): { version: string } {
   const el = parseProfileXml(input, ['ready'], { maxLength: 4096 });
   checkAttributes(el, ['version']);
   if (el.text.trim() !== '') throw invalid('<ready> must be empty');
-  return { version: el.attributes.get('version') ?? TLS_READY_VERSION };
+  return { version: el.attrs['version'] ?? TLS_READY_VERSION };
 }
 
 /** Parse the listener's answer: `<proceed/>` or `<error>`. */
@@ -37,7 +37,7 @@ export function parseTlsReply(input: string | Uint8Array): TlsReply {
   const el = parseProfileXml(input, ['proceed', 'error'], { maxLength: 4096 });
   if (el.name === 'error') {
     checkAttributes(el, ['code', 'xml:lang']);
-    return { kind: 'error', error: errorFromElement(el.attributes, el.text) };
+    return { kind: 'error', error: errorFromElement(el) };
   }
   checkAttributes(el, []);
   if (el.text.trim() !== '') throw invalid('<proceed> must be empty');

@@ -5,6 +5,7 @@
 import { buildError } from '../../wire/xml/build.js';
 import { invalid, parseProfileXml, checkAttributes } from './profile-xml.js';
 import type { ParseProfileXmlOptions } from './profile-xml.js';
+import type { XmlElement } from '../../wire/xml/safe-xml.js';
 
 export interface ProfileError {
   code: number;
@@ -20,11 +21,11 @@ export function buildErrorElement(error: ProfileError): string {
 export function parseErrorElement(input: string | Uint8Array, options: ParseProfileXmlOptions = {}): ProfileError {
   const el = parseProfileXml(input, ['error'], options);
   checkAttributes(el, ['code', 'xml:lang']);
-  return errorFromElement(el.attributes, el.text);
+  return errorFromElement(el);
 }
 
-export function errorFromElement(attributes: Map<string, string>, text: string): ProfileError {
-  const code = attributes.get('code');
+export function errorFromElement(el: XmlElement): ProfileError {
+  const code = el.attrs['code'];
   if (code === undefined || !/^[1-5][0-9][0-9]$/.test(code)) throw invalid('<error> needs a three-digit code');
-  return { code: Number(code), message: text, lang: attributes.get('xml:lang') };
+  return { code: Number(code), message: el.text, lang: el.attrs['xml:lang'] };
 }

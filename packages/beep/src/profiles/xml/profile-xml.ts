@@ -7,15 +7,8 @@
  * element, child elements, unknown attribute, bad attribute value) -> replyCode 501.
  */
 import { BeepXmlError } from '../../errors.js';
-import { parseSafeXml, xmlInvalidError, xmlText } from '../../wire/xml/safe-xml.js';
+import { parseSafeXml, xmlInvalidError, xmlText, type XmlElement } from '../../wire/xml/safe-xml.js';
 import { escapeXmlAttr } from '../../wire/xml/build.js';
-
-export interface ProfileXmlElement {
-  name: string;
-  attributes: Map<string, string>;
-  /** Decoded character data (references decoded, CDATA kept verbatim). */
-  text: string;
-}
 
 export interface ParseProfileXmlOptions {
   /** Longest accepted document in octets (UTF-8). Default 16384. */
@@ -36,7 +29,7 @@ export function parseProfileXml(
   input: string | Uint8Array,
   expected: readonly string[],
   options: ParseProfileXmlOptions = {},
-): ProfileXmlElement {
+): XmlElement {
   const maxBytes = options.maxLength ?? DEFAULT_PROFILE_XML_MAX_LENGTH;
   const raw = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const src = unwrapCdata(xmlText(raw, maxBytes));
@@ -47,12 +40,12 @@ export function parseProfileXml(
     allowedRoots: expected,
   });
   if (el.children.length > 0) throw invalid(`<${el.name}> must not contain child elements`);
-  return { name: el.name, attributes: new Map(Object.entries(el.attrs)), text: el.text };
+  return el;
 }
 
 /** Check that only the listed attributes are present (501 otherwise). */
-export function checkAttributes(el: ProfileXmlElement, allowed: readonly string[]): void {
-  for (const key of el.attributes.keys()) {
+export function checkAttributes(el: XmlElement, allowed: readonly string[]): void {
+  for (const key of Object.keys(el.attrs)) {
     if (!allowed.includes(key)) throw invalid(`attribute ${key} is not allowed on <${el.name}>`);
   }
 }

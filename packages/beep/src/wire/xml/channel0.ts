@@ -1,5 +1,5 @@
 /**
- * Channel-0 management messages (RFC 3080 §2.3, DTD in §7.1): parsed by parseSafeXml's guard, then validated
+ * Channel-0 management messages (RFC 3080 §2.3, DTD in §7.1): parsed by the guarded one-pass parser, then validated
  * against the DTD. Not well-formed or forbidden constructs => BeepXmlError replyCode 500; well-formed but not
  * valid => replyCode 501 (code BEEP_XML_INVALID, or BEEP_XML_UNEXPECTED when the element is valid but not allowed
  * in that exchange, checklist G.40). Profile content larger than `maxContentBytes` (4096 by default, RFC 3080
@@ -9,14 +9,7 @@
  * `strict: true` turns both into 501.
  */
 import { MAX_31 } from '../frame.js';
-import {
-  buildTree,
-  DEFAULT_XML_MAX_ELEMENTS,
-  scanXml,
-  xmlInvalidError,
-  xmlText,
-  type XmlElement,
-} from './safe-xml.js';
+import { parseXmlText, xmlInvalidError, xmlLimits, xmlText, type XmlElement } from './safe-xml.js';
 
 export type ProfileEncoding = 'none' | 'base64';
 
@@ -263,8 +256,8 @@ function validate(el: XmlElement, ctx: Ctx): Channel0Message {
  * With `expect`, also enforce which elements that exchange may carry (checklist G.40).
  */
 export function parseChannel0(input: string | Buffer, options: ParseChannel0Options = {}): Channel0Message {
-  const text = xmlText(input, options.maxBytes ?? DEFAULT_CHANNEL0_MAX_BYTES);
-  const root = scanXml(text, options.maxDepth ?? 8, DEFAULT_XML_MAX_ELEMENTS);
+  const el = parseXmlText(xmlText(input, options.maxBytes ?? DEFAULT_CHANNEL0_MAX_BYTES), xmlLimits({ maxDepth: options.maxDepth ?? 8 }));
+  const root = el.name;
   if (!ALL_ROOTS.includes(root)) throw xmlInvalidError(`unknown channel-0 element <${root}>`);
   if (options.expect !== undefined && !CHANNEL0_ELEMENTS[options.expect].includes(root)) {
     throw xmlInvalidError(
@@ -277,7 +270,7 @@ export function parseChannel0(input: string | Buffer, options: ParseChannel0Opti
     maxContentBytes: options.maxContentBytes ?? DEFAULT_PROFILE_CONTENT_MAX_BYTES,
     decodeBase64: options.decodeBase64 ?? false,
   };
-  return validate(buildTree(text), ctx);
+  return validate(el, ctx);
 }
 
 /** The decoded bytes of a profile element's content (base64 decoded when encoding is base64). */

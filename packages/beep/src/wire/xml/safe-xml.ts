@@ -1,13 +1,13 @@
 /**
- * A guarded XML front end for application/beep+xml (RFC 3080 §2.2.1.2, §6.4) and the small XML bodies of the
- * TLS and SASL profiles. Our own linear lexical scan runs first and refuses, with a BeepXmlError (replyCode 500):
- * input over `maxBytes`, invalid UTF-8, DOCTYPE / ENTITY declarations and every other `<!` construct except
- * comments and CDATA, the XML declaration and processing instructions, entity references other than the five
- * predefined ones and numeric character references, characters XML forbids, more than one root element, text
- * outside the root, nesting deeper than `maxDepth`, and mismatched or unclosed tags. Only then does fast-xml-parser
- * build the tree (entities off; references are decoded here, CDATA is kept verbatim).
+ * A guarded XML front end for application/beep+xml (RFC 3080 §2.2.1.2, §6.4), the small XML bodies of the TLS and
+ * SASL profiles and the gateway's job XML. One linear pass over the decoded text both checks and builds the element
+ * tree; it refuses, with a BeepXmlError (replyCode 500): input over `maxBytes`, invalid UTF-8, DOCTYPE / ENTITY
+ * declarations and every other `<!` construct except comments and CDATA, the XML declaration and processing
+ * instructions, entity references other than the five predefined ones and numeric character references, characters
+ * XML forbids, more than one root element, text outside the root, nesting deeper than `maxDepth`, more than
+ * `maxElements` elements or `maxAttributes` attributes on one element, and mismatched or unclosed tags.
+ * (No third-party parser: see docs/architecture.md, "XML".)
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { BeepXmlError } from '../../errors.js';
 
 export interface XmlElement {
@@ -25,6 +25,8 @@ export interface SafeXmlOptions {
   maxDepth?: number;
   /** Maximum number of elements. Default 1024. */
   maxElements?: number;
+  /** Maximum number of attributes on one element. Default 32. */
+  maxAttributes?: number;
   /** If given, the root element's name must be one of these (else BEEP_XML_INVALID, 501). */
   allowedRoots?: readonly string[];
 }
@@ -32,6 +34,7 @@ export interface SafeXmlOptions {
 export const DEFAULT_SAFE_XML_MAX_BYTES = 4096;
 export const DEFAULT_XML_MAX_DEPTH = 16;
 export const DEFAULT_XML_MAX_ELEMENTS = 1024;
+export const DEFAULT_XML_MAX_ATTRIBUTES = 32;
 
 export function xmlSyntaxError(code: string, message: string): BeepXmlError {
   return new BeepXmlError(code, message, { replyCode: 500 });
@@ -49,11 +52,18 @@ const NAME_CHAR = /[-.0-9\u00B7\u0300-\u036F\u203F-\u2040]/;
 const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', apos: "'", quot: '"' };
 
-function isNameStart(ch: string): boolean {
-  return NAME_START.test(ch);
+// ASCII fast paths; the regular expressions decide only outside ASCII.
+function isNameStart(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  if (c < 0x80) return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
+  return NAME_START.test(s[i] as string);
 }
-function isNameChar(ch: string): boolean {
-  return NAME_START.test(ch) || NAME_CHAR.test(ch);
+function isNameChar(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  if (c < 0x80) {
+    return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x3a || c === 0x2d || c === 0x2e;
+  }
+  return NAME_START.test(s[i] as string) || NAME_CHAR.test(s[i] as string);
 }
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
@@ -111,28 +121,49 @@ function scanReference(s: string, i: number): number {
 
 function scanName(s: string, i: number, what: string): number {
   const start = i;
-  if (i >= s.length || !isNameStart(s[i] as string)) throw xmlSyntaxError('BEEP_XML_SYNTAX', `bad ${what} name at offset ${i}`);
+  if (i >= s.length || !isNameStart(s, i)) throw xmlSyntaxError('BEEP_XML_SYNTAX', `bad ${what} name at offset ${i}`);
   i++;
-  while (i < s.length && isNameChar(s[i] as string)) i++;
+  while (i < s.length && isNameChar(s, i)) i++;
   if (RESERVED_NAMES.has(s.slice(start, i))) {
     throw xmlSyntaxError('BEEP_XML_FORBIDDEN', `reserved ${what} name ${s.slice(start, i)}`);
   }
   return i;
 }
 
+/** The limits of one parse (see SafeXmlOptions). */
+export interface XmlLimits {
+  maxDepth: number;
+  maxElements: number;
+  maxAttributes: number;
+}
+
+/** End-of-line handling (XML 1.0 §2.11): CR LF and a lone CR read as LF; `&#13;` still yields a CR. */
+function eol(s: string): string {
+  return s.indexOf('\r') === -1 ? s : s.replace(/\r\n?/g, '\n');
+}
+
+function depthError(maxDepth: number): BeepXmlError {
+  return xmlSyntaxError('BEEP_XML_TOO_DEEP', `elements nested deeper than ${maxDepth}`);
+}
+
 /**
- * The lexical guard. Throws BeepXmlError (500) on anything not well-formed or forbidden; returns the root name.
+ * The one pass: checks well-formedness and the guards and builds the tree. Throws BeepXmlError (500) on anything
+ * not well-formed, forbidden or over a limit.
  */
-export function scanXml(s: string, maxDepth: number, maxElements: number): string {
+export function parseXmlText(s: string, limits: XmlLimits): XmlElement {
   if (BAD_CHAR.test(s)) throw xmlSyntaxError('BEEP_XML_SYNTAX', 'XML contains a character that XML 1.0 forbids');
-  const stack: string[] = [];
-  let root: string | undefined;
+  const stack: XmlElement[] = [];
+  let root: XmlElement | undefined;
   let elements = 0;
   const len = s.length;
   let i = 0;
+  let textStart = -1; // start of the pending character data of the open element, -1 when none
   while (i < len) {
     const c = s.charCodeAt(i);
     if (c === 0x3c /* < */) {
+      const top = stack[stack.length - 1];
+      if (textStart !== -1 && top) top.text += decodeXmlReferences(eol(s.slice(textStart, i)));
+      textStart = -1;
       const n = s.charCodeAt(i + 1);
       if (n === 0x3f /* ? */) {
         throw xmlSyntaxError('BEEP_XML_FORBIDDEN', s.startsWith('<?xml', i) ? 'XML declarations are not allowed' : 'processing instructions are not allowed');
@@ -142,17 +173,18 @@ export function scanXml(s: string, maxDepth: number, maxElements: number): strin
           const end = s.indexOf('--', i + 4);
           if (end === -1 || s.charCodeAt(end + 2) !== 0x3e) throw xmlSyntaxError('BEEP_XML_SYNTAX', 'bad or unterminated comment');
           i = end + 3;
-          continue;
-        }
-        if (s.startsWith('<![CDATA[', i)) {
-          if (stack.length === 0) throw xmlSyntaxError('BEEP_XML_SYNTAX', 'CDATA outside the root element');
+        } else if (s.startsWith('<![CDATA[', i)) {
+          if (!top) throw xmlSyntaxError('BEEP_XML_SYNTAX', 'CDATA outside the root element');
           const end = s.indexOf(']]>', i + 9);
           if (end === -1) throw xmlSyntaxError('BEEP_XML_SYNTAX', 'unterminated CDATA section');
+          top.text += eol(s.slice(i + 9, end));
           i = end + 3;
-          continue;
+        } else {
+          const what = s.startsWith('<!DOCTYPE', i) ? 'DOCTYPE' : s.startsWith('<!ENTITY', i) ? 'ENTITY declarations' : 'markup declarations';
+          throw xmlSyntaxError('BEEP_XML_FORBIDDEN', `${what} are not allowed in application/beep+xml`);
         }
-        const what = s.startsWith('<!DOCTYPE', i) ? 'DOCTYPE' : s.startsWith('<!ENTITY', i) ? 'ENTITY declarations' : 'markup declarations';
-        throw xmlSyntaxError('BEEP_XML_FORBIDDEN', `${what} are not allowed in application/beep+xml`);
+        if (stack.length > 0) textStart = i;
+        continue;
       }
       if (n === 0x2f /* / */) {
         const nameEnd = scanName(s, i + 2, 'element');
@@ -161,60 +193,26 @@ export function scanXml(s: string, maxDepth: number, maxElements: number): strin
         while (j < len && isSpace(s.charCodeAt(j))) j++;
         if (s.charCodeAt(j) !== 0x3e) throw xmlSyntaxError('BEEP_XML_SYNTAX', `bad end tag </${name}`);
         const open = stack.pop();
-        if (open !== name) throw xmlSyntaxError('BEEP_XML_SYNTAX', `end tag </${name}> does not match <${open ?? ''}>`);
+        if (open?.name !== name) throw xmlSyntaxError('BEEP_XML_SYNTAX', `end tag </${name}> does not match <${open?.name ?? ''}>`);
         i = j + 1;
+        if (stack.length > 0) textStart = i;
         continue;
       }
       // Start tag.
       const nameEnd = scanName(s, i + 1, 'element');
-      const name = s.slice(i + 1, nameEnd);
-      if (stack.length === 0) {
-        if (root !== undefined) throw xmlSyntaxError('BEEP_XML_MULTIPLE_ROOTS', 'more than one root element');
-        root = name;
+      const el: XmlElement = { name: s.slice(i + 1, nameEnd), attrs: {}, children: [], text: '' };
+      if (top) top.children.push(el);
+      else if (root !== undefined) throw xmlSyntaxError('BEEP_XML_MULTIPLE_ROOTS', 'more than one root element');
+      else root = el;
+      if (++elements > limits.maxElements) throw xmlSyntaxError('BEEP_XML_TOO_LARGE', `more than ${limits.maxElements} elements`);
+      i = scanAttributes(s, nameEnd, el, limits.maxAttributes);
+      if (s.charCodeAt(i - 2) === 0x2f /* "/>" */) {
+        if (stack.length + 1 > limits.maxDepth) throw depthError(limits.maxDepth);
+      } else {
+        stack.push(el);
+        if (stack.length > limits.maxDepth) throw depthError(limits.maxDepth);
       }
-      if (++elements > maxElements) throw xmlSyntaxError('BEEP_XML_TOO_LARGE', `more than ${maxElements} elements`);
-      let j = nameEnd;
-      const seen = new Set<string>();
-      for (;;) {
-        const ws = j;
-        while (j < len && isSpace(s.charCodeAt(j))) j++;
-        const d = s.charCodeAt(j);
-        if (d === 0x3e /* > */) {
-          stack.push(name);
-          if (stack.length > maxDepth) throw xmlSyntaxError('BEEP_XML_TOO_DEEP', `elements nested deeper than ${maxDepth}`);
-          j++;
-          break;
-        }
-        if (d === 0x2f /* / */) {
-          if (s.charCodeAt(j + 1) !== 0x3e) throw xmlSyntaxError('BEEP_XML_SYNTAX', `bad empty-element tag <${name}`);
-          if (stack.length + 1 > maxDepth) throw xmlSyntaxError('BEEP_XML_TOO_DEEP', `elements nested deeper than ${maxDepth}`);
-          j += 2;
-          break;
-        }
-        if (j >= len) throw xmlSyntaxError('BEEP_XML_SYNTAX', `unterminated start tag <${name}`);
-        if (j === ws) throw xmlSyntaxError('BEEP_XML_SYNTAX', `attributes of <${name}> must be separated by white space`);
-        const attrEnd = scanName(s, j, 'attribute');
-        const attr = s.slice(j, attrEnd);
-        if (seen.has(attr)) throw xmlSyntaxError('BEEP_XML_SYNTAX', `attribute ${attr} repeated on <${name}>`);
-        seen.add(attr);
-        j = attrEnd;
-        while (j < len && isSpace(s.charCodeAt(j))) j++;
-        if (s.charCodeAt(j) !== 0x3d /* = */) throw xmlSyntaxError('BEEP_XML_SYNTAX', `attribute ${attr} of <${name}> has no value`);
-        j++;
-        while (j < len && isSpace(s.charCodeAt(j))) j++;
-        const q = s.charCodeAt(j);
-        if (q !== 0x22 && q !== 0x27) throw xmlSyntaxError('BEEP_XML_SYNTAX', `attribute ${attr} of <${name}> is not quoted`);
-        j++;
-        for (;;) {
-          if (j >= len) throw xmlSyntaxError('BEEP_XML_SYNTAX', `unterminated attribute ${attr}`);
-          const e = s.charCodeAt(j);
-          if (e === q) break;
-          if (e === 0x3c) throw xmlSyntaxError('BEEP_XML_SYNTAX', `"<" in the value of attribute ${attr}`);
-          j = e === 0x26 ? scanReference(s, j) : j + 1;
-        }
-        j++;
-      }
-      i = j;
+      if (stack.length > 0) textStart = i;
       continue;
     }
     if (c === 0x26 /* & */) {
@@ -227,65 +225,59 @@ export function scanXml(s: string, maxDepth: number, maxElements: number): strin
     i++;
   }
   if (root === undefined) throw xmlSyntaxError('BEEP_XML_SYNTAX', 'no root element');
-  if (stack.length > 0) throw xmlSyntaxError('BEEP_XML_SYNTAX', `unclosed element <${stack[stack.length - 1] ?? ''}>`);
+  if (stack.length > 0) throw xmlSyntaxError('BEEP_XML_SYNTAX', `unclosed element <${stack[stack.length - 1]?.name ?? ''}>`);
   return root;
 }
 
-const fxp = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  processEntities: false,
-  htmlEntities: false,
-  cdataPropName: '#cdata',
-  commentPropName: '#comment',
-});
-
-type FxpNode = Record<string, unknown>;
-
-function toElement(node: FxpNode): XmlElement {
-  let name = '';
-  let kids: FxpNode[] = [];
-  for (const key of Object.keys(node)) {
-    if (key === ':@') continue;
-    name = key;
-    kids = (node[key] as FxpNode[]) ?? [];
+/** Reads the attributes of a start tag from just after its name; returns the index after its `>` or `/>`. */
+function scanAttributes(s: string, j: number, el: XmlElement, maxAttributes: number): number {
+  const len = s.length;
+  const name = el.name;
+  let count = 0;
+  for (;;) {
+    const ws = j;
+    while (j < len && isSpace(s.charCodeAt(j))) j++;
+    const d = s.charCodeAt(j);
+    if (d === 0x3e /* > */) return j + 1;
+    if (d === 0x2f /* / */) {
+      if (s.charCodeAt(j + 1) !== 0x3e) throw xmlSyntaxError('BEEP_XML_SYNTAX', `bad empty-element tag <${name}`);
+      return j + 2;
+    }
+    if (j >= len) throw xmlSyntaxError('BEEP_XML_SYNTAX', `unterminated start tag <${name}`);
+    if (j === ws) throw xmlSyntaxError('BEEP_XML_SYNTAX', `attributes of <${name}> must be separated by white space`);
+    const attrEnd = scanName(s, j, 'attribute');
+    const attr = s.slice(j, attrEnd);
+    if (Object.hasOwn(el.attrs, attr)) throw xmlSyntaxError('BEEP_XML_SYNTAX', `attribute ${attr} repeated on <${name}>`);
+    if (++count > maxAttributes) throw xmlSyntaxError('BEEP_XML_TOO_LARGE', `more than ${maxAttributes} attributes on <${name}>`);
+    j = attrEnd;
+    while (j < len && isSpace(s.charCodeAt(j))) j++;
+    if (s.charCodeAt(j) !== 0x3d /* = */) throw xmlSyntaxError('BEEP_XML_SYNTAX', `attribute ${attr} of <${name}> has no value`);
+    j++;
+    while (j < len && isSpace(s.charCodeAt(j))) j++;
+    const q = s.charCodeAt(j);
+    if (q !== 0x22 && q !== 0x27) throw xmlSyntaxError('BEEP_XML_SYNTAX', `attribute ${attr} of <${name}> is not quoted`);
+    const valueStart = ++j;
+    for (;;) {
+      if (j >= len) throw xmlSyntaxError('BEEP_XML_SYNTAX', `unterminated attribute ${attr}`);
+      const e = s.charCodeAt(j);
+      if (e === q) break;
+      if (e === 0x3c) throw xmlSyntaxError('BEEP_XML_SYNTAX', `"<" in the value of attribute ${attr}`);
+      j = e === 0x26 ? scanReference(s, j) : j + 1;
+    }
+    // Attribute-value normalization (XML 1.0 §3.3.3): literal white space becomes a space; references come after.
+    const raw = s.slice(valueStart, j);
+    el.attrs[attr] = decodeXmlReferences(/[\t\n\r]/.test(raw) ? eol(raw).replace(/[\t\n]/g, ' ') : raw);
+    j++;
   }
-  const attrs: Record<string, string> = {};
-  const rawAttrs = node[':@'] as Record<string, unknown> | undefined;
-  // Attribute-value normalization (XML 1.0 §3.3.3): literal white space becomes a space; references come after.
-  if (rawAttrs) for (const [k, v] of Object.entries(rawAttrs)) attrs[k] = decodeXmlReferences(String(v).replace(/[\t\n]/g, ' '));
-  const children: XmlElement[] = [];
-  let text = '';
-  for (const kid of kids) {
-    if ('#text' in kid) text += decodeXmlReferences(String(kid['#text']));
-    else if ('#cdata' in kid) {
-      for (const part of kid['#cdata'] as FxpNode[]) text += String(part['#text'] ?? '');
-    } else if ('#comment' in kid) continue;
-    else children.push(toElement(kid));
-  }
-  return { name, attrs, children, text };
 }
 
-/** Parse XML that has already passed scanXml() into an element tree. */
-export function buildTree(input: string): XmlElement {
-  // End-of-line handling (XML 1.0 §2.11): CR LF and a lone CR become LF before parsing, so text and CDATA written
-  // with CRLF line ends (as in the RFC 3080 examples) read the same as with LF; `&#13;` still yields a CR.
-  const s = input.indexOf('\r') === -1 ? input : input.replace(/\r\n?/g, '\n');
-  const v = XMLValidator.validate(s);
-  if (v !== true) throw xmlSyntaxError('BEEP_XML_SYNTAX', `XML is not well-formed: ${v.err.msg}`);
-  let parsed: FxpNode[];
-  try {
-    parsed = fxp.parse(s) as FxpNode[];
-  } catch (err) {
-    throw new BeepXmlError('BEEP_XML_SYNTAX', `XML is not well-formed: ${(err as Error).message}`, { replyCode: 500, cause: err });
-  }
-  const roots = parsed.filter((n) => !('#text' in n) && !('#comment' in n) && !('#cdata' in n));
-  if (roots.length !== 1) throw xmlSyntaxError('BEEP_XML_SYNTAX', 'expected exactly one root element');
-  return toElement(roots[0] as FxpNode);
+/** The limits from options, with their defaults. */
+export function xmlLimits(options: Omit<SafeXmlOptions, 'maxBytes' | 'allowedRoots'>): XmlLimits {
+  return {
+    maxDepth: options.maxDepth ?? DEFAULT_XML_MAX_DEPTH,
+    maxElements: options.maxElements ?? DEFAULT_XML_MAX_ELEMENTS,
+    maxAttributes: options.maxAttributes ?? DEFAULT_XML_MAX_ATTRIBUTES,
+  };
 }
 
 /**
@@ -293,10 +285,9 @@ export function buildTree(input: string): XmlElement {
  * SASL profiles for `<ready/>`, `<proceed/>`, `<blob/>` and by the gateway for `<job>` content.
  */
 export function parseSafeXml(input: string | Buffer, options: SafeXmlOptions = {}): XmlElement {
-  const text = xmlText(input, options.maxBytes ?? DEFAULT_SAFE_XML_MAX_BYTES);
-  const root = scanXml(text, options.maxDepth ?? DEFAULT_XML_MAX_DEPTH, options.maxElements ?? DEFAULT_XML_MAX_ELEMENTS);
-  if (options.allowedRoots && !options.allowedRoots.includes(root)) {
-    throw xmlInvalidError(`unexpected root element <${root}> (expected ${options.allowedRoots.map((r) => `<${r}>`).join(', ')})`);
+  const root = parseXmlText(xmlText(input, options.maxBytes ?? DEFAULT_SAFE_XML_MAX_BYTES), xmlLimits(options));
+  if (options.allowedRoots && !options.allowedRoots.includes(root.name)) {
+    throw xmlInvalidError(`unexpected root element <${root.name}> (expected ${options.allowedRoots.map((r) => `<${r}>`).join(', ')})`);
   }
-  return buildTree(text);
+  return root;
 }
