@@ -48,6 +48,11 @@ export interface SessionLimits {
    * or grants no window), before it is terminated with BeepLimitError BEEP_SLOW_READER (0 = never). Default 30000.
    */
   slowReaderTimeout?: number;
+  /**
+   * Octets of input one session parses per event-loop turn; the rest waits for the next turns while the transport
+   * does not read, so a flooding peer cannot hold the loop from other sessions and new connections. Default 65536.
+   */
+  readTurnBytes?: number;
   /** Milliseconds to wait for the peer's greeting before terminating (0 = no limit). Default 30000. */
   greetingTimeout?: number;
   /**
@@ -101,6 +106,7 @@ export interface ResolvedLimits {
   sendHighWater: number;
   maxQueuedBytes: number;
   slowReaderTimeout: number;
+  readTurnBytes: number;
   greetingTimeout: number;
   idleTimeout: number;
   closeTimeout: number;
@@ -118,6 +124,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   sendHighWater: 65536,
   maxQueuedBytes: 4 * 1024 * 1024,
   slowReaderTimeout: 30000,
+  readTurnBytes: 65536,
   greetingTimeout: 30000,
   idleTimeout: 0,
   closeTimeout: 30000,
@@ -146,6 +153,7 @@ export function resolveLimits(o: SessionLimits): ResolvedLimits {
     sendHighWater: int('sendHighWater', o.sendHighWater, d.sendHighWater, 1, Number.MAX_SAFE_INTEGER),
     maxQueuedBytes: int('maxQueuedBytes', o.maxQueuedBytes, d.maxQueuedBytes, 1, Number.MAX_SAFE_INTEGER),
     slowReaderTimeout: int('slowReaderTimeout', o.slowReaderTimeout, d.slowReaderTimeout, 0, 2 ** 31 - 1),
+    readTurnBytes: int('readTurnBytes', o.readTurnBytes, d.readTurnBytes, 4096, 2147483647),
     greetingTimeout: int('greetingTimeout', o.greetingTimeout, d.greetingTimeout, 0, 2 ** 31 - 1),
     idleTimeout: int('idleTimeout', o.idleTimeout, d.idleTimeout, 0, 2 ** 31 - 1),
     closeTimeout: int('closeTimeout', o.closeTimeout, d.closeTimeout, 0, 2 ** 31 - 1),

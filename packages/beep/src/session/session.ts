@@ -27,11 +27,6 @@ import { Waiters } from './waiters.js';
 
 const debug = debuglog('beamgate:beep');
 const EMPTY = Buffer.alloc(0);
-/**
- * Octets a session parses per event-loop turn (see InputPacer): with 20 flooding sessions, about 5 MiB of work
- * between two chances for anyone else, while one fast stream still gets 4 socket reads per turn.
- */
-const READ_TURN_BYTES = 256 * 1024;
 
 export type { SessionBinding, WrapFunction } from './binding.js';
 
@@ -118,10 +113,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   /** Frames in, messages and replies out to handlers and requesters. */
   private readonly inbound: Inbound;
   /** Input over this turn's budget waits for the next turn (the transport does not read meanwhile). */
-  private readonly pacer = new InputPacer(
-    { consume: (chunk) => this.inbound.push(chunk), backlogged: (pending) => this.sender.inputBacklogged(pending) },
-    READ_TURN_BYTES,
-  );
+  private readonly pacer: InputPacer;
   private idleTimer: NodeJS.Timeout | undefined;
   private sawInput = false;
 
@@ -133,6 +125,10 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     this.opts = options;
     this.role = options.role;
     this.limits = resolveLimits(options);
+    this.pacer = new InputPacer(
+      { consume: (chunk) => this.inbound.push(chunk), backlogged: (pending) => this.sender.inputBacklogged(pending) },
+      this.limits.readTurnBytes,
+    );
     this.features = options.features ?? [];
     this.localize = options.localize ?? [];
     this.setProfiles(options.profiles ?? []);
@@ -257,7 +253,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   }
 
   /**
-   * Feed bytes read from the transport. At most READ_TURN_BYTES are parsed per event-loop turn; the rest is parsed
+   * Feed bytes read from the transport. At most `readTurnBytes` are parsed per event-loop turn; the rest is parsed
    * on the next turns while the transport is asked to stop reading (`pauseReading`).
    */
   receive(chunk: Buffer): void {

@@ -23,12 +23,12 @@ function msgFrames(channel: number, count: number, size: number): Buffer {
  * A listener whose channel 1 counts the MSGs it gets (in `seen`), after a real start from an initiator; from then on
  * the initiator's side is played by hand (`l.receive(...)`). `reads` counts the listener's pause/resume calls.
  */
-async function countingListener(): Promise<{ l: Session; i: Session; seen: number[]; reads: { pauses: number; resumes: number } }> {
+async function countingListener(readTurnBytes?: number): Promise<{ l: Session; i: Session; seen: number[]; reads: { pauses: number; resumes: number } }> {
   const seen: number[] = [];
   const counting: ProfileDefinition = { uri: 'urn:count', onMessage: (m, r) => (seen.push(m.msgno), r.rpy('')) };
   const opts = { receiveWindow: 4 * 1024 * 1024 };
   const i = new Session({ role: 'initiator', ...opts });
-  const l = new Session({ role: 'listener', profiles: [counting], ...opts });
+  const l = new Session({ role: 'listener', profiles: [counting], ...opts, ...(readTurnBytes !== undefined ? { readTurnBytes } : {}) });
   const reads = { pauses: 0, resumes: 0 };
   let cut = false;
   const link = (to: Session): SessionBinding => ({
@@ -68,6 +68,23 @@ describe('session: fair input', function () {
     expect(l.closed, String(l.closeReason)).to.equal(false);
     l.destroy();
     i.destroy();
+  });
+
+  it('parses at most readTurnBytes per turn (default 64 KiB; 16 KiB when asked)', async () => {
+    for (const [limit, expected] of [[undefined, 64 * 1024], [16 * 1024, 16 * 1024]] as const) {
+      const { l, i, seen } = await countingListener(limit);
+      expect(l.limits.readTurnBytes).to.equal(expected);
+      l.receive(msgFrames(1, 200, 1000));
+      // A message is parsed once its last octet is in the turn's share: at most share/size + 1 of them.
+      expect(seen.length).to.be.greaterThan(0);
+      expect(seen.length).to.be.at.most(Math.ceil(expected / 1000) + 1);
+      let t = 0;
+      while (seen.length < 200 && t++ < 100) await turns(1);
+      expect(seen).to.deep.equal(Array.from({ length: 200 }, (_, k) => k));
+      l.destroy();
+      i.destroy();
+    }
+    expect(() => new Session({ role: 'listener', readTurnBytes: 10 })).to.throw(/readTurnBytes/);
   });
 
   it('keeps a backlog in arrival order when more reads come in before it is worked off', async () => {
