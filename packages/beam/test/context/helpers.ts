@@ -1,4 +1,7 @@
 import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   ErrorReply,
@@ -185,9 +188,12 @@ export async function startRedis(): Promise<{ proc: ChildProcess; port: number }
       srv.close(() => resolve(p));
     });
   });
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+  // Its own dir: SYNC (disk-based replication) makes redis-server write dump.rdb there, not in the test's cwd.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'beam-ref-redis-'));
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir], {
     stdio: 'ignore',
   });
+  proc.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   for (let i = 0; i < 100; i++) {
     try {
       const c = await RespConn.connect(port);
