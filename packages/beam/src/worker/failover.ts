@@ -49,19 +49,18 @@ export class RecentExits {
 }
 
 /**
- * Running jobs: a claim the new master lacks is set again (SET NX, the job still exists); one that another
- * party holds is not ours any more. Returns the ids to give up (killed without publishing).
+ * Running jobs: those whose claim on the new master is still this worker's carry on; the others (claim lost or
+ * held by another party) are not ours any more. Returns the ids to give up (killed without publishing).
  */
 export async function reassertClaims(r: RedisLike, mine: ReadonlyMap<number, string>): Promise<number[]> {
   const lost: number[] = [];
   await Promise.all(
     [...mine].map(async ([id, wid]) => {
       const claim = await r.get(claimKey(id));
+      // A job without this worker's claim is not provably the one it runs: the new master may have lost the claim,
+      // or the job may be a new one reusing the id (a restart without persistence resets the counter). The run is
+      // given up; the job, if it still exists, is claimed and run afresh (never by two workers at once).
       if (claim === `run:${wid}`) return;
-      if (claim === null && (await r.exists(jobKey(id))) === 1) {
-        await r.sadd(workerJobsKey(wid), String(id));
-        if ((await r.set(claimKey(id), `run:${wid}`, 'NX')) === 'OK') return;
-      }
       lost.push(id);
     }),
   );
@@ -69,22 +68,21 @@ export async function reassertClaims(r: RedisLike, mine: ReadonlyMap<number, str
 }
 
 /**
- * Exits published before the switch: where the new master has no status for a job that still exists and that
- * nobody else claimed, the exit is written again (claim `done:WID`, status, one wait entry). The caller waits for
+ * Exits published before the switch: where the new master has no status for a job that still exists and whose
+ * claim is still this worker's (`run:` or `done:`), the exit is written again (claim `done:WID`, status, one wait entry). The caller waits for
  * its exits still being written to settle first, so that none is written twice. Returns the ids published again.
  */
 export async function republishExits(r: RedisLike, exits: [number, RecentExit][], retainFinishedMs: number, claimRetainMs: number): Promise<number[]> {
   const again: number[] = [];
   await Promise.all(
     exits.map(async ([id, e]) => {
+      // Only the job this worker ran: its claim came over with the data. A job without a claim may be a new one
+      // that reuses the id (a restart without persistence resets the id counter) and must not get this status.
       const claim = await r.get(claimKey(id));
-      const mineNow = claim === null || claim === `run:${e.wid}` || claim === `done:${e.wid}`;
+      const mineNow = claim === `run:${e.wid}` || claim === `done:${e.wid}`;
       if (!mineNow || (await r.exists(jobKey(id))) === 0) return;
       if (claim !== `done:${e.wid}`) {
-        const to = `done:${e.wid}`;
-        const set = (): Promise<string | null> => (claimRetainMs > 0 ? r.set(claimKey(id), to, 'PX', claimRetainMs, 'NX') : r.set(claimKey(id), to, 'NX'));
-        const ok = claim === null ? (await set()) === 'OK' : (await scripts(r).beamSwap(claimKey(id), claim, to, claimRetainMs)) === 1;
-        if (!ok) return;
+        if ((await scripts(r).beamSwap(claimKey(id), claim, `done:${e.wid}`, claimRetainMs)) !== 1) return;
       }
       if ((await r.exists(jobKey(id, 'status'))) === 1) return;
       await writeExit(r, id, e.status);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { BeamWorker } from '../../src/worker/worker.js';
+import { reassertClaims, RecentExits, republishExits } from '../../src/worker/failover.js';
 import { readJob, startJob, startRedisServer, waitFor, type Server } from './harness.js';
 
 // A server that comes back with less than it acknowledged (here: a restart from a snapshot taken before the last
@@ -94,5 +95,22 @@ describe('beam worker: a server that lost its last writes', function () {
     // Nothing is published for it by this worker: the other one owns its exit.
     expect(await r.get(`/jobs/${c}/status`)).to.equal(null);
     expect(await r.llen(`/jobs/${c}/wait`)).to.equal(0);
+  });
+  it('never takes a job without its claim for its own: a server emptied by a restart reuses the ids', async () => {
+    // The server restarted without persistence: job 900 is a new job with the id of one this worker ran before.
+    await r.set('/jobs/900', '');
+    const recent = new RecentExits(30_000, 100);
+    recent.add(900, 'w-old', 'run-before', 0);
+    expect(await republishExits(r, recent.before('run-now'), 0, 0)).to.deep.equal([]);
+    expect(await r.exists('/jobs/900/status')).to.equal(0);
+    expect(await r.get('/beam/claim/900')).to.equal(null);
+    // A running job whose claim the server does not hold is given up, not claimed again.
+    expect(await reassertClaims(r, new Map([[900, 'w-old']]))).to.deep.equal([900]);
+    expect(await r.get('/beam/claim/900')).to.equal(null);
+    // With its claim there (the data came over), the exit is published again.
+    await r.set('/beam/claim/900', 'run:w-old');
+    expect(await republishExits(r, recent.before('run-now'), 0, 0)).to.deep.equal([900]);
+    expect(await r.get('/jobs/900/status')).to.equal('0');
+    await r.del('/jobs/900', '/jobs/900/status', '/jobs/900/wait', '/beam/claim/900');
   });
 });
