@@ -61,7 +61,8 @@ export const DEFAULT_LIMITS: Readonly<GatewayLimits> = Object.freeze({
 });
 
 /** TLS for the BEEP listener (the TLS tuning profile): PEM files, or a certificate generated at start. */
-export type TlsConfig = { certFile: string; keyFile: string; handshakeTimeoutMs?: number } | { selfSigned: true; handshakeTimeoutMs?: number };
+/** `clientCaFile`: PEM CA(s) to ask clients for a certificate signed by them (SASL EXTERNAL takes its subject). */
+export type TlsConfig = ({ certFile: string; keyFile: string } | { selfSigned: true }) & { handshakeTimeoutMs?: number; clientCaFile?: string };
 
 /** SASL for the BEEP listener: `user:password` pairs and the mechanisms' policy. */
 export interface SaslConfig {

@@ -134,8 +134,13 @@ function bool(v: unknown, source: string): boolean | undefined {
 
 function parseTls(v: unknown, source: string): TlsConfig {
   if (!isObject(v)) throw new ConfigError(`${source}: expected an object`);
-  onlyKeys(v, ['certFile', 'keyFile', 'selfSigned', 'handshakeTimeoutMs'], source);
-  const hs = v['handshakeTimeoutMs'] === undefined ? {} : { handshakeTimeoutMs: nonNegativeInt(v['handshakeTimeoutMs'], `${source}.handshakeTimeoutMs`) };
+  onlyKeys(v, ['certFile', 'keyFile', 'selfSigned', 'handshakeTimeoutMs', 'clientCaFile'], source);
+  const ca = v['clientCaFile'];
+  if (ca !== undefined && typeof ca !== 'string') throw new ConfigError(`${source}.clientCaFile: expected a PEM path`);
+  const hs = {
+    ...(v['handshakeTimeoutMs'] === undefined ? {} : { handshakeTimeoutMs: nonNegativeInt(v['handshakeTimeoutMs'], `${source}.handshakeTimeoutMs`) }),
+    ...(ca === undefined ? {} : { clientCaFile: ca }),
+  };
   if (v['selfSigned'] === true) {
     if (v['certFile'] !== undefined || v['keyFile'] !== undefined) throw new ConfigError(`${source}: selfSigned excludes certFile/keyFile`);
     return { selfSigned: true, ...hs };

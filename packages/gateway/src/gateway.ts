@@ -192,7 +192,14 @@ function listenerSecurity(
 ): Pick<ListenOptions, 'tls' | 'sasl' | 'require'> {
   if (!sec) return {};
   const out: Pick<ListenOptions, 'tls' | 'sasl' | 'require'> = {};
-  if (tls) out.tls = { key: tls.key, cert: tls.cert, ...(tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: tls.handshakeTimeoutMs }) };
+  if (tls) {
+    out.tls = {
+      key: tls.key, cert: tls.cert,
+      ...(tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: tls.handshakeTimeoutMs }),
+      // Client certificates: verified against this CA; SASL EXTERNAL then offers the subject as the identity.
+      ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true }),
+    };
+  }
   if (sec.sasl) {
     out.sasl = {
       users: sec.sasl.users,

@@ -11,6 +11,7 @@ export interface SecurityFlags {
   'tls-self-signed'?: boolean;
   'tls-cert'?: string;
   'tls-key'?: string;
+  'tls-client-ca'?: string;
   'sasl-user'?: string[];
   'require-tls'?: boolean;
   'require-sasl'?: boolean;
@@ -26,6 +27,7 @@ export const SECURITY_ENV = {
   tlsSelfSigned: 'BEAMGATE_TLS_SELF_SIGNED',
   tlsCert: 'BEAMGATE_TLS_CERT',
   tlsKey: 'BEAMGATE_TLS_KEY',
+  tlsClientCa: 'BEAMGATE_TLS_CLIENT_CA',
   saslUsers: 'BEAMGATE_SASL_USERS',
   requireTls: 'BEAMGATE_REQUIRE_TLS',
   requireSasl: 'BEAMGATE_REQUIRE_SASL',
@@ -42,6 +44,7 @@ export const SECURITY_FLAG_OPTIONS = {
   'tls-self-signed': { type: 'boolean' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'tls-client-ca': { type: 'string' },
   'sasl-user': { type: 'string', multiple: true },
   'require-tls': { type: 'boolean' },
   'require-sasl': { type: 'boolean' },
@@ -160,6 +163,16 @@ export function resolveSecurityConfig(flags: SecurityFlags, envOf: EnvOf, file: 
     tls = hs === undefined ? tlsOver.value : { ...tlsOver.value, handshakeTimeoutMs: hs };
   }
   sources['tls'] = tlsOver?.source ?? (fileSec.tls ? src('tls') : 'default');
+  // Client certificates (SASL EXTERNAL): a flag or the environment names the CA over the file's tls.clientCaFile.
+  const clientCa = first<string>(
+    { value: flags['tls-client-ca'], source: '--cacert' },
+    { value: envOf(SECURITY_ENV.tlsClientCa), source: SECURITY_ENV.tlsClientCa },
+  );
+  if (clientCa) {
+    if (!tls) throw new ConfigError(`${clientCa.source}: asking clients for certificates needs TLS (--tls, or --cert/--key)`);
+    tls = { ...tls, clientCaFile: clientCa.value };
+  }
+  if (tls?.clientCaFile !== undefined) sources['tls.clientCaFile'] = clientCa?.source ?? src('tls.clientCaFile');
 
   const envUsers = envOf(SECURITY_ENV.saslUsers);
   const users = first<string[]>(
@@ -184,7 +197,9 @@ export function resolveSecurityConfig(flags: SecurityFlags, envOf: EnvOf, file: 
   const reqTls = boolSetting(flags['require-tls'], '--require-tls', SECURITY_ENV.requireTls, fileSec.require?.tls, 'require.tls');
   const reqSasl = boolSetting(flags['require-sasl'], '--require-sasl', SECURITY_ENV.requireSasl, fileSec.require?.sasl, 'require.sasl');
   if (reqTls?.value && !tls) throw new ConfigError(`${reqTls.source}: requiring TLS needs a certificate (--tls, or --cert/--key)`);
-  if (reqSasl?.value && !sasl) throw new ConfigError(`${reqSasl.source}: requiring SASL needs users (--sasl-user NAME:PASSWORD)`);
+  if (reqSasl?.value && !sasl && tls?.clientCaFile === undefined) {
+    throw new ConfigError(`${reqSasl.source}: requiring SASL needs users (--user NAME:PASSWORD) or client certificates (--cacert)`);
+  }
 
   const security: SecurityConfig = {};
   if (tls) security.tls = tls;

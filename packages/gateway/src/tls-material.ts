@@ -19,10 +19,15 @@ export interface TlsMaterial {
   /** The configured certificate file, if any. */
   certFile?: string;
   handshakeTimeoutMs?: number;
+  /** PEM CA(s) client certificates must be signed by (TlsConfig.clientCaFile); absent: no client certificate asked. */
+  clientCa?: Buffer;
 }
 
 export function loadTlsMaterial(tls: TlsConfig): TlsMaterial {
-  const hs = tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: tls.handshakeTimeoutMs };
+  const hs = {
+    ...(tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: tls.handshakeTimeoutMs }),
+    ...(tls.clientCaFile === undefined ? {} : { clientCa: readClientCa(tls.clientCaFile) }),
+  };
   if ('selfSigned' in tls) {
     const made = generateSelfSigned();
     return { key: made.key, cert: made.cert, fingerprint256: made.fingerprint256, selfSigned: true, ...hs };
@@ -42,4 +47,19 @@ export function loadTlsMaterial(tls: TlsConfig): TlsMaterial {
     throw new ConfigError(`tls: ${tls.certFile} is not a PEM certificate: ${(cause as Error).message}`, { cause });
   }
   return { key, cert, fingerprint256, selfSigned: false, certFile: tls.certFile, ...hs };
+}
+
+function readClientCa(file: string): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch (cause) {
+    throw new ConfigError(`tls: cannot read the client CA: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    new X509Certificate(pem);
+  } catch (cause) {
+    throw new ConfigError(`tls: ${file} is not a PEM certificate: ${(cause as Error).message}`, { cause });
+  }
+  return pem;
 }

@@ -11,7 +11,7 @@ import { parseRunSecurity, RUN_SECURITY_OPTIONS, RUN_SECURITY_RENAMES, type RunS
  * `beamgate serve` takes the TLS and user flags under the names beep and beam use; the configuration keeps its
  * own names (tls-cert, sasl-user, ...), which stay accepted on the command line too.
  */
-export const SERVE_FLAG_ALIASES: Record<string, string> = { tls: 'tls-self-signed', cert: 'tls-cert', key: 'tls-key', user: 'sasl-user' };
+export const SERVE_FLAG_ALIASES: Record<string, string> = { tls: 'tls-self-signed', cert: 'tls-cert', key: 'tls-key', cacert: 'tls-client-ca', user: 'sasl-user' };
 
 export const MAIN_HELP = `Usage: beamgate <command> [options]
 
@@ -56,6 +56,9 @@ TLS and SASL (BEEP tuning profiles; config keys tls, sasl, require, access, resp
                           and fingerprint are logged          [BEAMGATE_TLS_SELF_SIGNED=1]
   --cert FILE             offer TLS with this PEM certificate [BEAMGATE_TLS_CERT]
   --key FILE              PEM private key of --cert           [BEAMGATE_TLS_KEY]
+  --cacert FILE           ask BEEP clients for a certificate signed by these CAs; SASL
+                          EXTERNAL then takes its subject (CN=...) as the identity
+                                                              [BEAMGATE_TLS_CLIENT_CA]
   --user NAME:PW          offer SASL (SCRAM-SHA-256, CRAM-MD5, PLAIN over TLS) for
                           this user, repeatable    [BEAMGATE_SASL_USERS, comma-separated]
                           (--tls-self-signed, --tls-cert, --tls-key and --sasl-user are
