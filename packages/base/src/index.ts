@@ -16,3 +16,4 @@ export { TypedEventEmitter, type EventMap } from './typed-emitter.js';
 export { BeamgateError, ConfigError } from './errors.js';
 export { documentedErrorCodes, readErrorsDoc } from './error-codes.js';
 export { generateSelfSigned, type ClientTlsOptions, type Pem, type SelfSignedCertificate, type SelfSignedOptions } from './tls.js';
+export { AuthThrottle, DEFAULT_AUTH_THROTTLE, normalizeAddress, type AuthThrottleOptions } from './auth-throttle.js';
