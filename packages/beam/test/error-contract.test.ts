@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { failure } from '@beamgate/base/testing';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,15 +10,6 @@ import {
 } from '../src/index.js';
 import { startServer } from './client/server-harness.js';
 
-/** What `fn` throws or rejects with; fails the test when it succeeds. */
-async function failure(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a failure');
-}
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { failure } from '@beamgate/base/testing';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,15 +9,6 @@ import {
   type Listener, type Session,
 } from '../src/index.js';
 
-/** What `fn` throws or rejects with; fails the test when it succeeds. */
-async function failure(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a failure');
-}
 
 const ECHO = 'urn:beamgate:test:contract';
 

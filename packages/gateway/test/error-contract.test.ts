@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { failure } from '@beamgate/base/testing';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,15 +10,6 @@ import {
   startGateway, type Gateway,
 } from '../src/index.js';
 
-/** What `fn` throws or rejects with; fails the test when it succeeds. */
-async function failure(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('gateway: every error of the public API is a GatewayError (or the shared ConfigError) with a code listed in docs/errors.md', () => {
   const codes = documentedErrorCodes(readErrorsDoc(path.dirname(fileURLToPath(import.meta.url))), 'gateway');

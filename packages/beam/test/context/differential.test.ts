@@ -138,10 +138,9 @@ describe('context differential vs real redis-server', function () {
           const mode = raw[0] === '~' || raw[0] === '#' || raw[0] === '!' ? raw[0] : '';
           const line = mode ? raw.slice(1) : raw;
           const argv = words(line);
-          const theirs = await Promise.race([
-            conn!.send(argv),
-            new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`redis-server did not answer ${line}`)), 20000).unref()),
-          ]);
+          // No wall-clock limit of its own: a real redis-server allocating 512 MiB under load is slow, not wrong;
+          // the test's timeout bounds a server that never answers.
+          const theirs = await conn!.send(argv);
           let r = ctx.call(c, argv);
           if (r instanceof Promise) r = await r;
           const ours = parseResp2(resp2(r), 0)![0];

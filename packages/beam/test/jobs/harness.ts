@@ -2,6 +2,7 @@ import { Context } from '../../src/context/context.js';
 import { Dispatcher, type DispatchClient } from '../../src/context/dispatch.js';
 import { attachJobs, type AttachJobsOptions, type JobEngine } from '../../src/jobs/engine.js';
 import { ErrorReply, type Reply } from '../../src/wire/reply.js';
+import { pollUntil } from '@beamgate/base/testing';
 
 /** A Context + Dispatcher + JobEngine, and clients that speak through the dispatcher (filters included). */
 export class Harness {
@@ -105,9 +106,5 @@ export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(r
 
 /** Polls until fn() is truthy or the time is up (a deadline generous enough for a loaded machine). */
 export async function until(fn: () => boolean | Promise<boolean>, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  return pollUntil(fn, { timeoutMs: ms, intervalMs: 5 });
 }

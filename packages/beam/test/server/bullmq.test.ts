@@ -29,15 +29,6 @@ describe('BullMQ queue + worker + QueueEvents on beam serve', function () {
     return x;
   }
 
-  /** Resolves once `check()` holds, polling on a deadline. */
-  async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-    const end = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   it('a worker processes 1,000 jobs added in bulk, and QueueEvents reports them completed', async () => {
     const name = 'bulk';
     const queue = track(new Queue(name, { connection }));
@@ -50,10 +41,18 @@ describe('BullMQ queue + worker + QueueEvents on beam serve', function () {
       seen.push(job.data.n);
       return job.data.n * 2;
     }, { connection, concurrency: 20 }));
+    // Re-checked on every completion the worker or QueueEvents reports (the test's timeout bounds the wait).
+    const allDone = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (seen.length >= 1000 && completedEvents.size >= 1000) resolve();
+      };
+      events.on('completed', check);
+      worker.on('completed', check);
+    });
     await worker.waitUntilReady();
     const jobs = await queue.addBulk(Array.from({ length: 1000 }, (_, n) => ({ name: 'double', data: { n } })));
     expect(jobs).to.have.length(1000);
-    await until(() => seen.length >= 1000 && completedEvents.size >= 1000, 90000, '1000 completed jobs');
+    await allDone;
     expect(new Set(seen).size).to.equal(1000);
     const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active');
     expect(counts).to.deep.equal({ completed: 1000, failed: 0, waiting: 0, active: 0 });

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { expect } from 'chai';
 import { createServer, type BeamServer } from '../../src/server/server.js';
+import { pollUntil } from '@beamgate/base/testing';
 
 /** Connects and resolves once connected. */
 function connect(port: number): Promise<net.Socket> {
@@ -20,11 +21,7 @@ function watch(s: net.Socket): { data: () => string; closed: Promise<void> } {
 }
 
 async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
+  return pollUntil(pred, { what, timeoutMs: ms });
 }
 
 /** PING on a fresh connection; resolves with the milliseconds until PONG. */

@@ -3,13 +3,10 @@ import { expect } from 'chai';
 import { connect, DEFAULT_LISTENER_IDLE_TIMEOUT, listen, type Listener } from '../../src/api/connect.js';
 import type { Session } from '../../src/session/session.js';
 import { echoProfile, TEST_PROFILE_URIS } from '../../src/testing/test-profiles.js';
+import { pollUntil } from '@beamgate/base/testing';
 
 async function until(pred: () => boolean, what: string, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return pollUntil(pred, { what, timeoutMs: ms });
 }
 
 describe('session: idle timeout after the greeting', function () {

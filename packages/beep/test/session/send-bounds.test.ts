@@ -5,15 +5,12 @@ import { Session } from '../../src/session/session.js';
 import { bindSession } from '../../src/transport/duplex-binding.js';
 import { ansProfile, echoProfile, TEST_PROFILE_URIS } from '../../src/testing/test-profiles.js';
 import type { Channel } from '../../src/session/channel.js';
+import { pollUntil } from '@beamgate/base/testing';
 
 const KiB = 1024;
 
 async function until(pred: () => boolean, what: string, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  return pollUntil(pred, { what, timeoutMs: ms });
 }
 
 /** A session whose socket we can stop reading (a peer that sends but never reads). */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BeamClient } from '@beamgate/beam';
 import { GatewayClient } from '../../src/client/gateway-client.js';
 import { cliPath, spawnNode, type Spawned } from './processes.js';
+import { pollUntil } from '@beamgate/base/testing';
 
 /** Live (not zombie) processes of a process group, from /proc. */
 function groupMembers(pgid: number): number[] {
@@ -23,12 +24,9 @@ function groupMembers(pgid: number): number[] {
   return pids;
 }
 
-async function waitGone(pgids: number[], ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (pgids.some((p) => groupMembers(p).length > 0)) {
-    if (Date.now() > end) throw new Error(`process groups still alive: ${pgids.filter((p) => groupMembers(p).length > 0).join(' ')}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Other processes' exits announce nothing to this process: polled, with a deadline. */
+function waitGone(pgids: number[], ms: number): Promise<void> {
+  return pollUntil(() => pgids.every((p) => groupMembers(p).length === 0), { what: `process groups ${pgids.join(' ')} to end`, timeoutMs: ms, intervalMs: 20 });
 }
 
 /** Reads a readable until its first line: the pid the job's shell printed (`echo $$`, its process group). */

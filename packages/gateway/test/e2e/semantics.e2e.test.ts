@@ -8,14 +8,11 @@ import type { Gateway } from '../../src/gateway.js';
 import { PeerReplyError } from '../../src/errors.js';
 import { RESP_PROFILE_URI } from '../../src/wire/job-xml.js';
 import { collect, testGateway } from './helpers.js';
+import { pollUntil } from '@beamgate/base/testing';
 
 /** Polls until `fn` holds, with a deadline. */
 async function until(fn: () => boolean | Promise<boolean>, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return pollUntil(fn, { timeoutMs: ms });
 }
 
 async function status(beam: CommandClient, id: number, ms = 8000): Promise<number> {
