@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { bindError, clientTlsFrom, formatError, parseTarget, renameFlags, UsageError } from '../src/index.js';
+import { bindError, clientTlsFrom, formatError, parseTarget, renameFlags, secondsFlag, UsageError } from '../src/index.js';
 
 describe('base: CLI plumbing', () => {
   it('parses URL and HOST:PORT targets', () => {
@@ -28,5 +28,21 @@ describe('base: CLI plumbing', () => {
     const text = formatError('beep', busy, false);
     expect(text).to.equal('beep: 127.0.0.1:10288 is already in use (another process listens there)\nbeep: hint: pick another with --port (0 picks a free port)\n');
     expect(formatError('beep', new Error('x'), true)).to.match(/at /);
+  });
+});
+
+describe('base: secondsFlag', () => {
+  it('reads seconds (decimals allowed) as milliseconds, undefined when absent', () => {
+    expect(secondsFlag('timeout', undefined)).to.equal(undefined);
+    expect(secondsFlag('timeout', '2')).to.equal(2000);
+    expect(secondsFlag('timeout', '0.25')).to.equal(250);
+    expect(secondsFlag('timeout', '600', { max: 600 })).to.equal(600_000);
+  });
+
+  it('refuses what is not a number of seconds in range, naming the flag', () => {
+    for (const bad of ['', 'abc', '-1', '0', '1e3', '2s', '0.0001']) {
+      expect(() => secondsFlag('timeout', bad), bad).to.throw(UsageError, /^--timeout expects seconds/);
+    }
+    expect(() => secondsFlag('wait', '601', { max: 600 })).to.throw(UsageError, /--wait expects seconds in 0.001..600/);
   });
 });
