@@ -1,28 +1,11 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BeamClient } from '@beamgate/beam';
 import { GatewayClient } from '../../src/client/gateway-client.js';
 import { cliPath, spawnNode, type Spawned } from './processes.js';
-import { pollUntil } from '@beamgate/base/testing';
-
-/** Live (not zombie) processes of a process group, from /proc. */
-function groupMembers(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] !== 'Z' && Number(fields[2]) === pgid) pids.push(Number(name));
-  }
-  return pids;
-}
+import { groupMembers, pollUntil } from '@beamgate/base/testing';
 
 /** Other processes' exits announce nothing to this process: polled, with a deadline. */
 function waitGone(pgids: number[], ms: number): Promise<void> {
